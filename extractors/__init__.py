@@ -1,0 +1,48 @@
+"""Extract data from Chinese government information-disclosure annual reports.
+
+    >>> from extractors import extract
+    >>> result = extract(open("report.pdf", "rb").read(), filename="report.pdf")
+    >>> result.indicators[0].id, result.indicators[0].value
+
+`extract` is the whole pipeline: bytes → reader → document model → template →
+sections/tables → indicators → checks/confidence → `ExtractionResult`.
+"""
+from __future__ import annotations
+
+from .errors import (
+    CorruptFileError,
+    EmptyFileError,
+    EncryptedFileError,
+    ExtractionError,
+    FileTooLargeError,
+    InputError,
+    NoTextLayerError,
+    ResourceLimitError,
+    TooManyPagesError,
+    UnreadableDocumentError,
+    UnsupportedFormatError,
+)
+from .pipeline import extract, extract_document
+from .readers import ReadOptions
+from .result import SCHEMA_VERSION, ExtractionResult
+from .version import __version__
+
+__all__ = [
+    "CorruptFileError",
+    "EmptyFileError",
+    "EncryptedFileError",
+    "ExtractionError",
+    "ExtractionResult",
+    "FileTooLargeError",
+    "InputError",
+    "NoTextLayerError",
+    "ReadOptions",
+    "ResourceLimitError",
+    "SCHEMA_VERSION",
+    "TooManyPagesError",
+    "UnreadableDocumentError",
+    "UnsupportedFormatError",
+    "__version__",
+    "extract",
+    "extract_document",
+]

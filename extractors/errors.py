@@ -1,0 +1,77 @@
+"""One error hierarchy for the library; the HTTP layer maps each class to a status.
+
+Each class carries a stable `code` (the last part of the problem `type` URI) and
+a human `title`. Messages never contain document content, only facts about the
+file (sizes, counts, format names).
+"""
+from __future__ import annotations
+
+
+class ExtractionError(Exception):
+    """Base of every error the library raises on purpose."""
+
+    code = "extraction-error"
+    title = "Extraction failed"
+
+    def __init__(self, detail: str = "", **extra: object) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+
+
+class InputError(ExtractionError):
+    """The request itself is unusable (empty body, missing file)."""
+
+    code = "bad-request"
+    title = "Malformed or empty request"
+
+
+class EmptyFileError(InputError):
+    code = "empty-file"
+    title = "The file is empty"
+
+
+class UnsupportedFormatError(ExtractionError):
+    """The bytes are not a format any reader handles."""
+
+    code = "unsupported-media-type"
+    title = "Unsupported file type"
+
+
+class UnreadableDocumentError(ExtractionError):
+    """A supported format that cannot be read: corrupt, encrypted, no text layer, too big."""
+
+    code = "unreadable-document"
+    title = "The document cannot be read"
+
+
+class CorruptFileError(UnreadableDocumentError):
+    code = "corrupt-file"
+    title = "The file is corrupt or truncated"
+
+
+class EncryptedFileError(UnreadableDocumentError):
+    code = "encrypted-file"
+    title = "The file is encrypted or password-protected"
+
+
+class NoTextLayerError(UnreadableDocumentError):
+    code = "no-text-layer"
+    title = "The PDF has no text layer (scanned image)"
+
+
+class TooManyPagesError(UnreadableDocumentError):
+    code = "too-many-pages"
+    title = "The document has more pages than the limit"
+
+
+class ResourceLimitError(UnreadableDocumentError):
+    """Decompression bombs, entity expansion, absurd nesting: refused, not attempted."""
+
+    code = "resource-limit"
+    title = "The document exceeds a safety limit"
+
+
+class FileTooLargeError(ExtractionError):
+    code = "file-too-large"
+    title = "The file is larger than the limit"

@@ -1,0 +1,126 @@
+"""The one document model every reader returns and every later stage reads.
+
+A report is an ordered sequence of blocks: paragraphs (one line of running text
+each) and tables (rows of cells on a grid, merged cells resolved to spans).
+Every block carries its provenance so a value can be traced back to the page,
+table, row and column it came from. The records are frozen dataclasses: a stage
+never mutates what an earlier stage produced.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Iterator, Literal, Union
+
+Format = Literal["pdf", "docx", "html", "txt", "md"]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a piece of content was found. Unknown parts stay None."""
+
+    page: int | None = None  # 1-based page (PDF)
+    bbox: tuple[float, float, float, float] | None = None  # x0, top, x1, bottom in PDF points
+    table: int | None = None  # 0-based index of the table in the document
+    row: int | None = None  # 0-based grid row inside the table
+    col: int | None = None  # 0-based grid column inside the table
+    line: int | None = None  # 0-based line (text formats) or block index
+
+    def to_dict(self) -> dict[str, object]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One table cell at its top-left grid position; spans say how far it reaches.
+
+    `text` keeps the cell's own line breaks ("\\n") so later stages can re-join
+    labels that a layout broke over several lines.
+    """
+
+    text: str
+    row: int
+    col: int
+    rowspan: int = 1
+    colspan: int = 1
+    source: Source = field(default_factory=Source)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A table as a list of rows; each row lists the cells that start in it, left to right."""
+
+    rows: tuple[tuple[Cell, ...], ...]
+    index: int = 0
+    source: Source = field(default_factory=Source)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.rows)
+
+    @property
+    def n_cols(self) -> int:
+        return max((c.col + c.colspan for r in self.rows for c in r), default=0)
+
+    def grid(self) -> list[list[Cell | None]]:
+        """Cells laid on the full grid; a merged cell fills every position it covers."""
+        n_cols = self.n_cols
+        out: list[list[Cell | None]] = [[None] * n_cols for _ in self.rows]
+        for r in self.rows:
+            for c in r:
+                for dr in range(c.rowspan):
+                    for dc in range(c.colspan):
+                        rr, cc = c.row + dr, c.col + dc
+                        if rr < len(out) and cc < n_cols:
+                            out[rr][cc] = c
+        return out
+
+    def text(self) -> str:
+        """Row-major text of the table: one line per row, cells separated by a space."""
+        lines = []
+        for r in self.rows:
+            parts = [" ".join(c.text.split()) for c in r if c.text.strip()]
+            if parts:
+                lines.append(" ".join(parts))
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    """One paragraph (or one visual line where the format has no paragraphs)."""
+
+    text: str
+    source: Source = field(default_factory=Source)
+    style: str | None = None  # reader hint, e.g. "heading", "title", "list"
+
+
+Block = Union[Paragraph, Table]
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """What a reader returns: ordered blocks plus facts about the file itself."""
+
+    blocks: tuple[Block, ...]
+    format: Format
+    pages: int | None = None  # page count where the format has pages
+    title: str | None = None  # <title> of an HTML page, core title of a DOCX
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        return tuple(b for b in self.blocks if isinstance(b, Table))
+
+    @property
+    def paragraphs(self) -> tuple[Paragraph, ...]:
+        return tuple(b for b in self.blocks if isinstance(b, Paragraph))
+
+    def iter_lines(self) -> Iterator[str]:
+        """Every block as text lines, tables row by row: the narrative view of the document."""
+        for b in self.blocks:
+            if isinstance(b, Paragraph):
+                yield b.text
+            else:
+                yield from b.text().split("\n")
+
+    def text(self) -> str:
+        return "\n".join(self.iter_lines())

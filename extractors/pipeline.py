@@ -1,0 +1,52 @@
+"""The pipeline: bytes → reader → document → template → sections/tables → indicators → checks → result."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import confidence, indicators, metadata, narrative, sections, tables, template, validation
+from .model import Document
+from .readers import ReadOptions, read
+from .result import ExtractionResult, Warning
+from .version import __version__
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractOptions:
+    """Knobs of the whole pipeline, one settings object per stage."""
+
+    read: ReadOptions = field(default_factory=ReadOptions)
+
+
+def extract(
+    data: bytes,
+    filename: str | None = None,
+    content_type: str | None = None,
+    options: ExtractOptions | None = None,
+) -> ExtractionResult:
+    """Extract one report file. Raises an `ExtractionError` subclass for unusable input."""
+    opts = options or ExtractOptions()
+    doc = read(data, filename, content_type, opts.read)
+    return extract_document(doc)
+
+
+def extract_document(doc: Document) -> ExtractionResult:
+    """Run every stage after the reader on an already-read document."""
+    tpl = template.detect(doc)
+    secs = sections.split(doc)
+    rows = tables.interpret(doc)
+    matches, unmatched = indicators.map_rows(rows, tpl)
+    claims = narrative.claims(doc)
+    matches = indicators.fill_from_narrative(matches, claims, tpl)
+    findings = validation.check(matches, claims, tpl)
+    scored = confidence.score(matches, findings, doc)
+    info = metadata.extract(doc, tpl, secs)
+    warnings = [Warning(code=w.split(":", 1)[0], message=w) for w in doc.warnings]
+    warnings += [indicators.unmatched_warning(u) for u in unmatched]
+    return ExtractionResult(
+        extractor_version=__version__,
+        document=info,
+        indicators=scored,
+        sections=secs,
+        validation=findings,
+        warnings=warnings,
+    )

@@ -1,0 +1,20 @@
+"""Settings every reader receives: the safety limits and tuning knobs of the read stage."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """Limits that keep a hostile file from costing more than a normal one.
+
+    Defaults suit real reports (5–40 pages, under 5 MB); the service passes its
+    own settings through.
+    """
+
+    max_pages: int = 500  # a PDF with more pages is refused (TooManyPagesError)
+    max_uncompressed_bytes: int = 200 * 1024 * 1024  # total of all parts of a DOCX zip
+    max_zip_entries: int = 2000  # entries in a DOCX zip
+    max_compression_ratio: float = 200.0  # per zip entry, uncompressed/compressed
+    max_text_chars: int = 20_000_000  # characters of decoded text for txt/html/md
+    password: str | None = None  # never used by default: encrypted files are refused

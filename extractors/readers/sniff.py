@@ -1,0 +1,56 @@
+"""Decide a file's format from its bytes; names and declared types only break text ties."""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+from ..errors import CorruptFileError
+from ..model import Format
+from .encoding import decode_text
+
+_HTML_MARK = re.compile(rb"<\s*(!doctype\s+html|html|head|body|meta|div|table|p|article|title)[\s>/]", re.I)
+_MD_MARK = re.compile(r"^\s*(#{1,6}\s|\|.*\|\s*$|\|?\s*:?-{3,}:?\s*\|)", re.M)
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _looks_binary(data: bytes) -> bool:
+    """True when the head of `data` is not text in any encoding we read."""
+    head = data[:8192]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
+        return False
+    if b"\x00" in head:
+        return True
+    text = decode_text(head, strict=True)
+    if text is None:
+        return True
+    bad = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\t\r\n\f\v") or ch == "\ufffd")
+    return bad > max(2, len(text) // 50)
+
+
+def sniff(data: bytes, filename: str | None = None, content_type: str | None = None) -> Format | None:
+    """The reader format for `data`, or None when no reader handles it."""
+    head = data[:1024]
+    if b"%PDF-" in head:
+        return "pdf"
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                names = set(z.namelist())
+        except (zipfile.BadZipFile, ValueError, OSError) as e:
+            raise CorruptFileError("The file is a damaged ZIP container (DOCX?).") from e
+        return "docx" if "word/document.xml" in names else None
+    if data.startswith(_OLE_MAGIC):
+        return None  # legacy .doc/.xls: not read yet
+    if _looks_binary(data):
+        return None
+    name = (filename or "").lower()
+    ctype = (content_type or "").lower()
+    if _HTML_MARK.search(data[:65536]) and not name.endswith((".txt", ".md")):
+        return "html"
+    if name.endswith((".md", ".markdown")) or "markdown" in ctype:
+        return "md"
+    text = decode_text(data[:65536]) or ""
+    if len(_MD_MARK.findall(text)) >= 3 and "\t" not in text[:4000]:
+        return "md"
+    return "txt"

@@ -1,0 +1,1 @@
+def check(m, c, t): return []
