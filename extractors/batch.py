@@ -1,0 +1,616 @@
+"""Run the extractor over many report files: locally in worker processes or against a running service.
+
+A batch is a list of `Job`s (one per input file, content-hashed so a re-run can
+skip what is already done), an *engine* that turns one job into an `Outcome`
+(the exact response JSON, or an RFC 9457 problem object when the file failed),
+and a *sink* that stores outcomes as they arrive (one JSON file per input, or one
+JSONL line per input). One bad file never stops a batch: it becomes a problem
+record and the run goes on.
+"""
+from __future__ import annotations
+
+import glob
+import hashlib
+import mimetypes
+import os
+import sys
+import threading
+import time
+from collections import Counter, deque
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Protocol, TextIO
+
+import orjson
+
+from .errors import (
+    ExtractionError,
+    FileTooLargeError,
+    InputError,
+    UnreadableDocumentError,
+    UnsupportedFormatError,
+)
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSettings:
+    """Knobs of a local batch run."""
+
+    workers: int = os.cpu_count() or 1
+    min_confidence: float = 0.9  # values below this are counted in the summary and listed for review
+    extensions: tuple[str, ...] = (".pdf", ".docx", ".html", ".htm", ".txt", ".md", ".markdown")
+    inflight_per_worker: int = 2  # jobs queued per worker: enough to keep them busy, few to redo after a crash
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """Knobs of a run against a running service (`POST {url}/v1/extract`)."""
+
+    url: str
+    concurrency: int = 4
+    max_attempts: int = 5  # per file, counting the first; 503/429 and connection errors are retried
+    retry_after_cap: float = 30.0  # never sleep longer than this on one Retry-After
+    backoff: float = 0.5  # first wait when the service gives no Retry-After; doubles per attempt
+    timeout: float = 300.0  # seconds for one request (large PDFs take a while)
+    endpoint: str = "/v1/extract"
+
+
+# --------------------------------------------------------------------------- problems
+
+PROBLEM_TYPE_BASE = "https://govreport-extract.github.io/problems/"
+
+# First matching class wins: subclasses before their bases.
+_STATUS_BY_CLASS: tuple[tuple[type[ExtractionError], int], ...] = (
+    (FileTooLargeError, 413),
+    (UnsupportedFormatError, 415),
+    (InputError, 400),
+    (UnreadableDocumentError, 422),
+    (ExtractionError, 500),
+)
+_RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+
+
+def problem(code: str, title: str, status: int, detail: str, file: str) -> dict[str, object]:
+    """An RFC 9457 problem object, plus the `file` it is about."""
+    return {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status, "detail": detail, "file": file}
+
+
+def problem_for(error: BaseException, file: str) -> dict[str, object]:
+    """The problem object for an exception raised while extracting `file`."""
+    if isinstance(error, ExtractionError):
+        status = next(s for cls, s in _STATUS_BY_CLASS if isinstance(error, cls))
+        return problem(error.code, error.title, status, error.detail, file)
+    if isinstance(error, OSError):
+        return problem(InputError.code, "The file cannot be opened", 400, f"{type(error).__name__}: {error.strerror or error}", file)
+    return problem("internal-error", "Internal extraction error", 500, f"{type(error).__name__}: {str(error)[:300]}", file)
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One input file. `sha256` is None when the file cannot be read (it then fails without extraction)."""
+
+    file: str
+    sha256: str | None
+    error: dict[str, object] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one input produced: `body` is the exact response JSON (ok) or a problem object's JSON."""
+
+    file: str
+    sha256: str | None
+    ok: bool
+    body: bytes
+
+    def parsed(self) -> dict:
+        return orjson.loads(self.body)
+
+
+def sha256_of(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _has_glob(pattern: str) -> bool:
+    return any(ch in pattern for ch in "*?[")
+
+
+def _walk(folder: Path, extensions: tuple[str, ...]) -> Iterator[Path]:
+    """Report files under `folder`, recursively, sorted, hidden files and folders skipped."""
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith(".") and name.lower().endswith(extensions):
+                yield Path(root) / name
+
+
+def discover(paths: Iterable[str], settings: BatchSettings = BatchSettings()) -> list[Job]:
+    """Expand files, folders (recursive, known extensions) and globs into jobs, in order, without duplicates.
+
+    A path that does not exist, or a glob that matches nothing, becomes a failed job
+    rather than an abort, so the rest of the batch still runs.
+    """
+    jobs: list[Job] = []
+    seen: set[Path] = set()
+
+    def add(p: Path) -> None:
+        key = p.resolve()
+        if key in seen:
+            return
+        seen.add(key)
+        try:
+            jobs.append(Job(str(p), sha256_of(p)))
+        except OSError as e:
+            jobs.append(Job(str(p), None, problem_for(e, str(p))))
+
+    for arg in paths:
+        p = Path(arg)
+        if p.is_dir():
+            for f in _walk(p, settings.extensions):
+                add(f)
+        elif p.is_file():
+            add(p)  # named explicitly: read whatever the extension
+        elif _has_glob(arg):
+            matches = sorted(glob.glob(arg, recursive=True))
+            files = [Path(m) for m in matches if Path(m).is_file() and m.lower().endswith(settings.extensions)]
+            for d in (Path(m) for m in matches if Path(m).is_dir()):
+                files.extend(_walk(d, settings.extensions))
+            if not files:
+                jobs.append(Job(arg, None, problem(InputError.code, "No file matches", 400, "The pattern matches no report file.", arg)))
+            for f in files:
+                add(f)
+        else:
+            jobs.append(Job(arg, None, problem(InputError.code, "The file cannot be opened", 400, "No such file or directory.", arg)))
+    return jobs
+
+
+# --------------------------------------------------------------------------- engines
+
+
+def extract_file(path: str) -> tuple[bool, bytes]:
+    """Extract one file in this process: (True, response JSON) or (False, problem JSON).
+
+    Top-level so worker processes can run it; every exception becomes a problem so a
+    bug triggered by one odd file is recorded against that file, not raised.
+    """
+    from .pipeline import extract  # imported here: workers pay the import once, the CLI stays light
+
+    try:
+        data = Path(path).read_bytes()
+        result = extract(data, filename=Path(path).name)
+    except Exception as e:  # noqa: BLE001 — any failure is this file's failure
+        return False, orjson.dumps(problem_for(e, path))
+    return True, result.model_dump_json().encode()
+
+
+Report = Callable[[Outcome], None]
+
+
+class Engine(Protocol):
+    def run(self, jobs: list[Job], report: Report) -> None: ...
+
+
+def _failed(job: Job, body: dict[str, object]) -> Outcome:
+    return Outcome(job.file, job.sha256, False, orjson.dumps(body))
+
+
+@dataclass
+class LocalEngine:
+    """Extract in worker processes (or inline for one worker / one file).
+
+    A worker that dies (a crash in a native PDF library, out of memory) breaks the
+    whole pool; the files that were in flight are then re-run one at a time in a
+    fresh pool, so only the file that really crashes is recorded as failed.
+    """
+
+    settings: BatchSettings = field(default_factory=BatchSettings)
+
+    def run(self, jobs: list[Job], report: Report) -> None:
+        if self.settings.workers <= 1 or len(jobs) <= 1:
+            for job in jobs:
+                ok, body = extract_file(job.file)
+                report(Outcome(job.file, job.sha256, ok, body))
+            return
+        queue: deque[Job] = deque(jobs)
+        suspects: deque[Job] = deque()  # in flight when a worker died: run alone
+        limit = self.settings.workers * self.settings.inflight_per_worker
+        while queue or suspects:
+            with ProcessPoolExecutor(max_workers=self.settings.workers) as pool:
+                broken = self._drain(pool, queue, suspects, limit, report)
+            if not broken and not suspects:
+                break
+
+    def _drain(self, pool: ProcessPoolExecutor, queue: deque[Job], suspects: deque[Job], limit: int, report: Report) -> bool:
+        """Run jobs until done or the pool breaks; returns True when it broke."""
+        inflight: dict[Future, tuple[Job, bool]] = {}
+        while queue or suspects or inflight:
+            if suspects:  # isolation mode: one suspect at a time, nothing else alongside
+                if not inflight:
+                    job = suspects.popleft()
+                    inflight[pool.submit(extract_file, job.file)] = (job, True)
+            else:
+                while queue and len(inflight) < limit:
+                    job = queue.popleft()
+                    inflight[pool.submit(extract_file, job.file)] = (job, False)
+            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            broken = False
+            for fut in done:
+                job, alone = inflight.pop(fut)
+                try:
+                    ok, body = fut.result()
+                except BrokenProcessPool:
+                    broken = True
+                    if alone:
+                        report(_failed(job, problem("worker-crashed", "The extractor process crashed", 500,
+                                                    "The worker process died while reading this file.", job.file)))
+                    else:
+                        suspects.append(job)
+                    continue
+                report(Outcome(job.file, job.sha256, ok, body))
+            if broken:
+                for fut, (job, _alone) in inflight.items():
+                    fut.cancel()
+                    suspects.append(job)
+                return True
+        return False
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+@dataclass
+class ServerEngine:
+    """Send each file to a running service with bounded concurrency, retrying 503/429 as the service asks."""
+
+    settings: ServerSettings
+    sleep: Callable[[float], None] = time.sleep
+
+    def run(self, jobs: list[Job], report: Report) -> None:
+        import httpx
+
+        lock = threading.Lock()
+        limits = httpx.Limits(max_connections=self.settings.concurrency, max_keepalive_connections=self.settings.concurrency)
+        with httpx.Client(timeout=self.settings.timeout, limits=limits) as client:
+
+            def one(job: Job) -> None:
+                outcome = self.post(client, job)
+                with lock:
+                    report(outcome)
+
+            with ThreadPoolExecutor(max_workers=self.settings.concurrency) as pool:
+                for fut in [pool.submit(one, job) for job in jobs]:
+                    fut.result()
+
+    def post(self, client: "httpx.Client", job: Job) -> Outcome:  # noqa: F821
+        """POST one file, retrying while the service is saturated or unreachable (bounded attempts)."""
+        import httpx
+
+        path = Path(job.file)
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            return _failed(job, problem_for(e, job.file))
+        ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        url = self.settings.url.rstrip("/") + self.settings.endpoint
+        wait_s = self.settings.backoff
+        for attempt in range(1, self.settings.max_attempts + 1):
+            last = attempt == self.settings.max_attempts
+            try:
+                resp = client.post(url, files={"file": (path.name, data, ctype)})
+            except httpx.HTTPError as e:
+                if last:
+                    return _failed(job, problem("service-unreachable", "The extraction service cannot be reached", 503,
+                                                f"{type(e).__name__} after {attempt} attempts.", job.file))
+                self.sleep(wait_s)
+                wait_s *= 2
+                continue
+            if resp.status_code in _RETRYABLE_STATUS and not last:
+                asked = retry_after_seconds(resp.headers.get("retry-after"))
+                self.sleep(min(self.settings.retry_after_cap, asked if asked is not None else wait_s))
+                wait_s *= 2
+                continue
+            if resp.is_success:
+                return Outcome(job.file, job.sha256, True, resp.content)
+            return _failed(job, self._problem_from(resp, job.file))
+        raise AssertionError("unreachable: the last attempt always returns")
+
+    @staticmethod
+    def _problem_from(resp: "httpx.Response", file: str) -> dict[str, object]:  # noqa: F821
+        """The service's own problem object (with `file` added), or one made from the status line."""
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and "status" in body:
+            return {**body, "file": file}
+        return problem(f"http-{resp.status_code}", resp.reason_phrase or "HTTP error", resp.status_code,
+                       resp.text[:300] if resp.text else "The service returned an error without a problem body.", file)
+
+
+# --------------------------------------------------------------------------- sinks
+
+
+class DirSink:
+    """One `<input file name>.json` per input in a folder (the layout `eval/score.py` reads)."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        out.mkdir(parents=True, exist_ok=True)
+
+    def write(self, outcome: Outcome) -> None:
+        target = self.out / (Path(outcome.file).name + ".json")
+        tmp = target.with_name(target.name + ".part")
+        tmp.write_bytes(outcome.body)
+        tmp.replace(target)
+
+    def close(self) -> None:
+        pass
+
+
+def jsonl_line(outcome: Outcome) -> bytes:
+    """One JSONL line: {"file", "sha256", "result" | "error"}, the body embedded byte for byte."""
+    key = "result" if outcome.ok else "error"
+    return orjson.dumps({"file": outcome.file, "sha256": outcome.sha256, key: orjson.Fragment(outcome.body)}) + b"\n"
+
+
+class JsonlSink:
+    """Append one line per input and flush it at once, so an interrupted run loses at most the line being written."""
+
+    def __init__(self, out: Path) -> None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        needs_newline = out.exists() and out.stat().st_size > 0 and not _ends_with_newline(out)
+        self.f = out.open("ab")
+        if needs_newline:  # a previous run died mid-line: start clean
+            self.f.write(b"\n")
+
+    def write(self, outcome: Outcome) -> None:
+        self.f.write(jsonl_line(outcome))
+        self.f.flush()
+
+    def close(self) -> None:
+        self.f.close()
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"
+
+
+def read_jsonl(path: Path) -> Iterator[dict]:
+    """The records of a results file; a line cut short by an interrupted run is skipped."""
+    if not path.exists():
+        return
+    with path.open("rb") as f:
+        for raw in f:
+            raw = raw.strip()
+            if not raw:
+                continue
+            try:
+                rec = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(rec, dict) and "file" in rec:
+                yield rec
+
+
+def latest_records(records: Iterable[dict]) -> list[dict]:
+    """One record per report, the latest line winning; keyed by content hash (by file name when unreadable)."""
+    latest: dict[str, dict] = {}
+    for rec in records:
+        key = rec.get("sha256") or f"file:{rec['file']}"
+        latest.pop(key, None)  # re-insert so the order is that of the latest line
+        latest[key] = rec
+    return list(latest.values())
+
+
+# --------------------------------------------------------------------------- progress and summary
+
+
+class Progress:
+    """A progress bar with rate and ETA on stderr: redrawn in place on a terminal, one line per file otherwise."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, enabled: bool = True, width: int = 24) -> None:
+        self.total, self.done, self.failed = total, 0, 0
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = enabled and total > 0
+        self.tty = self.enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.width = width
+        self.start = time.monotonic()
+
+    def advance(self, outcome: Outcome) -> None:
+        self.done += 1
+        self.failed += not outcome.ok
+        if not self.enabled:
+            return
+        elapsed = max(time.monotonic() - self.start, 1e-6)
+        rate = self.done / elapsed
+        eta = (self.total - self.done) / rate if rate else 0.0
+        filled = round(self.width * self.done / self.total)
+        bar = "█" * filled + "░" * (self.width - filled)
+        status = "ok  " if outcome.ok else "FAIL"
+        name = Path(outcome.file).name
+        stats = f"{self.done}/{self.total} {100 * self.done / self.total:3.0f}% {rate:5.2f} files/s ETA {_hms(eta)}"
+        if self.failed:
+            stats += f" ({self.failed} failed)"
+        if self.tty:
+            self.stream.write(f"\r\x1b[K[{bar}] {stats} {name[:40]}")
+            if self.done == self.total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(f"[{bar}] {stats} {status} {outcome.file}\n")
+        self.stream.flush()
+
+
+def _hms(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+@dataclass
+class Summary:
+    """What a batch produced, over every input of the run (including those skipped as already done)."""
+
+    min_confidence: float
+    files: int = 0
+    extracted: int = 0
+    skipped: int = 0
+    by_format: Counter = field(default_factory=Counter)
+    by_template: Counter = field(default_factory=Counter)
+    failures: list[dict] = field(default_factory=list)
+    low_confidence_values: int = 0
+    low_confidence_reports: int = 0
+
+    def add(self, file: str, result: dict | None, error: dict | None, skipped: bool = False) -> None:
+        self.files += 1
+        self.skipped += skipped
+        if result is None:
+            self.failures.append({"file": file, **(error or {})})
+            return
+        self.extracted += not skipped
+        doc = result.get("document") or {}
+        fmt = doc.get("format") or Path(file).suffix.lstrip(".").lower() or "?"
+        self.by_format[fmt] += 1
+        self.by_template[((doc.get("template") or {}).get("value")) or "unknown"] += 1
+        low = sum(1 for ind in result.get("indicators") or [] if (ind.get("confidence") or 0.0) < self.min_confidence)
+        self.low_confidence_values += low
+        self.low_confidence_reports += low > 0
+
+    def render(self) -> str:
+        def counts(c: Counter) -> str:
+            return " · ".join(f"{k} {v}" for k, v in sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) or "—"
+
+        ok = self.files - len(self.failures)
+        lines = [
+            f"Summary: {self.files} files, {ok} ok ({self.extracted} extracted now, {self.skipped} already done), "
+            f"{len(self.failures)} failed",
+            f"  by format:      {counts(self.by_format)}",
+            f"  by template:    {counts(self.by_template)}",
+            f"  low confidence: {self.low_confidence_values} values below {self.min_confidence:g} "
+            f"in {self.low_confidence_reports} reports",
+        ]
+        if self.failures:
+            lines.append("Failures:")
+            lines += [f"  {f['file']}: {f.get('title', 'failed')} ({f.get('status', '?')}) {f.get('detail', '')}".rstrip()
+                      for f in self.failures]
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- runs
+
+
+class Sink(Protocol):
+    def write(self, outcome: Outcome) -> None: ...
+    def close(self) -> None: ...
+
+
+def run(jobs: list[Job], engine: Engine, sink: Sink, summary: Summary, progress: Progress) -> None:
+    """Run `jobs` through `engine`, storing and counting each outcome as it arrives."""
+    runnable = [j for j in jobs if j.error is None]
+
+    def report(outcome: Outcome) -> None:
+        sink.write(outcome)
+        body = outcome.parsed()
+        summary.add(outcome.file, body if outcome.ok else None, None if outcome.ok else body)
+        progress.advance(outcome)
+
+    try:
+        for job in jobs:
+            if job.error is not None:
+                report(_failed(job, job.error))
+        engine.run(runnable, report)
+    finally:
+        sink.close()
+
+
+def run_to_dir(paths: list[str], out: Path, engine: Engine, settings: BatchSettings = BatchSettings(),
+               stream: TextIO | None = None, quiet: bool = False) -> Summary:
+    """`python -m extractors FILE... --out DIR`: one JSON per input, failures as problem JSON."""
+    jobs = discover(paths, settings)
+    names = Counter(Path(j.file).name for j in jobs if j.error is None)
+    clashes = sorted(n for n, c in names.items() if c > 1)
+    if clashes:
+        raise InputError(f"Several inputs share a file name, their outputs would overwrite each other: {', '.join(clashes)}. "
+                         "Use `batch` (JSONL output) for such inputs.")
+    summary = Summary(settings.min_confidence)
+    run(jobs, engine, DirSink(out), summary, Progress(len(jobs), stream, enabled=not quiet))
+    return summary
+
+
+def run_to_jsonl(paths: list[str], out: Path, engine: Engine, settings: BatchSettings = BatchSettings(),
+                 stream: TextIO | None = None, quiet: bool = False) -> Summary:
+    """`python -m extractors batch PATH... --out results.jsonl`: resumable, keyed by content hash.
+
+    A file whose sha256 already has a result line is skipped; a file that failed
+    before is tried again (the failure may have been transient), its new line
+    superseding the old one.
+    """
+    jobs = discover(paths, settings)
+    done = {rec["sha256"]: rec for rec in read_jsonl(out) if rec.get("sha256") and "result" in rec}
+    summary = Summary(settings.min_confidence)
+    todo: list[Job] = []
+    for job in jobs:
+        prior = done.get(job.sha256) if job.sha256 else None
+        if prior is not None:
+            summary.add(job.file, prior["result"], None, skipped=True)
+        else:
+            todo.append(job)
+    first_of: dict[str, Job] = {}  # identical content under several names: extract once, record each name
+    unique: list[Job] = []
+    copies: list[Job] = []
+    for job in todo:
+        if job.sha256 and job.sha256 in first_of:
+            copies.append(job)
+        else:
+            if job.sha256:
+                first_of[job.sha256] = job
+            unique.append(job)
+    out_stream = stream if stream is not None else sys.stderr
+    if summary.skipped and not quiet:
+        out_stream.write(f"Resuming: {summary.skipped} files already in {out}, {len(todo)} to do\n")
+    sink = JsonlSink(out)
+    bodies: dict[str, Outcome] = {}
+    progress = Progress(len(todo), stream, enabled=not quiet)
+
+    class _Remember:
+        def write(self, outcome: Outcome) -> None:
+            if outcome.sha256:
+                bodies[outcome.sha256] = outcome
+            sink.write(outcome)
+
+        def close(self) -> None:
+            pass
+
+    try:
+        run(unique, engine, _Remember(), summary, progress)
+        for job in copies:
+            src = bodies[job.sha256]  # type: ignore[index]
+            body_bytes = src.body if src.ok else orjson.dumps({**src.parsed(), "file": job.file})
+            outcome = Outcome(job.file, job.sha256, src.ok, body_bytes)
+            sink.write(outcome)
+            body = outcome.parsed()
+            summary.add(job.file, body if outcome.ok else None, None if outcome.ok else body)
+            progress.advance(outcome)
+    finally:
+        sink.close()
+    return summary
