@@ -1,0 +1,168 @@
+"""Section: end-to-end HTTP latency of the running service at 1, 4 and 16 concurrent clients.
+
+The service is started as a subprocess on a free 127.0.0.1 port, polled on /readyz, driven
+with httpx over loopback only, bounded in request count and wall time, and stopped at the end.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+from contextlib import contextmanager
+
+from .corpus import CorpusFile
+from .stats import percentile
+
+HOST = "127.0.0.1"
+DEFAULT_APP_CMD = "{python} -m app --host {host} --port {port}"
+
+
+@dataclass(slots=True)
+class Level:
+    concurrency: int
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float] = field(default_factory=list)
+    error_kinds: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "p50_ms": percentile(self.latencies_ms, 50),
+            "p95_ms": percentile(self.latencies_ms, 95),
+            "p99_ms": percentile(self.latencies_ms, 99),
+            "requests_per_second": self.requests / self.seconds if self.seconds else float("nan"),
+        }
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "concurrency": self.concurrency,
+            "requests": self.requests,
+            "errors": self.errors,
+            "error_kinds": self.error_kinds,
+            "seconds": self.seconds,
+            **self.summary(),
+            "latencies_ms": self.latencies_ms,
+        }
+
+
+class ServiceError(RuntimeError):
+    """The service did not start or never became ready; the section reports it instead of numbers."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_service(app_cmd: str, cwd: Path, ready_timeout: float) -> Iterator[str]:
+    """Start the service, wait for /readyz, yield its base URL, always stop it (its own process group)."""
+    import httpx
+
+    port = free_port()
+    argv = [a.format(python=sys.executable, host=HOST, port=port) for a in shlex.split(app_cmd)]
+    log = tempfile.TemporaryFile()
+    env = {**os.environ, "HOST": HOST, "PORT": str(port)}
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    base = f"http://{HOST}:{port}"
+    try:
+        deadline = time.monotonic() + ready_timeout
+        with httpx.Client(base_url=base, timeout=2.0, trust_env=False) as client:
+            while True:
+                if proc.poll() is not None:
+                    raise ServiceError(f"service exited with code {proc.returncode}: {_tail(log)}")
+                try:
+                    if client.get("/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise ServiceError(f"/readyz not 200 within {ready_timeout:.0f}s: {_tail(log)}")
+                time.sleep(0.2)
+        yield base
+    finally:
+        _stop(proc)
+        log.close()
+
+
+def _tail(log: "tempfile._TemporaryFileWrapper[bytes]", n: int = 600) -> str:
+    log.flush()
+    log.seek(0)
+    return log.read().decode("utf-8", "replace")[-n:].strip()
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the service's process group, then SIGKILL if it does not exit in time."""
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+async def _drive(base: str, files: list[CorpusFile], concurrency: int, max_requests: int, max_seconds: float, timeout: float) -> Level:
+    import httpx
+
+    level = Level(concurrency, 0, 0, 0.0)
+    counter = iter(range(max_requests))
+    deadline = time.monotonic() + max_seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async def client_loop(client: httpx.AsyncClient) -> None:
+        for i in counter:
+            if time.monotonic() > deadline:
+                return
+            f = files[i % len(files)]
+            t0 = time.perf_counter()
+            try:
+                r = await client.post("/v1/extract", files={"file": (f.name, f.data, f.content_type)})
+                kind = None if r.status_code == 200 else f"HTTP {r.status_code}"
+            except httpx.HTTPError as exc:
+                kind = type(exc).__name__
+            level.latencies_ms.append((time.perf_counter() - t0) * 1000)
+            level.requests += 1
+            if kind:
+                level.errors += 1
+                level.error_kinds[kind] = level.error_kinds.get(kind, 0) + 1
+
+    async with httpx.AsyncClient(base_url=base, timeout=timeout, limits=limits, trust_env=False) as client:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
+        level.seconds = time.perf_counter() - t0
+    return level
+
+
+def run(
+    files: list[CorpusFile],
+    app_cmd: str,
+    cwd: Path,
+    concurrency: tuple[int, ...],
+    max_requests: int,
+    max_seconds: float,
+    ready_timeout: float,
+    request_timeout: float,
+) -> list[Level]:
+    """One warm-up pass over the files, then each concurrency level in turn against one service."""
+    with running_service(app_cmd, cwd, ready_timeout) as base:
+        asyncio.run(_drive(base, files, 1, len(files), max_seconds, request_timeout))  # warm the workers
+        return [
+            asyncio.run(_drive(base, files, c, max(max_requests, c), max_seconds, request_timeout)) for c in concurrency
+        ]
