@@ -31,7 +31,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, help="N for the N-process throughput run (default: CPU count, at least 2)")
     p.add_argument("--max-files-per-format", type=int, help="use at most this many corpus files per format")
     p.add_argument("--rss-extractions", type=int, help="extractions in the memory section (default 500; 100 with --quick)")
-    p.add_argument("--app-cmd", default=http.DEFAULT_APP_CMD, help="command starting the service; {python} {host} {port} are filled in")
+    p.add_argument("--app-cmd", default=http.DEFAULT_APP_CMD, help="command starting the service; {python} {host} {port} are filled in, and HOST/PORT and GOVREPORT_HOST/GOVREPORT_PORT are set")
     args = p.parse_args(argv)
     unknown = set(args.sections.split(",")) - set(SECTIONS)
     if unknown:

@@ -23,7 +23,7 @@ from .corpus import CorpusFile
 from .stats import percentile
 
 HOST = "127.0.0.1"
-DEFAULT_APP_CMD = "{python} -m app --host {host} --port {port}"
+DEFAULT_APP_CMD = "{python} -m app"  # the service reads its bind address from the environment
 
 
 @dataclass(slots=True)
@@ -73,7 +73,8 @@ def running_service(app_cmd: str, cwd: Path, ready_timeout: float) -> Iterator[s
     port = free_port()
     argv = [a.format(python=sys.executable, host=HOST, port=port) for a in shlex.split(app_cmd)]
     log = tempfile.TemporaryFile()
-    env = {**os.environ, "HOST": HOST, "PORT": str(port)}
+    address = {"HOST": HOST, "PORT": str(port), "GOVREPORT_HOST": HOST, "GOVREPORT_PORT": str(port)}
+    env = {**os.environ, **address}
     proc = subprocess.Popen(argv, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     base = f"http://{HOST}:{port}"
     try:
