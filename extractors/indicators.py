@@ -1,3 +1,521 @@
-def map_rows(rows, tpl): return [], []
-def fill_from_narrative(m, c, t): return m
-def unmatched_warning(u): raise NotImplementedError
+"""Table rows → canonical indicator ids, by fuzzy-matched labels read in their context.
+
+Rows are read in document order by a small state machine. A header row
+announces a zone (legacy statistics table, 表一 第二十条, 表三 收到和处理, 表四
+复议/诉讼) and its columns; in each zone a row's label is matched (rapidfuzz)
+against that zone's aliases from data/labels.toml and the catalogue, and its
+value cells are taken from the right according to the zone's columns. Labels
+that the catalogue lacks are reported, never forced onto a near id.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from importlib import resources
+from typing import Iterable
+
+from rapidfuzz import fuzz
+
+from .catalogue import catalogue, order
+from .model import Cell, Source
+from .normalize import label_key, squash, nfkc
+from .result import Warning as WarningModel, SourceRef
+from .tables import TableRow
+from .values import is_value_like, parse_value
+
+
+@dataclass(frozen=True, slots=True)
+class MatchSettings:
+    """Tuning knobs of label matching."""
+
+    min_score: float = 84.0  # rapidfuzz ratio (0–100) below which a label is not that indicator
+    tie_margin: float = 1.0  # candidates this close to the best are disambiguated by context
+    short_label: int = 4  # labels this short must match exactly
+
+
+SETTINGS = MatchSettings()
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One indicator value found in the document, before confidence is assigned."""
+
+    id: str
+    value: int | float | None
+    raw: str
+    label: str
+    label_score: float  # 0–1: how well the label (and column) matched
+    parse_quality: float  # 0–1: how cleanly the value cell parsed
+    source: Source
+    zone: str
+    loose: bool = False  # from a text line rather than a recognised table
+    method: str = "table"
+    sentence: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unmatched:
+    label: str
+    raw: tuple[str, ...]
+    source: Source
+    zone: str | None
+
+
+# ---------------------------------------------------------------- alias data
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    key: str
+    target: str  # id (legacy) or id prefix / column suffix (revised tables)
+    parent: str | None = None
+    under: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneRule:
+    name: str
+    header: tuple[str, ...]
+    needs_all: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rules:
+    zones: tuple[ZoneRule, ...]
+    active_rows: tuple[Alias, ...]
+    active_columns: tuple[Alias, ...]
+    requests_rows: tuple[Alias, ...]
+    requests_columns: tuple[Alias, ...]
+    requests_groups: tuple[str, ...]
+    review_order: tuple[str, ...]
+    legacy: tuple[Alias, ...]
+
+
+def _aliases(items: Iterable[dict], target_field: str) -> tuple[Alias, ...]:
+    out = []
+    for it in items:
+        for lab in it["labels"]:
+            out.append(
+                Alias(
+                    key=label_key(lab),
+                    target=it[target_field],
+                    parent=label_key(it["parent"]) if it.get("parent") else None,
+                    under=tuple(it.get("under", ())),
+                )
+            )
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def rules() -> Rules:
+    """Load data/labels.toml and the catalogue's legacy labels into typed records."""
+    raw = tomllib.loads(resources.files("extractors").joinpath("data/labels.toml").read_text(encoding="utf-8"))
+    legacy = list(_aliases(raw.get("legacy_alias", []), "id"))
+    for d in catalogue().values():
+        if "legacy" in d.templates and "stats" in d.tables:
+            for leaf in d.leaves:
+                legacy.append(Alias(key=label_key(leaf), target=d.id))
+    # most specific (longest) alias first, so equal scores favour the fuller label
+    legacy.sort(key=lambda a: -len(a.key))
+    return Rules(
+        zones=tuple(
+            ZoneRule(z["name"], tuple(label_key(h) for h in z["header"]), tuple(label_key(h) for h in z.get("needs_all", ())))
+            for z in raw["zone"]
+        ),
+        active_rows=_aliases(raw["active_row"], "prefix"),
+        active_columns=_aliases(raw["active_column"], "suffix"),
+        requests_rows=_aliases(raw["requests_row"], "prefix"),
+        requests_columns=_aliases(raw["requests_column"], "suffix"),
+        requests_groups=tuple(label_key(x) for g in raw["requests_group"] for x in g["labels"]),
+        review_order=tuple(raw["review_litigation"]["order"]),
+        legacy=tuple(legacy),
+    )
+
+
+def _score(a: str, b: str) -> float:
+    """Similarity of two label keys, 0–100; containment of a long alias counts as a near match."""
+    if not a or not b:
+        return 0.0
+    if a == b:
+        return 100.0
+    if min(len(a), len(b)) <= SETTINGS.short_label:
+        return 0.0
+    s = fuzz.ratio(a, b)
+    if len(b) >= 6 and b in a:
+        s = max(s, 92.0 - min(8.0, (len(a) - len(b)) / 2))
+    elif len(a) >= 6 and a in b:
+        s = max(s, 90.0 - min(10.0, (len(b) - len(a)) / 2))
+    return float(s)
+
+
+def _best(key: str, aliases: tuple[Alias, ...], context: str = "", last_id: str | None = None) -> tuple[Alias | None, float, int]:
+    """Best alias for `key` (ties broken by parent/context and by nearness to the last matched id)."""
+    scored = [(a, _score(key, a.key)) for a in aliases]
+    scored = [(a, s) for a, s in scored if s >= SETTINGS.min_score]
+    if not scored:
+        return None, 0.0, 0
+    # an alias that requires a parent only counts under that parent
+    scored = [(a, s) for a, s in scored if a.parent is None or a.parent in context]
+    if not scored:
+        return None, 0.0, 0
+    top = max(s for _, s in scored)
+    tied = [(a, s) for a, s in scored if s >= top - SETTINGS.tie_margin]
+    targets = {a.target for a, _ in tied}
+    if len(targets) > 1:
+        tied.sort(key=lambda x: (-(x[0].parent is not None), -_prefix_len(x[0].target, last_id), -x[1]))
+    return tied[0][0], tied[0][1], len(targets)
+
+
+def _prefix_len(a: str, b: str | None) -> int:
+    if not b:
+        return 0
+    n = 0
+    for x, y in zip(a.split("."), b.split(".")):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+# ---------------------------------------------------------------- the state machine
+
+
+@dataclass
+class _State:
+    zone: str | None = None
+    active_columns: list[str] = field(default_factory=list)
+    requests_columns: list[str] = field(default_factory=list)
+    requests_group: str = ""
+    legacy_values: int = 1  # value columns of the legacy table
+    legacy_cumulative: set[int] = field(default_factory=set)  # positions (from the left of the values) that are 累计
+    review_buffer: list[tuple[Cell, str]] = field(default_factory=list)
+    last_id: str | None = None
+
+
+def _zone_of_header(key: str) -> str | None:
+    for z in rules().zones:
+        if any(h in key for h in z.header) and all(h in key for h in z.needs_all):
+            return z.name
+    return None
+
+
+def _columns_from(cells: Iterable[Cell], aliases: tuple[Alias, ...]) -> list[str]:
+    out = []
+    for c in cells:
+        k = label_key(c.text)
+        if not k:
+            continue
+        a, s, _ = _best(k, aliases)
+        if a is not None:
+            out.append(a.target)
+    return out
+
+
+def _requests_columns(header_keys: list[str]) -> list[str]:
+    """The 表三 value columns: the official seven, plus 小计 where the header has one."""
+    cols = ["natural_person", "commercial", "research", "nonprofit", "legal_service", "other_org"]
+    if any("小计" in k for k in header_keys):
+        cols.append("subtotal")
+    cols.append("total")
+    return cols
+
+
+def _emit(matches: dict[str, Match], m: Match, dup: list[Unmatched]) -> None:
+    if m.id in matches:
+        old = matches[m.id]
+        if old.value is None and m.value is not None:
+            matches[m.id] = m
+        elif m.value is not None and old.value != m.value:
+            dup.append(Unmatched(label=m.label, raw=(m.raw,), source=m.source, zone=f"duplicate:{m.id}"))
+        return
+    matches[m.id] = m
+
+
+def _value_match(iid: str, cell: Cell, label: str, score: float, zone: str, loose: bool) -> Match:
+    pv = parse_value(cell.text)
+    return Match(
+        id=iid,
+        value=pv.value,
+        raw=cell.text.strip(),
+        label=label,
+        label_score=score,
+        parse_quality=pv.quality,
+        source=cell.source,
+        zone=zone,
+        loose=loose,
+    )
+
+
+def _label_text(cells: list[Cell]) -> str:
+    return " ".join(" ".join(c.text.split()) for c in cells)
+
+
+def map_rows(rows: list[TableRow], tpl: object = None) -> tuple[list[Match], list[Unmatched]]:
+    """Map every table row to indicator ids; returns (matches in catalogue order, unmatched rows)."""
+    st = _State()
+    found: dict[str, Match] = {}
+    unmatched: list[Unmatched] = []
+    R = rules()
+    known = catalogue()
+    for row in rows:
+        if not row.cells:
+            continue
+        key = row.joined_key()
+        numeric = row.numeric_count()
+        header_zone = _zone_of_header(key) if numeric == 0 else None
+        if header_zone is None and numeric <= 1 and not row.loose:
+            # a header row may carry a stray number (e.g. 计1条 notes are removed, but 第二十条 stays)
+            hz = _zone_of_header(key)
+            if hz in {"active", "requests"} and not row.trailing_values():
+                header_zone = hz
+        if header_zone:
+            _on_header(st, header_zone, row, key)
+            continue
+        zone = st.zone
+        # a row whose label clearly belongs to another zone switches zones (tables without headers)
+        guess = _guess_zone(row)
+        if guess and guess != zone and (zone is None or not _fits_zone(row, zone, st)):
+            zone = st.zone = guess
+            if zone == "requests" and not st.requests_columns:
+                st.requests_columns = _requests_columns([])
+        if zone == "requests":
+            _on_requests_row(st, row, found, unmatched)
+        elif zone == "active":
+            _on_active_row(st, row, found, unmatched)
+        elif zone == "review_litigation":
+            _on_review_row(st, row, found)
+        elif zone == "legacy":
+            _on_legacy_row(st, row, found, unmatched)
+        else:
+            if numeric:
+                labels, _, _ = row.split(len(row.trailing_values()))
+                unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, None))
+    pos = order()
+    ms = sorted(found.values(), key=lambda m: (pos.get(m.id, 10**6), m.id))
+    ms = [m for m in ms if m.id in known or m.id.startswith("ext.")]
+    return ms, unmatched
+
+
+def _on_header(st: _State, zone: str, row: TableRow, key: str) -> None:
+    if zone != st.zone:
+        st.review_buffer = []
+    st.zone = zone
+    if zone == "active":
+        cells = [c for c in row.cells if label_key(c.text)]
+        if cells and "信息内容" in label_key(cells[0].text):
+            st.active_columns = _columns_from(cells[1:], rules().active_columns)
+    elif zone == "requests":
+        prev = st.requests_columns
+        keys = [label_key(c.text) for c in row.cells]
+        cols = _requests_columns(keys)
+        st.requests_columns = cols if (not prev or len(cols) >= len(prev)) else prev
+        st.requests_group = ""
+    elif zone == "legacy":
+        cells = [c for c in row.cells if squash(c.text)]
+        # header: 统计指标 | 单位 | 统计数 [| 累计]; the value columns are those after 单位
+        keys = [label_key(c.text) for c in cells]
+        if "单位" in keys:
+            vals = keys[keys.index("单位") + 1:]
+        else:
+            vals = keys[1:]
+        if vals:
+            st.legacy_values = len(vals)
+            st.legacy_cumulative = {i for i, k in enumerate(vals) if "累计" in k and "本年" not in k}
+
+
+def _guess_zone(row: TableRow) -> str | None:
+    labels, _, _ = row.split(len(row.trailing_values()))
+    if not labels:
+        return None
+    key = label_key(labels[-1].text)
+    R = rules()
+    best = (None, 0.0)
+    for zone, aliases in (("requests", R.requests_rows), ("active", R.active_rows), ("legacy", R.legacy)):
+        a, s, _ = _best(key, aliases, context="".join(label_key(c.text) for c in labels))
+        if a is not None and a.parent is None and s > best[1] and len(key) >= 4:
+            best = (zone, s)
+    return best[0] if best[1] >= 95 else None
+
+
+def _fits_zone(row: TableRow, zone: str, st: _State) -> bool:
+    labels, _, _ = row.split(len(row.trailing_values()))
+    if zone == "review_litigation":
+        return not labels
+    if not labels:
+        return True
+    key = label_key(labels[-1].text)
+    R = rules()
+    aliases = {"requests": R.requests_rows, "active": R.active_rows, "legacy": R.legacy}.get(zone, ())
+    ctx = st.requests_group + "".join(label_key(c.text) for c in labels) + "".join(label_key(t) for t in row.inherited)
+    a, s, _ = _best(key, aliases, context=ctx)
+    if zone == "requests" and key in R.requests_groups:
+        return True
+    return a is not None
+
+
+def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatched: list[Unmatched]) -> None:
+    R = rules()
+    cols = st.requests_columns or _requests_columns([])
+    k = len(cols)
+    trailing = row.trailing_values()
+    if not any(parse_value(c.text).value is not None for c in trailing) and len(trailing) < k:
+        # a group row such as （三）不予公开 or the 2021+ （六）其他处理 with its items below
+        for c in row.cells:
+            kk = label_key(c.text)
+            if kk in R.requests_groups:
+                st.requests_group = kk
+        return
+    labels, values, _ = row.split(k)
+    if not labels:
+        return
+    context = "".join(label_key(t) for t in row.inherited) + "".join(label_key(c.text) for c in labels[:-1])
+    own = label_key(labels[-1].text)
+    # the group of this row: an inherited/left label that names a group, else the last group row seen
+    for kk in [label_key(t) for t in row.inherited] + [label_key(c.text) for c in labels[:-1]]:
+        if kk in R.requests_groups:
+            st.requests_group = kk
+    context += st.requests_group
+    a, s, n = _best(own, R.requests_rows, context=context)
+    if a is None and len(labels) > 1:
+        own = label_key("".join(c.text for c in labels))
+        a, s, n = _best(own, R.requests_rows, context=context)
+    if a is None:
+        unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, "requests"))
+        return
+    if a.target == "requests.other" and st.requests_group != "其他处理" and own != "其他处理":
+        pass
+    label = _label_text(labels)
+    short = len(values) < k
+    for i, cell in enumerate(values):
+        col = cols[i + (k - len(values))] if short else cols[i]
+        iid = f"{a.target}.{col}" if col != "subtotal" else f"ext.{a.target}.subtotal"
+        score = s / 100.0 * (0.85 if short else 1.0)
+        _emit(found, _value_match(iid, cell, label, score, "requests", row.loose), unmatched)
+    st.last_id = f"{a.target}.total"
+
+
+def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched: list[Unmatched]) -> None:
+    R = rules()
+    cols = st.active_columns
+    trailing = row.trailing_values()
+    k = len(cols) if cols else len(trailing)
+    if not trailing:
+        return
+    labels, values, _ = row.split(k)
+    if not labels:
+        return
+    own = label_key(labels[-1].text)
+    a, s, _ = _best(own, R.active_rows)
+    if a is None:
+        unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, "active"))
+        return
+    if not cols:
+        cols = ["issued", "repealed", "in_force"] if len(values) == 3 and a.target in {"active.rules", "active.normative_docs"} else []
+        if not cols and len(values) == 1:
+            cols = ["amount" if a.target == "active.fees" else "decisions"]
+        col_score = 0.8
+    else:
+        col_score = 1.0
+    label = _label_text(labels)
+    for i, cell in enumerate(values[: len(cols)]):
+        iid = f"{a.target}.{cols[i]}"
+        if iid not in catalogue():
+            continue
+        _emit(found, _value_match(iid, cell, label, s / 100.0 * col_score, "active", row.loose), unmatched)
+
+
+def _on_review_row(st: _State, row: TableRow, found: dict[str, Match]) -> None:
+    R = rules()
+    order_ = R.review_order
+    vals = row.trailing_values()
+    labels, _, _ = row.split(len(vals))
+    if not vals or not any(parse_value(c.text).value is not None for c in vals):
+        return
+    if len(vals) >= len(order_):
+        vals = vals[-len(order_):]
+        st.review_buffer = []
+    else:
+        vals = [c for c, _ in st.review_buffer] + vals
+        if len(vals) < len(order_):
+            st.review_buffer = [(c, "") for c in vals]
+            return
+        st.review_buffer = []
+    for iid, cell in zip(order_, vals):
+        _emit(found, _value_match(iid, cell, "表四", 0.97, "review_litigation", row.loose), [])
+
+
+def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched: list[Unmatched]) -> None:
+    R = rules()
+    k = st.legacy_values
+    labels, values, unit = row.split(k)
+    if not labels:
+        return
+    if not values or not all(is_value_like(c.text) for c in values):
+        # a group row with no value cell (e.g. 一、主动公开情况 | —— ) or a label-only line
+        if len(row.cells) <= len(labels):
+            return
+    key = label_key(" ".join(c.text for c in labels))
+    a, s, n = _best(key, R.legacy, last_id=st.last_id)
+    if a is None and len(labels) > 1:
+        key = label_key(labels[-1].text)
+        a, s, n = _best(key, R.legacy, last_id=st.last_id)
+    label = _label_text(labels)
+    if a is None:
+        if any(parse_value(c.text).value is not None for c in values):
+            unmatched.append(Unmatched(label, row.texts, row.cells[0].source, "legacy"))
+        return
+    score = s / 100.0
+    if n > 1:
+        score *= 0.97 if st.last_id and _prefix_len(a.target, st.last_id) >= 1 else 0.8
+    if values:
+        current = [i for i in range(len(values)) if i not in st.legacy_cumulative]
+        if current:
+            _emit(found, _value_match(a.target, values[current[0]], label, score, "legacy", row.loose), unmatched)
+        for i in st.legacy_cumulative:
+            if i < len(values):
+                _emit(found, _value_match(f"ext.{a.target}.cumulative", values[i], label, score, "legacy", row.loose), unmatched)
+    st.last_id = a.target
+
+
+def fill_from_narrative(matches: list[Match], claims: list[Match], tpl: object = None) -> list[Match]:
+    """Add narrative-stated values for ids no table provided (narrative-only reports)."""
+    have = {m.id for m in matches}
+    extra = [c for c in claims if c.id not in have and c.id in catalogue()]
+    seen: set[str] = set()
+    out = list(matches)
+    for c in extra:
+        if c.id in seen:
+            continue
+        seen.add(c.id)
+        out.append(c)
+    pos = order()
+    return sorted(out, key=lambda m: (pos.get(m.id, 10**6), m.id))
+
+
+def unmatched_warning(u: Unmatched) -> WarningModel:
+    """A warning for a row whose label the catalogue lacks (never forced onto an id)."""
+    if u.zone and u.zone.startswith("duplicate:"):
+        return WarningModel(
+            code="duplicate_value",
+            message=f"A second row maps to {u.zone.split(':', 1)[1]} with another value; the first was kept.",
+            label=u.label,
+            source=SourceRef(kind="table", **_src(u.source)),
+        )
+    return WarningModel(
+        code="unmatched_row",
+        message="A table row with values matched no catalogue indicator.",
+        label=u.label,
+        source=SourceRef(kind="table", **_src(u.source)),
+    )
+
+
+def _src(s: Source) -> dict[str, object]:
+    return {
+        "page": s.page,
+        "table": s.table,
+        "row": s.row,
+        "col": s.col,
+        "line": s.line,
+        "bbox": list(s.bbox) if s.bbox else None,
+    }

@@ -1,1 +1,131 @@
-def interpret(doc): return []
+"""Tables → rows a matcher can read: label cells on the left, value cells on the right.
+
+Word's text export, DOCX, HTML and PDF grids disagree on where merged cells
+sit, but they agree on one thing: the values are the right-most cells of a row.
+So each row is kept as its own cells left to right, plus the labels of
+vertically merged cells from rows above (the parent label of a 表三 group), and
+the indicator stage takes as many values from the right as the header says the
+zone has.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .model import Cell, Document, Paragraph, Source, Table
+from .normalize import label_key, nfkc, squash
+from .values import is_value_like, parse_value
+
+_UNITS = frozenset(
+    "条 件 次 个 人 篇 期 份 项 人次 万元 元 千元 家 —— — - / 单位".split()
+)
+_ROW_LINE = re.compile(r"^(?P<label>.*?[^\d\s.,，、（）()+\-])\s+(?P<nums>(?:[-—/]|[+\-]?\d[\d,]*(?:\.\d+)?)(?:\s+(?:[-—/]|[+\-]?\d[\d,]*(?:\.\d+)?))*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class TableRow:
+    """One row of a statistics table, as the indicator stage reads it."""
+
+    table: int
+    row: int
+    cells: tuple[Cell, ...]  # cells that start in this row, left to right
+    inherited: tuple[str, ...]  # texts of merged cells from rows above that cover this row
+    loose: bool = False  # rebuilt from a line of running text, not from a table the reader found
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        return tuple(c.text for c in self.cells)
+
+    def joined_key(self) -> str:
+        return "".join(label_key(t, keep_notes=True) for t in self.texts if t.strip())
+
+    def numeric_count(self) -> int:
+        return sum(1 for c in self.cells if c.text.strip() and is_value_like(c.text) and parse_value(c.text).value is not None)
+
+    def split(self, k: int) -> tuple[list[Cell], list[Cell], str | None]:
+        """(label cells, the last `k` cells as values, unit) — labels exclude units and serial numbers."""
+        if k <= 0 or len(self.cells) <= k:
+            values = [c for c in self.cells if is_value_like(c.text)] if k > 0 else []
+            values = values[-k:] if k > 0 else []
+            head = [c for c in self.cells if c not in values]
+        else:
+            values = list(self.cells[-k:])
+            head = list(self.cells[:-k])
+        labels: list[Cell] = []
+        unit: str | None = None
+        for c in head:
+            t = squash(nfkc(c.text))
+            if not t:
+                continue
+            if t in _UNITS:
+                unit = unit or t
+                continue
+            if is_value_like(c.text):  # a 序号 column or a stray number left of the values
+                continue
+            labels.append(c)
+        return labels, values, unit
+
+    def trailing_values(self) -> list[Cell]:
+        """The maximal run of value-like cells at the right end of the row."""
+        out: list[Cell] = []
+        for c in reversed(self.cells):
+            if is_value_like(c.text):
+                out.append(c)
+            else:
+                break
+        return out[::-1]
+
+
+def _rows_of(table: Table) -> list[TableRow]:
+    grid = table.grid()
+    out = []
+    for r, cells in enumerate(table.rows):
+        own = tuple(sorted(cells, key=lambda c: c.col))
+        first_col = own[0].col if own else len(grid[r]) if r < len(grid) else 0
+        inherited: list[str] = []
+        seen: set[int] = set()
+        if r < len(grid):
+            for c in grid[r][:first_col]:
+                if c is not None and c.row < r and id(c) not in seen and c.text.strip():
+                    seen.add(id(c))
+                    inherited.append(c.text)
+        out.append(TableRow(table=table.index, row=r, cells=own, inherited=tuple(inherited)))
+    return out
+
+
+def _paragraph_row(p: Paragraph, index: int, line: int) -> TableRow | None:
+    """A text line "label 1 0 2 …" that a PDF or text export left outside any table."""
+    t = " ".join(nfkc(p.text).split())
+    m = _ROW_LINE.match(t)
+    if not m:
+        return None
+    nums = m.group("nums").split()
+    label = m.group("label").strip()
+    if len(nums) < 3 or len(label) > 60:
+        return None
+    src = p.source
+    cells = [Cell(text=label, row=0, col=0, source=src)]
+    cells += [Cell(text=n, row=0, col=i + 1, source=src) for i, n in enumerate(nums)]
+    return TableRow(table=index, row=line, cells=tuple(cells), inherited=(), loose=True)
+
+
+def interpret(doc: Document) -> list[TableRow]:
+    """Every table row of the document in reading order.
+
+    Lines of running text shaped like table rows (a label then three or more
+    numbers) are included too, as rows of a pseudo-table, so a PDF whose table
+    the reader did not recognise still yields its values (with lower confidence).
+    """
+    rows: list[TableRow] = []
+    for i, b in enumerate(doc.blocks):
+        if isinstance(b, Table):
+            rows.extend(_rows_of(b))
+        elif isinstance(b, Paragraph):
+            r = _paragraph_row(b, -1, i)
+            if r is not None:
+                rows.append(r)
+    return rows
+
+
+def source_of(cell: Cell) -> Source:
+    return cell.source

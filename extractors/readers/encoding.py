@@ -22,13 +22,10 @@ def decode_text(data: bytes, declared: str | None = None, strict: bool = False) 
     candidates = [c for c in (declared, "utf-8", "gb18030") if c]
     for enc in candidates:
         try:
-            return data.decode(_alias(enc))
+            # final=False: a multi-byte sequence cut at the very end (a sniffed head) is not a wrong guess
+            return codecs.getincrementaldecoder(_alias(enc))().decode(data, final=False)
         except (UnicodeDecodeError, LookupError):
-            # a truncated multi-byte sequence at the very end is not a wrong guess
-            try:
-                return data[:-3].decode(_alias(enc)) + data[-3:].decode(_alias(enc), errors="ignore")
-            except (UnicodeDecodeError, LookupError):
-                continue
+            continue
     if strict:
         return None
     return data.decode("gb18030", errors="replace")

@@ -1,0 +1,113 @@
+"""Text normalisation shared by the stages: one place decides what "the same label" means.
+
+Matching always runs on normalised keys; what the caller gets back is the text
+as printed.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+try:  # opencc-python-reimplemented: pure Python, Traditional → Simplified
+    from opencc import OpenCC
+
+    _T2S = OpenCC("t2s")
+except Exception:  # pragma: no cover - the dependency is declared; keep import-time failures readable
+    _T2S = None
+
+_WS = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
+
+# Leading enumerations: 一、 （一） (1) 1. 1、 ① 第一 … and the 其中： prefix.
+_NUMBERING = re.compile(
+    r"^(?:"
+    r"[一二三四五六七八九十百]+[、.．]"
+    r"|[(（][一二三四五六七八九十]+[)）][、.]?"
+    r"|[(（]\d+[)）][、.]?"
+    r"|\d+(?:\.\d+)*[、.．](?!\d)"
+    r"|[①②③④⑤⑥⑦⑧⑨⑩]"
+    r")"
+)
+_QIZHONG = re.compile(r"^(?:其中|含)[:：]?")
+_PAREN_NOTE = re.compile(r"[(（][^()（）]{2,}[)）]")
+_QUOTES = re.compile(r"[“”\"'‘’《》〈〉]")
+_PUNCT_TAIL = re.compile(r"[:：;；,，.。、]+$")
+
+
+def nfkc(text: str) -> str:
+    """Full-width digits, letters, spaces and punctuation folded to their plain forms."""
+    return unicodedata.normalize("NFKC", text)
+
+
+@lru_cache(maxsize=65536)
+def to_simplified(text: str) -> str:
+    """Traditional characters → Simplified (for matching only)."""
+    if _T2S is None or text.isascii():
+        return text
+    return _T2S.convert(text)
+
+
+def squash(text: str) -> str:
+    """Remove every kind of whitespace (CJK text has no meaningful spaces)."""
+    return _WS.sub("", text)
+
+
+def strip_numbering(text: str) -> str:
+    """Drop leading enumerations and 其中： prefixes, repeatedly (e.g. "（一）1.其中：")."""
+    prev = None
+    t = text
+    while prev != t:
+        prev = t
+        t = _NUMBERING.sub("", t, count=1)
+        t = _QIZHONG.sub("", t, count=1)
+    return t
+
+
+@lru_cache(maxsize=65536)
+def label_key(text: str, keep_notes: bool = False) -> str:
+    """The matching key of a table label: simplified, squashed, unnumbered, notes removed."""
+    t = squash(nfkc(to_simplified(text)))
+    t = _QUOTES.sub("", t)
+    t = strip_numbering(t)
+    if not keep_notes:
+        t2 = _PAREN_NOTE.sub("", t)
+        t = t2 or t
+    return _PUNCT_TAIL.sub("", t)
+
+
+def numbering(text: str) -> str | None:
+    """The leading enumeration of a label as printed-normalised, e.g. "一、", "（一）", "1."; None if none."""
+    t = squash(nfkc(text))
+    m = _NUMBERING.match(t)
+    return m.group(0) if m else None
+
+
+def numbering_level(text: str) -> int | None:
+    """1 for 一、, 2 for （一）, 3 for 1., 4 for 其中：; None when unnumbered."""
+    t = squash(nfkc(text))
+    if re.match(r"^[一二三四五六七八九十百]+[、.．]", t):
+        return 1
+    if re.match(r"^[(（][一二三四五六七八九十]+[)）]", t):
+        return 2
+    if re.match(r"^(?:\d+[、.．](?!\d)|[(（]\d+[)）]|[①②③④⑤⑥⑦⑧⑨⑩])", t):
+        return 3
+    if _QIZHONG.match(t):
+        return 4
+    return None
+
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def chinese_numeral(text: str) -> int | None:
+    """一 → 1, 十二 → 12, 二十 → 20 (up to 99); None when `text` is not such a numeral."""
+    if not text or any(ch not in _CN_DIGITS and ch != "十" for ch in text):
+        return None
+    if "十" not in text:
+        return _CN_DIGITS[text] if len(text) == 1 else None
+    tens, _, ones = text.partition("十")
+    t = _CN_DIGITS.get(tens, None) if tens else 1
+    o = _CN_DIGITS.get(ones, None) if ones else 0
+    if t is None or o is None:
+        return None
+    return t * 10 + o
