@@ -5,13 +5,14 @@ import io
 import re
 import zipfile
 
-from ..errors import CorruptFileError
+from ..errors import CorruptFileError, EncryptedFileError
 from ..model import Format
 from .encoding import decode_text
 
 _HTML_MARK = re.compile(rb"<\s*(!doctype\s+html|html|head|body|meta|div|table|p|article|title)[\s>/]", re.I)
 _MD_MARK = re.compile(r"^\s*(#{1,6}\s|\|.*\|\s*$|\|?\s*:?-{3,}:?\s*\|)", re.M)
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_OLE_ENCRYPTION_STREAM = "EncryptionInfo".encode("utf-16-le")  # password-protected OOXML lives in OLE
 
 
 def _looks_binary(data: bytes) -> bool:
@@ -41,6 +42,8 @@ def sniff(data: bytes, filename: str | None = None, content_type: str | None = N
             raise CorruptFileError("The file is a damaged ZIP container (DOCX?).") from e
         return "docx" if "word/document.xml" in names else None
     if data.startswith(_OLE_MAGIC):
+        if _OLE_ENCRYPTION_STREAM in data:
+            raise EncryptedFileError("The file is a password-protected Office document.")
         return None  # legacy .doc/.xls: not read yet
     if _looks_binary(data):
         return None
