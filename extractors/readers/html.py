@@ -1,10 +1,644 @@
-"""html reader (placeholder until implemented)."""
+"""HTML reader: a report as published on a government portal article page.
+
+The page is mostly chrome (navigation, breadcrumbs, the 索引号/发布机构
+metadata table, share bars, footer); the report is one container inside it.
+We find that container the way readability tools do, adapted to Chinese text:
+every paragraph-like unit scores its parent and grandparent by its length and
+punctuation, class/id names such as ``TRS_Editor``, ``zoom`` or
+``article-content`` push a container up, names such as ``nav`` or ``footer``
+push it down, and link-heavy text is discounted. The report's own statistics
+tables count as units of their container, and a numeric table left outside the
+winner (a CMS that renders the attachment table in a sibling block) is kept
+too. Everything outside the kept regions is ignored.
+
+Inside the regions, block elements and ``<br>`` end a Paragraph; data tables
+become `Table` blocks on the HTML table grid (colspan/rowspan resolved, empty
+cells kept because column positions carry meaning, ``<br>``/blocks inside a
+cell kept as "\\n"). Tables used for page layout (nested tables, a single row
+or column) are read as flowing content instead.
+
+Safety: lxml's HTML parser with ``no_network`` and no DTD loading (so only the
+HTML built-in entities exist); libxml2 itself stops at nesting depth 256, which
+we report as `ResourceLimitError`, as we do for oversized text and tables.
+"""
 from __future__ import annotations
 
-from ..errors import UnsupportedFormatError
-from ..model import Document
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import lxml.etree as etree
+
+from ..errors import CorruptFileError, ResourceLimitError, UnreadableDocumentError
+from ..model import Block, Cell, Document, Paragraph, Source, Table
+from .encoding import decode_text
 from .options import ReadOptions
 
+# --------------------------------------------------------------------------- settings
 
-def read(data: bytes, options: ReadOptions) -> Document:
-    raise UnsupportedFormatError("html reading is not implemented yet.")
+
+@dataclass(frozen=True, slots=True)
+class HtmlSettings:
+    """Tuning knobs and safety limits of the HTML reader."""
+
+    sniff_bytes: int = 4096  # where to look for <meta charset>
+    max_depth: int = 250  # element nesting; libxml2 refuses beyond 256 anyway
+    max_elements: int = 300_000  # elements in the parsed tree
+    max_table_cols: int = 1_000  # grid columns of one table
+    max_table_positions: int = 2_000_000  # sum of colspans of all cells of one table
+    max_colspan: int = 1_000  # HTML spec clamp
+    max_replacement_ratio: float = 0.1  # share of U+FFFD/control characters after decoding => corrupt
+    junk_probe_chars: int = 65_536  # how much decoded text that share is measured on
+    min_unit_chars: int = 10  # shorter paragraphs do not vote for a container
+    class_weight: float = 25.0  # bonus/malus of a positive/negative class or id
+    sibling_ratio: float = 0.2  # a sibling scoring this share of the winner joins it
+    max_link_density: float = 0.5  # chrome blocks inside the body are mostly links
+    prune_max_chars: int = 200  # chrome inside the body is short
+    stat_table_min_numbers: int = 6  # numeric cells that make a table "statistics"
+    metadata_min_keys: int = 2  # 索引号/发布机构… cells that make a table page metadata
+    metadata_rows: int = 6  # rows searched for those cells
+
+
+DEFAULT_SETTINGS = HtmlSettings()
+
+# --------------------------------------------------------------------------- vocabulary (data)
+
+_DROP_TAGS = frozenset(
+    {
+        "script", "style", "noscript", "template", "iframe", "object", "embed", "head", "title",
+        "meta", "link", "button", "select", "option", "input", "textarea", "svg", "canvas", "map",
+        "audio", "video", "source", "img",
+    }
+)
+_CHROME_TAGS = frozenset({"nav", "aside", "footer"})
+_BLOCK_TAGS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "body", "center", "dd", "details", "dialog",
+        "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2",
+        "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "html", "li", "main", "menu", "nav", "ol",
+        "p", "pre", "section", "summary", "table", "tbody", "thead", "tfoot", "tr", "td", "th",
+        "caption", "ul",
+    }
+)
+# units that vote for their container; div-like tags vote only when they hold no blocks
+_UNIT_TAGS = frozenset({"p", "pre", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "dd"})
+_LEAF_UNIT_TAGS = frozenset({"div", "section", "article", "td", "th", "span", "font", "center"})
+_TAG_BONUS = {"div": 5.0, "article": 10.0, "section": 3.0, "main": 5.0, "td": 3.0, "body": -5.0, "form": -3.0}
+_HEADING_STYLE = {"h1": "title", "h2": "heading", "h3": "heading", "h4": "heading", "h5": "heading", "h6": "heading"}
+
+_POSITIVE_HINT = re.compile(
+    r"trs_editor|trs_ueditor|custom_unionstyle|zoom|article|content|detail|main|text|正文|"
+    r"wzcon|zwnr|zhengwen|news_?con|con_?txt|bt_?box|pages_?content",
+    re.I,
+)
+_NEGATIVE_HINT = re.compile(
+    r"nav|menu|foot|header|banner|crumb|position|location|share|comment|side|related|relate|"
+    r"recommend|meta|info|tool|print|copyright|search|logo|qrcode|ewm|login|hidden|pager|"
+    r"xxgk_?table|\bad\b|advert|links?\b|fenxiang|dqwz",
+    re.I,
+)
+_METADATA_KEYS = frozenset(
+    {
+        "索引号", "发布机构", "发文机关", "发文日期", "成文日期", "发布日期", "主题分类", "文号",
+        "发文字号", "公开方式", "有效性", "名称", "信息来源", "主题词", "公开日期", "生成日期",
+        "组配分类", "体裁分类", "信息名称",
+    }
+)
+
+_CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+_CJK_BREAK = re.compile(rf"(?<=[{_CJK}])[ \t\r\n\f\v]*\n[ \t\r\n\f\v]*(?=[{_CJK}])")
+_SPACES = re.compile(r"[ \t\r\n\f\v\xa0]+")
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_PUNCT = re.compile("[，,。；;、：:]")
+_NUMBER = re.compile(r"^[-+−]?\s*[\d０-９][\d０-９,，.．\s]*%?$")
+_HEADING_TEXT = re.compile(r"^(?:[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|\([一二三四五六七八九十]+\)|第[一二三四五六七八九十]+[章节部分])")
+_CHARSET_META = re.compile(
+    rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I
+)
+_JUNK = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd]")
+_LEADING_INT = re.compile(r"\s*(\d{1,6})")
+_GB_FAMILY = frozenset({"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "gb_2312-80", "euc-cn", "hz-gb-2312"})
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def read(data: bytes, options: ReadOptions, settings: HtmlSettings = DEFAULT_SETTINGS) -> Document:
+    """Read an HTML page into blocks of the report body; the page <title> becomes the title."""
+    text = _decode(data, options, settings)
+    root = _parse(text, settings)
+    title = _page_title(root)
+    body = root.find("body")
+    if body is None:
+        body = root
+    regions, pruned = _select_regions(body, settings)
+    blocks = _emit(regions, pruned, body, settings)
+    if not any((b.text.strip() if isinstance(b, Paragraph) else b.rows) for b in blocks):
+        raise UnreadableDocumentError("The HTML page holds no readable text.")
+    return Document(blocks=tuple(blocks), format="html", title=title)
+
+
+# --------------------------------------------------------------------------- bytes -> tree
+
+
+def declared_charset(data: bytes, settings: HtmlSettings = DEFAULT_SETTINGS) -> str | None:
+    """The charset a page declares in <meta charset> or http-equiv Content-Type."""
+    m = _CHARSET_META.search(data[: settings.sniff_bytes])
+    return m.group(1).decode("ascii", "ignore").lower() if m else None
+
+
+def _decode(data: bytes, options: ReadOptions, settings: HtmlSettings) -> str:
+    """BOM, then the declared charset, then UTF-8/GB18030 by trial.
+
+    A page declaring GB2312 that is valid UTF-8 is UTF-8: misconfigured CMS
+    templates do this, and non-ASCII GBK text is practically never valid UTF-8.
+    """
+    if len(data) > options.max_text_chars * 4:
+        raise ResourceLimitError("The HTML page is larger than the text limit.", limit=options.max_text_chars)
+    declared = declared_charset(data, settings)
+    if declared in _GB_FAMILY:
+        try:
+            data.decode("utf-8")
+            declared = "utf-8"
+        except UnicodeDecodeError:
+            pass
+    text = decode_text(data, declared)
+    if text is None or not text.strip():
+        raise UnreadableDocumentError("The HTML page decodes to no text.")
+    if len(text) > options.max_text_chars:
+        raise ResourceLimitError("The HTML page has more characters than the limit.", limit=options.max_text_chars)
+    junk = len(_JUNK.findall(text[: settings.junk_probe_chars]))
+    if junk > settings.max_replacement_ratio * min(len(text), settings.junk_probe_chars):
+        raise CorruptFileError("The HTML page is not text in any supported encoding.")
+    return text.replace("\x00", "")
+
+
+def _parse(text: str, settings: HtmlSettings) -> etree._Element:
+    """Parse with a fresh, network-less parser; refuse trees past the depth/size limits."""
+    # etree.HTMLParser is lxml.html.HTMLParser without the HtmlElement class lookup
+    # (same libxml2 parser and options, a third faster for our walk); no DTD is
+    # loaded, so only the HTML built-in entities exist.
+    parser = etree.HTMLParser(
+        no_network=True, remove_comments=True, remove_pis=True, encoding="utf-8", huge_tree=False
+    )
+    try:
+        root = etree.fromstring(text.encode("utf-8"), parser=parser)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError) as e:
+        raise UnreadableDocumentError("The HTML page cannot be parsed.") from e
+    if root is None:
+        raise UnreadableDocumentError("The HTML page holds no markup.")
+    for err in parser.error_log:
+        if err.type_name == "ERR_RESOURCE_LIMIT" or "huge" in err.message.lower():
+            raise ResourceLimitError("The HTML page is nested too deeply or holds a huge text node.")
+    depth = max_depth = count = 0
+    for event, _ in etree.iterwalk(root, events=("start", "end")):
+        if event == "start":
+            depth += 1
+            count += 1
+            if depth > max_depth:
+                max_depth = depth
+        else:
+            depth -= 1
+    if max_depth > settings.max_depth:
+        raise ResourceLimitError("The HTML page is nested too deeply.", depth=max_depth)
+    if count > settings.max_elements:
+        raise ResourceLimitError("The HTML page has too many elements.", elements=count)
+    return root
+
+
+def _page_title(root: etree._Element) -> str | None:
+    el = root.find("head/title")
+    if el is None:
+        el = root.find(".//title")
+    if el is None:
+        return None
+    t = clean_inline(_text(el))
+    return t or None
+
+
+# --------------------------------------------------------------------------- text helpers
+
+
+def clean_inline(s: str) -> str:
+    """Collapse HTML whitespace; a source line break between CJK characters is no space."""
+    s = _INVISIBLE.sub("", s)
+    if "\n" in s:
+        s = _CJK_BREAK.sub("", s)
+    return _SPACES.sub(" ", s).strip()
+
+
+def _tag(el: etree._Element) -> str:
+    """The tag name ("" for comments/entities); libxml2's HTML parser already lowercases."""
+    t = el.tag
+    return t if isinstance(t, str) else ""
+
+
+def _text(el: etree._Element) -> str:
+    return "".join(el.itertext())
+
+
+def _hint(el: etree._Element) -> str:
+    return f"{el.get('class', '')} {el.get('id', '')}"
+
+
+def _class_weight(el: etree._Element, settings: HtmlSettings) -> float:
+    h = _hint(el)
+    if not h.strip():
+        return 0.0
+    w = 0.0
+    if _POSITIVE_HINT.search(h):
+        w += settings.class_weight
+    if _NEGATIVE_HINT.search(h):
+        w -= settings.class_weight
+    return w
+
+
+def _has_block_child(el: etree._Element) -> bool:
+    return any(_tag(c) in _BLOCK_TAGS for c in el)
+
+
+@dataclass(slots=True)
+class _Stats:
+    """Per-element text length and link-text length, computed once bottom-up.
+
+    Script/style text is not text; surrounding whitespace does not count. One pass
+    keeps body detection linear in the page size however deep the markup is.
+    """
+
+    chars: dict[etree._Element, int] = field(default_factory=dict)
+    links: dict[etree._Element, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, root: etree._Element) -> "_Stats":
+        st = cls()
+        chars, links = st.chars, st.links
+        for el in reversed(list(root.iter())):
+            tag = el.tag
+            if not isinstance(tag, str) or tag in _DROP_TAGS:
+                chars[el] = links[el] = 0
+                continue
+            n = len(el.text.strip()) if el.text else 0
+            k = 0
+            for c in el:
+                n += chars[c]
+                k += links[c]
+                if c.tail:
+                    n += len(c.tail.strip())
+            chars[el] = n
+            links[el] = n if tag == "a" else k
+        return st
+
+    def text_len(self, el: etree._Element) -> int:
+        return self.chars.get(el, 0)
+
+    def link_density(self, el: etree._Element) -> float:
+        total = self.chars.get(el, 0)
+        return min(1.0, self.links.get(el, 0) / total) if total else 0.0
+
+
+def _table_rows(table: etree._Element) -> list[etree._Element]:
+    """The table's own rows in source order (not those of nested tables)."""
+    rows = []
+    for child in table.iterchildren("tr", "thead", "tbody", "tfoot"):
+        if child.tag == "tr":
+            rows.append(child)
+        else:
+            rows.extend(child.iterchildren("tr"))
+    return rows
+
+
+def _row_cells(tr: etree._Element) -> list[etree._Element]:
+    return list(tr.iterchildren("td", "th"))
+
+
+def _is_layout_table(table: etree._Element) -> bool:
+    """Tables that arrange the page rather than hold data: nested tables, one row or one column."""
+    rows = _table_rows(table)
+    if not rows:
+        return True
+    if any(True for _ in table.iterdescendants("table")):
+        return True
+    if len(rows) == 1 or all(len(_row_cells(r)) <= 1 for r in rows):
+        return True
+    return False
+
+
+def _cell_texts(table: etree._Element) -> list[str]:
+    return [clean_inline(_text(c)) for r in _table_rows(table) for c in _row_cells(r)]
+
+
+def _is_metadata_table(table: etree._Element, settings: HtmlSettings) -> bool:
+    """Page metadata (索引号 | … | 发布机构 | …): key cells from a fixed vocabulary, in the first rows."""
+    keys = set()
+    for tr in _table_rows(table)[: settings.metadata_rows]:
+        for td in tr.iterchildren("td", "th"):
+            keys.add(_SPACES.sub("", _text(td)).replace("\u3000", "").rstrip("：:"))
+    return len(keys & _METADATA_KEYS) >= settings.metadata_min_keys
+
+
+def _is_stat_table(table: etree._Element, settings: HtmlSettings) -> bool:
+    texts = _cell_texts(table)
+    numbers = sum(1 for t in texts if t and _NUMBER.match(t))
+    return numbers >= settings.stat_table_min_numbers and not _is_metadata_table(table, settings)
+
+
+# --------------------------------------------------------------------------- body detection
+
+
+def _select_regions(
+    body: etree._Element, settings: HtmlSettings
+) -> tuple[list[etree._Element], set[etree._Element]]:
+    """The elements whose content is the report, in document order, and chrome to skip inside them."""
+    stats = _Stats.of(body)
+    scores: dict[etree._Element, float] = {}
+    _vote(body, scores, stats, settings)
+    best: etree._Element | None = None
+    best_score = float("-inf")
+    for el, s in scores.items():
+        final = (s + _class_weight(el, settings) + _TAG_BONUS.get(_tag(el), 0.0)) * (1.0 - stats.link_density(el))
+        scores[el] = final
+        if final > best_score:
+            best, best_score = el, final
+    if best is None:
+        best = body
+    regions = [best]
+    parent = best.getparent()
+    if parent is not None and best is not body:
+        threshold = max(10.0, best_score * settings.sibling_ratio)
+        for sib in parent:
+            if sib is best or not isinstance(sib.tag, str):
+                continue
+            if scores.get(sib, float("-inf")) >= threshold and _class_weight(sib, settings) >= 0:
+                regions.append(sib)
+    # statistics tables outside the chosen regions (rendered in a sibling block by some CMSs)
+    inside = set()
+    for r in regions:
+        inside.update(r.iter())
+    for table in body.iter("table"):
+        if table in inside or _is_layout_table(table) or not _is_stat_table(table, settings):
+            continue
+        if _in_chrome(table, body, settings) or stats.link_density(table) > settings.max_link_density:
+            continue
+        if any(a in inside for a in table.iterancestors("table")):
+            continue
+        regions.append(table)
+        inside.update(table.iter())
+    order = {el: i for i, el in enumerate(body.iter())}
+    regions.sort(key=lambda e: order.get(e, 0))
+    regions = [r for r in regions if not any(a in regions for a in r.iterancestors())]
+    pruned = {el for r in regions for el in r.iter() if el is not r and _is_chrome(el, stats, settings)}
+    return regions, pruned
+
+
+def _vote(el: etree._Element, scores: dict[etree._Element, float], stats: _Stats, settings: HtmlSettings) -> None:
+    """Recursive readability vote: each unit scores its parent fully and its grandparent by half."""
+    for child in el:
+        tag = _tag(child)
+        if not tag or tag in _DROP_TAGS:
+            continue
+        unit = False
+        if tag == "table":
+            if not _is_layout_table(child):
+                unit = True
+            else:
+                _vote(child, scores, stats, settings)
+                continue
+        elif tag in _UNIT_TAGS or (tag in _LEAF_UNIT_TAGS and not _has_block_child(child)):
+            unit = True
+        if not unit:
+            _vote(child, scores, stats, settings)
+            continue
+        n = stats.text_len(child)
+        if n < settings.min_unit_chars:
+            continue
+        s = 1.0 + min(len(_PUNCT.findall(_text(child))), 30) + min(n / 100.0, 3.0)
+        if tag == "table":
+            s += 3.0
+        parent = child.getparent()
+        if parent is not None:
+            if _tag(parent) in ("tr", "tbody", "thead", "tfoot"):
+                parent = next(parent.iterancestors("table"), parent)
+            scores[parent] = scores.get(parent, 0.0) + s
+            grand = parent.getparent()
+            if grand is not None:
+                scores[grand] = scores.get(grand, 0.0) + s / 2.0
+
+
+def _in_chrome(el: etree._Element, stop: etree._Element, settings: HtmlSettings) -> bool:
+    for a in el.iterancestors():
+        if a is stop:
+            return False
+        if _tag(a) in _CHROME_TAGS or (_class_weight(a, settings) < 0 and not _POSITIVE_HINT.search(_hint(a))):
+            return True
+    return False
+
+
+def _is_chrome(el: etree._Element, stats: _Stats, settings: HtmlSettings) -> bool:
+    """Share bars, print tools, page metadata and nav lists that sit inside the body container."""
+    tag = _tag(el)
+    if tag in _CHROME_TAGS:
+        return True
+    if tag == "table":
+        return _is_metadata_table(el, settings)
+    if tag in ("p", "td", "th", "li", "span", "font", "strong", "b"):
+        return False
+    if stats.text_len(el) > settings.prune_max_chars:
+        return False
+    chrome = _class_weight(el, settings) < 0 or (
+        tag in ("div", "ul", "ol", "section") and stats.link_density(el) > settings.max_link_density
+    )
+    return chrome and not any(True for _ in el.iter("table"))
+
+
+# --------------------------------------------------------------------------- emission
+
+
+@dataclass(slots=True)
+class _Flow:
+    """Accumulates running text into Paragraphs and collects Tables, in order."""
+
+    settings: HtmlSettings
+    blocks: list[Block] = field(default_factory=list)
+    parts: list[str] = field(default_factory=list)
+    line: int | None = None
+    style: str | None = None
+    tables: int = 0
+
+    def add(self, text: str | None, el: etree._Element) -> None:
+        if text:
+            if self.line is None and text.strip():
+                self.line = (el.sourceline - 1) if el.sourceline else None
+            self.parts.append(text)
+
+    def flush(self) -> None:
+        text = clean_inline("".join(self.parts))
+        if text:
+            style = self.style
+            if style is None and len(text) <= 40 and _HEADING_TEXT.match(text) and not text.endswith("。"):
+                style = "heading"
+            self.blocks.append(Paragraph(text, Source(line=self.line), style))
+        self.parts.clear()
+        self.line = None
+        self.style = None
+
+
+def _emit(
+    regions: Iterable[etree._Element], pruned: set[etree._Element], body: etree._Element, settings: HtmlSettings
+) -> list[Block]:
+    flow = _Flow(settings)
+    regions = list(regions)
+    title = _outside_title(regions, body, settings)
+    for region in regions:
+        flow.flush()
+        if _tag(region) == "table" and not _is_layout_table(region):
+            _emit_table(region, flow)
+        else:
+            flow.add(region.text, region)
+            for child in region:
+                _walk(child, flow, pruned)
+        flow.flush()
+    blocks = flow.blocks
+    if title is not None:
+        head = "".join(b.text for b in blocks[:4] if isinstance(b, Paragraph))
+        if title.text.replace(" ", "") not in head.replace(" ", ""):
+            blocks.insert(0, title)
+    return blocks
+
+
+def _walk(el: etree._Element, flow: _Flow, pruned: set[etree._Element]) -> None:
+    tag = _tag(el)
+    if tag and tag not in _DROP_TAGS and el not in pruned:
+        if tag == "br":
+            flow.flush()
+        elif tag == "table" and not _is_layout_table(el):
+            flow.flush()
+            _emit_table(el, flow)
+        elif tag in _BLOCK_TAGS:
+            flow.flush()
+            flow.style = _HEADING_STYLE.get(tag)
+            flow.add(el.text, el)
+            for child in el:
+                _walk(child, flow, pruned)
+            flow.flush()
+        else:
+            flow.add(el.text, el)
+            for child in el:
+                _walk(child, flow, pruned)
+    flow.add(el.tail, el.getparent() if el.getparent() is not None else el)
+
+
+def _outside_title(regions: list[etree._Element], body: etree._Element, settings: HtmlSettings) -> Paragraph | None:
+    """The last <h1> before the body: portals print the article title above the content box."""
+    if not regions:
+        return None
+    first = regions[0]
+    last: etree._Element | None = None
+    for el in body.iter():
+        if el is first:
+            break
+        if _tag(el) == "h1" and not _in_chrome(el, body, settings):
+            last = el
+    if last is None or any(a is first for a in last.iterancestors()):
+        return None
+    text = clean_inline(_text(last))
+    if len(text) < 6:
+        return None
+    return Paragraph(text, Source(line=(last.sourceline - 1) if last.sourceline else None), "title")
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _emit_table(table: etree._Element, flow: _Flow) -> None:
+    caption = table.find("caption")
+    if caption is not None:
+        flow.add(_text(caption), caption)
+        flow.flush()
+    t = table_from_element(table, flow.tables, flow.settings)
+    if t is not None:
+        flow.blocks.append(t)
+        flow.tables += 1
+
+
+def table_from_element(
+    table: etree._Element, index: int, settings: HtmlSettings = DEFAULT_SETTINGS, line_offset: int = 0
+) -> Table | None:
+    """Lay a <table> on its grid (HTML table model): spans resolved, empty cells kept."""
+    rows = _table_rows(table)
+    n = len(rows)
+    busy: list[int] = []  # per column: first row index no longer covered by a rowspan
+    positions = 0
+    out: list[tuple[Cell, ...]] = []
+    for r, tr in enumerate(rows):
+        cells: list[Cell] = []
+        c = 0
+        for td in _row_cells(tr):
+            while c < len(busy) and busy[c] > r:
+                c += 1
+            cs = min(max(_int_attr(td, "colspan", 1), 1), settings.max_colspan)
+            rs = _int_attr(td, "rowspan", 1)
+            rs = n - r if rs == 0 else min(max(rs, 1), n - r)
+            if c + cs > settings.max_table_cols:
+                raise ResourceLimitError("An HTML table is wider than the limit.", cols=c + cs)
+            positions += cs
+            if positions > settings.max_table_positions:
+                raise ResourceLimitError("An HTML table has more cells than the limit.")
+            if len(busy) < c + cs:
+                busy.extend([0] * (c + cs - len(busy)))
+            for k in range(c, c + cs):
+                busy[k] = max(busy[k], r + rs)
+            line = (td.sourceline - 1 + line_offset) if td.sourceline else None
+            cells.append(Cell(cell_text(td), r, c, rs, cs, Source(table=index, row=r, col=c, line=line)))
+            c += cs
+        out.append(tuple(cells))
+    if not any(out):
+        return None
+    line = (table.sourceline - 1 + line_offset) if table.sourceline else None
+    return Table(rows=tuple(out), index=index, source=Source(table=index, line=line))
+
+
+def _int_attr(el: etree._Element, name: str, default: int) -> int:
+    v = el.get(name)
+    if v is None:
+        return default
+    if v.isdigit() and len(v) <= 6:
+        return int(v)
+    m = _LEADING_INT.match(v)
+    return int(m.group(1)) if m else default
+
+
+def cell_text(td: etree._Element) -> str:
+    """Cell text with its own line breaks (<br>, blocks) as "\\n"; empty lines dropped."""
+    if len(td) == 0:
+        return clean_inline(td.text or "")
+    lines: list[str] = []
+    parts: list[str] = []
+
+    def brk() -> None:
+        lines.append(clean_inline("".join(parts)))
+        parts.clear()
+
+    def walk(el: etree._Element) -> None:
+        tag = _tag(el)
+        if tag and tag not in _DROP_TAGS:
+            if tag == "br":
+                brk()
+            else:
+                block = tag in _BLOCK_TAGS
+                if block:
+                    brk()
+                if el.text:
+                    parts.append(el.text)
+                for child in el:
+                    walk(child)
+                if block:
+                    brk()
+        if el.tail:
+            parts.append(el.tail)
+
+    if td.text:
+        parts.append(td.text)
+    for child in td:
+        walk(child)
+    brk()
+    return "\n".join(line for line in lines if line)
