@@ -251,7 +251,7 @@ def _label_text(cells: list[Cell]) -> str:
     return " ".join(" ".join(c.text.split()) for c in cells)
 
 
-def map_rows(rows: list[TableRow], tpl: object = None) -> tuple[list[Match], list[Unmatched]]:
+def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
     """Map every table row to indicator ids; returns (matches in catalogue order, unmatched rows)."""
     st = _State()
     found: dict[str, Match] = {}
@@ -478,7 +478,7 @@ def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     st.last_id = a.target
 
 
-def fill_from_narrative(matches: list[Match], claims: list[Match], tpl: object = None) -> list[Match]:
+def fill_from_narrative(matches: list[Match], claims: list[Match]) -> list[Match]:
     """Add narrative-stated values for ids no table provided (narrative-only reports)."""
     have = {m.id for m in matches}
     extra = [c for c in claims if c.id not in have and c.id in catalogue()]

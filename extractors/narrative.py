@@ -1,1 +1,98 @@
-def claims(doc): return []
+"""Numbers stated in the narrative ("收到政府信息公开申请12件"), as claims about indicators.
+
+Claims fill indicators that no table provides (narrative-only reports) and
+are cross-checked against the tables. A claim is only taken where a known
+phrase stands right before the number, inside one clause, so a stray number
+never becomes an indicator.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from .indicators import Match
+from .model import Document, Paragraph
+from .normalize import nfkc, squash, to_simplified
+from .values import parse_value
+
+_NUM_UNIT = re.compile(r"(\d[\d,]*(?:\.\d+)?)(人次|万元|件|条|次|个|人|篇|元|期|份|项)")
+_CLAUSE_END = re.compile(r"[，。；：、（）()!！?？,;:]")
+_FILLER = "(?:共计|共|计|达到|达|为|了|约|有|总数为|总数|数量为|数为|数)?"
+
+
+@dataclass(frozen=True, slots=True)
+class NarrativeRule:
+    id: str
+    phrases: tuple[re.Pattern[str], ...]
+    headline: bool
+    template: str | None
+    fill: bool
+
+
+@lru_cache(maxsize=1)
+def rules() -> tuple[NarrativeRule, ...]:
+    raw = tomllib.loads(resources.files("extractors").joinpath("data/narrative.toml").read_text(encoding="utf-8"))
+    return tuple(
+        NarrativeRule(
+            id=r["id"],
+            phrases=tuple(re.compile(re.escape(p) + _FILLER + r"$") for p in r["phrases"]),
+            headline=bool(r.get("headline", False)),
+            template=r.get("template"),
+            fill=bool(r.get("fill", True)),
+        )
+        for r in raw["rule"]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    match: Match
+    rule: NarrativeRule
+
+
+def _clean(text: str) -> str:
+    return squash(nfkc(to_simplified(text))).replace("《", "").replace("》", "").replace("“", "").replace("”", "")
+
+
+def claims(doc: Document) -> list[Claim]:
+    """Every (rule, number) pair the paragraphs state, first occurrence per indicator."""
+    out: list[Claim] = []
+    seen: set[str] = set()
+    for b in doc.blocks:
+        if not isinstance(b, Paragraph):
+            continue
+        text = _clean(b.text)
+        if not _NUM_UNIT.search(text):
+            continue
+        for m in _NUM_UNIT.finditer(text):
+            head = text[: m.start()]
+            cut = max((x.end() for x in _CLAUSE_END.finditer(head)), default=0)
+            clause = head[cut:]
+            for rule in rules():
+                if any(p.search(clause) for p in rule.phrases):
+                    if rule.id not in seen:
+                        seen.add(rule.id)
+                        pv = parse_value(m.group(1))
+                        sentence = text[max(0, cut - 10): m.end() + 2]
+                        out.append(
+                            Claim(
+                                Match(
+                                    id=rule.id,
+                                    value=pv.value,
+                                    raw=m.group(0),
+                                    label=clause[-30:],
+                                    label_score=0.95,
+                                    parse_quality=pv.quality,
+                                    source=b.source,
+                                    zone="narrative",
+                                    method="narrative",
+                                    sentence=sentence,
+                                ),
+                                rule,
+                            )
+                        )
+                    break
+    return out

@@ -1,4 +1,4 @@
-"""The pipeline: bytes → reader → document → template → sections/tables → indicators → checks → result."""
+"""The pipeline: bytes → reader → document → tables → indicators → template → checks → result."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -31,14 +31,15 @@ def extract(
 
 def extract_document(doc: Document) -> ExtractionResult:
     """Run every stage after the reader on an already-read document."""
-    tpl = template.detect(doc)
-    secs = sections.split(doc)
     rows = tables.interpret(doc)
-    matches, unmatched = indicators.map_rows(rows, tpl)
-    claims = narrative.claims(doc)
-    matches = indicators.fill_from_narrative(matches, claims, tpl)
-    findings = validation.check(matches, claims, tpl)
+    matches, unmatched = indicators.map_rows(rows)
+    tpl = template.detect(doc, {m.id for m in matches})
+    claims = [c for c in narrative.claims(doc) if c.rule.template in (None, tpl.name)]
+    fill = [c.match for c in claims if c.rule.fill] if tpl.name != "revised_2019" else []
+    matches = indicators.fill_from_narrative(matches, fill)
+    findings = validation.check(matches, claims)
     scored = confidence.score(matches, findings, doc)
+    secs = sections.split(doc)
     info = metadata.extract(doc, tpl, secs)
     warnings = [Warning(code=w.split(":", 1)[0], message=w) for w in doc.warnings]
     warnings += [indicators.unmatched_warning(u) for u in unmatched]

@@ -1,1 +1,100 @@
-def check(m, c, t): return []
+"""Arithmetic the form itself requires, and narrative numbers against the tables.
+
+Findings never change a value: they report it. Rules:
+- `sum`: every `sum_of` rule of the catalogue (a total equals the sum of its
+  printed parts; blank parts are left out, as the scorer and the form do);
+  表三's row totals are such rules.
+- `column_balance`: per 表三 column, 一 + 二 = 三（七）总计 + 四. Its target is the
+  pseudo-id `requests.balance.<column>`, since no single cell is to blame.
+- `narrative`: a headline number in the text that differs from the table;
+  target `narrative.<id>`, the table's id in `ids`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .catalogue import catalogue
+from .indicators import Match
+from .narrative import Claim
+from .result import Finding
+
+COLUMNS = ("natural_person", "commercial", "research", "nonprofit", "legal_service", "other_org", "total")
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationSettings:
+    tolerance: float = 1e-6  # amounts in 万元 are compared exactly as printed
+
+
+SETTINGS = ValidationSettings()
+
+
+def _num(x: int | float | None) -> int | float | None:
+    return x
+
+
+def check(matches: list[Match], claims: list[Claim]) -> list[Finding]:
+    """Every broken rule among the extracted values."""
+    values = {m.id: m.value for m in matches if m.method != "narrative"}
+    out: list[Finding] = []
+    for d in catalogue().values():
+        if not d.sum_of or values.get(d.id) is None:
+            continue
+        parts = [p for p in d.sum_of if values.get(p) is not None]
+        if not parts:
+            continue
+        total = sum(values[p] for p in parts)  # type: ignore[misc]
+        if abs(total - values[d.id]) > SETTINGS.tolerance:  # type: ignore[operator]
+            out.append(
+                Finding(
+                    rule="sum",
+                    target=d.id,
+                    expected=_round(total),
+                    actual=values[d.id],
+                    ids=parts,
+                    message=f"{d.id} is {values[d.id]} but its parts add up to {_round(total)}.",
+                )
+            )
+    for col in COLUMNS:
+        ids = [f"requests.new.{col}", f"requests.carried_over.{col}", f"requests.total.{col}", f"requests.carried_forward.{col}"]
+        v = [values.get(i) for i in ids]
+        if v[0] is None or v[2] is None:
+            continue
+        left = (v[0] or 0) + (v[1] or 0)
+        right = (v[2] or 0) + (v[3] or 0)
+        if abs(left - right) > SETTINGS.tolerance:
+            out.append(
+                Finding(
+                    rule="column_balance",
+                    target=f"requests.balance.{col}",
+                    expected=_round(left),
+                    actual=_round(right),
+                    ids=[i for i, x in zip(ids, v) if x is not None],
+                    message=f"Column {col}: 一+二 = {_round(left)} but 三（七）+四 = {_round(right)}.",
+                )
+            )
+    for c in claims:
+        if not c.rule.headline:
+            continue
+        tv = values.get(c.match.id)
+        if tv is None or c.match.value is None:
+            continue
+        if abs(tv - c.match.value) > SETTINGS.tolerance:
+            out.append(
+                Finding(
+                    rule="narrative",
+                    target=f"narrative.{c.match.id}",
+                    expected=c.match.value,
+                    actual=tv,
+                    ids=[c.match.id],
+                    message=f"The text states {c.match.raw} ({c.match.sentence}) but the table has {tv}.",
+                )
+            )
+    return out
+
+
+def _round(x: float | int) -> float | int:
+    if isinstance(x, float):
+        r = round(x, 6)
+        return int(r) if r.is_integer() else r
+    return x
