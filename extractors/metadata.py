@@ -1,2 +1,256 @@
-from .result import DocumentInfo
-def extract(doc, tpl, secs): return DocumentInfo(format=doc.format, pages=doc.pages)
+"""Document metadata: agency, report year, statistics period, contact details, website.
+
+Why this shape: reports state these facts in a few stock phrasings (the title
+line "XX2017年政府信息公开工作年度报告", "统计期限自…起至…止", "（地址：…，邮编：…，
+电话：…）"), so each field is a short table of patterns tried in order, each
+with the confidence it deserves. Matching runs on a Simplified, whitespace-free
+view of the text (PDF text layers put spaces between CJK characters and wrap
+lines anywhere); values are cut from the text as printed. A field the report
+does not state stays null.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+from .model import Document, Paragraph
+from .normalize import nfkc, to_simplified
+from .result import Contact, DocumentInfo, IntField, Section, StrField, TemplateField
+
+try:  # the template stage's guess; typed loosely so a placeholder still works
+    from .template import TemplateGuess
+except ImportError:  # pragma: no cover
+    TemplateGuess = object  # type: ignore[misc,assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataSettings:
+    """Tuning knobs of the metadata stage."""
+
+    top_lines: int = 60  # the title block is among the first lines before 一、 (web pages put menus first)
+    title_max_chars: int = 60
+    agency_max_chars: int = 40
+    contact_window: int = 160  # characters around 地址 in which postcode/phone/email belong to the same sentence
+    website_window: int = 40  # a URL counts as the portal only this close after 网站/门户/网址
+    period_keyword_window: int = 16
+
+
+_WS = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
+_SENTENCE_END = re.compile(r"[。！？!?；;]$")
+_YEAR = r"(?:19|20)\d{2}"
+_TITLE = re.compile(rf"^(?P<agency>.*?)(?P<year>{_YEAR})\s*年度?.{{0,30}}?(?:报告|年报)$")
+_TITLE_SPLIT = re.compile(r"\s*[_|｜]\s*|\s+-\s+")
+_AGENCY_SUFFIX = re.compile(
+    r"(?:政府|办公室|办公厅|办事处|委员会|管委会|局|厅|委|院|中心|街道|镇|乡|公司|所|站|馆|署|部|会|队|处|司|室|办)$"
+)
+_AGENCY_PATTERNS: tuple[tuple[re.Pattern[str], float], ...] = (
+    (re.compile(r"本(?:年度)?(?:报告|年报)由(?P<v>[^，,。；（(]{2,40}?)(?:根据|依据|按照|依照|编制|负责|制作)"), 0.7),
+    (re.compile(r"(?:结合|按照)(?P<v>[^，,。；]{2,40}?)" + _YEAR + r"年度?政府信息公开工作"), 0.55),
+)
+_PERIOD = (
+    r"(?:统计期限|统计时限|统计期间|统计时间|统计区间|期限|期间|时间|时段)"
+    r"[^。；]{{0,{window}}}?"
+    r"(?P<y1>\d{{4}})年(?P<m1>\d{{1,2}})月(?P<d1>\d{{1,2}})日?(?:起)?"
+    r"(?:至|到|—|–|－|-|~|～)"
+    r"(?:(?P<y2>\d{{4}})年)?(?P<m2>\d{{1,2}})月(?P<d2>\d{{1,2}})日"
+)
+_CONTACT_PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
+    "address": (re.compile(r"(?:通讯地址|联系地址|办公地址|地址|地点)[：:](?P<v>[^，,；;。）)]{3,80})"),),
+    "postcode": (re.compile(r"(?:邮政编码|邮编)[：:]?(?P<v>\d{6})(?!\d)"),),
+    "phone": (
+        re.compile(
+            r"(?:联系电话|咨询电话|办公电话|电话|联系方式)[：:]?"
+            r"(?P<v>(?:[（(]\d{3,4}[）)]|\d{3,4}[-－—])?\d{7,8}(?:[-－转]\d{1,5})?)(?!\d)"
+        ),
+    ),
+    "email": (
+        re.compile(
+            r"(?:电子邮箱|电子信箱|电子邮件|邮箱|E-?mail|email)[：:]?"
+            r"(?P<v>[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,})",
+            re.I,
+        ),
+    ),
+}
+_WEBSITE = (
+    r"(?:网站|门户|网址|网页|电子版)[^。；@]{{0,{window}}}?"
+    r"(?<![@A-Za-z0-9.\-])(?P<v>(?:https?://)?[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{{2,}}(?:/[A-Za-z0-9_\-./?=&%#]*)?)"
+)
+
+
+@lru_cache(maxsize=8)
+def _windowed(pattern: str, window: int) -> re.Pattern[str]:
+    """A pattern whose keyword-to-value distance is a setting."""
+    return re.compile(pattern.format(window=window))
+_HEADING_ONE = re.compile(r"^\s*(?:第)?一(?:部分)?\s*[、.．]")
+
+
+@dataclass(frozen=True, slots=True)
+class _View:
+    """The narrative as one whitespace-free string, its Simplified twin, and the source lines."""
+
+    printed: str
+    simple: str  # same length as `printed` (or equal to it when conversion changes lengths)
+
+
+def _text_lines(doc: Document) -> list[str]:
+    """Every non-empty line in reading order; a table contributes its cells' lines (boxed prefaces are tables)."""
+    out: list[str] = []
+    for b in doc.blocks:
+        texts = [b.text] if isinstance(b, Paragraph) else [c.text for row in b.rows for c in row]
+        out.extend(t.strip() for x in texts for t in x.split("\n") if t.strip())
+    return out
+
+
+def _view(lines: list[str]) -> _View:
+    """Join wrapped lines (no sentence end) without a break; squash whitespace everywhere."""
+    parts: list[str] = []
+    for ln in lines:
+        s = _WS.sub("", ln)
+        parts.append(s)
+        parts.append("" if not _SENTENCE_END.search(s) else "\n")
+    printed = "".join(parts)
+    simple = to_simplified(printed)
+    if len(simple) != len(printed):  # span mapping needs equal lengths; Simplified input is unaffected
+        simple = printed
+    # full-width digits and colons fold to ASCII; characters NFKC would expand stay as they are
+    simple = "".join(f if len(f := nfkc(ch)) == 1 else ch for ch in simple)
+    return _View(printed, simple)
+
+
+def _field(value: str | int | None, conf: float) -> dict[str, object]:
+    return {"value": value, "confidence": round(conf if value is not None else 0.0, 3)}
+
+
+def _clean_agency(text: str) -> str:
+    return re.sub(r"^[\s“”\"《》#*]+|[\s“”\"《》:：，,。]+$", "", text)
+
+
+def _is_title(text: str, st: MetadataSettings) -> bool:
+    s = _WS.sub("", to_simplified(text)).strip("#* ")
+    return len(s) <= st.title_max_chars and "根据" not in s and not s.endswith("。") and bool(_TITLE.match(s))
+
+
+def _title_block(lines: list[str], st: MetadataSettings) -> tuple[int | None, str | None]:
+    """Index and text of the title line among the first lines, before 一、 (a title wrapped onto two lines is joined)."""
+    top = lines[: st.top_lines]
+    for i, ln in enumerate(top):
+        if _HEADING_ONE.match(ln):
+            break
+        if _is_title(ln, st):
+            return i, ln.strip("#* ")
+        if i + 1 < len(top) and len(top[i + 1]) <= 12 and _is_title(ln + top[i + 1], st):
+            return i, (ln.strip("#* ") + top[i + 1].strip("#* "))
+    return None, None
+
+
+def _agency(lines: list[str], title_idx: int | None, title: str | None, doc_title: str | None, view: _View,
+            st: MetadataSettings) -> tuple[str | None, float]:
+    """Agency from the title line, the line above it, the page title, then stock sentences."""
+    if title_idx is not None and title:
+        printed = _WS.sub("", title).strip("#* ")
+        m = _TITLE.match(to_simplified(printed))
+        if m and len(_clean_agency(m.group("agency"))) >= 2:
+            a = _clean_agency(printed[: m.end("agency")])
+            return a, 0.92 if _AGENCY_SUFFIX.search(to_simplified(a)) else 0.75
+        for j in range(title_idx - 1, -1, -1):
+            cand = _clean_agency(_WS.sub("", lines[j]))
+            simple = to_simplified(cand)
+            if 2 <= len(cand) <= st.agency_max_chars and not re.search(r"\d|[。：:>]", cand):
+                if _AGENCY_SUFFIX.search(simple):
+                    return cand, 0.9
+                break
+    if doc_title:
+        head = _TITLE_SPLIT.split(doc_title.strip())[0]
+        m = _TITLE.match(to_simplified(_WS.sub("", head)))
+        if m and len(_clean_agency(m.group("agency"))) >= 2:
+            return _clean_agency(_WS.sub("", head)[: m.end("agency")]), 0.8
+    for pat, conf in _AGENCY_PATTERNS:
+        m = pat.search(view.simple)
+        if m:
+            return _clean_agency(view.printed[m.start("v"): m.end("v")]), conf
+    return None, 0.0
+
+
+def _period(view: _View, st: MetadataSettings) -> tuple[str | None, str | None, float]:
+    pat = _windowed(_PERIOD, st.period_keyword_window)
+    for m in pat.finditer(view.simple):
+        try:
+            y1 = int(m.group("y1"))
+            y2 = int(m.group("y2") or y1)
+            start = date(y1, int(m.group("m1")), int(m.group("d1")))
+            end = date(y2, int(m.group("m2")), int(m.group("d2")))
+        except ValueError:
+            continue
+        if start <= end:
+            return start.isoformat(), end.isoformat(), 0.95 if m.group("y2") else 0.85
+    return None, None, 0.0
+
+
+def _contact(view: _View, st: MetadataSettings) -> dict[str, tuple[str | None, float]]:
+    """Contact fields, preferring those in the same sentence as the address."""
+    out: dict[str, tuple[str | None, float]] = {k: (None, 0.0) for k in _CONTACT_PATTERNS}
+    addr = _CONTACT_PATTERNS["address"][0].search(view.simple)
+    lo, hi = (max(0, addr.start() - st.contact_window), addr.end() + st.contact_window) if addr else (0, 0)
+    for key, pats in _CONTACT_PATTERNS.items():
+        for pat in pats:
+            near = [m for m in pat.finditer(view.simple, lo, hi)] if addr else []
+            if near:
+                m = min(near, key=lambda x: abs(x.start() - addr.start()))
+                out[key] = (view.printed[m.start("v"): m.end("v")], 0.93)
+                break
+            m = pat.search(view.simple)
+            if m:
+                out[key] = (view.printed[m.start("v"): m.end("v")], 0.7)
+                break
+    return out
+
+
+def _website(view: _View, st: MetadataSettings) -> tuple[str | None, float]:
+    m = _windowed(_WEBSITE, st.website_window).search(view.simple)
+    if not m:
+        return None, 0.0
+    return view.printed[m.start("v"): m.end("v")].rstrip("./"), 0.85
+
+
+def _report_year(title: str | None, period_start: str | None, doc_title: str | None,
+                 view: _View) -> tuple[int | None, float]:
+    for text, conf in ((title, 0.95), (doc_title, 0.85)):
+        if text:
+            m = _TITLE.match(_WS.sub("", to_simplified(text)).strip("#* ").split("_")[0])
+            if m:
+                return int(m.group("year")), conf
+    if period_start:
+        return int(period_start[:4]), 0.8
+    m = re.search(rf"({_YEAR})年", view.simple[:400])
+    return (int(m.group(1)), 0.5) if m else (None, 0.0)
+
+
+def extract(doc: Document, tpl: TemplateGuess, secs: list[Section], settings: MetadataSettings | None = None) -> DocumentInfo:
+    """Metadata of one report: what it says about itself, each value with a confidence."""
+    st = settings or MetadataSettings()
+    lines = _text_lines(doc)
+    view = _view(lines)
+    title_idx, title = _title_block(lines, st)
+    agency, agency_conf = _agency(lines, title_idx, title, doc.title, view, st)
+    p_start, p_end, p_conf = _period(view, st)
+    year, year_conf = _report_year(title, p_start, doc.title, view)
+    contact = _contact(view, st)
+    website, web_conf = _website(view, st)
+    return DocumentInfo(
+        template=TemplateField(
+            value=getattr(tpl, "name", "unknown") or "unknown",
+            confidence=float(getattr(tpl, "confidence", 0.0) or 0.0),
+            variant=getattr(tpl, "variant", None),
+        ),
+        agency=StrField(**_field(agency, agency_conf)),
+        report_year=IntField(**_field(year, year_conf)),
+        period_start=StrField(**_field(p_start, p_conf)),
+        period_end=StrField(**_field(p_end, p_conf)),
+        contact=Contact(**{k: StrField(**_field(v, c)) for k, (v, c) in contact.items()}),
+        website=StrField(**_field(website, web_conf)),
+        format=doc.format,
+        pages=doc.pages,
+        title=title or (doc.title.strip() if doc.title else None),
+    )

@@ -1,1 +1,286 @@
-def split(doc): return []
+"""Split a report into its narrative sections (一、总体情况 … 六、其他需要报告的事项).
+
+Why this shape: every format reaches this stage as the same `Document`, so the
+splitter works on its lines only. A heading is a *paragraph* line that starts
+with a top-level numeral (一、 … 十、) and a short title; table rows such as
+"四、结转下年度继续办理" never are. Titles are mapped to canonical keys by fuzzy
+match against the aliases in `data/sections.toml` (matching on Simplified,
+NFKC, squashed text, so Traditional reports work; text is returned as printed).
+Numerals must form a sequence: the chain of candidates that best fits 一, 二,
+三 … wins, so a stray "四、" inside 一、 is body text. A section's body runs from
+the line after its heading to the line before the next heading; tables inside
+it are part of it; the attached statistics table after the last section
+(附件 / …统计表) is not. Reports without numbered headings fall back to lines
+that are just a known title.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+from rapidfuzz import fuzz
+
+from .model import Document, Paragraph, Table
+from .normalize import chinese_numeral, nfkc, squash, to_simplified
+from .result import Section
+
+UNCLASSIFIED = "unclassified"
+
+
+@dataclass(frozen=True, slots=True)
+class SectionSettings:
+    """Tuning knobs of the section splitter."""
+
+    min_title_score: float = 72.0  # fuzzy score (0–100) for a numbered title to get its alias's key
+    inline_title_score: float = 85.0  # a heading run into its body text needs a clearly known title
+    bare_title_score: float = 90.0  # an unnumbered line is a heading only when it is (almost) a known title
+    max_title_chars: int = 40  # a longer "一、…" line is running text, not a heading
+    bare_title_max_chars: int = 30
+    min_numbered_headings: int = 2  # fewer numbered headings than this → look for bare titles
+    base_weight: float = 0.5  # chain score of one heading, plus its title score in [0, 1]
+    gap_penalty: float = 1.0  # chain cost per numeral skipped (一 → 三)
+    continuation_max_chars: int = 16  # a heading wrapped onto a second line: that line's maximum length
+    attachment_table_rows: int = 10  # a table this long in the last section is the attached statistics table
+    out_of_sequence_factor: float = 0.8  # confidence factor for a heading whose numeral skips one
+
+
+@dataclass(frozen=True, slots=True)
+class TitleAlias:
+    """One way a section title is written, already normalised for matching."""
+
+    key: str
+    alias: str
+    printed: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    text: str
+    is_paragraph: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    line: int
+    numeral: int | None
+    number: str | None
+    title: str  # as printed
+    key: str
+    score: float  # 0–1
+    inline_body: str = ""
+    extra_lines: int = 0  # wrapped title continued on this many following lines
+
+
+@dataclass(frozen=True, slots=True)
+class _Chain:
+    picks: tuple[_Candidate, ...] = field(default_factory=tuple)
+
+
+_STRIP_DECOR = re.compile(r"^(?:\s|#|>|\*|\[bookmark:[^\]]*\])+|\*+\s*$")
+_HEADING = re.compile(
+    r"^(?:第)?(?P<num>[一二三四五六七八九十]{1,3})(?:部分|章)?\s*(?:[、.．，,:：]\s*|\s+)(?P<rest>\S.*)$"
+)
+_TITLE_PUNCT = re.compile(r"[\s、，,。．.:：;；“”\"'‘’《》〈〉()（）\[\]【】\-—－_/·]+")
+_TRAIL_PUNCT = re.compile(r"[\s。．.:：;；，,]+$")
+_INLINE_SPLIT = re.compile(r"[。：:；;]|\s{1,}")
+_NOT_TITLE_TAIL = re.compile(r"(?:[—\-－–]{1,}|\s\d[\d.,，]*|\s(?:件|条|次|人|个|万元|元|人次))\s*$")
+_PAGE_NUMBER = re.compile(r"^\s*(?:[-—–－]\s*\d{1,3}\s*[-—–－]|第\s*\d{1,3}\s*页(?:\s*[,，/]?\s*共\s*\d{1,3}\s*页)?|\d{1,3}\s*/\s*\d{1,3})\s*$")
+_ATTACHMENT = re.compile(r"^\s*(?:附件|附表)(?:\s*\d+)?\s*(?:[:：]|$)|^.{0,40}(?:统计表|情况表|一览表)\s*$")
+# Web-page chrome after the article (portal footers): never part of the last section.
+_SITE_FOOTER = re.compile(r"^\s*[【\[]?\s*(?:主办单位|承办单位|主办|承办|版权所有|网站标识码|ICP备|[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]ICP|联系我们|网站地图|打印本页|关闭窗口|建议使用)")
+_DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
+_AGENCY_LINE = re.compile(r"(?:政府|办公室|办公厅|办事处|委员会|局|厅|委|院|中心|街道|镇|乡)\s*$")
+
+
+def match_key(title: str) -> str:
+    """Normalised form of a title for matching: Simplified, NFKC, no whitespace or punctuation."""
+    return _TITLE_PUNCT.sub("", squash(nfkc(to_simplified(title)))).replace("其它", "其他")
+
+
+@lru_cache(maxsize=1)
+def load_aliases() -> tuple[TitleAlias, ...]:
+    """Section title aliases from data/sections.toml, most specific (longest) first."""
+    raw = resources.files("extractors").joinpath("data/sections.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(raw)
+    out = [
+        TitleAlias(key=s["key"], alias=match_key(a), printed=a)
+        for s in data.get("section", [])
+        for a in s.get("aliases", [])
+    ]
+    return tuple(sorted(out, key=lambda a: -len(a.alias)))
+
+
+def classify_title(title: str) -> tuple[str, float]:
+    """Canonical key of a section title and the match score (0–100); `unclassified` when nothing fits."""
+    t = match_key(title)
+    if not t:
+        return UNCLASSIFIED, 0.0
+    best_key, best = UNCLASSIFIED, 0.0
+    for a in load_aliases():
+        s = fuzz.ratio(t, a.alias)
+        short, long_ = sorted((len(t), len(a.alias)))
+        if long_ and short / long_ >= 0.6:
+            s = max(s, 0.95 * fuzz.partial_ratio(t, a.alias))
+        if s > best:  # strict: ties keep the longer alias seen first
+            best_key, best = a.key, s
+    return best_key, best
+
+
+def _lines(doc: Document) -> list[_Line]:
+    out: list[_Line] = []
+    for b in doc.blocks:
+        if isinstance(b, Paragraph):
+            out.extend(_Line(t, True) for t in b.text.split("\n"))
+        elif isinstance(b, Table):
+            out.extend(_Line(t, False) for t in b.text().split("\n"))
+    return out
+
+
+def _clean(text: str) -> str:
+    return _STRIP_DECOR.sub("", text).strip()
+
+
+def _numbered_candidate(lines: list[_Line], i: int, st: SectionSettings) -> _Candidate | None:
+    """A numbered heading at line i, or None."""
+    text = _clean(lines[i].text)
+    m = _HEADING.match(text)
+    if not m:
+        return None
+    numeral = chinese_numeral(m.group("num"))
+    if numeral is None:
+        return None
+    rest = m.group("rest").strip()
+    if _NOT_TITLE_TAIL.search(rest):
+        return None
+    inline = ""
+    title = _TRAIL_PUNCT.sub("", rest)
+    if len(title) > st.max_title_chars or re.search(r"[。；;]", title):
+        cut = _INLINE_SPLIT.search(rest)
+        if not cut or cut.start() == 0 or cut.start() > st.max_title_chars:
+            return None
+        title, inline = rest[: cut.start()].strip(), rest[cut.end():].strip()
+    if len(match_key(title)) < 2:
+        return None
+    key, score = classify_title(title)
+    extra = 0
+    if not inline and i + 1 < len(lines) and lines[i + 1].is_paragraph:
+        nxt = _clean(lines[i + 1].text)
+        if 0 < len(nxt) <= st.continuation_max_chars and not _HEADING.match(nxt) and not nxt.endswith("。"):
+            k2, s2 = classify_title(title + nxt)
+            if s2 >= score + 3 and s2 >= st.min_title_score:
+                title, key, score, extra = title + nxt, k2, s2, 1
+    if inline and score < st.inline_title_score:
+        return None
+    if score < st.min_title_score:
+        key = UNCLASSIFIED
+    return _Candidate(i, numeral, m.group("num"), title, key, score / 100.0, inline, extra)
+
+
+def _best_chain(cands: list[_Candidate], st: SectionSettings) -> list[_Candidate]:
+    """The subsequence whose numerals best follow 一, 二, 三 …, weighted by title scores."""
+    if not cands:
+        return []
+    n = len(cands)
+    best = [0.0] * n
+    prev: list[int | None] = [None] * n
+    for i, c in enumerate(cands):
+        own = st.base_weight + c.score
+        best[i] = own - st.gap_penalty * (c.numeral - 1)
+        for j in range(i):
+            p = cands[j]
+            if p.numeral < c.numeral and p.line + p.extra_lines < c.line:
+                v = best[j] + own - st.gap_penalty * (c.numeral - p.numeral - 1)
+                if v > best[i]:
+                    best[i], prev[i] = v, j
+    end = max(range(n), key=lambda k: best[k])
+    chain: list[_Candidate] = []
+    k: int | None = end
+    while k is not None:
+        chain.append(cands[k])
+        k = prev[k]
+    return chain[::-1]
+
+
+def _bare_candidates(lines: list[_Line], st: SectionSettings) -> list[_Candidate]:
+    out = []
+    for i, ln in enumerate(lines):
+        if not ln.is_paragraph:
+            continue
+        text = _TRAIL_PUNCT.sub("", _clean(ln.text))
+        if not text or len(text) > st.bare_title_max_chars:
+            continue
+        key, score = classify_title(text)
+        if score >= st.bare_title_score:
+            out.append(_Candidate(i, None, None, text, key, score / 100.0))
+    return out
+
+
+def _body(lines: list[_Line], start: int, end: int, last: bool, st: SectionSettings) -> list[str]:
+    """Body lines between two headings, without page-number lines; the last section stops before attachments."""
+    body: list[str] = []
+    run_rows = 0
+    for i in range(start, end):
+        ln = lines[i]
+        if last:
+            if ln.is_paragraph:
+                run_rows = 0
+                cleaned = _clean(ln.text)
+                if _ATTACHMENT.match(cleaned) or _SITE_FOOTER.match(to_simplified(cleaned)):
+                    break
+            else:
+                run_rows += 1
+                if run_rows >= st.attachment_table_rows:
+                    # a long table after the last section's text is the attached statistics table
+                    body = body[: len(body) - run_rows + 1]
+                    break
+        if not ln.text.strip() or _PAGE_NUMBER.match(ln.text):
+            continue
+        body.append(ln.text.strip())
+    if last:
+        while body and _DATE_LINE.match(body[-1]):
+            body.pop()
+            if body and len(body[-1]) <= 25 and "。" not in body[-1] and _AGENCY_LINE.search(to_simplified(body[-1])):
+                body.pop()
+    return body
+
+
+def split(doc: Document, settings: SectionSettings | None = None) -> list[Section]:
+    """The report's top-level narrative sections, in document order."""
+    st = settings or SectionSettings()
+    lines = _lines(doc)
+    cands = [c for i, ln in enumerate(lines) if ln.is_paragraph and (c := _numbered_candidate(lines, i, st))]
+    chain = _best_chain(cands, st)
+    numbered = True
+    if sum(1 for c in chain if c.key != UNCLASSIFIED) < st.min_numbered_headings:
+        bare = _bare_candidates(lines, st)
+        if len(bare) > len(chain):
+            chain, numbered = bare, False
+    if not chain:
+        return []
+    out: list[Section] = []
+    for k, c in enumerate(chain):
+        last = k == len(chain) - 1
+        end = chain[k + 1].line if not last else len(lines)
+        body = _body(lines, c.line + 1 + c.extra_lines, end, last, st)
+        if c.inline_body:
+            body.insert(0, c.inline_body)
+        conf = c.score
+        if not numbered:
+            conf *= 0.85
+        elif k > 0 and c.numeral != chain[k - 1].numeral + 1 or k == 0 and c.numeral != 1:
+            conf *= st.out_of_sequence_factor
+        if c.inline_body:
+            conf *= 0.9
+        out.append(
+            Section(
+                key=c.key,
+                heading=c.title,
+                text="\n".join(body),
+                confidence=round(max(0.0, min(1.0, conf)), 3),
+                number=c.number,
+            )
+        )
+    return out
