@@ -72,7 +72,7 @@ _STATUS_BY_CLASS: tuple[tuple[type[ExtractionError], int], ...] = (
     (UnreadableDocumentError, 422),
     (ExtractionError, 500),
 )
-_RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+_RETRYABLE_STATUS = frozenset({429, 502, 503})  # not 504: a file past its deadline would pass it again
 
 
 def problem(code: str, title: str, status: int, detail: str, file: str) -> dict[str, object]:
@@ -213,11 +213,12 @@ class LocalEngine:
     """
 
     settings: BatchSettings = field(default_factory=BatchSettings)
+    task: Callable[[str], tuple[bool, bytes]] = extract_file  # a top-level function, so workers can unpickle it
 
     def run(self, jobs: list[Job], report: Report) -> None:
         if self.settings.workers <= 1 or len(jobs) <= 1:
             for job in jobs:
-                ok, body = extract_file(job.file)
+                ok, body = self.task(job.file)
                 report(Outcome(job.file, job.sha256, ok, body))
             return
         queue: deque[Job] = deque(jobs)
@@ -236,11 +237,11 @@ class LocalEngine:
             if suspects:  # isolation mode: one suspect at a time, nothing else alongside
                 if not inflight:
                     job = suspects.popleft()
-                    inflight[pool.submit(extract_file, job.file)] = (job, True)
+                    inflight[pool.submit(self.task, job.file)] = (job, True)
             else:
                 while queue and len(inflight) < limit:
                     job = queue.popleft()
-                    inflight[pool.submit(extract_file, job.file)] = (job, False)
+                    inflight[pool.submit(self.task, job.file)] = (job, False)
             done, _ = wait(inflight, return_when=FIRST_COMPLETED)
             broken = False
             for fut in done:
@@ -290,7 +291,10 @@ class ServerEngine:
 
         lock = threading.Lock()
         limits = httpx.Limits(max_connections=self.settings.concurrency, max_keepalive_connections=self.settings.concurrency)
-        with httpx.Client(timeout=self.settings.timeout, limits=limits) as client:
+        # A proxy from the environment must not swallow requests to a service on this machine.
+        host = httpx.URL(self.settings.url).host
+        trust_env = host not in ("localhost", "::1") and not host.startswith("127.")
+        with httpx.Client(timeout=self.settings.timeout, limits=limits, trust_env=trust_env) as client:
 
             def one(job: Job) -> None:
                 outcome = self.post(client, job)

@@ -1,0 +1,372 @@
+"""Batch extraction: discovery, resumable JSONL, worker crashes, the --server path, and a run over the corpus.
+
+The corpus run goes through the command line twice, locally (worker processes)
+and against an HTTP service, and checks that both give the same results and that
+the panel it exports says exactly what the JSONL says.
+"""
+from __future__ import annotations
+
+import csv
+import email.parser
+import email.policy
+import hashlib
+import json
+import os
+import shutil
+import threading
+from contextlib import contextmanager
+from email.utils import format_datetime
+from datetime import datetime, timedelta, timezone
+from itertools import zip_longest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Iterator
+
+import orjson
+import pytest
+from openpyxl import load_workbook
+
+from extractors import extract
+from extractors.__main__ import main
+from extractors.batch import (
+    BatchSettings,
+    LocalEngine,
+    ServerEngine,
+    ServerSettings,
+    discover,
+    problem_for,
+    read_jsonl,
+    retry_after_seconds,
+    run_to_jsonl,
+)
+from extractors.errors import EmptyFileError, ExtractionError, FileTooLargeError, UnsupportedFormatError
+from extractors.panel import load_catalogue
+
+CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
+GOLD_FOLDERS = ("txt", "docx", "html", "pdf")
+DOC = "000_32e6960542ba4ec5"
+
+
+def gold_files() -> list[Path]:
+    """Every report file in the corpus format folders that has a gold label."""
+    gold = {p.stem for p in (CORPUS / "gold").glob("*.json")}
+    return sorted(p for f in GOLD_FOLDERS for p in (CORPUS / f).iterdir() if p.name.split(".")[0] in gold)
+
+
+def expected_record(path: Path, file: str) -> dict:
+    """The JSONL record the library itself gives for `path` (result, or problem for a failure)."""
+    try:
+        result = extract(path.read_bytes(), filename=path.name)
+    except ExtractionError as e:
+        return {"file": file, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "error": problem_for(e, file)}
+    return {"file": file, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "result": json.loads(result.model_dump_json())}
+
+
+# --------------------------------------------------------------------------- a stand-in service
+
+
+class FakeService:
+    """A tiny HTTP service on 127.0.0.1 that answers like `POST /v1/extract` by running the real engine.
+
+    `saturated` makes it refuse each file name that many times with 503 + Retry-After
+    before answering, the way the real service does when its pool is full.
+    """
+
+    def __init__(self, saturated: int = 0, retry_after: str = "0") -> None:
+        self.saturated, self.retry_after = saturated, retry_after
+        self.requests: dict[str, int] = {}
+        self.lock = threading.Lock()
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                if self.path != "/v1/extract":
+                    return self._send(404, b'{"status":404}', "application/problem+json")
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+                    b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n" + body)
+                part = next(p for p in msg.iter_parts() if p.get_param("name", header="content-disposition") == "file")
+                name, data = part.get_filename(), part.get_payload(decode=True)
+                with service.lock:
+                    seen = service.requests[name] = service.requests.get(name, 0) + 1
+                if seen <= service.saturated:
+                    return self._send(503, b'{"status":503,"title":"The extraction pool is saturated"}',
+                                      "application/problem+json", {"Retry-After": service.retry_after})
+                try:
+                    result = extract(data, filename=name, content_type=part.get_content_type())
+                except ExtractionError as e:
+                    prob = problem_for(e, name)
+                    prob.pop("file")
+                    return self._send(int(prob["status"]), orjson.dumps(prob), "application/problem+json")
+                self._send(200, result.model_dump_json().encode(), "application/json")
+
+            def _send(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    @contextmanager
+    def running(self) -> Iterator[str]:
+        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self.url
+        finally:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+# --------------------------------------------------------------------------- discovery and problems
+
+
+def test_discover_walks_folders_expands_globs_and_reports_missing_paths() -> None:
+    jobs = discover([str(CORPUS / "txt"), str(CORPUS / "pdf" / "hongze_*.pdf"), str(CORPUS / "txt" / f"{DOC}.txt"),
+                     str(CORPUS / "nope.docx"), str(CORPUS / "*.nothing")])
+    names = [Path(j.file).name for j in jobs]
+    assert names[:5] == sorted(p.name for p in (CORPUS / "txt").glob("*.txt"))
+    assert names[5:7] == ["hongze_2023.pdf", "hongze_2024.pdf"]
+    assert names.count(f"{DOC}.txt") == 1  # named twice, run once
+    assert [j.error["status"] for j in jobs[7:]] == [400, 400]
+    assert all(j.sha256 is None for j in jobs[7:])
+    txt = jobs[0]
+    assert txt.sha256 == hashlib.sha256(Path(txt.file).read_bytes()).hexdigest()
+
+
+def test_discover_in_the_whole_corpus_skips_gold_json_and_readme() -> None:
+    found = {Path(j.file).suffix for j in discover([str(CORPUS)])}
+    assert found == {".txt", ".docx", ".html", ".pdf", ".md"}
+
+
+@pytest.mark.parametrize(("error", "status", "code"), [
+    (EmptyFileError(), 400, "empty-file"),
+    (UnsupportedFormatError("x"), 415, "unsupported-media-type"),
+    (FileTooLargeError("x"), 413, "file-too-large"),
+    (ExtractionError("x"), 500, "extraction-error"),
+])
+def test_problem_uses_the_error_class_code_and_title(error: ExtractionError, status: int, code: str) -> None:
+    p = problem_for(error, "a.pdf")
+    assert (p["status"], p["title"], p["file"]) == (status, type(error).title, "a.pdf")
+    assert str(p["type"]).endswith("/" + code)
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    now = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
+    assert retry_after_seconds("7") == 7.0
+    assert retry_after_seconds(format_datetime(now + timedelta(seconds=30), usegmt=True), now.timestamp()) == 30.0
+    assert retry_after_seconds("soon") is None
+    assert retry_after_seconds(None) is None
+
+
+# --------------------------------------------------------------------------- resume and crashes
+
+
+def test_rerun_skips_done_files_by_content_hash_and_retries_failures(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(CORPUS / "txt" / f"{DOC}.txt", src / "a.txt")
+    shutil.copy(CORPUS / "txt" / f"{DOC}.txt", src / "same_bytes.txt")  # same content: extracted once
+    (src / "empty.txt").write_bytes(b"")
+    out = tmp_path / "r.jsonl"
+    engine = LocalEngine(BatchSettings(workers=1))
+
+    first = run_to_jsonl([str(src)], out, engine, quiet=True)
+    lines = list(read_jsonl(out))
+    assert sorted(Path(r["file"]).name for r in lines) == ["a.txt", "empty.txt", "same_bytes.txt"]
+    by_name = {Path(r["file"]).name: r for r in lines}
+    a, same = by_name["a.txt"], by_name["same_bytes.txt"]
+    assert a["sha256"] == same["sha256"]
+    assert a.get("result") == same.get("result") and set(a) == set(same)
+    assert by_name["empty.txt"]["error"]["type"].endswith("/empty-file")
+    assert by_name["empty.txt"]["error"]["file"] == str(src / "empty.txt")
+    failed = sum("error" in r for r in lines)
+    assert (first.files, first.skipped, len(first.failures)) == (3, 0, failed)
+
+    second = run_to_jsonl([str(src)], out, engine, quiet=True)
+    assert (second.files, second.skipped, len(second.failures)) == (3, 3 - failed, failed)
+    again = list(read_jsonl(out))
+    assert len(again) == 3 + failed and all("error" in r for r in again[3:])  # only failures are tried again
+
+
+def test_interrupted_line_is_ignored_and_the_next_run_starts_a_clean_line(tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    out.write_bytes(b'{"file": "x.txt", "sha256": "ab')  # what a kill mid-write leaves
+    run_to_jsonl([str(CORPUS / "txt" / f"{DOC}.txt")], out, LocalEngine(BatchSettings(workers=1)), quiet=True)
+    records = list(read_jsonl(out))
+    assert [Path(r["file"]).name for r in records] == [f"{DOC}.txt"]
+
+
+def crash_on_marked_file(path: str) -> tuple[bool, bytes]:
+    """A worker task that dies like a segfaulting native library on files named crash*."""
+    if Path(path).name.startswith("crash"):
+        os._exit(139)
+    from extractors.batch import extract_file
+
+    return extract_file(path)
+
+
+def test_a_crashing_worker_fails_only_its_own_file(tmp_path: Path) -> None:
+    for name in ("a.txt", "b.txt", "crash.txt", "c.txt"):
+        (tmp_path / name).write_bytes((CORPUS / "txt" / f"{DOC}.txt").read_bytes() + name.encode())
+    out = tmp_path / "r.jsonl"
+    summary = run_to_jsonl([str(tmp_path)], out, LocalEngine(BatchSettings(workers=2), task=crash_on_marked_file),
+                           quiet=True)
+    records = {Path(r["file"]).name: r for r in read_jsonl(out)}
+    assert set(records) == {"a.txt", "b.txt", "c.txt", "crash.txt"}
+    assert records["crash.txt"]["error"]["type"].endswith("/worker-crashed")
+    assert [f["file"] for f in summary.failures] == [str(tmp_path / "crash.txt")]
+
+
+# --------------------------------------------------------------------------- the --server path
+
+
+def test_server_mode_retries_503_honouring_retry_after(tmp_path: Path) -> None:
+    fake = FakeService(saturated=2, retry_after="3")
+    slept: list[float] = []
+    with fake.running() as url:
+        engine = ServerEngine(ServerSettings(url=url, concurrency=2, max_attempts=3), sleep=slept.append)
+        summary = run_to_jsonl([str(CORPUS / "txt" / f"{DOC}.txt"), str(tmp_path / "missing.txt")],
+                               tmp_path / "r.jsonl", engine, quiet=True)
+    assert fake.requests == {f"{DOC}.txt": 3}
+    assert slept == [3.0, 3.0]
+    rec = next(r for r in read_jsonl(tmp_path / "r.jsonl") if r["file"].endswith(f"{DOC}.txt"))
+    assert rec == expected_record(CORPUS / "txt" / f"{DOC}.txt", rec["file"])
+    assert summary.files == 2 and len(summary.failures) == 1 + ("error" in rec)
+
+
+def test_server_mode_gives_up_after_bounded_attempts(tmp_path: Path) -> None:
+    fake = FakeService(saturated=100)
+    with fake.running() as url:
+        engine = ServerEngine(ServerSettings(url=url, max_attempts=3), sleep=lambda s: None)
+        run_to_jsonl([str(CORPUS / "txt" / f"{DOC}.txt")], tmp_path / "r.jsonl", engine, quiet=True)
+    assert fake.requests == {f"{DOC}.txt": 3}
+    (rec,) = read_jsonl(tmp_path / "r.jsonl")
+    assert rec["error"]["status"] == 503 and rec["error"]["file"].endswith(f"{DOC}.txt")
+
+
+def test_server_mode_keeps_the_service_problem_and_survives_a_dead_service(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    with FakeService().running() as url:
+        run_to_jsonl([str(empty)], tmp_path / "r.jsonl", ServerEngine(ServerSettings(url=url)), quiet=True)
+    (rec,) = read_jsonl(tmp_path / "r.jsonl")
+    assert rec["error"]["status"] == 400 and rec["error"]["type"].endswith("/empty-file")
+    # The service is gone now: a connection error is retried, then recorded.
+    engine = ServerEngine(ServerSettings(url=url, max_attempts=2, backoff=0.01))
+    run_to_jsonl([str(CORPUS / "txt" / f"{DOC}.txt")], tmp_path / "dead.jsonl", engine, quiet=True)
+    (dead,) = read_jsonl(tmp_path / "dead.jsonl")
+    assert dead["error"]["type"].endswith("/service-unreachable")
+
+
+# --------------------------------------------------------------------------- the corpus, end to end
+
+
+def _lines(path: Path) -> dict[str, dict]:
+    return {Path(r["file"]).name: r for r in read_jsonl(path)}
+
+
+def _first_values(result: dict) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for ind in result["indicators"]:
+        out.setdefault(ind["id"], ind["value"])
+    return out
+
+
+def _csv_value(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def assert_panel_says_what_the_jsonl_says(records: dict[str, dict], panel_csv: Path, panel_xlsx: Path,
+                                          min_confidence: float) -> None:
+    catalogue_ids = [r["id"] for r in load_catalogue()]
+    with panel_csv.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [Path(r["file"]).name for r in rows] == sorted(records, key=lambda n: records[n]["file"])
+    header = list(rows[0])
+    assert header[8:8 + len(catalogue_ids)] == catalogue_ids
+    wb = load_workbook(panel_xlsx, read_only=True)
+    xrows = list(wb["panel"].iter_rows(values_only=True))
+    assert list(xrows[0]) == header
+    low_expected = 0
+    for row, xrow in zip(rows, xrows[1:]):
+        rec = records[Path(row["file"]).name]
+        xcell = dict(zip_longest(header, xrow))  # a streamed sheet may end a row at its last value
+        if "error" in rec:
+            assert row["error"].startswith(rec["error"]["title"])
+            assert all(row[i] == "" for i in catalogue_ids)
+            continue
+        result = rec["result"]
+        doc = result["document"]
+        assert (row["agency"], row["year"], row["template"], row["format"]) == (
+            _csv_value(doc["agency"]["value"]), _csv_value(doc["report_year"]["value"]),
+            doc["template"]["value"], doc["format"])
+        assert row["findings"] == str(len(result["validation"]))
+        values = _first_values(result)
+        for iid in catalogue_ids:
+            assert row[iid] == _csv_value(values.get(iid)), (row["file"], iid)
+            assert xcell[iid] == values.get(iid), (row["file"], iid)
+        confs = [i["confidence"] for i in result["indicators"]] + [doc[k]["confidence"] for k in ("agency", "report_year", "template")]
+        assert float(row["min_confidence"]) == min(confs)
+        seen: set[str] = set()
+        low_expected += sum(1 for i in result["indicators"] if i["id"] not in seen and not seen.add(i["id"])
+                            and i["confidence"] < min_confidence)
+        low_expected += sum(1 for k in ("agency", "report_year", "template") if doc[k]["confidence"] < min_confidence)
+    review = panel_csv.with_name(panel_csv.stem + "_review.csv")
+    with review.open(encoding="utf-8-sig", newline="") as f:
+        assert len(list(csv.DictReader(f))) == low_expected
+    assert sum(1 for _ in wb["review"].iter_rows(values_only=True)) == low_expected + 1
+    dictionary = [r for r in wb["dictionary"].iter_rows(min_row=2, values_only=True)]
+    assert [r[0] for r in dictionary][8:8 + len(catalogue_ids)] == catalogue_ids
+
+
+def test_batch_over_the_corpus_locally_and_through_the_service(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = gold_files()
+    folders = [str(CORPUS / f) for f in GOLD_FOLDERS]
+    local, panel_csv, panel_xlsx = tmp_path / "local.jsonl", tmp_path / "panel.csv", tmp_path / "panel.xlsx"
+    rc = main(["batch", *folders, "--out", str(local), "--workers", "2",
+               "--csv", str(panel_csv), "--xlsx", str(panel_xlsx), "--min-confidence", "0.9"])
+    err = capsys.readouterr().err
+    records = _lines(local)
+    assert sorted(records) == sorted(p.name for p in files)
+    for path in files:
+        rec = records[path.name]
+        assert rec["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert ("result" in rec) != ("error" in rec)
+    failed = [n for n, r in records.items() if "error" in r]
+    assert rc == (1 if failed else 0)
+    assert f"Summary: {len(files)} files" in err and f"{len(files)}/{len(files)} 100%" in err
+    assert all(n in err for n in failed)
+
+    # One line checked against the library called directly: the JSONL embeds the exact response.
+    txt = CORPUS / "txt" / f"{DOC}.txt"
+    assert records[txt.name] == expected_record(txt, records[txt.name]["file"])
+
+    assert_panel_says_what_the_jsonl_says(records, panel_csv, panel_xlsx, 0.9)
+
+    # A second run has nothing left to do but the failures.
+    main(["batch", *folders, "--out", str(local), "--workers", "2", "-q"])
+    assert f"{len(files) - len(failed)} already done" in capsys.readouterr().err
+    assert len(list(read_jsonl(local))) == len(files) + len(failed)
+
+    # The same batch through the service: same results, same failures.
+    remote = tmp_path / "remote.jsonl"
+    with FakeService(saturated=1).running() as url:
+        rc_remote = main(["batch", *folders, "--out", str(remote), "--server", url, "--concurrency", "2", "-q"])
+    assert rc_remote == rc
+    remote_records = _lines(remote)
+    assert sorted(remote_records) == sorted(records)
+    for name, rec in records.items():
+        other = remote_records[name]
+        if "result" in rec:
+            assert other.get("result") == rec["result"], name
+        else:
+            assert other["error"]["status"] == rec["error"]["status"], name
