@@ -1,0 +1,208 @@
+"""Geometry primitives of the PDF reader: characters, visual lines, CJK-aware joining.
+
+Everything works in PDF points with a top-down y axis (`top` grows downwards), the
+convention of `Source.bbox`. The functions are pure Python over small lists so a
+page costs a few milliseconds; pdfium is only asked for characters and paths.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+
+@dataclass(frozen=True, slots=True)
+class PdfSettings:
+    """Tuning knobs of the PDF reader (tolerances in points or as a ratio of the font size)."""
+
+    # ruling lines and table grids
+    max_rule_thickness: float = 2.5  # a filled rectangle thinner than this is a drawn line
+    min_rule_length: float = 4.0  # shorter strokes are glyph decoration, not table rules
+    snap_tolerance: float = 2.5  # rules this close are the same grid line
+    join_tolerance: float = 3.0  # collinear rules with a smaller gap are one rule
+    touch_tolerance: float = 2.5  # a rule ending this close to another one touches it
+    min_table_cells: int = 2  # a ruled box with fewer cells is a frame, not a table
+    continuation_x_tolerance: float = 6.0  # outer edges of a table continued on the next page
+    # characters and lines
+    duplicate_overlap: float = 0.8  # a same-glyph overlap this large is fake-bold overprint
+    line_overlap: float = 0.5  # vertical-centre distance (ratio of height) inside one line
+    space_ratio: float = 0.2  # a gap wider than this x glyph height separates words
+    spread_gap_ratio: float = 2.0  # a line with a gap this wide (x size) is form fields, not prose
+    # paragraphs
+    indent_ratio: float = 0.8  # a line starting this far (x size) right of the margin is indented
+    full_line_ratio: float = 2.2  # a line ending within this (x size) of the right margin is full
+    paragraph_gap_ratio: float = 1.2  # a vertical gap above this (x size) breaks a paragraph
+    size_change_ratio: float = 0.3  # a font-size change above this share breaks a paragraph
+    title_size_ratio: float = 1.25  # a first-page line this much larger than body text is the title
+    page_margin_ratio: float = 0.1  # top/bottom share of the page where bare page numbers live
+    min_chars_per_page: float = 5.0  # fewer real characters per page means a scanned document
+
+
+@dataclass(slots=True)
+class Char:
+    """One glyph with its loose box (x0, top, x1, bottom) in top-down page points."""
+
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+
+    @property
+    def cx(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+    @property
+    def cy(self) -> float:
+        return (self.top + self.bottom) / 2
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+
+@dataclass(slots=True)
+class Line:
+    """One visual line: its characters left to right and the text they spell."""
+
+    chars: list[Char]
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    max_gap: float = 0.0  # widest gap between neighbouring characters: form-like spread text
+
+    @property
+    def size(self) -> float:
+        """The font size (em), the unit every ratio in `PdfSettings` multiplies.
+
+        A CJK glyph's advance is exactly one em, so the median width of the wide
+        characters is the most stable measure; Latin-only lines fall back to the
+        glyph height, whose ascent and descent vary more between fonts.
+        """
+        ws = sorted(c.x1 - c.x0 for c in self.chars if is_wide(c.text))
+        if ws:
+            return max(ws[len(ws) // 2], 1.0)
+        hs = sorted(c.height for c in self.chars)
+        return max(0.8 * hs[len(hs) // 2], 1.0)
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        return (round(self.x0, 2), round(self.top, 2), round(self.x1, 2), round(self.bottom, 2))
+
+
+def is_wide(ch: str) -> bool:
+    """CJK ideographs, kana, CJK and full-width punctuation: characters Chinese text never spaces."""
+    o = ord(ch)
+    return (
+        0x2E80 <= o <= 0x9FFF
+        or 0xF900 <= o <= 0xFAFF
+        or 0xFE30 <= o <= 0xFE4F
+        or 0xFF00 <= o <= 0xFFEF
+        or 0x20000 <= o <= 0x3FFFF
+        or o in _WIDE_PUNCT
+    )
+
+
+_WIDE_PUNCT = frozenset(map(ord, "‘’“”—–…·•※"))
+
+
+def join_pieces(pieces: Iterable[str], separator: str = " ") -> str:
+    """Join text pieces; nothing goes between pieces where either side is CJK (wrapped Chinese)."""
+    out = ""
+    for p in pieces:
+        p = p.strip()
+        if not p:
+            continue
+        if out and not (is_wide(out[-1]) or is_wide(p[0])):
+            out += separator
+        out += p
+    return out
+
+
+def squeeze_cjk_spaces(text: str) -> str:
+    """Drop spaces that sit between two CJK characters (justification, not words)."""
+    if " " not in text:
+        return text
+    parts = text.split(" ")
+    out = parts[0]
+    for p in parts[1:]:
+        if not p:
+            continue
+        if out and (is_wide(out[-1]) and is_wide(p[0])):
+            out += p
+        elif out:
+            out += " " + p
+        else:
+            out = p
+    return out
+
+
+def dedupe_overprint(chars: list[Char], settings: PdfSettings) -> list[Char]:
+    """Remove fake-bold copies: the same glyph drawn again almost on top of itself."""
+    out: list[Char] = []
+    for c in chars:
+        dup = False
+        for prev in out[-3:]:
+            if prev.text == c.text:
+                w = min(prev.x1, c.x1) - max(prev.x0, c.x0)
+                h = min(prev.bottom, c.bottom) - max(prev.top, c.top)
+                if w > 0 and h > 0 and w * h >= settings.duplicate_overlap * (c.x1 - c.x0) * max(c.height, 0.1):
+                    dup = True
+                    break
+        if not dup:
+            out.append(c)
+    return out
+
+
+def group_lines(chars: Sequence[Char], settings: PdfSettings) -> list[Line]:
+    """Group characters into visual lines by vertical centre, then order each line left to right."""
+    if not chars:
+        return []
+    ordered = sorted(chars, key=lambda c: c.cy)
+    groups: list[list[Char]] = []
+    cur: list[Char] = [ordered[0]]
+    cur_cy = ordered[0].cy
+    cur_h = ordered[0].height
+    for c in ordered[1:]:
+        if abs(c.cy - cur_cy) <= settings.line_overlap * max(cur_h, c.height, 1.0):
+            cur.append(c)
+        else:
+            groups.append(cur)
+            cur, cur_cy, cur_h = [c], c.cy, c.height
+    groups.append(cur)
+    lines = [make_line(sorted(g, key=lambda c: c.x0), settings) for g in groups]
+    lines.sort(key=lambda ln: (ln.top, ln.x0))
+    return lines
+
+
+def make_line(chars: list[Char], settings: PdfSettings) -> Line:
+    """Spell a left-to-right run of characters, putting a space only in real word gaps."""
+    hs = sorted(c.height for c in chars)
+    size = max(hs[len(hs) // 2], 1.0)
+    gap_min = settings.space_ratio * size
+    buf: list[str] = []
+    prev: Char | None = None
+    max_gap = 0.0
+    for c in chars:
+        if prev is not None:
+            gap = c.x0 - prev.x1
+            max_gap = max(max_gap, gap)
+            if gap > gap_min and not (is_wide(prev.text) and is_wide(c.text)):
+                buf.append(" ")
+        buf.append(c.text)
+        prev = c
+    return Line(
+        chars=chars,
+        text="".join(buf),
+        x0=min(c.x0 for c in chars),
+        top=min(c.top for c in chars),
+        x1=max(c.x1 for c in chars),
+        bottom=max(c.bottom for c in chars),
+        max_gap=max_gap,
+    )
+
+
+def lines_text(lines: Sequence[Line]) -> str:
+    """Text of stacked lines (a cell): CJK wraps join directly, other breaks stay as newlines."""
+    return join_pieces((ln.text for ln in lines), separator="\n")
