@@ -9,6 +9,7 @@ that the catalogue lacks are reported, never forced onto a near id.
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -32,6 +33,7 @@ class MatchSettings:
     min_score: float = 84.0  # rapidfuzz ratio (0–100) below which a label is not that indicator
     tie_margin: float = 1.0  # candidates this close to the best are disambiguated by context
     short_label: int = 4  # labels this short must match exactly
+    context_bonus: float = 10.0  # added when the candidate continues the group of the previous row
 
 
 SETTINGS = MatchSettings()
@@ -133,15 +135,30 @@ def rules() -> Rules:
     )
 
 
+_FILLER = re.compile(r"(?:方式|件数|次数|数量|总数|个数|人数|的|情况|数)(?=$)|的")
+
+
+def _core(key: str) -> str:
+    """A label without the words provinces vary freely (…件数/…次数/…数量, 方式, 的)."""
+    prev = None
+    while prev != key:
+        prev = key
+        key = _FILLER.sub("", key)
+    return key.replace("方式", "")
+
+
 def _score(a: str, b: str) -> float:
     """Similarity of two label keys, 0–100; containment of a long alias counts as a near match."""
     if not a or not b:
         return 0.0
     if a == b:
         return 100.0
+    ca, cb = _core(a), _core(b)
+    if ca and ca == cb and len(ca) >= 3:
+        return 97.0
     if min(len(a), len(b)) <= SETTINGS.short_label:
         return 0.0
-    s = fuzz.ratio(a, b)
+    s = max(fuzz.ratio(a, b), fuzz.ratio(ca, cb) - 3 if min(len(ca), len(cb)) > SETTINGS.short_label else 0)
     if len(b) >= 6 and b in a:
         s = max(s, 92.0 - min(8.0, (len(a) - len(b)) / 2))
     elif len(a) >= 6 and a in b:
@@ -151,8 +168,19 @@ def _score(a: str, b: str) -> float:
 
 def _best(key: str, aliases: tuple[Alias, ...], context: str = "", last_id: str | None = None) -> tuple[Alias | None, float, int]:
     """Best alias for `key` (ties broken by parent/context and by nearness to the last matched id)."""
-    scored = [(a, _score(key, a.key)) for a in aliases]
-    scored = [(a, s) for a, s in scored if s >= SETTINGS.min_score]
+    scored = []
+    for a in aliases:
+        s = _score(key, a.key)
+        # an indicator of the same group as the row before (a sibling or a child of its total)
+        # may match a freer rewording: the form's order is evidence too
+        if (
+            last_id
+            and SETTINGS.min_score - SETTINGS.context_bonus <= s < SETTINGS.min_score
+            and _prefix_len(a.target, last_id) >= a.target.count(".")
+        ):
+            s = SETTINGS.min_score  # rescued, but never on a par with a real match
+        if s >= SETTINGS.min_score:
+            scored.append((a, min(s, 100.0)))
     if not scored:
         return None, 0.0, 0
     # an alias that requires a parent only counts under that parent
@@ -356,9 +384,17 @@ def _fits_zone(row: TableRow, zone: str, st: _State) -> bool:
 
 def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatched: list[Unmatched]) -> None:
     R = rules()
+    keys = [label_key(c.text) for c in row.cells]
+    if row.numeric_count() == 0 and sum(1 for k_ in keys if _best(k_, R.requests_columns)[0] is not None) >= 2:
+        # a further header row of 表三 (the organisation types, perhaps a 小计 column)
+        if "小计" in keys:
+            st.requests_columns = _requests_columns(keys)
+        return
     cols = st.requests_columns or _requests_columns([])
-    k = len(cols)
     trailing = row.trailing_values()
+    if "subtotal" not in cols and len(trailing) > len(cols) and _has_subtotal(trailing[-len(cols) - 1:]):
+        st.requests_columns = cols = _requests_columns(["小计"])
+    k = len(cols)
     if not any(parse_value(c.text).value is not None for c in trailing) and len(trailing) < k:
         # a group row such as （三）不予公开 or the 2021+ （六）其他处理 with its items below
         for c in row.cells:
@@ -393,6 +429,14 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
         score = s / 100.0 * (0.85 if short else 1.0)
         _emit(found, _value_match(iid, cell, label, score, "requests", row.loose), unmatched)
     st.last_id = f"{a.target}.total"
+
+
+def _has_subtotal(cells: list[Cell]) -> bool:
+    """Eight numbers that only add up with an organisation-subtotal column before the total."""
+    v = [parse_value(c.text).value for c in cells]
+    if any(x is None for x in v) or len(v) != 8:
+        return False
+    return abs(sum(v[1:6]) - v[6]) < 1e-6 and abs(v[0] + v[6] - v[7]) < 1e-6 and v[6] != 0
 
 
 def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched: list[Unmatched]) -> None:
