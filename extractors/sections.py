@@ -34,7 +34,7 @@ UNCLASSIFIED = "unclassified"
 class SectionSettings:
     """Tuning knobs of the section splitter."""
 
-    min_title_score: float = 72.0  # fuzzy score (0–100) for a numbered title to get its alias's key
+    min_title_score: float = 80.0  # fuzzy score (0–100) for a numbered title to get its alias's key
     inline_title_score: float = 85.0  # a heading run into its body text needs a clearly known title
     bare_title_score: float = 90.0  # an unnumbered line is a heading only when it is (almost) a known title
     max_title_chars: int = 40  # a longer "一、…" line is running text, not a heading
@@ -113,16 +113,19 @@ def load_aliases() -> tuple[TitleAlias, ...]:
     return tuple(sorted(out, key=lambda a: -len(a.alias)))
 
 
-def classify_title(title: str) -> tuple[str, float]:
-    """Canonical key of a section title and the match score (0–100); `unclassified` when nothing fits."""
+def classify_title(title: str, truncated_ok: bool = True) -> tuple[str, float]:
+    """Canonical key of a section title and the match score (0–100); `unclassified` when nothing fits.
+
+    With `truncated_ok`, a title that is most of an alias (a heading cut by a line wrap) scores
+    by partial match too.
+    """
     t = match_key(title)
     if not t:
         return UNCLASSIFIED, 0.0
     best_key, best = UNCLASSIFIED, 0.0
     for a in load_aliases():
         s = fuzz.ratio(t, a.alias)
-        short, long_ = sorted((len(t), len(a.alias)))
-        if long_ and short / long_ >= 0.6:
+        if truncated_ok and 0.6 * len(a.alias) <= len(t) < len(a.alias):
             s = max(s, 0.95 * fuzz.partial_ratio(t, a.alias))
         if s > best:  # strict: ties keep the longer alias seen first
             best_key, best = a.key, s
@@ -209,10 +212,11 @@ def _bare_candidates(lines: list[_Line], st: SectionSettings) -> list[_Candidate
     for i, ln in enumerate(lines):
         if not ln.is_paragraph:
             continue
-        text = _TRAIL_PUNCT.sub("", _clean(ln.text))
-        if not text or len(text) > st.bare_title_max_chars:
+        raw = _clean(ln.text)
+        text = _TRAIL_PUNCT.sub("", raw)
+        if not text or len(text) > st.bare_title_max_chars or re.search(r"[。！？!?；;]$", raw):
             continue
-        key, score = classify_title(text)
+        key, score = classify_title(text, truncated_ok=False)
         if score >= st.bare_title_score:
             out.append(_Candidate(i, None, None, text, key, score / 100.0))
     return out

@@ -1,0 +1,142 @@
+"""Section splitting on the real corpus reports, in every format, against the gold labels."""
+from __future__ import annotations
+
+import json
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from extractors.model import Document, Paragraph
+from extractors.readers import read
+from extractors.sections import SectionSettings, classify_title, split
+
+CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
+GOLD = CORPUS / "gold"
+
+
+def _norm(s: str) -> str:
+    """The scorer's comparison: NFKC, no whitespace, no table cell separators."""
+    return "".join(unicodedata.normalize("NFKC", s or "").replace("|", " ").split())
+
+
+def _doc(rel: str) -> Document:
+    path = CORPUS / rel
+    return read(path.read_bytes(), path.name)
+
+
+def _files_with_gold() -> list[str]:
+    out = []
+    for folder in ("txt", "docx", "pdf", "html", "variants"):
+        for p in sorted((CORPUS / folder).iterdir()):
+            if (GOLD / f"{p.name.split('.')[0]}.json").exists():
+                out.append(f"{folder}/{p.name}")
+    return out
+
+
+@pytest.mark.parametrize("rel", _files_with_gold())
+def test_gold_sections_found_with_their_bodies(rel: str) -> None:
+    gold = json.loads((GOLD / f"{Path(rel).name.split('.')[0]}.json").read_text(encoding="utf-8"))
+    secs = {}
+    for s in split(_doc(rel)):
+        secs.setdefault(s.key, s)
+    gsecs = gold["sections"]
+    for i, g in enumerate(gsecs):
+        assert g["key"] in secs, f"{g['key']} missing"
+        body = _norm(secs[g["key"]].text)
+        assert body.startswith(_norm(g["starts"])[:10]) or _norm(g["starts"]) in body[:60], (g["key"], body[:40])
+        assert _norm(g["ends"]) in body, (g["key"], body[-40:])
+        if i + 1 < len(gsecs):  # never runs into the next section: its heading is not in this body
+            assert _norm(gsecs[i + 1]["heading"]) not in body[-200:], g["key"]
+
+
+def test_stray_numbered_line_inside_overview_is_not_a_section() -> None:
+    secs = split(_doc("txt/003_a1ca134a5abe9455.txt"))
+    assert [s.number for s in secs] == ["一", "二", "三", "四", "五", "六", "七"]
+    assert [s.key for s in secs] == [
+        "overview", "active_disclosure", "platforms", "requests", "review_litigation",
+        "problems_improvements", "other_matters",
+    ]
+    assert "加强信息公开监督保障" in secs[0].text
+    assert all("加强信息公开监督保障" not in s.heading for s in secs)
+
+
+def test_tables_inside_a_section_are_its_body_and_table_rows_are_never_headings() -> None:
+    secs = {s.key: s for s in split(_doc("docx/003_a1ca134a5abe9455.docx"))}
+    requests = secs["requests"].text.splitlines()
+    assert requests[-1].startswith("四、结转下年度继续办理")
+    assert any(ln.startswith("一、本年新收") for ln in requests)
+    review = secs["review_litigation"].text.splitlines()
+    assert review[0] == "表四"
+    assert review[-1].split() == ["0", "0", "2", "0", "2"] + ["0"] * 10
+
+
+@pytest.mark.parametrize("rel", ["txt/000_32e6960542ba4ec5.txt", "pdf/000_32e6960542ba4ec5.pdf", "variants/dev05.docx"])
+def test_attached_statistics_table_is_not_part_of_the_last_section(rel: str) -> None:
+    last = split(_doc(rel))[-1]
+    assert last.key == "other_matters"
+    assert len(last.text.splitlines()) == 1
+    assert "附件" not in last.text and "統計" not in last.text and "统计" not in last.text
+
+
+def test_portal_footer_and_signature_are_not_part_of_the_last_section() -> None:
+    last = split(_doc("variants/dev04.html"))[-1]
+    assert last.key == "other_matters"
+    assert last.text.endswith("本年度无其他需要报告的事项。")
+    assert "主办单位" not in last.text and "2025年1月20日" not in last.text
+
+
+def test_traditional_report_keys_match_and_text_stays_as_printed() -> None:
+    secs = split(_doc("variants/dev05.docx"))
+    assert [s.key for s in secs] == [s.key for s in split(_doc("docx/000_32e6960542ba4ec5.docx"))]
+    platforms = next(s for s in secs if s.key == "platforms")
+    assert platforms.heading == "公開載體建設應用情況"
+    assert platforms.text.startswith("堅持以政府網站爲主平臺")
+    assert min(s.confidence for s in secs) >= 0.9
+
+
+def test_unnumbered_headings_fall_back_to_known_titles() -> None:
+    doc = _doc("txt/000_32e6960542ba4ec5.txt")
+    stripped = tuple(
+        Paragraph(b.text.split("、", 1)[1], b.source) if isinstance(b, Paragraph) and b.text[:2] in {
+            "一、", "二、", "三、", "四、", "五、", "六、", "七、", "八、"} else b
+        for b in doc.blocks
+    )
+    secs = split(Document(blocks=stripped, format=doc.format))
+    assert [s.key for s in secs] == [s.key for s in split(doc)]
+    assert all(s.number is None and s.confidence < 0.9 for s in secs)
+    assert secs[2].text == "2017年度收到依申请公开政务信息6件，通过书面或网络答复申请人。"
+
+
+def test_heading_wrapped_onto_two_lines_is_joined() -> None:
+    doc = _doc("txt/001_3b9418f33333a698.txt")
+    blocks = []
+    for b in doc.blocks:
+        if isinstance(b, Paragraph) and b.text.startswith("五、因政府信息公开"):
+            blocks += [Paragraph(b.text[:-4], b.source), Paragraph(b.text[-4:], b.source)]
+        else:
+            blocks.append(b)
+    review = next(s for s in split(Document(blocks=tuple(blocks), format="txt")) if s.number == "五")
+    assert review.key == "review_litigation"
+    assert review.heading.endswith("诉讼情况")
+    assert review.text.startswith("2017年，县政府办公室未发生因政府信息公开引起投诉")
+
+
+@pytest.mark.parametrize(
+    ("title", "key"),
+    [
+        ("政府信息公开情况", "active_disclosure"),
+        ("政府信息公开方式", "platforms"),
+        ("存在的主要问题和下步打算", "problems_improvements"),
+        ("因政府信息引起投诉和申请行政复议及提起行政诉讼情况", "review_litigation"),
+        ("公開載體建設應用情況", "platforms"),
+        ("其它需要报告的事项", "other_matters"),
+    ],
+)
+def test_titles_map_to_canonical_keys(title: str, key: str) -> None:
+    assert classify_title(title)[0] == key
+
+
+def test_unknown_title_scores_low() -> None:
+    key, score = classify_title("加强信息公开监督保障")
+    assert score < SectionSettings().min_title_score
