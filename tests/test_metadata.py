@@ -1,0 +1,127 @@
+"""Document metadata from the real corpus reports, in every format, against the gold labels."""
+from __future__ import annotations
+
+import json
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from extractors.metadata import extract
+from extractors.model import Document, Paragraph
+from extractors.readers import read
+from extractors.result import DocumentInfo
+from extractors.sections import split
+from extractors.template import TemplateGuess
+
+CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
+GOLD = CORPUS / "gold"
+NO_TEMPLATE = TemplateGuess()
+
+
+def _norm(s: object) -> str:
+    return "".join(unicodedata.normalize("NFKC", str(s)).split())
+
+
+def _doc(rel: str) -> Document:
+    path = CORPUS / rel
+    return read(path.read_bytes(), path.name)
+
+
+def _info(rel: str, tpl: TemplateGuess = NO_TEMPLATE) -> DocumentInfo:
+    doc = _doc(rel)
+    return extract(doc, tpl, split(doc))
+
+
+def _files_with_gold() -> list[str]:
+    out = []
+    for folder in ("txt", "docx", "pdf", "html", "variants"):
+        for p in sorted((CORPUS / folder).iterdir()):
+            if (GOLD / f"{p.name.split('.')[0]}.json").exists():
+                out.append(f"{folder}/{p.name}")
+    return out
+
+
+@pytest.mark.parametrize("rel", _files_with_gold())
+def test_metadata_matches_gold(rel: str) -> None:
+    gold = json.loads((GOLD / f"{Path(rel).name.split('.')[0]}.json").read_text(encoding="utf-8"))
+    info = _info(rel)
+    for f in ("agency", "period_start", "period_end", "website"):
+        if gold.get(f) is None and f == "website":
+            continue
+        got = getattr(info, f).value
+        assert (got is None) if gold[f] is None else _norm(got) == _norm(gold[f]), (f, got, gold[f])
+    assert info.report_year.value == gold["report_year"]
+    for f, gv in (gold.get("contact") or {}).items():
+        if gv is not None:
+            assert _norm(getattr(info.contact, f).value) == _norm(gv), (f, getattr(info.contact, f).value)
+
+
+def test_yangming_2017_from_plain_text() -> None:
+    info = _info("txt/000_32e6960542ba4ec5.txt")
+    assert info.agency.value == "余姚市阳明街道办事处"
+    assert info.report_year.value == 2017
+    assert (info.period_start.value, info.period_end.value) == ("2017-01-01", "2017-12-08")
+    assert info.contact.postcode.value == "315400"
+    assert info.contact.phone.value == "62812355"
+    assert info.contact.email.value is None  # printed as 电子邮箱：无
+    assert info.website.value is None
+    assert info.title == "2017年政务信息公开工作年度报告"
+    assert info.format == "txt"
+    assert info.agency.confidence >= 0.9 and info.contact.email.confidence == 0.0
+
+
+def test_hongze_2024_pdf_contact_and_pages() -> None:
+    info = _info("pdf/hongze_2024.pdf")
+    assert info.agency.value == "淮安市洪泽区人民政府"
+    assert info.contact.phone.value == "0517-87290606"
+    assert _norm(info.contact.address.value) == "淮安市洪泽区洪泽湖大道90号"
+    assert info.contact.email.value is None
+    assert info.format == "pdf" and info.pages == 5
+
+
+def test_contact_sentence_wins_over_the_table_footer_phone() -> None:
+    info = _info("txt/004_ea52101856a8af1f.txt")
+    assert info.contact.phone.value == "0574-89297427"  # the footer says 联系电话：89297427
+    assert info.website.value == "www.haishu.gov.cn"
+    assert info.contact.email.value == "hszwgk@ningbo.gov.cn"
+
+
+def test_report_without_period_or_contact_leaves_them_null() -> None:
+    info = _info("docx/003_a1ca134a5abe9455.docx")
+    assert info.agency.value == "余姚市人民政府"
+    assert info.report_year.value == 2019
+    assert info.period_start.value is None and info.period_end.value is None
+    assert info.period_start.confidence == 0.0
+    assert info.contact.address.value is None and info.website.value is None
+
+
+def test_traditional_report_values_as_printed() -> None:
+    info = _info("variants/dev05.pdf")
+    assert info.agency.value == "餘姚市蘭江街道辦事處"
+    assert _norm(info.contact.address.value) == "餘姚市南雷南路12號"
+    assert info.contact.postcode.value == "315400"
+    assert info.period_end.value == "2017-12-08"
+
+
+def test_title_wrapped_over_two_lines_still_gives_the_agency() -> None:
+    doc = _doc("txt/002_a115e8637772b474.txt")
+    title = doc.paragraphs[0].text
+    assert title.endswith("年度报告")
+    blocks = (Paragraph(title[:-3]), Paragraph(title[-3:])) + doc.blocks[1:]
+    info = extract(Document(blocks=blocks, format="txt"), NO_TEMPLATE, [])
+    assert info.agency.value == "鲸园街道办事处"
+    assert info.title == title
+    assert info.period_end.value == "2017-12-31"
+
+
+def test_period_end_without_repeated_year() -> None:
+    info = _info("docx/004_ea52101856a8af1f.docx")  # 统计期限从2018年1月1日到12月31日止
+    assert (info.period_start.value, info.period_end.value) == ("2018-01-01", "2018-12-31")
+
+
+def test_template_guess_is_copied() -> None:
+    guess = TemplateGuess(name="revised_2019", variant="form_2021", confidence=0.87)
+    info = _info("variants/dev07.md", guess)
+    assert (info.template.value, info.template.variant, info.template.confidence) == ("revised_2019", "form_2021", 0.87)
+    assert info.agency.value == "淮安市洪泽区人民政府"
