@@ -1,0 +1,51 @@
+"""Failures that belong to the service, not to the document.
+
+They extend the library's `ExtractionError` so that one table in
+`app.problems` maps every failure (library or service) to an HTTP status, and
+each carries the same `code`/`title`/`detail`/`extra` protocol.
+"""
+from __future__ import annotations
+
+from extractors import ExtractionError
+
+
+class ServiceError(ExtractionError):
+    """Base of the failures the service itself produces."""
+
+    code = "service-error"
+    title = "The service could not complete the request"
+
+
+class PoolSaturatedError(ServiceError):
+    """Every worker is busy and the wait queue is full: try again later."""
+
+    code = "pool-saturated"
+    title = "The extraction pool is saturated"
+
+
+class DeadlineExceededError(ServiceError):
+    """The request ran past its deadline; its worker was killed."""
+
+    code = "deadline-exceeded"
+    title = "The request exceeded its deadline"
+
+
+class WorkerCrashedError(ServiceError):
+    """The worker process died while extracting (killed, segfault, out of memory)."""
+
+    code = "worker-crashed"
+    title = "The extraction worker crashed"
+
+
+class WorkerBugError(ServiceError):
+    """An unexpected exception inside the worker: a bug, reported without internals."""
+
+    code = "internal-error"
+    title = "Internal server error"
+
+
+class NotReadyError(ServiceError):
+    """The pool is down or memory is short: do not route traffic here yet."""
+
+    code = "not-ready"
+    title = "The service is not ready"

@@ -1,0 +1,80 @@
+"""The FastAPI application: wiring of settings, worker pool, metrics, routes and problem handlers."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+
+from extractors import SCHEMA_VERSION, __version__
+
+from . import problems
+from .metrics import Metrics
+from .middleware import RequestContextMiddleware
+from .spec import build_spec
+from .pool import PoolConfig, WorkerPool
+from .routes import SERVICE_NAME, router
+from .settings import Settings, settings_table
+from .worker import Task, run_extract
+
+DESCRIPTION = f"""\
+Extraction service for Chinese government information-disclosure annual reports (政府信息公开工作年度报告).
+
+Send one report (DOCX, PDF with a text layer, HTML, Markdown or plain text) to `POST /v1/extract`, as the
+multipart field `file` or as the raw request body, and get the versioned extraction JSON (schema
+{SCHEMA_VERSION}): metadata, indicator values mapped to canonical ids (`GET /v1/indicators`), narrative
+sections and validation findings, each with a calibrated confidence.
+
+**Errors** are RFC 9457 `application/problem+json` documents whose `type` is
+`{problems.PROBLEM_TYPE_BASE}<code>`: 400 bad-request / empty-file / invalid-parameter, 413 file-too-large,
+415 unsupported-media-type, 422 unreadable-document (corrupt-file, encrypted-file, no-text-layer,
+too-many-pages, resource-limit), 500 worker-crashed / internal-error, 503 pool-saturated / not-ready (with
+`Retry-After`), 504 deadline-exceeded.
+
+Every response carries `X-Request-ID` (echoed when sent, sanitized to `[A-Za-z0-9._-]`, at most 128
+characters; generated otherwise), `X-Processing-Time-Ms` and `Server-Timing`.
+
+**Settings** (environment variables; defaults shown):
+
+{settings_table()}
+"""
+
+
+def create_app(settings: Settings | None = None, *, task: Task | None = None) -> FastAPI:
+    """Build an app instance. `task` replaces the worker's extraction function (fault tests)."""
+    settings = settings or Settings()
+    pool = WorkerPool(
+        PoolConfig(
+            size=settings.workers,
+            max_queue=settings.max_queue,
+            max_tasks_per_child=settings.max_tasks_per_child,
+            memory_limit_bytes=settings.worker_memory_limit_bytes,
+            start_method=settings.start_method,
+        ),
+        task or run_extract,
+    )
+    metrics = Metrics(lambda: pool.stats() if pool.started else None)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await pool.start()
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title=SERVICE_NAME,
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        license_info={"name": "MIT"},
+    )
+    app.state.settings = settings
+    app.state.pool = pool
+    app.state.metrics = metrics
+    problems.install(app)
+    app.include_router(router)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.openapi = lambda: build_spec(app)  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,66 @@
+"""Prometheus metrics of one app instance (own registry, so several apps can live in one process)."""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from .pool import PoolStats
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+
+
+class _PoolCollector(Collector):
+    """Pool gauges read at scrape time."""
+
+    def __init__(self, stats: Callable[[], PoolStats | None]) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterable[Metric]:
+        s = self._stats()
+        if s is None:
+            return
+        workers = GaugeMetricFamily("govreport_pool_workers", "Worker processes by state.", labels=["state"])
+        workers.add_metric(["configured"], s.size)
+        workers.add_metric(["alive"], s.alive)
+        workers.add_metric(["busy"], s.busy)
+        yield workers
+        yield GaugeMetricFamily("govreport_pool_queue_depth", "Requests waiting for a free worker.", value=s.waiting)
+        restarts = CounterMetricFamily(
+            "govreport_pool_worker_restarts", "Worker processes replaced, by reason.", labels=["reason"]
+        )
+        for reason, n in sorted(s.restarts.items()):
+            restarts.add_metric([reason], n)
+        yield restarts
+
+
+class Metrics:
+    """The service's counters, histogram and gauges."""
+
+    def __init__(self, pool_stats: Callable[[], PoolStats | None] = lambda: None) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            "govreport_http_requests", "HTTP requests by route, method and status.", ["route", "method", "status"], registry=r
+        )
+        self.latency = Histogram(
+            "govreport_http_request_duration_seconds",
+            "Request latency by route.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.in_flight = Gauge("govreport_http_requests_in_flight", "Requests being served now.", registry=r)
+        self.files = Counter(
+            "govreport_files", "Successfully extracted files by format and template.", ["format", "template"], registry=r
+        )
+        self.failures = Counter(
+            "govreport_extraction_failures", "Failed extraction requests by problem type code.", ["problem"], registry=r
+        )
+        r.register(_PoolCollector(pool_stats))
+
+    def render(self) -> tuple[bytes, str]:
+        """The exposition text and its content type."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -1,0 +1,300 @@
+"""A small process pool that can stop work: one job per worker, one pipe per worker.
+
+`concurrent.futures.ProcessPoolExecutor` cannot cancel a running task and a
+dead worker breaks the whole executor, so the service keeps its own workers:
+each is a `multiprocessing` process (spawn/forkserver, never fork under a
+running event loop) with a duplex pipe. A job is sent, then a helper thread
+waits on the pipe up to the request deadline. Overdue → the process is killed;
+EOF → it crashed; either way only that request fails and a fresh process takes
+the slot. Workers are also replaced after `max_tasks_per_child` jobs. The
+event loop only hands out idle workers (an asyncio queue) and counts waiters,
+so saturation is a cheap, immediate 503.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import multiprocessing
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+
+from .errors import DeadlineExceededError, NotReadyError, PoolSaturatedError, WorkerBugError, WorkerCrashedError
+from .worker import ExtractJob, JobOutput, Reply, Task, rebuild_error, run_extract, worker_main
+
+log = logging.getLogger("app.pool")
+
+_KILL_JOIN_SECONDS = 5.0
+_RETIRE_JOIN_SECONDS = 2.0
+_RESPAWN_BACKOFF_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class PoolConfig:
+    """Pool knobs (filled from `Settings`)."""
+
+    size: int = 1
+    max_queue: int = 16
+    max_tasks_per_child: int = 100
+    memory_limit_bytes: int = 0
+    start_method: str = "forkserver"
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: BaseProcess
+    conn: Connection
+    pid: int
+    tasks: int = 0
+    retire: bool = False
+    retire_reason: str = "recycled"
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    reply: Reply | None = None
+    timed_out: bool = False
+    crashed: bool = False
+    exitcode: int | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class PoolStats:
+    size: int
+    alive: int
+    busy: int
+    waiting: int
+    restarts: dict[str, int] = field(default_factory=dict)
+
+
+class WorkerPool:
+    """Run jobs in worker processes with a deadline; see the module docstring."""
+
+    def __init__(self, config: PoolConfig, task: Task = run_extract) -> None:
+        self.config = config
+        self._task = task
+        self._ctx = multiprocessing.get_context(config.start_method)
+        if config.start_method == "forkserver":
+            self._ctx.set_forkserver_preload(["app.worker"])
+        self._threads = ThreadPoolExecutor(max_workers=2 * config.size + 2, thread_name_prefix="pool-io")
+        self._idle: asyncio.Queue[_Worker] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._workers: set[_Worker] = set()
+        self._busy: dict[int, _Worker] = {}
+        self._waiting = 0
+        self._closed = False
+        self._mean_seconds = 1.0
+        self.restarts: Counter[str] = Counter()
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Spawn every worker (in threads: process start blocks)."""
+        self._loop = asyncio.get_running_loop()
+        self._idle = asyncio.Queue()
+        spawned = await asyncio.gather(
+            *(self._loop.run_in_executor(self._threads, self._spawn) for _ in range(self.config.size))
+        )
+        for w in spawned:
+            self._workers.add(w)
+            self._idle.put_nowait(w)
+
+    async def close(self) -> None:
+        """Stop idle workers politely, kill the rest."""
+        self._closed = True
+        workers = list(self._workers)
+        self._workers.clear()
+        if self._loop is not None:
+            await asyncio.gather(
+                *(self._loop.run_in_executor(self._threads, self._stop, w, w.pid not in self._busy) for w in workers)
+            )
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
+    def _spawn(self) -> _Worker:
+        parent, child = self._ctx.Pipe(duplex=True)
+        proc = self._ctx.Process(
+            target=worker_main,
+            args=(child, self._task, self.config.memory_limit_bytes),
+            name="govreport-worker",
+            daemon=True,
+        )
+        proc.start()
+        child.close()
+        return _Worker(proc, parent, proc.pid or -1)
+
+    @staticmethod
+    def _stop(worker: _Worker, polite: bool) -> None:
+        if polite and worker.process.is_alive():
+            try:
+                worker.conn.send(None)
+            except OSError:
+                pass
+            worker.process.join(_RETIRE_JOIN_SECONDS)
+        if worker.process.is_alive():
+            worker.process.kill()
+            worker.process.join(_KILL_JOIN_SECONDS)
+        worker.conn.close()
+
+    # ---- state -----------------------------------------------------------------------------
+    def stats(self) -> PoolStats:
+        alive = sum(1 for w in list(self._workers) if not w.retire and w.process.is_alive())
+        return PoolStats(self.config.size, alive, len(self._busy), self._waiting, dict(self.restarts))
+
+    def busy_pids(self) -> list[int]:
+        """Pids of the processes running a job now (operators and fault tests)."""
+        return list(self._busy)
+
+    def worker_pids(self) -> list[int]:
+        return [w.pid for w in list(self._workers)]
+
+    @property
+    def started(self) -> bool:
+        return self._idle is not None and not self._closed
+
+    def retry_after(self) -> int:
+        """Seconds until a slot is likely free: queued work over pool width, at least 1."""
+        backlog = self._waiting + len(self._busy)
+        return max(1, min(60, math.ceil(self._mean_seconds * backlog / self.config.size)))
+
+    # ---- running jobs ----------------------------------------------------------------------
+    async def run(self, job: ExtractJob, deadline: float, deadline_seconds: float) -> JobOutput:
+        """Run `job` on a worker before `deadline` (loop time) or raise a service/library error."""
+        if not self.started or self._idle is None or self._loop is None:
+            raise NotReadyError("The worker pool is not running.")
+        worker = await self._acquire(deadline, deadline_seconds)
+        self._busy[worker.pid] = worker
+        remaining = max(0.0, deadline - self._loop.time())
+        fut = self._loop.run_in_executor(self._threads, self._execute, worker, job, remaining)
+        fut.add_done_callback(lambda f, w=worker: self._release(w, f))
+        outcome: _Outcome = await asyncio.shield(fut)
+        return self._result(outcome, worker, deadline_seconds)
+
+    async def _acquire(self, deadline: float, deadline_seconds: float) -> _Worker:
+        """An idle live worker: at once if one is free, else after queueing (bounded) until the deadline."""
+        assert self._idle is not None and self._loop is not None
+        while True:
+            if not self._idle.empty():
+                worker = self._idle.get_nowait()
+            elif self._waiting >= self.config.max_queue:
+                raise PoolSaturatedError(
+                    f"All {self.config.size} workers are busy and {self._waiting} requests are waiting.",
+                    retry_after=self.retry_after(),
+                )
+            else:
+                worker = await self._wait_for_worker(deadline, deadline_seconds)
+            if worker.process.is_alive():
+                return worker
+            worker.retire, worker.retire_reason = True, "died-idle"  # never hand a dead worker a job
+            self._replace_later(worker)
+
+    async def _wait_for_worker(self, deadline: float, deadline_seconds: float) -> _Worker:
+        assert self._idle is not None and self._loop is not None
+        self._waiting += 1
+        try:
+            return await asyncio.wait_for(self._idle.get(), timeout=max(0.0, deadline - self._loop.time()))
+        except TimeoutError:
+            raise DeadlineExceededError(
+                f"No worker became free within the {deadline_seconds:g} s deadline.",
+                deadline_seconds=deadline_seconds,
+            ) from None
+        finally:
+            self._waiting -= 1
+
+    def _execute(self, worker: _Worker, job: ExtractJob, timeout: float) -> _Outcome:
+        """Thread body: send the job, wait on the pipe up to `timeout`, kill on overrun."""
+        t0 = time.monotonic()
+        try:
+            worker.conn.send(job)
+            if not worker.conn.poll(max(0.0, timeout - (time.monotonic() - t0))):
+                worker.retire, worker.retire_reason = True, "deadline"
+                worker.process.kill()
+                worker.process.join(_KILL_JOIN_SECONDS)
+                return _Outcome(timed_out=True, seconds=time.monotonic() - t0)
+            reply = worker.conn.recv()
+        except (EOFError, OSError):
+            worker.retire, worker.retire_reason = True, "crashed"
+            worker.process.join(_KILL_JOIN_SECONDS)
+            if worker.process.is_alive():  # pipe broke but the process lingers
+                worker.process.kill()
+                worker.process.join(_KILL_JOIN_SECONDS)
+            return _Outcome(crashed=True, exitcode=worker.process.exitcode, seconds=time.monotonic() - t0)
+        except Exception:  # noqa: BLE001 - an unreadable reply: treat the worker as broken
+            log.exception("unreadable reply from worker %s", worker.pid)
+            worker.retire, worker.retire_reason = True, "bad-reply"
+            return _Outcome(reply=Reply(bug="UnreadableReply"), seconds=time.monotonic() - t0)
+        worker.tasks += 1
+        if reply.recycle:
+            worker.retire, worker.retire_reason = True, "recycled-after-error"
+        elif worker.tasks >= self.config.max_tasks_per_child:
+            worker.retire, worker.retire_reason = True, "max-tasks"
+        return _Outcome(reply=reply, seconds=time.monotonic() - t0)
+
+    def _result(self, outcome: _Outcome, worker: _Worker, deadline_seconds: float) -> JobOutput:
+        if outcome.timed_out:
+            raise DeadlineExceededError(
+                f"Extraction did not finish within the {deadline_seconds:g} s deadline; the work was stopped.",
+                deadline_seconds=deadline_seconds,
+            )
+        if outcome.crashed:
+            raise WorkerCrashedError(
+                f"The worker process exited unexpectedly (exit code {outcome.exitcode}) while reading this file; "
+                "the pool has been repaired.",
+                exitcode=outcome.exitcode,
+            )
+        reply = outcome.reply
+        assert reply is not None
+        if reply.output is not None:
+            self._mean_seconds = 0.8 * self._mean_seconds + 0.2 * outcome.seconds
+            return reply.output
+        if reply.error is not None:
+            err = rebuild_error(reply.error)
+            if err is not None:
+                raise err
+        raise WorkerBugError(f"Unexpected failure in the worker ({reply.bug or 'unknown'}).")
+
+    # ---- returning / replacing workers (event loop thread) ---------------------------------
+    def _release(self, worker: _Worker, _fut: asyncio.Future[_Outcome]) -> None:
+        self._busy.pop(worker.pid, None)
+        if self._closed:
+            return
+        if worker.retire or not worker.process.is_alive():
+            self._replace_later(worker)
+        else:
+            assert self._idle is not None
+            self._idle.put_nowait(worker)
+
+    def _replace_later(self, worker: _Worker) -> None:
+        """Retire `worker` and start its successor off the event loop."""
+        assert self._loop is not None
+        self._workers.discard(worker)
+        self.restarts[worker.retire_reason] += 1
+        fut = self._loop.run_in_executor(self._threads, self._swap, worker)
+        fut.add_done_callback(self._adopt)
+
+    def _swap(self, old: _Worker) -> _Worker:
+        self._stop(old, polite=True)
+        return self._spawn()
+
+    def _adopt(self, fut: asyncio.Future[_Worker]) -> None:
+        assert self._loop is not None and self._idle is not None
+        if fut.cancelled() or fut.exception() is not None:
+            log.error("could not start a replacement worker: %r; retrying", None if fut.cancelled() else fut.exception())
+            if not self._closed:
+                self._loop.call_later(_RESPAWN_BACKOFF_SECONDS, self._respawn)
+            return
+        worker = fut.result()
+        if self._closed:
+            self._threads.submit(self._stop, worker, True)
+            return
+        self._workers.add(worker)
+        self._idle.put_nowait(worker)
+
+    def _respawn(self) -> None:
+        if self._closed or self._loop is None:
+            return
+        fut = self._loop.run_in_executor(self._threads, self._spawn)
+        fut.add_done_callback(self._adopt)

@@ -1,0 +1,264 @@
+"""HTTP routes. They only translate HTTP to service calls; failures are raised, never built here."""
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from extractors import SCHEMA_VERSION, ExtractionResult, __version__
+
+from .catalogue import IndicatorCatalogue, load_catalogue
+from .errors import DeadlineExceededError, NotReadyError
+from .health import available_memory_bytes
+from .metrics import Metrics
+from .pool import WorkerPool
+from .problems import code_of, problem_responses
+from .settings import Settings
+from .upload import read_upload
+from .worker import ExtractJob
+
+API_VERSION = "v1"
+SERVICE_NAME = "govreport-extract"
+
+router = APIRouter()
+
+
+class Part(str, enum.Enum):
+    """Parts of an extraction result that `include` can select."""
+
+    document = "document"
+    indicators = "indicators"
+    sections = "sections"
+    validation = "validation"
+    warnings = "warnings"
+
+
+class Health(BaseModel):
+    status: str = Field("ok", description="Always `ok` when the process answers.")
+
+
+class Readiness(BaseModel):
+    status: str = Field(description="`ready`.")
+    workers: int = Field(description="Configured worker processes.")
+    workers_alive: int
+    busy: int = Field(description="Workers running an extraction now.")
+    queued: int = Field(description="Requests waiting for a worker.")
+    memory_available_bytes: int | None = Field(description="Memory left to the host/container; null if unknown.")
+
+
+class VersionInfo(BaseModel):
+    service: str
+    extractor_version: str = Field(description="Version of the extraction engine.")
+    schema_version: str = Field(description="Semantic version of the extraction JSON shape.")
+    api_version: str = Field(description="Major version of the HTTP API (path prefix).")
+
+
+_BODY_DOC = (
+    "The report, either as the multipart field `file` or as the raw request body. The format is decided from the "
+    "bytes (PDF, DOCX, HTML, Markdown, plain text in UTF-8/GB18030/…); the name and declared type only break ties "
+    "between text formats. Any Content-Type is accepted for a raw body."
+)
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+EXTRACT_REQUEST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": _BODY_DOC,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "title": "ExtractUpload",
+                    "properties": {"file": {"type": "string", "format": "binary", "description": "The report file."}},
+                    "required": ["file"],
+                }
+            },
+            "application/octet-stream": _BINARY,
+            "application/pdf": _BINARY,
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document": _BINARY,
+            "text/html": _BINARY,
+            "text/plain": _BINARY,
+            "text/markdown": _BINARY,
+        },
+    }
+}
+
+IncludeParam = Annotated[
+    list[Part],
+    Query(description="Return only these parts (repeat the parameter for several); default: all parts."),
+]
+MinConfidenceParam = Annotated[
+    float, Query(ge=0.0, le=1.0, description="Drop indicators whose confidence is below this value.")
+]
+FilenameParam = Annotated[
+    str | None,
+    Query(
+        max_length=255,
+        description="File name hint for a raw body (overrides Content-Disposition and the multipart file name).",
+    ),
+]
+
+
+def _shape(result: ExtractionResult, include: list[Part] | None, min_confidence: float) -> bytes:
+    """The response JSON: only the selected parts, indicators at or above `min_confidence`."""
+    if min_confidence > 0:
+        result.indicators = [i for i in result.indicators if i.confidence >= min_confidence]
+    wanted = {p.value for p in include} if include else {p.value for p in Part}
+    exclude = {p.value for p in Part} - wanted
+    return result.model_dump_json(exclude=exclude).encode()
+
+
+async def _extract(request: Request, include: list[Part] | None, min_confidence: float, filename: str | None) -> Response:
+    settings: Settings = request.app.state.settings
+    pool: WorkerPool = request.app.state.pool
+    metrics: Metrics = request.app.state.metrics
+    timings: dict[str, float] = getattr(request.state, "timings", {})
+    loop = asyncio.get_running_loop()
+    deadline_s = settings.request_deadline_seconds
+    deadline = loop.time() + deadline_s
+    try:
+        t0 = time.perf_counter()
+        try:
+            upload = await asyncio.wait_for(read_upload(request, settings.max_upload_bytes, filename), deadline_s)
+        except TimeoutError:
+            raise DeadlineExceededError(
+                f"The upload did not arrive within the {deadline_s:g} s deadline.", deadline_seconds=deadline_s
+            ) from None
+        t1 = time.perf_counter()
+        timings["upload"] = (t1 - t0) * 1000
+        job = ExtractJob(upload.data, upload.filename, upload.content_type, settings.max_pages)
+        output = await pool.run(job, deadline, deadline_s)
+        timings["extract"] = (time.perf_counter() - t1) * 1000
+        body = _shape(ExtractionResult.model_validate_json(output.result_json), include, min_confidence)
+    except Exception as e:
+        metrics.failures.labels(code_of(e)).inc()
+        raise
+    metrics.files.labels(output.format, output.template).inc()
+    return Response(body, media_type="application/json")
+
+
+_EXTRACT_DOC = dict(
+    response_model=ExtractionResult,
+    responses=problem_responses(400, 413, 415, 422, 500, 503, 504),
+    openapi_extra=EXTRACT_REQUEST_BODY,
+    tags=["extraction"],
+)
+
+
+@router.post(
+    f"/{API_VERSION}/extract",
+    operation_id="extract_v1",
+    summary="Extract indicators, sections and metadata from one report",
+    **_EXTRACT_DOC,  # type: ignore[arg-type]
+)
+async def extract_v1(
+    request: Request,
+    include: IncludeParam = [],  # noqa: B006 - FastAPI copies defaults
+    min_confidence: MinConfidenceParam = 0.0,
+    filename: FilenameParam = None,
+) -> Response:
+    """Upload one report; get the versioned extraction JSON (see the contract)."""
+    return await _extract(request, include, min_confidence, filename)
+
+
+@router.post(
+    "/extract",
+    operation_id="extract",
+    summary="Same as /v1/extract (the current major version)",
+    **_EXTRACT_DOC,  # type: ignore[arg-type]
+)
+async def extract_current(
+    request: Request,
+    include: IncludeParam = [],  # noqa: B006 - FastAPI copies defaults
+    min_confidence: MinConfidenceParam = 0.0,
+    filename: FilenameParam = None,
+) -> Response:
+    """Alias of the current major version's extract endpoint."""
+    return await _extract(request, include, min_confidence, filename)
+
+
+@router.get(
+    f"/{API_VERSION}/indicators",
+    operation_id="list_indicators",
+    response_model=IndicatorCatalogue,
+    responses=problem_responses(500),
+    tags=["catalogue"],
+    summary="The indicator catalogue: ids, labels, units and sum rules",
+)
+async def list_indicators() -> IndicatorCatalogue:
+    return load_catalogue()
+
+
+@router.get(
+    "/healthz",
+    operation_id="healthz",
+    response_model=Health,
+    responses=problem_responses(500),
+    tags=["operations"],
+    summary="Liveness: the process answers",
+)
+async def healthz() -> Health:
+    return Health()
+
+
+@router.get(
+    "/readyz",
+    operation_id="readyz",
+    response_model=Readiness,
+    responses=problem_responses(500, 503),
+    tags=["operations"],
+    summary="Readiness: workers are up and memory is left",
+)
+async def readyz(request: Request) -> Readiness:
+    settings: Settings = request.app.state.settings
+    pool: WorkerPool = request.app.state.pool
+    stats = pool.stats()
+    memory = available_memory_bytes()
+    min_memory = settings.ready_min_memory_mb * 1024 * 1024
+    facts = dict(workers=stats.size, workers_alive=stats.alive, busy=stats.busy, queued=stats.waiting)
+    if not pool.started or stats.alive == 0:
+        raise NotReadyError("No extraction worker is running.", retry_after=1, **facts)
+    if memory is not None and memory < min_memory:
+        raise NotReadyError(
+            f"Only {memory} bytes of memory are available (minimum {min_memory}).",
+            retry_after=5,
+            memory_available_bytes=memory,
+            **facts,
+        )
+    return Readiness(status="ready", memory_available_bytes=memory, **facts)
+
+
+@router.get(
+    "/metrics",
+    operation_id="metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text exposition.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        **problem_responses(500),
+    },
+    tags=["operations"],
+    summary="Prometheus metrics",
+)
+async def metrics(request: Request) -> Response:
+    body, content_type = request.app.state.metrics.render()
+    return Response(body, media_type=content_type)
+
+
+@router.get(
+    "/version",
+    operation_id="version",
+    response_model=VersionInfo,
+    responses=problem_responses(500),
+    tags=["operations"],
+    summary="Service, engine and schema versions",
+)
+async def version() -> VersionInfo:
+    return VersionInfo(
+        service=SERVICE_NAME, extractor_version=__version__, schema_version=SCHEMA_VERSION, api_version=API_VERSION
+    )

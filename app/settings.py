@@ -1,0 +1,108 @@
+"""Every knob of the HTTP service in one place, read from the environment.
+
+Each field is an environment variable `GOVREPORT_<FIELD>` (upper case); `HOST`
+and `PORT` are honoured too, so platforms that inject them just work. The field
+descriptions are the documentation: they are rendered into the OpenAPI
+description and the README table.
+"""
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "GOVREPORT_"
+MiB = 1024 * 1024
+
+
+def _cpu_count() -> int:
+    return os.cpu_count() or 1
+
+
+class Settings(BaseSettings):
+    """Service settings; construct with keyword arguments in tests, from the environment in production."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, frozen=True, extra="ignore", populate_by_name=True
+    )
+
+    host: str = Field(
+        "0.0.0.0",
+        validation_alias=AliasChoices("GOVREPORT_HOST", "HOST", "host"),
+        description="Interface `python -m app` binds to (also read from `HOST`).",
+    )
+    port: int = Field(
+        8000,
+        ge=0,
+        le=65535,
+        validation_alias=AliasChoices("GOVREPORT_PORT", "PORT", "port"),
+        description="TCP port `python -m app` listens on (also read from `PORT`).",
+    )
+    max_upload_bytes: int = Field(
+        50 * MiB,
+        gt=0,
+        description="Largest accepted report in bytes; larger uploads get 413, checked while the body streams in.",
+    )
+    request_deadline_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Per-request deadline (queue wait + extraction); past it the worker is killed and the answer is 504.",
+    )
+    workers: int = Field(
+        default_factory=_cpu_count,
+        ge=1,
+        description="Extraction worker processes (default: the number of CPUs, `os.cpu_count()`).",
+    )
+    max_queue: int = Field(
+        16,
+        ge=0,
+        description="Requests allowed to wait for a busy pool; one more gets 503 with `Retry-After`.",
+    )
+    max_tasks_per_child: int = Field(
+        100,
+        ge=1,
+        description="Extractions a worker process runs before it is replaced by a fresh one.",
+    )
+    worker_memory_limit_mb: int = Field(
+        2048,
+        ge=0,
+        description="Address-space limit of each worker process in MiB (RLIMIT_AS); 0 disables it.",
+    )
+    max_pages: int = Field(
+        500,
+        ge=1,
+        description="PDFs with more pages are refused with 422 too-many-pages.",
+    )
+    start_method: Literal["forkserver", "spawn"] = Field(
+        "forkserver",
+        description="How worker processes are started (multiprocessing start method).",
+    )
+    ready_min_memory_mb: int = Field(
+        256,
+        ge=0,
+        description="`/readyz` fails when less memory than this (MiB) is available to the host or container.",
+    )
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        "info", description="Log level of the server."
+    )
+
+    @property
+    def worker_memory_limit_bytes(self) -> int:
+        return self.worker_memory_limit_mb * MiB
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets `field`."""
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def settings_table() -> str:
+    """A Markdown table of every setting with its variable, default and meaning (for docs)."""
+    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        default = "`os.cpu_count()`" if info.default_factory is not None else f"`{info.default}`"
+        extra = " (or `HOST`)" if name == "host" else " (or `PORT`)" if name == "port" else ""
+        rows.append(f"| `{env_name(name)}`{extra} | {default} | {info.description} |")
+    return "\n".join(rows)

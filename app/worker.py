@@ -1,0 +1,152 @@
+"""What runs inside a pool worker process: the extraction task and the process main loop.
+
+The worker owns all CPU work so the event loop never parses a document. It
+limits its own address space (a decompression bomb fails its request, not the
+host) and answers every job with a picklable `Reply`; library errors travel
+as (class path, detail, extra) because exception pickling drops `extra`.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import resource
+import signal
+import traceback
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Callable
+
+from extractors import ExtractionError, ReadOptions, ResourceLimitError, UnsupportedFormatError, extract
+from extractors.pipeline import ExtractOptions
+from extractors.readers import sniff
+
+log = logging.getLogger("app.worker")
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractJob:
+    """One extraction request as sent to a worker."""
+
+    data: bytes
+    filename: str | None = None
+    content_type: str | None = None
+    max_pages: int = 500
+
+
+@dataclass(frozen=True, slots=True)
+class JobOutput:
+    """A successful extraction: the contract JSON plus labels for metrics."""
+
+    format: str
+    template: str
+    result_json: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """A library error in transportable form."""
+
+    module: str
+    qualname: str
+    detail: str
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The worker's answer to one job; `recycle` asks the parent to replace this process."""
+
+    output: JobOutput | None = None
+    error: ErrorInfo | None = None
+    bug: str | None = None
+    recycle: bool = False
+
+
+Task = Callable[[ExtractJob], JobOutput]
+
+
+def run_extract(job: ExtractJob) -> JobOutput:
+    """The production task: sniff the bytes (for the format label), then run the whole pipeline."""
+    fmt = sniff(job.data, job.filename, job.content_type)
+    if fmt is None:
+        raise UnsupportedFormatError("The bytes are not a PDF, DOCX, HTML, Markdown or text document.")
+    options = ExtractOptions(read=ReadOptions(max_pages=job.max_pages))
+    result = extract(job.data, job.filename, job.content_type, options)
+    return JobOutput(
+        format=result.document.format or fmt,
+        template=result.document.template.value,
+        result_json=result.model_dump_json().encode(),
+    )
+
+
+def _plain(value: object) -> object:
+    """Keep error extras picklable and JSON-able."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def error_info(exc: ExtractionError) -> ErrorInfo:
+    cls = type(exc)
+    extra = {str(k): _plain(v) for k, v in exc.extra.items()}
+    return ErrorInfo(cls.__module__, cls.__qualname__, exc.detail, extra)
+
+
+def rebuild_error(info: ErrorInfo) -> ExtractionError | None:
+    """The exception `info` describes, or None when its class cannot be resolved safely."""
+    try:
+        obj: object = importlib.import_module(info.module)
+        for part in info.qualname.split("."):
+            obj = getattr(obj, part)
+        if isinstance(obj, type) and issubclass(obj, ExtractionError):
+            return obj(info.detail, **info.extra)
+    except Exception:  # noqa: BLE001 - a broken reply becomes a bug report upstream
+        return None
+    return None
+
+
+def run_job(task: Task, job: ExtractJob) -> Reply:
+    """Run one job and turn every outcome into a `Reply`."""
+    try:
+        return Reply(output=task(job))
+    except ExtractionError as e:
+        return Reply(error=error_info(e))
+    except (MemoryError, RecursionError) as e:
+        err = ResourceLimitError(
+            f"The document needed more {'memory' if isinstance(e, MemoryError) else 'nesting'} "
+            "than the worker allows."
+        )
+        return Reply(error=error_info(err), recycle=True)
+    except Exception as e:  # noqa: BLE001 - reported as a 500 without internals
+        log.error("worker bug: %s", "".join(traceback.format_exception(e)))
+        return Reply(bug=type(e).__name__, recycle=True)
+
+
+def limit_memory(max_bytes: int) -> None:
+    """Cap this process's address space; 0 means no cap."""
+    if max_bytes > 0:
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = max_bytes if hard == resource.RLIM_INFINITY else min(max_bytes, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
+def worker_main(conn: Connection, task: Task, memory_limit_bytes: int) -> None:
+    """Process entry point: serve jobs from `conn` until it closes or a `None` arrives."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    limit_memory(memory_limit_bytes)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        reply = run_job(task, job)
+        try:
+            conn.send(reply)
+        except (MemoryError, ValueError) as e:  # the result itself was too big to send
+            conn.send(Reply(error=error_info(ResourceLimitError(f"The result could not be returned ({type(e).__name__}).")), recycle=True))
+        except (BrokenPipeError, OSError):
+            return
