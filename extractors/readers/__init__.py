@@ -11,7 +11,7 @@ from typing import Callable
 
 from ..errors import EmptyFileError, UnsupportedFormatError
 from ..model import Document, Format
-from . import docx, html, pdf, text
+from . import docx, html, markdown, pdf, text
 from .options import ReadOptions
 from .sniff import sniff
 
@@ -22,7 +22,7 @@ READERS: dict[Format, Reader] = {
     "docx": docx.read,
     "html": html.read,
     "txt": text.read,
-    "md": text.read_markdown,
+    "md": markdown.read,
 }
 
 

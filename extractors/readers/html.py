@@ -126,7 +126,7 @@ _GB_FAMILY = frozenset({"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "gb_2312-8
 def read(data: bytes, options: ReadOptions, settings: HtmlSettings = DEFAULT_SETTINGS) -> Document:
     """Read an HTML page into blocks of the report body; the page <title> becomes the title."""
     text = _decode(data, options, settings)
-    root = _parse(text, settings)
+    root = parse_html(text, settings)
     title = _page_title(root)
     body = root.find("body")
     if body is None:
@@ -173,7 +173,7 @@ def _decode(data: bytes, options: ReadOptions, settings: HtmlSettings) -> str:
     return text.replace("\x00", "")
 
 
-def _parse(text: str, settings: HtmlSettings) -> etree._Element:
+def parse_html(text: str, settings: HtmlSettings = DEFAULT_SETTINGS) -> etree._Element:
     """Parse with a fresh, network-less parser; refuse trees past the depth/size limits."""
     # etree.HTMLParser is lxml.html.HTMLParser without the HtmlElement class lookup
     # (same libxml2 parser and options, a third faster for our walk); no DTD is
