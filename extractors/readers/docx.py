@@ -18,6 +18,7 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml import etree
@@ -203,41 +204,183 @@ _STYLE_NAME_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-def _style_hints(styles_root: etree._Element, w: str) -> dict[str, str]:
-    """styleId -> hint, following basedOn so a custom style built on "heading 1" stays a heading."""
+@dataclass(frozen=True, slots=True)
+class _Styles:
+    hints: dict[str, str]  # styleId -> reader hint
+    numbering: dict[str, tuple[str, int]]  # styleId -> (numId, ilvl) of a style-linked list
+
+
+def _read_styles(styles_root: etree._Element, w: str) -> _Styles:
+    """Hints and list links per styleId, following basedOn so a style built on "heading 1" stays a heading."""
+    wp = "{" + w + "}"
+    val = wp + "val"
     own: dict[str, str | None] = {}
+    own_num: dict[str, tuple[str, int] | None] = {}
     based: dict[str, str] = {}
-    for st in styles_root.iter(f"{{{w}}}style"):
-        if st.get(f"{{{w}}}type") != "paragraph":
-            continue
-        sid = st.get(f"{{{w}}}styleId")
-        if not sid:
+    for st in styles_root.iter(wp + "style"):
+        sid = st.get(wp + "styleId")
+        if st.get(wp + "type") != "paragraph" or not sid:
             continue
         hint: str | None = None
-        name_el = st.find(f"{{{w}}}name")
-        name = (name_el.get(f"{{{w}}}val") or "").strip().lower() if name_el is not None else ""
+        name_el = st.find(wp + "name")
+        name = (name_el.get(val) or "").strip().lower() if name_el is not None else ""
         for pattern, h in _STYLE_NAME_HINTS:
             if pattern.match(name):
                 hint = h
                 break
-        if hint is None:
-            lvl = st.find(f"{{{w}}}pPr/{{{w}}}outlineLvl")
-            if lvl is not None and (lvl.get(f"{{{w}}}val") or "9").isdigit() and int(lvl.get(f"{{{w}}}val") or 9) < 9:
-                hint = "heading"
+        lvl = st.find(f"{wp}pPr/{wp}outlineLvl")
+        if hint is None and lvl is not None and _int(lvl.get(val), 9) < 9:
+            hint = "heading"
         own[sid] = hint
-        base = st.find(f"{{{w}}}basedOn")
-        if base is not None and base.get(f"{{{w}}}val"):
-            based[sid] = base.get(f"{{{w}}}val") or ""
-    out: dict[str, str] = {}
-    for sid in own:
-        cur, seen = sid, set()
-        while cur in own and cur not in seen:
-            seen.add(cur)
-            if own[cur]:
-                out[sid] = own[cur]  # type: ignore[assignment]
-                break
-            cur = based.get(cur, "")
-    return out
+        numpr = st.find(f"{wp}pPr/{wp}numPr")
+        if numpr is not None:
+            nid, ilvl = numpr.find(wp + "numId"), numpr.find(wp + "ilvl")
+            own_num[sid] = (
+                nid.get(val, "") if nid is not None else "",
+                _int(ilvl.get(val), 0) if ilvl is not None else 0,
+            )
+        base = st.find(wp + "basedOn")
+        if base is not None and base.get(val):
+            based[sid] = base.get(val) or ""
+
+    def inherit(table: dict) -> dict:  # type: ignore[type-arg]
+        out = {}
+        for sid in own:
+            cur, seen = sid, set()
+            while cur in own and cur not in seen:
+                seen.add(cur)
+                if table.get(cur):
+                    out[sid] = table[cur]
+                    break
+                cur = based.get(cur, "")
+        return out
+
+    return _Styles(inherit(own), inherit(own_num))
+
+
+# ---------------------------------------------------------------------------
+# Automatic list numbering: "一、" of an auto-numbered heading is not in any w:t
+# ---------------------------------------------------------------------------
+
+_CN_DIGITS = "零一二三四五六七八九"
+
+
+def _chinese(n: int) -> str:
+    if not 0 < n < 100:
+        return str(n)
+    tens, ones = divmod(n, 10)
+    head = "" if tens == 0 else ("十" if tens == 1 else _CN_DIGITS[tens] + "十")
+    return head + (_CN_DIGITS[ones] if ones else "")
+
+
+def _roman(n: int) -> str:
+    out = []
+    for value, sym in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
+                       (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
+        while n >= value:
+            out.append(sym)
+            n -= value
+    return "".join(out)
+
+
+def _letters(n: int) -> str:
+    return chr(ord("a") + (n - 1) % 26) * ((n - 1) // 26 + 1)
+
+
+def _ranged(base: int, top: int) -> Callable[[int], str]:
+    return lambda n: chr(base + n - 1) if 1 <= n <= top else str(n)
+
+
+# w:numFmt value -> how a counter is printed. Bullets and "none" print nothing.
+_NUM_FORMATS: dict[str, Callable[[int], str]] = {
+    "decimal": str,
+    "decimalZero": lambda n: f"{n:02d}",
+    "decimalFullWidth": lambda n: "".join(chr(0xFF10 + int(d)) for d in str(n)),
+    "decimalFullWidth2": lambda n: "".join(chr(0xFF10 + int(d)) for d in str(n)),
+    "chineseCounting": _chinese,
+    "chineseCountingThousand": _chinese,
+    "chineseLegalSimplified": _chinese,
+    "japaneseCounting": _chinese,
+    "ideographDigital": lambda n: "".join("〇一二三四五六七八九"[int(d)] for d in str(n)),
+    "ideographTraditional": lambda n: "甲乙丙丁戊己庚辛壬癸"[n - 1] if 1 <= n <= 10 else str(n),
+    "ideographZodiac": lambda n: "子丑寅卯辰巳午未申酉戌亥"[n - 1] if 1 <= n <= 12 else str(n),
+    "decimalEnclosedCircle": _ranged(0x2460, 20),
+    "decimalEnclosedCircleChinese": _ranged(0x2460, 20),
+    "decimalEnclosedParen": _ranged(0x2474, 20),
+    "decimalEnclosedFullstop": _ranged(0x2488, 20),
+    "ideographEnclosedCircle": _ranged(0x3280, 10),
+    "lowerLetter": _letters,
+    "upperLetter": lambda n: _letters(n).upper(),
+    "lowerRoman": lambda n: _roman(n).lower(),
+    "upperRoman": _roman,
+}
+_NUMBER_END_PUNCT = "、.．)）:：]】"
+_LEVEL_REF = re.compile(r"%([1-9])")
+
+
+@dataclass(slots=True)
+class _Level:
+    start: int
+    fmt: str
+    text: str
+    suffix: str  # w:suff: tab (default), space, nothing
+
+
+class _Numbering:
+    """Counters of numbering.xml lists, advanced in document order like Word does."""
+
+    def __init__(self, root: etree._Element, w: str) -> None:
+        wp = "{" + w + "}"
+        val = wp + "val"
+        abstract: dict[str, dict[int, _Level]] = {}
+        for an in root.iter(wp + "abstractNum"):
+            levels: dict[int, _Level] = {}
+            for lvl in an.iter(wp + "lvl"):
+                def v(tag: str, default: str, lvl: etree._Element = lvl) -> str:
+                    el = lvl.find(wp + tag)
+                    return el.get(val, default) if el is not None else default
+                levels[_int(lvl.get(wp + "ilvl"), 0)] = _Level(
+                    _int(v("start", "1"), 1), v("numFmt", "decimal"), v("lvlText", ""), v("suff", "tab")
+                )
+            abstract[an.get(wp + "abstractNumId") or ""] = levels
+        self.nums: dict[str, dict[int, _Level]] = {}
+        for num in root.iter(wp + "num"):
+            ref = num.find(wp + "abstractNumId")
+            levels = dict(abstract.get(ref.get(val, "") if ref is not None else "", {}))
+            for ov in num.iter(wp + "lvlOverride"):
+                ilvl = _int(ov.get(wp + "ilvl"), 0)
+                so = ov.find(wp + "startOverride")
+                if so is not None and ilvl in levels:
+                    lv = levels[ilvl]
+                    levels[ilvl] = _Level(_int(so.get(val), lv.start), lv.fmt, lv.text, lv.suffix)
+            self.nums[num.get(wp + "numId") or ""] = levels
+        self.counters: dict[str, dict[int, int]] = {}
+
+    def label(self, num_id: str, ilvl: int) -> str:
+        """The printed number of the next paragraph of list `num_id` at level `ilvl` ("" for bullets)."""
+        levels = self.nums.get(num_id)
+        if not levels or ilvl not in levels:
+            return ""
+        counts = self.counters.setdefault(num_id, {})
+        counts[ilvl] = counts.get(ilvl, levels[ilvl].start - 1) + 1
+        for deeper in [k for k in counts if k > ilvl]:
+            del counts[deeper]
+        level = levels[ilvl]
+        fmt = _NUM_FORMATS.get(level.fmt)
+        if fmt is None:
+            return ""
+
+        def one(m: re.Match[str]) -> str:
+            k = int(m.group(1)) - 1
+            lv = levels.get(k)
+            n = counts.get(k, lv.start if lv else 1)
+            f = _NUM_FORMATS.get(lv.fmt, str) if lv else str
+            return f(n)
+
+        text = _LEVEL_REF.sub(one, level.text).strip()
+        if not text:
+            return ""
+        return text if text[-1] in _NUMBER_END_PUNCT or level.suffix == "nothing" else text + " "
 
 
 # ---------------------------------------------------------------------------
@@ -302,10 +445,11 @@ def _prune(root: etree._Element, w: str, settings: DocxSettings) -> None:
 class _Walker:
     """One pass over the body; collects blocks in document order."""
 
-    def __init__(self, w: str, styles: dict[str, str], settings: DocxSettings) -> None:
+    def __init__(self, w: str, styles: _Styles, numbering: _Numbering | None, settings: DocxSettings) -> None:
         self.w = w
         self.wp = wp = "{" + w + "}"
         self.styles = styles
+        self.numbering = numbering
         self.settings = settings
         self.blocks: list[Paragraph | Table] = []
         self.n_tables = 0
@@ -314,7 +458,7 @@ class _Walker:
         self.inline.update({f"{{{_M}}}{k}": v for k, v in _MATH_TEXT.items()})
         self.inline_tags = tuple(self.inline)
         self.block: dict[str, int] = {wp + k: v for k, v in _BLOCK_RULES.items()}
-        self.ppr = wp + "pPr"
+        self.ppr, self.tag_p = wp + "pPr", wp + "p"
         self.tag_r, self.tag_t, self.tag_rpr, self.tag_b = wp + "r", wp + "t", wp + "rPr", wp + "b"
         self.tag_tr, self.tag_tc = wp + "tr", wp + "tc"
         self.tag_trpr, self.tag_tcpr = wp + "trPr", wp + "tcPr"
@@ -327,19 +471,41 @@ class _Walker:
 
     def _text(self, el: etree._Element) -> str:
         """Visible text under `el`; every paragraph below `el` starts a new line."""
-        inline = self.inline
+        inline, numbering = self.inline, self.numbering
         out: list[str] = []
         for ch in el.iterdescendants(*self.inline_tags):
             piece = inline[ch.tag]
-            out.append((ch.text or "") if piece is None else piece)
+            if piece is None:
+                out.append(ch.text or "")
+            else:
+                out.append(piece)
+                if numbering is not None and ch.tag == self.tag_p:
+                    out.append(self._number(ch))
         return "".join(out)
 
     @staticmethod
     def _lines(text: str) -> list[str]:
         return [s for s in (line.strip() for line in text.split("\n")) if s]
 
+    def _number(self, p: etree._Element) -> str:
+        """The automatic list number Word prints before paragraph `p`, advancing its counter."""
+        if self.numbering is None or not len(p) or p[0].tag != self.ppr:
+            return ""
+        ppr, wp, val = p[0], self.wp, self.val
+        numpr = ppr.find(wp + "numPr")
+        if numpr is not None:
+            nid, ilvl = numpr.find(wp + "numId"), numpr.find(wp + "ilvl")
+            num_id = nid.get(val, "") if nid is not None else ""
+            level = _int(ilvl.get(val), 0) if ilvl is not None else 0
+        else:
+            ps = ppr.find(wp + "pStyle")
+            num_id, level = self.styles.numbering.get(ps.get(val, "") if ps is not None else "", ("", 0))
+        if not num_id or num_id == "0":
+            return ""
+        return self.numbering.label(num_id, level)
+
     def _para_text(self, p: etree._Element) -> str:
-        text = self._text(p)
+        text = self._number(p) + self._text(p)
         if "\n" in text:
             return "\n".join(self._lines(text))
         return text.strip()
@@ -356,12 +522,13 @@ class _Walker:
                 return "heading"
         ps = ppr.find(wp + "pStyle")
         if ps is not None:
-            hint = self.styles.get(ps.get(self.val) or "")
+            hint = self.styles.hints.get(ps.get(self.val) or "")
             if hint:
                 return hint
-        if ppr.find(wp + "numPr") is not None:
-            return "list"
         return None
+
+    def _numbered(self, p: etree._Element) -> bool:
+        return bool(len(p)) and p[0].tag == self.ppr and p[0].find(self.wp + "numPr") is not None
 
     def _all_bold(self, p: etree._Element) -> bool:
         """Every run that carries text is bold: how reports without heading styles mark headings."""
@@ -389,6 +556,8 @@ class _Walker:
                     style = self._para_style(ch)
                     if style is None and len(text) <= self.settings.bold_heading_max_chars and self._all_bold(ch):
                         style = "heading"
+                    elif style is None and self._numbered(ch):
+                        style = "list"
                     self.blocks.append(Paragraph(text, Source(line=len(self.blocks)), style=style))
             elif rule == _TABLE:
                 frame = self._frame_cell(ch)
@@ -551,18 +720,18 @@ def _title(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], part: str, se
     return title or None
 
 
-def _styles(
-    zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], doc_part: str, w: str, settings: DocxSettings
-) -> dict[str, str]:
+def _side_part(
+    zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], doc_part: str, name: str, settings: DocxSettings
+) -> etree._Element | None:
+    """A part next to the main document (styles.xml, numbering.xml); a broken one is just absent."""
     folder = doc_part.rsplit("/", 1)[0] + "/" if "/" in doc_part else ""
-    info = names.get(folder + "styles.xml")
+    info = names.get(folder + name)
     if info is None:
-        return {}
+        return None
     try:
-        root = _parse_xml(_read_part(zf, info, settings.max_side_part_bytes), "styles")
+        return _parse_xml(_read_part(zf, info, settings.max_side_part_bytes), name)
     except (CorruptFileError, ResourceLimitError):
-        return {}
-    return _style_hints(root, w)
+        return None
 
 
 def read(data: bytes, options: ReadOptions, settings: DocxSettings = SETTINGS) -> Document:
@@ -594,10 +763,17 @@ def read(data: bytes, options: ReadOptions, settings: DocxSettings = SETTINGS) -
         body = root.find(f"{{{w}}}body")
         if body is None:
             raise CorruptFileError("The DOCX document part has no body.")
-        styles = _styles(zf, names, doc_part, w, settings) if next(body.iter(f"{{{w}}}pStyle"), None) is not None else {}
+        styles = _Styles({}, {})
+        if next(body.iter(f"{{{w}}}pStyle"), None) is not None:
+            styles_root = _side_part(zf, names, doc_part, "styles.xml", settings)
+            styles = _read_styles(styles_root, w) if styles_root is not None else styles
+        numbering = None
+        if styles.numbering or next(body.iter(f"{{{w}}}numPr"), None) is not None:
+            numbering_root = _side_part(zf, names, doc_part, "numbering.xml", settings)
+            numbering = _Numbering(numbering_root, w) if numbering_root is not None else None
         title = _title(zf, names, core_part, settings)
     _prune(body, w, settings)
-    walker = _Walker(w, styles, settings)
+    walker = _Walker(w, styles, numbering, settings)
     try:
         walker.walk(body)
     except RecursionError as e:
