@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import pytest
+
+from extractors.normalize import chinese_numeral, label_key, numbering_level
+
+
+@pytest.mark.parametrize(
+    "label, key",
+    [
+        ("　　（一）主动公开政府信息数\n　　　　（不同渠道和方式公开相同信息计1条）", "主动公开政府信息数"),
+        ("　　　　　　其中：主动公开规范性文件数", "主动公开规范性文件数"),
+        ("5.其他方式公开政府信息数", "其他方式公开政府信息数"),
+        ("（二）部分公开（区分处理的，只计这一情形，不计其他情形）", "部分公开"),
+        ("3.危及“三安全一稳定”", "危及三安全一稳定"),
+        ("餘姚市蘭江街道辦事處", "余姚市兰江街道办事处"),
+        ("１．当面申请数", "当面申请数"),
+    ],
+)
+def test_label_key(label: str, key: str) -> None:
+    assert label_key(label) == key
+
+
+@pytest.mark.parametrize("label, level", [("一、概述", 1), ("（三）申请答复数", 2), ("4.信函申请数", 3), ("其中：涉及国家秘密", 4), ("规章", None)])
+def test_numbering_level(label: str, level: int | None) -> None:
+    assert numbering_level(label) == level
+
+
+@pytest.mark.parametrize("text, n", [("一", 1), ("十", 10), ("十二", 12), ("二十", 20), ("二十三", 23), ("甲", None)])
+def test_chinese_numeral(text: str, n: int | None) -> None:
+    assert chinese_numeral(text) == n
