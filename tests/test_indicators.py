@@ -1,0 +1,105 @@
+"""Label matching in context: ambiguous labels, reworded labels, columns and zones."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from extractors import extract
+from extractors.indicators import map_rows
+from extractors.model import Cell, Document, Table
+from extractors.readers import read
+from extractors.tables import interpret
+
+
+def _values(path: Path) -> dict[str, object]:
+    r = extract(path.read_bytes(), path.name)
+    return {i.id: i.value for i in r.indicators}
+
+
+def _table(rows: list[list[str]]) -> Document:
+    cells = tuple(tuple(Cell(text=t, row=r, col=c) for c, t in enumerate(row)) for r, row in enumerate(rows))
+    return Document(blocks=(Table(rows=cells),), format="txt")
+
+
+def test_same_label_resolved_by_its_group(corpus: Path) -> None:
+    v = _values(corpus / "txt" / "002_a115e8637772b474.txt")
+    # 市政府及其部门 appears under 查阅点 and under 接待人数: the group decides
+    assert v["reading_points.township"] == 1
+    assert v["reading_visitors.township"] == 6200
+    assert v["response.total"] == 4  # label with a parenthesised note
+
+
+def test_reworded_labels_and_serial_column(corpus: Path) -> None:
+    v = _values(corpus / "variants" / "dev01.docx")
+    assert v["request.received.total"] == 150  # 受理政府信息公开申请数
+    assert v["request.received.fax"] == 0  # 传真方式申请数
+    assert v["request.answered.already_public"] == 10  # 已主动公开, under 答复
+    assert v["litigation.total"] == 12  # 行政诉讼案件数
+    assert v["litigation.upheld"] == 12 and v["review.upheld"] == 7
+
+
+def test_cumulative_column_is_not_the_current_value(corpus: Path) -> None:
+    r = extract((corpus / "variants" / "dev02.docx").read_bytes(), "dev02.docx")
+    v = {i.id: i.value for i in r.indicators}
+    assert v["active.total"] == 5
+    assert any(i.id.startswith("ext.") and i.id.endswith(".cumulative") for i in r.indicators)
+
+
+def test_messy_values_and_split_table(corpus: Path) -> None:
+    v = _values(corpus / "variants" / "dev03.docx")
+    assert v["active.total"] == 37888  # printed 37,888
+    assert v["active.channels.website"] == 26911  # printed ２６，９１１
+
+
+def test_requests_table_with_subtotal_column(corpus: Path) -> None:
+    r = extract((corpus / "variants" / "dev04.html").read_bytes(), "dev04.html")
+    v = {i.id: i.value for i in r.indicators}
+    assert v["requests.new.natural_person"] == 3001
+    assert v["requests.new.total"] == 3119
+    assert v["ext.requests.new.subtotal"] == 118
+    assert v["requests.other.other.natural_person"] == 108  # 2021+ form: 3.其他 under （六）其他处理
+
+
+def test_2019_transitional_active_table(corpus: Path) -> None:
+    v = _values(corpus / "docx" / "003_a1ca134a5abe9455.docx")
+    assert v["active.normative_docs.total_published"] == 295
+    assert v["active.fees.items_change"] == -11
+    assert v["active.procurement.amount"] == 78359318.3
+    assert v["review.other"] == 2 and v["review.total"] == 2
+
+
+def test_unknown_row_is_reported_not_forced() -> None:
+    doc = _table([["统计指标", "单位", "统计数"], ["（一）收到申请数", "件", "6"], ["（九）开展政务开放日活动场次", "场", "3"]])
+    matches, unmatched = map_rows(interpret(doc))
+    assert [m.id for m in matches] == ["request.received.total"]
+    assert [u.label for u in unmatched] == ["（九）开展政务开放日活动场次"]
+
+
+def test_blank_cell_is_null_not_zero(corpus: Path) -> None:
+    r = extract((corpus / "pdf" / "000_32e6960542ba4ec5.pdf").read_bytes(), "000.pdf")
+    ind = {i.id: i for i in r.indicators}
+    assert ind["active.normative_docs_issued"].value is None
+    assert ind["response.press_conferences"].value == 0
+
+
+def test_table_rows_left_as_text_lines_are_still_read() -> None:
+    from extractors.model import Paragraph
+
+    doc = Document(
+        blocks=(
+            Paragraph("申请人情况"),
+            Paragraph("一、本年新收政府信息公开申请数量 95 0 0 0 0 0 95"),
+            Paragraph("（七）总计 95 0 0 0 0 0 95"),
+        ),
+        format="pdf",
+    )
+    matches, _ = map_rows(interpret(doc))
+    v = {m.id: m.value for m in matches}
+    assert v["requests.new.natural_person"] == 95 and v["requests.total.total"] == 95
+    assert all(m.loose for m in matches)
+
+
+def test_docx_reader_output_maps_like_text(corpus: Path) -> None:
+    a = _values(corpus / "txt" / "004_ea52101856a8af1f.txt")
+    b = _values(corpus / "docx" / "004_ea52101856a8af1f.docx")
+    assert a == b
+    assert read((corpus / "docx" / "004_ea52101856a8af1f.docx").read_bytes(), "x.docx").tables
