@@ -164,11 +164,29 @@ def test_registry_routes_docx_bytes() -> None:
 
 
 def test_warm_read_is_fast() -> None:
-    """The reason for the raw-lxml walk; the bound is loose for a shared 2-core machine (target ~10 ms)."""
+    """The reason for the raw-lxml walk: several times cheaper than python-docx's object model.
+
+    Measured interleaved against python-docx so load on a shared machine hits both alike; the
+    absolute bound is loose (target ~10 ms warm on an idle core).
+    """
+    import docx as python_docx
+
     data = (CORPUS / "templates" / "official_form_2021_blank.docx").read_bytes()  # largest document.xml
+
+    def with_python_docx() -> None:
+        d = python_docx.Document(io.BytesIO(data))
+        for t in d.tables:
+            for row in t.rows:
+                for cell in row.cells:
+                    _ = cell.text
+
     read(data, OPTIONS)
-    best = min(_timed(lambda: read(data, OPTIONS)) for _ in range(7))
-    assert best < 0.030
+    ours, theirs = [], []
+    for _ in range(5):
+        ours.append(_timed(lambda: read(data, OPTIONS)))
+        theirs.append(_timed(with_python_docx))
+    assert min(ours) * 2.5 < min(theirs)
+    assert min(ours) < 0.060
 
 
 def _timed(fn) -> float:  # type: ignore[no-untyped-def]
