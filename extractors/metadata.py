@@ -41,6 +41,10 @@ _WS = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
 _SENTENCE_END = re.compile(r"[。！？!?；;]$")
 _YEAR = r"(?:19|20)\d{2}"
 _TITLE = re.compile(rf"^(?P<agency>.*?)(?P<year>{_YEAR})\s*年度?.{{0,30}}?(?:报告|年报)$")
+_AFTER_YEAR = re.compile(
+    rf"^{_YEAR}年度?(?P<agency>.{{2,40}}?(?:政府|办公室|办公厅|办事处|委员会|局|厅|委|院|中心|街道|镇|乡)?)"
+    r"(?:政府信息公开|政务信息公开|政务公开|信息公开)"
+)
 _TITLE_SPLIT = re.compile(r"\s*[_|｜]\s*|\s+-\s+")
 _AGENCY_SUFFIX = re.compile(
     r"(?:政府|办公室|办公厅|办事处|委员会|管委会|局|厅|委|院|中心|街道|镇|乡|公司|所|站|馆|署|部|会|队|处|司|室|办)$"
@@ -55,6 +59,9 @@ _PERIOD = (
     r"(?P<y1>\d{{4}})年(?P<m1>\d{{1,2}})月(?P<d1>\d{{1,2}})日?(?:起)?"
     r"(?:至|到|—|–|－|-|~|～)"
     r"(?:(?P<y2>\d{{4}})年)?(?P<m2>\d{{1,2}})月(?P<d2>\d{{1,2}})日"
+)
+_PERIOD_BARE = re.compile(
+    r"自(?P<y1>\d{4})年(?P<m1>\d{1,2})月(?P<d1>\d{1,2})日起?至(?:(?P<y2>\d{4})年)?(?P<m2>\d{1,2})月(?P<d2>\d{1,2})日止"
 )
 _CONTACT_PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
     "address": (re.compile(r"(?:通讯地址|联系地址|办公地址|地址|地点)[：:](?P<v>[^，,；;。）)]{3,80})"),),
@@ -103,6 +110,23 @@ def _text_lines(doc: Document) -> list[str]:
     return out
 
 
+_CN_YEAR = re.compile(r"[〇零一二三四五六七八九]{4}(?=年)")
+_CN_DIGIT = str.maketrans("〇零一二三四五六七八九", "00123456789")
+
+
+def matchable(text: str) -> str:
+    """The text as the patterns see it, character for character (so spans map back to the printed text).
+
+    Simplified (when the conversion keeps the length), full-width forms folded to ASCII, and years
+    written in Chinese numerals (二〇一九年) as digits.
+    """
+    simple = to_simplified(text)
+    if len(simple) != len(text):  # span mapping needs equal lengths; Simplified input is unaffected
+        simple = text
+    simple = "".join(f if len(f := nfkc(ch)) == 1 else ch for ch in simple)
+    return _CN_YEAR.sub(lambda m: m.group(0).translate(_CN_DIGIT), simple)
+
+
 def _view(lines: list[str]) -> _View:
     """Join wrapped lines (no sentence end) without a break; squash whitespace everywhere."""
     parts: list[str] = []
@@ -111,12 +135,7 @@ def _view(lines: list[str]) -> _View:
         parts.append(s)
         parts.append("" if not _SENTENCE_END.search(s) else "\n")
     printed = "".join(parts)
-    simple = to_simplified(printed)
-    if len(simple) != len(printed):  # span mapping needs equal lengths; Simplified input is unaffected
-        simple = printed
-    # full-width digits and colons fold to ASCII; characters NFKC would expand stay as they are
-    simple = "".join(f if len(f := nfkc(ch)) == 1 else ch for ch in simple)
-    return _View(printed, simple)
+    return _View(printed, matchable(printed))
 
 
 def _field(value: str | int | None, conf: float) -> dict[str, object]:
@@ -124,11 +143,13 @@ def _field(value: str | int | None, conf: float) -> dict[str, object]:
 
 
 def _clean_agency(text: str) -> str:
-    return re.sub(r"^[\s“”\"《》#*]+|[\s“”\"《》:：，,。]+$", "", text)
+    """Agency name without decoration, trailing 关于/的 ("XX办公室关于2019年…报告") or punctuation."""
+    text = re.sub(r"^[\s“”\"《》#*]+|[\s“”\"《》:：，,。]+$", "", text)
+    return re.sub(r"(?:关于|關於|的)$", "", text)
 
 
 def _is_title(text: str, st: MetadataSettings) -> bool:
-    s = _WS.sub("", to_simplified(text)).strip("#* ")
+    s = matchable(_WS.sub("", text)).strip("#* ")
     return len(s) <= st.title_max_chars and "根据" not in s and not s.endswith("。") and bool(_TITLE.match(s))
 
 
@@ -150,7 +171,8 @@ def _agency(lines: list[str], title_idx: int | None, title: str | None, doc_titl
     """Agency from the title line, the line above it, the page title, then stock sentences."""
     if title_idx is not None and title:
         printed = _WS.sub("", title).strip("#* ")
-        m = _TITLE.match(to_simplified(printed))
+        simple = matchable(printed)
+        m = _TITLE.match(simple)
         if m and len(_clean_agency(m.group("agency"))) >= 2:
             a = _clean_agency(printed[: m.end("agency")])
             return a, 0.92 if _AGENCY_SUFFIX.search(to_simplified(a)) else 0.75
@@ -161,9 +183,13 @@ def _agency(lines: list[str], title_idx: int | None, title: str | None, doc_titl
                 if _AGENCY_SUFFIX.search(simple):
                     return cand, 0.9
                 break
+        after = _AFTER_YEAR.match(matchable(_WS.sub("", title).strip("#* ")))
+        if after and re.search(r"[省市区县镇乡]|街道", after.group("agency")):  # "2019年度XX区人民政府信息公开…"
+            printed = _WS.sub("", title).strip("#* ")
+            return _clean_agency(printed[after.start("agency"): after.end("agency")]), 0.6
     if doc_title:
         head = _TITLE_SPLIT.split(doc_title.strip())[0]
-        m = _TITLE.match(to_simplified(_WS.sub("", head)))
+        m = _TITLE.match(matchable(_WS.sub("", head)))
         if m and len(_clean_agency(m.group("agency"))) >= 2:
             return _clean_agency(_WS.sub("", head)[: m.end("agency")]), 0.8
     for pat, conf in _AGENCY_PATTERNS:
@@ -174,8 +200,16 @@ def _agency(lines: list[str], title_idx: int | None, title: str | None, doc_titl
 
 
 def _period(view: _View, st: MetadataSettings) -> tuple[str | None, str | None, float]:
-    pat = _windowed(_PERIOD, st.period_keyword_window)
-    for m in pat.finditer(view.simple):
+    keyed = _windowed(_PERIOD, st.period_keyword_window)
+    for pat, factor in ((keyed, 1.0), (_PERIOD_BARE, 0.8)):
+        found = _first_period(pat, view.simple)
+        if found:
+            return found[0], found[1], found[2] * factor
+    return None, None, 0.0
+
+
+def _first_period(pat: re.Pattern[str], text: str) -> tuple[str, str, float] | None:
+    for m in pat.finditer(text):
         try:
             y1 = int(m.group("y1"))
             y2 = int(m.group("y2") or y1)
@@ -185,7 +219,7 @@ def _period(view: _View, st: MetadataSettings) -> tuple[str | None, str | None, 
             continue
         if start <= end:
             return start.isoformat(), end.isoformat(), 0.95 if m.group("y2") else 0.85
-    return None, None, 0.0
+    return None
 
 
 def _contact(view: _View, st: MetadataSettings) -> dict[str, tuple[str | None, float]]:
@@ -218,7 +252,7 @@ def _report_year(title: str | None, period_start: str | None, doc_title: str | N
                  view: _View) -> tuple[int | None, float]:
     for text, conf in ((title, 0.95), (doc_title, 0.85)):
         if text:
-            m = _TITLE.match(_WS.sub("", to_simplified(text)).strip("#* ").split("_")[0])
+            m = _TITLE.match(matchable(_WS.sub("", text)).strip("#* ").split("_")[0])
             if m:
                 return int(m.group("year")), conf
     if period_start:

@@ -138,7 +138,9 @@ def _lines(doc: Document) -> list[_Line]:
         if isinstance(b, Paragraph):
             out.extend(_Line(t, True) for t in b.text.split("\n"))
         elif isinstance(b, Table):
-            out.extend(_Line(t, False) for t in b.text().split("\n"))
+            # a one-column table is page layout (a boxed preface, a report typeset in a frame): its rows read as text
+            layout = b.n_cols == 1
+            out.extend(_Line(t, layout) for t in b.text().split("\n"))
     return out
 
 

@@ -125,3 +125,14 @@ def test_template_guess_is_copied() -> None:
     info = _info("variants/dev07.md", guess)
     assert (info.template.value, info.template.variant, info.template.confidence) == ("revised_2019", "form_2021", 0.87)
     assert info.agency.value == "淮安市洪泽区人民政府"
+
+
+def test_year_first_title_and_chinese_numeral_year() -> None:
+    doc = _doc("docx/003_a1ca134a5abe9455.docx")
+    lines = [p.text for p in doc.paragraphs[:2]]
+    assert lines == ["余姚市人民政府", "2019年政府信息公开工作年度报告"]
+    year_first = Paragraph("二〇一九年度余姚市人民政府信息公开工作年度报告")
+    info = extract(Document(blocks=(year_first,) + doc.blocks[2:], format="docx"), NO_TEMPLATE, [])
+    assert info.report_year.value == 2019
+    assert info.agency.value == "余姚市人民政府"
+    assert info.title == "二〇一九年度余姚市人民政府信息公开工作年度报告"

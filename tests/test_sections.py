@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from extractors.model import Document, Paragraph
+from extractors.model import Cell, Document, Paragraph, Table
 from extractors.readers import read
 from extractors.sections import SectionSettings, classify_title, split
 
@@ -140,3 +140,11 @@ def test_titles_map_to_canonical_keys(title: str, key: str) -> None:
 def test_unknown_title_scores_low() -> None:
     key, score = classify_title("加强信息公开监督保障")
     assert score < SectionSettings().min_title_score
+
+
+def test_report_typeset_inside_a_one_column_layout_table() -> None:
+    doc = _doc("txt/001_3b9418f33333a698.txt")
+    rows = tuple((Cell(b.text, i, 0),) for i, b in enumerate(doc.paragraphs))
+    framed = Document(blocks=(Table(rows=rows),), format="docx")
+    assert [(s.key, s.text) for s in split(framed)] == [(s.key, s.text) for s in split(doc)]
+    assert len(split(framed)) == 7
