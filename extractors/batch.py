@@ -62,7 +62,9 @@ class ServerSettings:
 
 # --------------------------------------------------------------------------- problems
 
-PROBLEM_TYPE_BASE = "https://govreport-extract.github.io/problems/"
+# The same type URIs and statuses as the HTTP service (app/problems.py), so a batch
+# run locally and one through the service record the same problem for the same file.
+PROBLEM_TYPE_BASE = "https://govreport-extract.dev/problems/"
 
 # First matching class wins: subclasses before their bases.
 _STATUS_BY_CLASS: tuple[tuple[type[ExtractionError], int], ...] = (
@@ -70,8 +72,9 @@ _STATUS_BY_CLASS: tuple[tuple[type[ExtractionError], int], ...] = (
     (UnsupportedFormatError, 415),
     (InputError, 400),
     (UnreadableDocumentError, 422),
-    (ExtractionError, 500),
+    (ExtractionError, 422),
 )
+_RESERVED = frozenset({"type", "title", "status", "detail", "file", "instance"})
 _RETRYABLE_STATUS = frozenset({429, 502, 503})  # not 504: a file past its deadline would pass it again
 
 
@@ -84,7 +87,8 @@ def problem_for(error: BaseException, file: str) -> dict[str, object]:
     """The problem object for an exception raised while extracting `file`."""
     if isinstance(error, ExtractionError):
         status = next(s for cls, s in _STATUS_BY_CLASS if isinstance(error, cls))
-        return problem(error.code, error.title, status, error.detail, file)
+        extra = {k: v for k, v in error.extra.items() if isinstance(v, (str, int, float, bool)) and k not in _RESERVED}
+        return {**problem(error.code, error.title, status, error.detail, file), **extra}
     if isinstance(error, OSError):
         return problem(InputError.code, "The file cannot be opened", 400, f"{type(error).__name__}: {error.strerror or error}", file)
     return problem("internal-error", "Internal extraction error", 500, f"{type(error).__name__}: {str(error)[:300]}", file)

@@ -45,6 +45,8 @@ from extractors.panel import load_catalogue
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
 GOLD_FOLDERS = ("txt", "docx", "html", "pdf")
 DOC = "000_32e6960542ba4ec5"
+# Headline indicators of both forms, checked against the gold labels in the panel (values come from gold/).
+HEADLINE_IDS = ("active.total", "request.received.total", "requests.new.total", "requests.disclosed.total")
 
 
 def gold_files() -> list[Path]:
@@ -151,12 +153,27 @@ def test_discover_in_the_whole_corpus_skips_gold_json_and_readme() -> None:
     (EmptyFileError(), 400, "empty-file"),
     (UnsupportedFormatError("x"), 415, "unsupported-media-type"),
     (FileTooLargeError("x"), 413, "file-too-large"),
-    (ExtractionError("x"), 500, "extraction-error"),
+    (ExtractionError("x"), 422, "extraction-error"),
 ])
 def test_problem_uses_the_error_class_code_and_title(error: ExtractionError, status: int, code: str) -> None:
     p = problem_for(error, "a.pdf")
     assert (p["status"], p["title"], p["file"]) == (status, type(error).title, "a.pdf")
     assert str(p["type"]).endswith("/" + code)
+
+
+def test_problems_match_the_service_for_every_library_error() -> None:
+    """A file fails the same way whether the batch ran locally or through the service."""
+    import inspect
+
+    from app.problems import problem_type, status_for
+
+    from extractors import errors
+
+    classes = [c for _, c in inspect.getmembers(errors, inspect.isclass) if issubclass(c, ExtractionError)]
+    assert len(classes) >= 10
+    for cls in classes:
+        p = problem_for(cls("x"), "f")
+        assert (p["status"], p["type"]) == (status_for(cls("x")), problem_type(cls.code)), cls
 
 
 def test_retry_after_reads_seconds_and_http_dates() -> None:
@@ -328,6 +345,21 @@ def assert_panel_says_what_the_jsonl_says(records: dict[str, dict], panel_csv: P
     assert [r[0] for r in dictionary][8:8 + len(catalogue_ids)] == catalogue_ids
 
 
+def assert_headline_gold_values_in_panel(panel_csv: Path) -> None:
+    """The researchers' view: metadata and headline numbers of every report as the gold labels have them."""
+    with panel_csv.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        checked = 0
+        gold = json.loads((CORPUS / "gold" / (Path(row["file"]).name.split(".")[0] + ".json")).read_text(encoding="utf-8"))
+        assert (row["agency"], row["year"], row["template"]) == (gold["agency"], str(gold["report_year"]), gold["template"]), row["file"]
+        for iid in HEADLINE_IDS:
+            if gold["indicators"].get(iid) is not None:
+                assert row[iid] == str(gold["indicators"][iid]), (row["file"], iid)
+                checked += 1
+        assert checked >= 1, row["file"]  # e.g. 000 request.received.total = 6, 003 requests.new.total = 224
+
+
 def test_batch_over_the_corpus_locally_and_through_the_service(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     files = gold_files()
     folders = [str(CORPUS / f) for f in GOLD_FOLDERS]
@@ -351,6 +383,7 @@ def test_batch_over_the_corpus_locally_and_through_the_service(tmp_path: Path, c
     assert records[txt.name] == expected_record(txt, records[txt.name]["file"])
 
     assert_panel_says_what_the_jsonl_says(records, panel_csv, panel_xlsx, 0.9)
+    assert_headline_gold_values_in_panel(panel_csv)
 
     # A second run has nothing left to do but the failures.
     main(["batch", *folders, "--out", str(local), "--workers", "2", "-q"])
