@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
@@ -72,11 +72,6 @@ class _Candidate:
     score: float  # 0–1
     inline_body: str = ""
     extra_lines: int = 0  # wrapped title continued on this many following lines
-
-
-@dataclass(frozen=True, slots=True)
-class _Chain:
-    picks: tuple[_Candidate, ...] = field(default_factory=tuple)
 
 
 _STRIP_DECOR = re.compile(r"^(?:\s|#|>|\*|\[bookmark:[^\]]*\])+|\*+\s*$")

@@ -138,7 +138,7 @@ def test_titles_map_to_canonical_keys(title: str, key: str) -> None:
 
 
 def test_unknown_title_scores_low() -> None:
-    key, score = classify_title("加强信息公开监督保障")
+    _, score = classify_title("加强信息公开监督保障")
     assert score < SectionSettings().min_title_score
 
 
