@@ -49,7 +49,7 @@ def detect(doc: Document, ids: set[str] | None = None) -> TemplateGuess:
         return TemplateGuess("unknown", None, 0.3)
     if rev > leg:
         name = "revised_2019"
-        if any(i.startswith(("requests.other.no_correction", "requests.other.unpaid_fee", "requests.other.other")) for i in ids):
+        if any(i.startswith(("requests.other.no_correction.", "requests.other.unpaid_fee.", "requests.other.other.")) for i in ids):
             variant = "form_2021"
         elif any(i.endswith(("new_made", "new_published", "total_published")) for i in ids):
             variant = "form_2019"
