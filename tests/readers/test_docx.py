@@ -23,10 +23,11 @@ from extractors.model import Cell, Document, Paragraph, Table
 from extractors.readers.docx import read
 from extractors.readers.options import ReadOptions
 
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
+# only for collecting the parametrized report list; tests themselves use the `corpus` fixture
+_CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 OPTIONS = ReadOptions()
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-REPORTS = sorted((CORPUS / "docx").glob("*.docx"))
+REPORT_STEMS = sorted(p.stem for p in (_CORPUS / "docx").glob("*.docx"))
 
 
 def _read(path: Path) -> Document:
@@ -47,11 +48,11 @@ def _cell(table: Table, text: str) -> Cell:
 
 
 def test_corpus_is_present() -> None:
-    assert len(REPORTS) == 5
+    assert len(REPORT_STEMS) == 5
 
 
-def test_003_applications_row_has_label_span_and_seven_value_columns() -> None:
-    doc = _read(CORPUS / "docx" / "003_a1ca134a5abe9455.docx")
+def test_003_applications_row_has_label_span_and_seven_value_columns(corpus: Path) -> None:
+    doc = _read(corpus / "docx" / "003_a1ca134a5abe9455.docx")
     table = _table_with(doc, "一、本年新收政府信息公开申请数量")
     label = _cell(table, "一、本年新收政府信息公开申请数量")
     assert label.colspan == 3 and label.col == 0
@@ -62,8 +63,8 @@ def test_003_applications_row_has_label_span_and_seven_value_columns() -> None:
     assert all(c.source.table == table.index and c.source.row == c.row and c.source.col == c.col for c in row)
 
 
-def test_003_vertical_merge_is_one_cell_with_rowspan() -> None:
-    doc = _read(CORPUS / "docx" / "003_a1ca134a5abe9455.docx")
+def test_003_vertical_merge_is_one_cell_with_rowspan(corpus: Path) -> None:
+    doc = _read(corpus / "docx" / "003_a1ca134a5abe9455.docx")
     table = _table_with(doc, "三、本年度办理结果")
     merged = [c for r in table.rows for c in r if c.text == "三、本年度办理结果"]
     assert len(merged) == 1
@@ -82,8 +83,8 @@ def test_003_vertical_merge_is_one_cell_with_rowspan() -> None:
     assert _cell(table, "申请人情况").colspan == 7
 
 
-def test_000_legacy_table_keeps_empty_value_cell() -> None:
-    doc = _read(CORPUS / "docx" / "000_32e6960542ba4ec5.docx")
+def test_000_legacy_table_keeps_empty_value_cell(corpus: Path) -> None:
+    doc = _read(corpus / "docx" / "000_32e6960542ba4ec5.docx")
     table = _table_with(doc, "制发规范性文件总数")
     label = _cell(table, "制发规范性文件总数")
     assert [c.text for c in table.rows[label.row]] == ["制发规范性文件总数", "件", ""]
@@ -92,8 +93,8 @@ def test_000_legacy_table_keeps_empty_value_cell() -> None:
     assert "（一）主动公开政府信息数\n（不同渠道和方式公开相同信息计1条）" in {c.text for r in table.rows for c in r}
 
 
-def test_000_headings_in_order_and_hinted() -> None:
-    doc = _read(CORPUS / "docx" / "000_32e6960542ba4ec5.docx")
+def test_000_headings_in_order_and_hinted(corpus: Path) -> None:
+    doc = _read(corpus / "docx" / "000_32e6960542ba4ec5.docx")
     texts = [p.text for p in doc.paragraphs]
     wanted = ["一、概述", "二、公开载体建设应用情况", "三、依申请公开政府信息情况", "八、其它需要报告的事项"]
     positions = [texts.index(h) for h in wanted]
@@ -103,9 +104,9 @@ def test_000_headings_in_order_and_hinted() -> None:
     assert not any(p.style == "heading" and len(p.text) > 60 for p in doc.paragraphs)
 
 
-def test_titles_from_core_properties() -> None:
-    assert _read(CORPUS / "docx" / "003_a1ca134a5abe9455.docx").title == "余姚市人民政府2019年政府信息公开工作年度报告"
-    assert _read(CORPUS / "templates" / "official_form_2021_blank.docx").title is None
+def test_titles_from_core_properties(corpus: Path) -> None:
+    assert _read(corpus / "docx" / "003_a1ca134a5abe9455.docx").title == "余姚市人民政府2019年政府信息公开工作年度报告"
+    assert _read(corpus / "templates" / "official_form_2021_blank.docx").title is None
 
 
 def _word_export(doc: Document) -> list[str]:
@@ -127,15 +128,15 @@ def _word_export(doc: Document) -> list[str]:
     return [line.strip() for line in lines if line.strip()]
 
 
-@pytest.mark.parametrize("path", REPORTS, ids=lambda p: p.stem)
-def test_same_text_as_word_export(path: Path) -> None:
-    txt = (CORPUS / "txt" / f"{path.stem}.txt").read_text(encoding="utf-8")
+@pytest.mark.parametrize("stem", REPORT_STEMS)
+def test_same_text_as_word_export(stem: str, corpus: Path) -> None:
+    txt = (corpus / "txt" / f"{stem}.txt").read_text(encoding="utf-8")
     expected = [re.sub(r"\[bookmark: [^\]]*\]", "", line).strip() for line in txt.split("\n")]
-    assert _word_export(_read(path)) == [line for line in expected if line]
+    assert _word_export(_read(corpus / "docx" / f"{stem}.docx")) == [line for line in expected if line]
 
 
-def test_dev04_2021_form_merged_headers() -> None:
-    doc = _read(CORPUS / "variants" / "dev04.docx")
+def test_dev04_2021_form_merged_headers(corpus: Path) -> None:
+    doc = _read(corpus / "variants" / "dev04.docx")
     assert doc.title == "淮安市清江浦区人民政府2024年政府信息公开工作年度报告"
     review = _table_with(doc, "行政复议")
     assert (_cell(review, "行政复议").colspan, _cell(review, "行政诉讼").colspan) == (5, 10)
@@ -148,8 +149,8 @@ def test_dev04_2021_form_merged_headers() -> None:
     assert [c.text for c in row[1:]] == ["3001", "53", "0", "0", "61", "4", "3119"]
 
 
-def test_blank_official_template_has_grid_but_no_values() -> None:
-    doc = _read(CORPUS / "templates" / "official_form_2021_blank.docx")
+def test_blank_official_template_has_grid_but_no_values(corpus: Path) -> None:
+    doc = _read(corpus / "templates" / "official_form_2021_blank.docx")
     apps = _table_with(doc, "三、本年度办理结果")
     assert (apps.n_rows, apps.n_cols) == (28, 10)
     row = apps.rows[_cell(apps, "（七）总计").row]
@@ -157,13 +158,13 @@ def test_blank_official_template_has_grid_but_no_values() -> None:
     assert [p.text for p in doc.paragraphs if p.style == "heading"][1:3] == ["一、总体情况", "二、主动公开政府信息情况"]
 
 
-def test_registry_routes_docx_bytes() -> None:
-    path = CORPUS / "docx" / "001_3b9418f33333a698.docx"
+def test_registry_routes_docx_bytes(corpus: Path) -> None:
+    path = corpus / "docx" / "001_3b9418f33333a698.docx"
     doc = readers.read(path.read_bytes(), filename="report.pdf")
     assert doc.format == "docx" and doc.title == "象山县人民政府办公室2017年度信息公开工作年度报告"
 
 
-def test_warm_read_is_fast() -> None:
+def test_warm_read_is_fast(corpus: Path) -> None:
     """The reason for the raw-lxml walk: several times cheaper than python-docx's object model.
 
     Measured interleaved against python-docx so load on a shared machine hits both alike; the
@@ -171,7 +172,7 @@ def test_warm_read_is_fast() -> None:
     """
     import docx as python_docx
 
-    data = (CORPUS / "templates" / "official_form_2021_blank.docx").read_bytes()  # largest document.xml
+    data = (corpus / "templates" / "official_form_2021_blank.docx").read_bytes()  # largest document.xml
 
     def with_python_docx() -> None:
         d = python_docx.Document(io.BytesIO(data))
@@ -469,14 +470,14 @@ def test_external_entity_not_fetched(tmp_path: Path) -> None:
     assert "TOPSECRET" not in str(err.value)
 
 
-def test_truncated_file_is_corrupt() -> None:
-    data = (CORPUS / "docx" / "003_a1ca134a5abe9455.docx").read_bytes()
+def test_truncated_file_is_corrupt(corpus: Path) -> None:
+    data = (corpus / "docx" / "003_a1ca134a5abe9455.docx").read_bytes()
     with pytest.raises(CorruptFileError):
         _bounded(lambda: read(data[: len(data) // 2], OPTIONS))
 
 
-def test_damaged_document_part_is_corrupt() -> None:
-    data = bytearray((CORPUS / "docx" / "003_a1ca134a5abe9455.docx").read_bytes())
+def test_damaged_document_part_is_corrupt(corpus: Path) -> None:
+    data = bytearray((corpus / "docx" / "003_a1ca134a5abe9455.docx").read_bytes())
     info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("word/document.xml")
     start = info.header_offset + 30 + len(info.filename) + len(info.extra)
     for i in range(start + 100, start + 400):
@@ -500,9 +501,9 @@ def test_broken_containers_are_corrupt(data: bytes) -> None:
         read(data, OPTIONS)
 
 
-def test_damaged_bytes_raise_only_library_errors() -> None:
+def test_damaged_bytes_raise_only_library_errors(corpus: Path) -> None:
     """Truncations and byte flips anywhere: a Document or an ExtractionError, never a stray exception."""
-    data = (CORPUS / "docx" / "003_a1ca134a5abe9455.docx").read_bytes()
+    data = (corpus / "docx" / "003_a1ca134a5abe9455.docx").read_bytes()
     rnd = random.Random(20240)
     outcomes = set()
     for i in range(150):
