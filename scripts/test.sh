@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install the project with its test extras into ./.venv and run the whole test suite.
+# Usage: scripts/test.sh [pytest args...]   (the corpus is read from ../shared)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
+.venv/bin/python -m pip install --quiet -e '.[test]'
+set +e
+.venv/bin/python -m pytest "$@"
+rc=$?
+set -e
+# pytest's 5 means "no tests collected": that is a failure here, not a pass
+exit $rc
