@@ -18,11 +18,7 @@ from functools import lru_cache
 from .model import Document, Paragraph
 from .normalize import nfkc, to_simplified
 from .result import Contact, DocumentInfo, IntField, Section, StrField, TemplateField
-
-try:  # the template stage's guess; typed loosely so a placeholder still works
-    from .template import TemplateGuess
-except ImportError:  # pragma: no cover
-    TemplateGuess = object  # type: ignore[misc,assignment]
+from .template import TemplateGuess
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +72,7 @@ _CONTACT_PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
         re.compile(
             r"(?:电子邮箱|电子信箱|电子邮件|邮箱|E-?mail|email)[：:]?"
             r"(?P<v>[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,})",
-            re.I,
+            re.IGNORECASE,
         ),
     ),
 }
@@ -274,9 +270,9 @@ def extract(doc: Document, tpl: TemplateGuess, secs: list[Section], settings: Me
     website, web_conf = _website(view, st)
     return DocumentInfo(
         template=TemplateField(
-            value=getattr(tpl, "name", "unknown") or "unknown",
-            confidence=float(getattr(tpl, "confidence", 0.0) or 0.0),
-            variant=getattr(tpl, "variant", None),
+            value=tpl.name if tpl.name in ("legacy", "revised_2019") else "unknown",
+            confidence=float(tpl.confidence),
+            variant=tpl.variant,
         ),
         agency=StrField(**_field(agency, agency_conf)),
         report_year=IntField(**_field(year, year_conf)),
