@@ -91,8 +91,9 @@ def _read_page(pdf: pdfium.PdfDocument, index: int, settings: PdfSettings) -> tu
     return PageContent(number=index + 1, height=height - bottom, lines=lines, tables=tables), len(chars)
 
 
-def _chars(textpage: pdfium.PdfTextPage, height: float) -> list[Char]:
+def _chars(textpage: pdfium.PdfTextPage, height: float) -> list[Char]:  # noqa: C901
     """Every visible character with its loose (font-height) box, top-down coordinates."""
+    textpage = textpage.raw  # the bare handle: skips a Python-level conversion on every call
     n = pdfium_c.FPDFText_CountChars(textpage)
     if n <= 0:
         return []
@@ -116,7 +117,7 @@ def _chars(textpage: pdfium.PdfTextPage, height: float) -> list[Char]:
     return out
 
 
-def _repair_loose_boxes(textpage: pdfium.PdfTextPage, chars: list[Char], index: list[int], height: float) -> None:
+def _repair_loose_boxes(textpage: object, chars: list[Char], index: list[int], height: float) -> None:
     """Some fonts declare an absurd bounding box, so their loose boxes span half the page.
 
     Such a character gets its tight glyph box instead, stretched to the page's
@@ -134,5 +135,4 @@ def _repair_loose_boxes(textpage: pdfium.PdfTextPage, chars: list[Char], index: 
             continue
         cy = height - (b.value + t.value) / 2
         size = min(c.height, typical)
-        c.x0, c.x1 = l.value, max(r.value, l.value + 0.1)
-        c.top, c.bottom = cy - size / 2, cy + size / 2
+        c.set_box(l.value, cy - size / 2, max(r.value, l.value + 0.1), cy + size / 2)

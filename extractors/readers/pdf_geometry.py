@@ -37,27 +37,27 @@ class PdfSettings:
     min_chars_per_page: float = 5.0  # fewer real characters per page means a scanned document
 
 
-@dataclass(slots=True)
 class Char:
-    """One glyph with its loose box (x0, top, x1, bottom) in top-down page points."""
+    """One glyph with its loose box (x0, top, x1, bottom) in top-down page points.
 
-    text: str
-    x0: float
-    top: float
-    x1: float
-    bottom: float
+    A plain slotted class with the centre precomputed: a page has a thousand of
+    these and layout reads the centre many times.
+    """
 
-    @property
-    def cx(self) -> float:
-        return (self.x0 + self.x1) / 2
+    __slots__ = ("text", "x0", "top", "x1", "bottom", "cx", "cy", "height")
 
-    @property
-    def cy(self) -> float:
-        return (self.top + self.bottom) / 2
+    def __init__(self, text: str, x0: float, top: float, x1: float, bottom: float) -> None:
+        self.text = text
+        self.set_box(x0, top, x1, bottom)
 
-    @property
-    def height(self) -> float:
-        return self.bottom - self.top
+    def set_box(self, x0: float, top: float, x1: float, bottom: float) -> None:
+        self.x0, self.top, self.x1, self.bottom = x0, top, x1, bottom
+        self.cx = (x0 + x1) / 2
+        self.cy = (top + bottom) / 2
+        self.height = bottom - top
+
+    def __repr__(self) -> str:
+        return f"Char({self.text!r}, {self.x0:.1f}, {self.top:.1f}, {self.x1:.1f}, {self.bottom:.1f})"
 
 
 @dataclass(slots=True)
@@ -71,20 +71,7 @@ class Line:
     x1: float
     bottom: float
     max_gap: float = 0.0  # widest gap between neighbouring characters: form-like spread text
-
-    @property
-    def size(self) -> float:
-        """The font size (em), the unit every ratio in `PdfSettings` multiplies.
-
-        A CJK glyph's advance is exactly one em, so the median width of the wide
-        characters is the most stable measure; Latin-only lines fall back to the
-        glyph height, whose ascent and descent vary more between fonts.
-        """
-        ws = sorted(c.x1 - c.x0 for c in self.chars if is_wide(c.text))
-        if ws:
-            return max(ws[len(ws) // 2], 1.0)
-        hs = sorted(c.height for c in self.chars)
-        return max(0.8 * hs[len(hs) // 2], 1.0)
+    size: float = 1.0  # font size (em), the unit every ratio in `PdfSettings` multiplies
 
     @property
     def bbox(self) -> tuple[float, float, float, float]:
@@ -181,26 +168,47 @@ def make_line(chars: list[Char], settings: PdfSettings) -> Line:
     hs = sorted(c.height for c in chars)
     size = max(hs[len(hs) // 2], 1.0)
     gap_min = settings.space_ratio * size
-    buf: list[str] = []
-    prev: Char | None = None
+    first = chars[0]
+    buf: list[str] = [first.text]
+    prev = first
     max_gap = 0.0
-    for c in chars:
-        if prev is not None:
-            gap = c.x0 - prev.x1
-            max_gap = max(max_gap, gap)
-            if gap > gap_min and not (is_wide(prev.text) and is_wide(c.text)):
-                buf.append(" ")
+    x1, top, bottom = first.x1, first.top, first.bottom
+    for c in chars[1:]:
+        gap = c.x0 - prev.x1
+        if gap > max_gap:
+            max_gap = gap
+        if gap > gap_min and not (is_wide(prev.text) and is_wide(c.text)):
+            buf.append(" ")
         buf.append(c.text)
+        if c.x1 > x1:
+            x1 = c.x1
+        if c.top < top:
+            top = c.top
+        if c.bottom > bottom:
+            bottom = c.bottom
         prev = c
     return Line(
         chars=chars,
         text="".join(buf),
-        x0=min(c.x0 for c in chars),
-        top=min(c.top for c in chars),
-        x1=max(c.x1 for c in chars),
-        bottom=max(c.bottom for c in chars),
+        x0=first.x0,
+        top=top,
+        x1=x1,
+        bottom=bottom,
         max_gap=max_gap,
+        size=_em(chars, size),
     )
+
+
+def _em(chars: list[Char], median_height: float) -> float:
+    """Font size of a line: a CJK glyph's advance is exactly one em, the steadiest measure.
+
+    Latin-only lines fall back to the glyph height, whose ascent and descent vary
+    more between fonts.
+    """
+    ws = sorted(c.x1 - c.x0 for c in chars if is_wide(c.text))
+    if ws:
+        return max(ws[len(ws) // 2], 1.0)
+    return max(0.8 * median_height, 1.0)
 
 
 def lines_text(lines: Sequence[Line]) -> str:

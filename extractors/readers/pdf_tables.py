@@ -18,7 +18,7 @@ from typing import Sequence
 import pypdfium2.raw as pdfium_c
 
 from ..model import Cell, Source, Table
-from .pdf_geometry import Char, PdfSettings, group_lines, lines_text
+from .pdf_geometry import Char, PdfSettings, group_lines, join_pieces, lines_text
 
 Rule = tuple[float, float, float]  # position across, start along, end along
 Matrix = tuple[float, float, float, float, float, float]
@@ -80,6 +80,7 @@ def extract_rules(page: object, height: float, settings: PdfSettings) -> tuple[l
     """Horizontal (y, x0, x1) and vertical (x, top, bottom) rulings drawn on a page, top-down."""
     horiz: list[Rule] = []
     vert: list[Rule] = []
+    page = getattr(page, "raw", page)
     n = pdfium_c.FPDFPage_CountObjects(page)
     objs = [(pdfium_c.FPDFPage_GetObject(page, i), _IDENTITY, 0) for i in range(n)]
     x, y = ctypes.c_float(), ctypes.c_float()
@@ -427,6 +428,12 @@ def merge_continued(a: RawTable, b: RawTable, settings: PdfSettings) -> RawTable
         drop += 1
     same_cols = a.n_cols == b.n_cols
     last = [c for c in a.cells if c.r1 == a.n_rows]
+    if same_cols and _joins_split_row(last, [c for c in b.cells if c.r0 == drop]):
+        for c in b.cells:
+            if c.r0 == drop and c.text:
+                above = next(u for u in last if u.c0 == c.c0)
+                above.text = join_pieces([above.text, c.text], separator="\n")
+        drop += 1
     offset = a.n_rows - drop
     for c in b.cells:
         if c.r0 < drop:
@@ -443,6 +450,29 @@ def merge_continued(a: RawTable, b: RawTable, settings: PdfSettings) -> RawTable
     if not same_cols:
         _realign_columns(a, settings)
     return _compact(a)
+
+
+_TERMINAL = tuple("。！？；.!?;")
+_NUMERIC = re.compile(r"^[\d\s,，.．０-９%％—\-/]*$")
+
+
+def _joins_split_row(last: list[RawCell], first: list[RawCell]) -> bool:
+    """Whether the first row of a continuation is the rest of a row the page break cut.
+
+    True when its first column is empty, it has text, none of it is a number (a
+    statistics row always has numbers), and every filled cell continues a cell
+    above that stops mid-sentence.
+    """
+    if not first or not last:
+        return False
+    filled = [c for c in first if c.text]
+    if not filled or any(c.c0 == 0 for c in filled) or any(_NUMERIC.match(c.text) for c in filled):
+        return False
+    for c in filled:
+        above = next((u for u in last if u.c0 == c.c0 and u.c1 == c.c1), None)
+        if above is None or not above.text or above.text.endswith(_TERMINAL):
+            return False
+    return True
 
 
 def to_table(t: RawTable, index: int) -> Table:

@@ -202,9 +202,15 @@ def assemble(pages: list[PageContent], settings: PdfSettings) -> list[Block]:
                 n_tables += 1
                 continue
             cur = (page.number, item)
-            if para and not is_heading(para[0][1].text) and _continues(para[-1], cur, m, settings):
-                para.append(cur)
-                continue
+            if para and _continues(para[-1], cur, m, settings):
+                if not is_heading(para[0][1].text):
+                    para.append(cur)
+                    continue
+                # a heading wrapped onto a second, shorter line is still one heading
+                joined = join_pieces([para[0][1].text, item.text])
+                if len(para) == 1 and item.x1 < m.right - settings.full_line_ratio * item.size and is_heading(joined):
+                    para.append(cur)
+                    continue
             flush()
             para.append(cur)
     flush()
