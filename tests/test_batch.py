@@ -13,7 +13,12 @@ import hashlib
 import json
 import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
 from contextlib import contextmanager
 from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
@@ -126,6 +131,41 @@ class FakeService:
         finally:
             self.server.shutdown()
             self.server.server_close()
+
+
+@contextmanager
+def real_service(log_path: Path, **settings: str) -> Iterator[str]:
+    """`python -m app` on a free 127.0.0.1 port (its settings from GOVREPORT_* variables), stopped afterwards."""
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "GOVREPORT_HOST": "127.0.0.1", "GOVREPORT_PORT": str(port),
+           **{f"GOVREPORT_{k.upper()}": v for k, v in settings.items()}}
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "app"], cwd=Path(__file__).resolve().parents[1], env=env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                assert proc.poll() is None, log_path.read_text(errors="replace")[-2000:]
+                try:
+                    if httpx.get(url + "/readyz", timeout=1, trust_env=False).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "the service did not get ready in 30 s"
+                time.sleep(0.2)
+            yield url
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
 
 
 # --------------------------------------------------------------------------- discovery and problems
@@ -390,11 +430,14 @@ def test_batch_over_the_corpus_locally_and_through_the_service(tmp_path: Path, c
     assert f"{len(files) - len(failed)} already done" in capsys.readouterr().err
     assert len(list(read_jsonl(local))) == len(files) + len(failed)
 
-    # The same batch through the service: same results, same failures.
-    remote = tmp_path / "remote.jsonl"
-    with FakeService(saturated=1).running() as url:
-        rc_remote = main(["batch", *folders, "--out", str(remote), "--server", url, "--concurrency", "2", "-q"])
+    # The same batch through the real service, kept saturated (2 workers, no queue, 4 clients) so the
+    # batch meets 503 + Retry-After and has to retry: same results, same failures.
+    remote, log = tmp_path / "remote.jsonl", tmp_path / "service.log"
+    with real_service(log, workers="2", max_queue="0") as url:
+        rc_remote = main(["batch", *folders, "--out", str(remote), "--server", url, "--concurrency", "4",
+                          "--retries", "30", "-q"])
     assert rc_remote == rc
+    assert '"POST /v1/extract HTTP/1.1" 503' in log.read_text(errors="replace")
     remote_records = _lines(remote)
     assert sorted(remote_records) == sorted(records)
     for name, rec in records.items():
