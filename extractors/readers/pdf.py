@@ -20,7 +20,7 @@ from ..errors import CorruptFileError, EncryptedFileError, NoTextLayerError, Too
 from ..model import Document
 from .options import ReadOptions
 from .pdf_geometry import Char, PdfSettings, dedupe_overprint, group_lines
-from .pdf_tables import extract_rules, find_tables
+from .pdf_tables import extract_rules, find_tables, find_unruled_tables
 from .pdf_text import PageContent, assemble
 
 DEFAULT_SETTINGS = PdfSettings()
@@ -88,6 +88,9 @@ def _read_page(pdf: pdfium.PdfDocument, index: int, settings: PdfSettings) -> tu
     chars = dedupe_overprint(chars, settings)
     tables, rest = find_tables(chars, horiz, vert, index + 1, settings)
     lines = group_lines(rest, settings)
+    if settings.unruled_tables:
+        unruled, lines = find_unruled_tables(lines, index + 1, settings)
+        tables.extend(unruled)
     return PageContent(number=index + 1, height=height - bottom, lines=lines, tables=tables), len(chars)
 
 

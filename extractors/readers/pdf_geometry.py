@@ -22,6 +22,9 @@ class PdfSettings:
     touch_tolerance: float = 2.5  # a rule ending this close to another one touches it
     min_table_cells: int = 2  # a ruled box with fewer cells is a frame, not a table
     continuation_x_tolerance: float = 6.0  # outer edges of a table continued on the next page
+    unruled_tables: bool = True  # also look for borderless tables in the running text
+    unruled_gap_ratio: float = 1.5  # a gap this wide (x font size) separates borderless columns
+    min_unruled_rows: int = 3  # consecutive label-and-values lines that make a borderless table
     # characters and lines
     duplicate_overlap: float = 0.8  # a same-glyph overlap this large is fake-bold overprint
     line_overlap: float = 0.5  # vertical-centre distance (ratio of height) inside one line

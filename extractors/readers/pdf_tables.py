@@ -18,7 +18,7 @@ from typing import Sequence
 import pypdfium2.raw as pdfium_c
 
 from ..model import Cell, Source, Table
-from .pdf_geometry import Char, PdfSettings, group_lines, join_pieces, lines_text
+from .pdf_geometry import Char, Line, PdfSettings, group_lines, join_pieces, lines_text, make_line
 
 Rule = tuple[float, float, float]  # position across, start along, end along
 Matrix = tuple[float, float, float, float, float, float]
@@ -497,3 +497,70 @@ def to_table(t: RawTable, index: int) -> Table:
     ordered = tuple(tuple(sorted(rows.get(r, []), key=lambda x: x.col)) for r in range(t.n_rows))
     bbox = tuple(round(v, 2) for v in t.bbox)
     return Table(rows=ordered, index=index, source=Source(page=t.page, bbox=bbox, table=index))  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- unruled tables
+
+_VALUE = re.compile(r"^[\d０-９][\d０-９,，.．%％]*\s*[件条次篇个人万元项家]{0,3}$|^[—\-－/／]+$")
+
+
+def _segments(line: Line, gap: float) -> list[tuple[float, float, str, list[Char]]]:
+    """Split a line at wide gaps: the pieces a borderless table row is made of."""
+    out: list[list[Char]] = [[line.chars[0]]]
+    for prev, c in zip(line.chars, line.chars[1:]):
+        if c.x0 - prev.x1 > gap:
+            out.append([c])
+        else:
+            out[-1].append(c)
+    return [(g[0].x0, g[-1].x1, "".join(ch.text for ch in g), g) for g in out]
+
+
+def find_unruled_tables(lines: list[Line], page_no: int, settings: PdfSettings) -> tuple[list[RawTable], list[Line]]:
+    """Borderless statistics tables: runs of lines that split into a label and aligned values.
+
+    A fallback for layouts that draw no cell borders. Columns are the unions of
+    the pieces' x ranges over the run, so a missing value leaves its column empty
+    instead of shifting the row left.
+    """
+    rows: list[list[tuple[float, float, str, list[Char]]] | None] = []
+    for ln in lines:
+        segs = _segments(ln, settings.unruled_gap_ratio * ln.size)
+        ok = len(segs) >= 2 and any(_VALUE.match(s[2]) for s in segs[1:])
+        rows.append(segs if ok else None)
+    tables: list[RawTable] = []
+    keep: list[Line] = []
+    i = 0
+    while i < len(lines):
+        j = i
+        while j < len(lines) and rows[j] is not None:
+            j += 1
+        if j - i >= settings.min_unruled_rows:
+            tables.append(_unruled_table(lines[i:j], [r for r in rows[i:j] if r], page_no, settings))
+            i = j
+        else:
+            keep.extend(lines[i : max(j, i + 1)])
+            i = max(j, i + 1)
+    return tables, keep
+
+
+def _unruled_table(
+    lines: list[Line], rows: list[list[tuple[float, float, str, list[Char]]]], page_no: int, settings: PdfSettings
+) -> RawTable:
+    spans: list[list[float]] = []
+    for x0, x1, _, _ in sorted((s for r in rows for s in r), key=lambda s: s[0]):
+        if spans and x0 <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], x1)
+        else:
+            spans.append([x0, x1])
+    starts = [s[0] for s in spans]
+    cells: list[RawCell] = []
+    for r, (ln, segs) in enumerate(zip(lines, rows)):
+        texts: dict[int, list[tuple[float, float, str, list[Char]]]] = {}
+        for s in segs:
+            texts.setdefault(max(bisect_right(starts, (s[0] + s[1]) / 2) - 1, 0), []).append(s)
+        for c, (x0, x1) in enumerate(spans):
+            got = texts.get(c, [])
+            text = make_line([ch for s in got for ch in s[3]], settings).text if got else ""
+            cells.append(RawCell(text, r, r + 1, c, c + 1, x0, ln.top, x1, ln.bottom, page_no))
+    bbox = (spans[0][0], lines[0].top, spans[-1][1], lines[-1].bottom)
+    return RawTable(page=page_no, bbox=bbox, cells=cells, n_rows=len(lines), n_cols=len(spans), pages=[page_no])

@@ -272,3 +272,29 @@ def test_page_limit_checked_before_reading_pages(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(pdf_reader, "_read_page", no_page_work)
     with pytest.raises(TooManyPagesError):
         pdf_reader.read(_image_only_pdf(4), ReadOptions(max_pages=3))
+
+
+def _borderless_table_pdf(rows: list[tuple[str, ...]]) -> bytes:
+    """A one-page PDF whose table has no ruling lines: label at x=72, values at fixed columns."""
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(595, 842))
+    font = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica)
+    page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+    ops = [b"BT /F1 12 Tf 72 780 Td (Statistics of the year, a sentence of running text.) Tj ET"]
+    for r, row in enumerate(rows):
+        y = 740 - 20 * r
+        for x, text in zip((72, 300, 380, 460), row):
+            if text:
+                ops.append(b"BT /F1 12 Tf %d %d Td (%s) Tj ET" % (x, y, text.encode()))
+    page.Contents = pdf.make_stream(b"\n".join(ops))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def test_borderless_table_keeps_missing_value_in_its_column() -> None:
+    rows = [("Requests", "95", "3", "98"), ("Carried", "7", "", "7"), ("Closed", "90", "2", "92")]
+    d = pdf_reader.read(_borderless_table_pdf(rows), ReadOptions())
+    assert [p.text for p in d.paragraphs] == ["Statistics of the year, a sentence of running text."]
+    (t,) = d.tables
+    assert [[c.text for c in row] for row in t.grid()] == [list(r) for r in rows]
