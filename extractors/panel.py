@@ -67,12 +67,15 @@ class Panel:
     low_cells: set[tuple[int, str]] = field(default_factory=set)  # (row index, column) below the threshold
 
 
-_LOCATOR: tuple[tuple[str, str], ...] = (("page", "p"), ("table", "t"), ("row", "r"), ("col", "c"), ("line", "line "))
+# Review locator, counted from 1 as a person reads the report (the response counts tables/rows/cols/lines from 0).
+_LOCATOR: tuple[tuple[str, str, int], ...] = (
+    ("page", "p", 0), ("table", "table ", 1), ("row", "row ", 1), ("col", "col ", 1), ("line", "line ", 1),
+)
 
 
 def _source_text(src: dict | None) -> str:
-    """A compact 'p3 t1 r5 c2' / 'line 12' locator for the review list."""
-    return " ".join(f"{short}{src[key]}" for key, short in _LOCATOR if src and src.get(key) is not None)
+    """A compact 'p3 table 2 row 23 col 3' / 'line 41' locator for the review list."""
+    return " ".join(f"{name}{src[key] + offset}" for key, name, offset in _LOCATOR if src and src.get(key) is not None)
 
 
 def build_panel(records: Iterable[dict], settings: PanelSettings = PanelSettings()) -> Panel:

@@ -75,7 +75,9 @@ def test_review_lists_every_cell_below_the_threshold(records: list[dict]) -> Non
     assert [(r["column"], r["confidence"]) for r in review] == [
         ("agency", 0.85), ("active.total", 0.5), ("ext.requests.by_mail", 0.8)]
     ext = review[2]
-    assert (ext["label_printed"], ext["value"], ext["source"], ext["raw"]) == ("信函申请数", -2, "line 40", "信函申请-2件")
+    assert (ext["label_printed"], ext["value"], ext["source"], ext["raw"]) == ("信函申请数", -2, "line 41", "信函申请-2件")
+    strict = {r["column"]: r for r in build_panel(records, PanelSettings(min_confidence=0.98)).review}
+    assert strict["request.received.total"]["source"] == "p3 table 2 row 6 col 3"  # counted from 1 for people
     assert review[1]["label_zh"] == next(r["label_zh"] for r in CATALOGUE if r["id"] == "active.total")
     assert build_panel(records, PanelSettings(min_confidence=0.4)).review == []
 
