@@ -213,11 +213,14 @@ def _prefix_len(a: str, b: str | None) -> int:
 class _State:
     zone: str | None = None
     active_columns: list[str] = field(default_factory=list)
+    active_positions: list[int] = field(default_factory=list)  # grid column of each header cell
     requests_columns: list[str] = field(default_factory=list)
     requests_group: str = ""
     legacy_values: int = 1  # value columns of the legacy table
     legacy_cumulative: set[int] = field(default_factory=set)  # positions (from the left of the values) that are 累计
     review_buffer: list[tuple[Cell, str]] = field(default_factory=list)
+    pending_label: str | None = None  # a label-only row waiting for its values on the next row
+    orphan: list[Cell] | None = None  # values whose label may follow on the next row
     last_id: str | None = None
 
 
@@ -333,6 +336,7 @@ def _on_header(st: _State, zone: str, row: TableRow, key: str) -> None:
         cells = [c for c in row.cells if label_key(c.text)]
         if cells and "信息内容" in label_key(cells[0].text):
             st.active_columns = _columns_from(cells[1:], rules().active_columns)
+            st.active_positions = [c.col for c in cells[1:]][: len(st.active_columns)]
     elif zone == "requests":
         prev = st.requests_columns
         keys = [label_key(c.text) for c in row.cells]
@@ -395,39 +399,94 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
     if "subtotal" not in cols and len(trailing) > len(cols) and _has_subtotal(trailing[-len(cols) - 1:]):
         st.requests_columns = cols = _requests_columns(["小计"])
     k = len(cols)
-    if not any(parse_value(c.text).value is not None for c in trailing) and len(trailing) < k:
-        # a group row such as （三）不予公开 or the 2021+ （六）其他处理 with its items below
-        for c in row.cells:
-            kk = label_key(c.text)
-            if kk in R.requests_groups:
-                st.requests_group = kk
+    has_values = any(parse_value(c.text).value is not None for c in trailing)
+    if not has_values and len(trailing) < k:
+        # a row without values: a group (（三）不予公开, the 2021+ （六）其他处理), or a label
+        # wrapped onto its own line by a converter, to be joined with its neighbour
+        segs = [x for c in row.cells for x in _segments(c.text)]
+        groups = [label_key(x) for x in segs if label_key(x) in R.requests_groups]
+        if groups:
+            st.requests_group = groups[-1]
+            rest = [x for x in segs if label_key(x) not in R.requests_groups]
+            if not rest:
+                st.pending_label = None
+                return
+            segs = rest
+        text = " ".join(segs)
+        if st.orphan is not None and _requests_target(st, text, "") is not None:
+            # the label printed below its numbers (PDF converters do this)
+            orphan, st.orphan = st.orphan, None
+            _requests_emit(st, orphan, text, found, unmatched, cols, penalty=0.8)
+            return
+        st.pending_label = text
         return
     labels, values, _ = row.split(k)
-    if not labels:
+    text = " ".join(" ".join(c.text.split()) for c in labels)
+    for t in row.inherited:
+        for x in _segments(t):
+            if label_key(x) in R.requests_groups:
+                st.requests_group = label_key(x)
+    if not text:
+        st.orphan = values
+        st.pending_label = None
         return
-    context = "".join(label_key(t) for t in row.inherited) + "".join(label_key(c.text) for c in labels[:-1])
-    own = label_key(labels[-1].text)
-    # the group of this row: an inherited/left label that names a group, else the last group row seen
-    for kk in [label_key(t) for t in row.inherited] + [label_key(c.text) for c in labels[:-1]]:
-        if kk in R.requests_groups:
-            st.requests_group = kk
-    context += st.requests_group
-    a, s, n = _best(own, R.requests_rows, context=context)
-    if a is None and len(labels) > 1:
-        own = label_key("".join(c.text for c in labels))
-        a, s, n = _best(own, R.requests_rows, context=context)
-    if a is None:
-        unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, "requests"))
+    st.orphan = None
+    pending, st.pending_label = st.pending_label, None
+    if pending and _requests_target(st, text, "") is None and _requests_target(st, pending + text, "") is not None:
+        text = pending + text
+    _requests_emit(st, values, text, found, unmatched, cols, penalty=1.0, source=row.cells[0].source, raw=row.texts)
+
+
+_SEGMENT = re.compile(r"\s+(?=(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）]|\d+[.．、](?!\d)))")
+
+
+def _segments(text: str) -> list[str]:
+    """A label cell split where a new enumerated item starts ("三、本年度办理结果 （一）予以公开")."""
+    return [x for x in _SEGMENT.split(" ".join(text.split())) if x]
+
+
+def _requests_target(st: _State, text: str, context: str) -> tuple[Alias, float] | None:
+    R = rules()
+    segs = _segments(text)
+    if not segs:
+        return None
+    for x in segs[:-1]:
+        if label_key(x) in R.requests_groups:
+            context += label_key(x)
+    own = label_key(segs[-1])
+    a, s, _ = _best(own, R.requests_rows, context=context + st.requests_group)
+    if a is None and len(segs) > 1:
+        a, s, _ = _best(label_key("".join(segs)), R.requests_rows, context=context + st.requests_group)
+    return (a, s) if a is not None else None
+
+
+def _requests_emit(
+    st: _State,
+    values: list[Cell],
+    text: str,
+    found: dict[str, Match],
+    unmatched: list[Unmatched],
+    cols: list[str],
+    penalty: float,
+    source: Source | None = None,
+    raw: tuple[str, ...] = (),
+) -> None:
+    R = rules()
+    for x in _segments(text)[:-1]:
+        if label_key(x) in R.requests_groups:
+            st.requests_group = label_key(x)
+    hit = _requests_target(st, text, "")
+    if hit is None:
+        unmatched.append(Unmatched(text, raw, source or (values[0].source if values else Source()), "requests"))
         return
-    if a.target == "requests.other" and st.requests_group != "其他处理" and own != "其他处理":
-        pass
-    label = _label_text(labels)
+    a, s = hit
+    k = len(cols)
     short = len(values) < k
     for i, cell in enumerate(values):
         col = cols[i + (k - len(values))] if short else cols[i]
         iid = f"{a.target}.{col}" if col != "subtotal" else f"ext.{a.target}.subtotal"
-        score = s / 100.0 * (0.85 if short else 1.0)
-        _emit(found, _value_match(iid, cell, label, score, "requests", row.loose), unmatched)
+        score = s / 100.0 * (0.85 if short else 1.0) * penalty
+        _emit(found, _value_match(iid, cell, text, score, "requests", False), unmatched)
     st.last_id = f"{a.target}.total"
 
 
@@ -462,11 +521,25 @@ def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     else:
         col_score = 1.0
     label = _label_text(labels)
+    aligned = _by_position(row, st.active_positions) if cols and len(st.active_positions) == len(cols) else None
+    if aligned is not None and all(is_value_like(c.text) for c in aligned):
+        values = aligned  # the header's own columns: trailing empty cells of a wider grid are not values
     for i, cell in enumerate(values[: len(cols)]):
         iid = f"{a.target}.{cols[i]}"
         if iid not in catalogue():
             continue
         _emit(found, _value_match(iid, cell, label, s / 100.0 * col_score, "active", row.loose), unmatched)
+
+
+def _by_position(row: TableRow, positions: list[int]) -> list[Cell] | None:
+    """The row's cells under the given header columns, or None when the grid does not line up."""
+    out = []
+    for p in positions:
+        hit = [c for c in row.cells if c.col <= p < c.col + c.colspan]
+        if len(hit) != 1:
+            return None
+        out.append(hit[0])
+    return out
 
 
 def _on_review_row(st: _State, row: TableRow, found: dict[str, Match]) -> None:
