@@ -70,7 +70,7 @@ _ATX_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
 _PAGE_DASH = "-—–－─~～_·•"
 _PAGE_NUMBER = re.compile(
     rf"^\s*(?P<l>[{_PAGE_DASH}]+\s*)?(?P<di>第\s*)?(?P<n>\d{{1,4}})(?P<dd>\s*页)?"
-    rf"(?:\s*[/／]\s*(?:共\s*)?\d{{1,4}}\s*页?)?(?P<r>\s*[{_PAGE_DASH}]+)?\s*$"
+    rf"(?:\s*(?:[/／]|\s共)\s*(?:共\s*)?\d{{1,4}}\s*页?)?(?P<r>\s*[{_PAGE_DASH}]+)?\s*$"
 )
 _PAGE_WORD = re.compile(r"^\s*(?:page|p\.)\s*\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?\s*$", re.I)
 _GLUED_PAGE_END = re.compile(r"\s*(?:[—－–─]\s*\d{1,3}\s*[—－–─]|\s-\s\d{1,3}\s-)\s*$")

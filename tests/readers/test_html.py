@@ -313,3 +313,10 @@ def _timed(data: bytes) -> float:
     t = time.perf_counter()
     html.read(data, OPTS)
     return time.perf_counter() - t
+
+
+def test_nbsp_cells_stay_empty_cells(docs: dict[str, Document]) -> None:
+    text = PAGES[0].read_text(encoding="utf-8")
+    assert "<td></td>" in text
+    doc = html.read(text.replace("<td></td>", "<td>&nbsp;</td>").encode("utf-8"), OPTS)
+    assert doc.tables == docs[PAGES[0].stem].tables
