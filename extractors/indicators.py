@@ -416,7 +416,7 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
         if st.orphan is not None and _requests_target(st, text, "") is not None:
             # the label printed below its numbers (PDF converters do this)
             orphan, st.orphan = st.orphan, None
-            _requests_emit(st, orphan, text, found, unmatched, cols, penalty=0.8)
+            _requests_emit(st, orphan, text, found, unmatched, cols, penalty=0.8, loose=row.loose)
             return
         st.pending_label = text
         return
@@ -434,7 +434,7 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
     pending, st.pending_label = st.pending_label, None
     if pending and _requests_target(st, text, "") is None and _requests_target(st, pending + text, "") is not None:
         text = pending + text
-    _requests_emit(st, values, text, found, unmatched, cols, penalty=1.0, source=row.cells[0].source, raw=row.texts)
+    _requests_emit(st, values, text, found, unmatched, cols, penalty=1.0, source=row.cells[0].source, raw=row.texts, loose=row.loose)
 
 
 _SEGMENT = re.compile(r"\s+(?=(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）]|\d+[.．、](?!\d)))")
@@ -470,6 +470,7 @@ def _requests_emit(
     penalty: float,
     source: Source | None = None,
     raw: tuple[str, ...] = (),
+    loose: bool = False,
 ) -> None:
     R = rules()
     for x in _segments(text)[:-1]:
@@ -486,7 +487,7 @@ def _requests_emit(
         col = cols[i + (k - len(values))] if short else cols[i]
         iid = f"{a.target}.{col}" if col != "subtotal" else f"ext.{a.target}.subtotal"
         score = s / 100.0 * (0.85 if short else 1.0) * penalty
-        _emit(found, _value_match(iid, cell, text, score, "requests", False), unmatched)
+        _emit(found, _value_match(iid, cell, text, score, "requests", loose), unmatched)
     st.last_id = f"{a.target}.total"
 
 
