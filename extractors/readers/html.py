@@ -52,6 +52,7 @@ class HtmlSettings:
     min_unit_chars: int = 10  # shorter paragraphs do not vote for a container
     class_weight: float = 25.0  # bonus/malus of a positive/negative class or id
     sibling_ratio: float = 0.2  # a sibling scoring this share of the winner joins it
+    descend_ratio: float = 0.9  # an inner container scoring this share of the winner replaces it
     max_link_density: float = 0.5  # chrome blocks inside the body are mostly links
     prune_max_chars: int = 200  # chrome inside the body is short
     stat_table_min_numbers: int = 6  # numeric cells that make a table "statistics"
@@ -83,6 +84,7 @@ _BLOCK_TAGS = frozenset(
 # units that vote for their container; div-like tags vote only when they hold no blocks
 _UNIT_TAGS = frozenset({"p", "pre", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "dd"})
 _LEAF_UNIT_TAGS = frozenset({"div", "section", "article", "td", "th", "span", "font", "center"})
+_SELF_SCORING_TAGS = frozenset({"div", "section", "article", "td", "center"})
 _TAG_BONUS = {"div": 5.0, "article": 10.0, "section": 3.0, "main": 5.0, "td": 3.0, "body": -5.0, "form": -3.0}
 _HEADING_STYLE = {"h1": "title", "h2": "heading", "h3": "heading", "h4": "heading", "h5": "heading", "h6": "heading"}
 
@@ -361,6 +363,11 @@ def _select_regions(
             best, best_score = el, final
     if best is None:
         best = body
+    else:
+        # prefer the innermost container that carries nearly all of the winner's score
+        for el in best.iterdescendants():
+            if scores.get(el, float("-inf")) >= settings.descend_ratio * best_score > 0:
+                best = el
     regions = [best]
     parent = best.getparent()
     if parent is not None and best is not body:
@@ -414,6 +421,9 @@ def _vote(el: etree._Element, scores: dict[etree._Element, float], stats: _Stats
         s = 1.0 + min(len(_PUNCT.findall(_text(child))), 30) + min(n / 100.0, 3.0)
         if tag == "table":
             s += 3.0
+        if tag in _SELF_SCORING_TAGS:
+            # a text-only box (paragraphs as <br>-separated lines) can itself be the body
+            scores[child] = scores.get(child, 0.0) + s
         parent = child.getparent()
         if parent is not None:
             if _tag(parent) in ("tr", "tbody", "thead", "tfoot"):

@@ -320,3 +320,20 @@ def test_nbsp_cells_stay_empty_cells(docs: dict[str, Document]) -> None:
     assert "<td></td>" in text
     doc = html.read(text.replace("<td></td>", "<td>&nbsp;</td>").encode("utf-8"), OPTS)
     assert doc.tables == docs[PAGES[0].stem].tables
+
+
+def test_br_separated_body_box_is_found(docs: dict[str, Document]) -> None:
+    """Old CMS pages: the report is one <div id="zoom"> of <br>-separated lines next to page chrome."""
+    src = PAGES[0].read_text(encoding="utf-8")
+    start, tools = src.index('<div class="article-content">'), src.index('<div class="article-tools">')
+    inner = src[start + len('<div class="article-content">') : src.rindex("</div>", start, tools)]
+    first_table = inner.index("<table")
+    lines = re.findall(r"<p[^>]*>(.*?)</p>", inner[:first_table], re.S)
+    zoom = '<div id="zoom">' + "<br>\n".join(lines) + "</div>"
+    page = src[:start] + f'<div class="con">{zoom}<div>{inner[first_table:]}</div></div>' + src[tools:]
+    doc = html.read(page.encode("utf-8"), OPTS)
+    ref = docs[PAGES[0].stem]
+    assert [p.text for p in doc.paragraphs] == [p.text for p in ref.paragraphs]
+    assert _table_pairs(doc) == _table_pairs(ref)
+    for chrome in CHROME:
+        assert chrome not in doc.text()
