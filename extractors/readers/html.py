@@ -24,10 +24,10 @@ we report as `ResourceLimitError`, as we do for oversized text and tables.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
-import lxml.etree as etree
+from lxml import etree
 
 from ..errors import CorruptFileError, ResourceLimitError, UnreadableDocumentError
 from ..model import Block, Cell, Document, Paragraph, Source, Table
@@ -91,13 +91,13 @@ _HEADING_STYLE = {"h1": "title", "h2": "heading", "h3": "heading", "h4": "headin
 _POSITIVE_HINT = re.compile(
     r"trs_editor|trs_ueditor|custom_unionstyle|zoom|article|content|detail|main|text|正文|"
     r"wzcon|zwnr|zhengwen|news_?con|con_?txt|bt_?box|pages_?content",
-    re.I,
+    re.IGNORECASE,
 )
 _NEGATIVE_HINT = re.compile(
     r"nav|menu|foot|header|banner|crumb|position|location|share|comment|side|related|relate|"
     r"recommend|meta|info|tool|print|copyright|search|logo|qrcode|ewm|login|hidden|pager|"
     r"xxgk_?table|\bad\b|advert|links?\b|fenxiang|dqwz",
-    re.I,
+    re.IGNORECASE,
 )
 _METADATA_KEYS = frozenset(
     {
@@ -115,7 +115,7 @@ _PUNCT = re.compile("[，,。；;、：:]")
 _NUMBER = re.compile(r"^[-+−]?\s*[\d０-９][\d０-９,，.．\s]*%?$")
 _HEADING_TEXT = re.compile(r"^(?:[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|\([一二三四五六七八九十]+\)|第[一二三四五六七八九十]+[章节部分])")
 _CHARSET_META = re.compile(
-    rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I
+    rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.IGNORECASE
 )
 _JUNK = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd]")
 _LEADING_INT = re.compile(r"\s*(\d{1,6})")
@@ -197,8 +197,7 @@ def parse_html(text: str, settings: HtmlSettings = DEFAULT_SETTINGS) -> etree._E
         if event == "start":
             depth += 1
             count += 1
-            if depth > max_depth:
-                max_depth = depth
+            max_depth = max(max_depth, depth)
         else:
             depth -= 1
     if max_depth > settings.max_depth:
@@ -271,7 +270,7 @@ class _Stats:
     links: dict[etree._Element, int] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, root: etree._Element) -> "_Stats":
+    def of(cls, root: etree._Element) -> _Stats:
         st = cls()
         chars, links = st.chars, st.links
         for el in reversed(list(root.iter())):
@@ -314,15 +313,20 @@ def _row_cells(tr: etree._Element) -> list[etree._Element]:
 
 
 def _is_layout_table(table: etree._Element) -> bool:
-    """Tables that arrange the page rather than hold data: nested tables, one row or one column."""
+    """Tables that arrange the page rather than hold data.
+
+    Nested tables, a single column, or a single row of a few boxes holding
+    blocks or long text (sidebar | article); a one-row table of numbers is data.
+    """
     rows = _table_rows(table)
-    if not rows:
+    if not rows or any(True for _ in table.iterdescendants("table")):
         return True
-    if any(True for _ in table.iterdescendants("table")):
+    if all(len(_row_cells(r)) <= 1 for r in rows):
         return True
-    if len(rows) == 1 or all(len(_row_cells(r)) <= 1 for r in rows):
-        return True
-    return False
+    if len(rows) > 1:
+        return False
+    cells = _row_cells(rows[0])
+    return len(cells) <= 3 and any(_has_block_child(c) or len(_text(c)) > 200 for c in cells)
 
 
 def _cell_texts(table: etree._Element) -> list[str]:

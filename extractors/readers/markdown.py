@@ -72,7 +72,7 @@ _PAGE_NUMBER = re.compile(
     rf"^\s*(?P<l>[{_PAGE_DASH}]+\s*)?(?P<di>第\s*)?(?P<n>\d{{1,4}})(?P<dd>\s*页)?"
     rf"(?:\s*(?:[/／]|\s共)\s*(?:共\s*)?\d{{1,4}}\s*页?)?(?P<r>\s*[{_PAGE_DASH}]+)?\s*$"
 )
-_PAGE_WORD = re.compile(r"^\s*(?:page|p\.)\s*\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?\s*$", re.I)
+_PAGE_WORD = re.compile(r"^\s*(?:page|p\.)\s*\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?\s*$", re.IGNORECASE)
 _GLUED_PAGE_END = re.compile(r"\s*(?:[—－–─]\s*\d{1,3}\s*[—－–─]|\s-\s\d{1,3}\s-)\s*$")
 _GLUED_PAGE_START = re.compile(r"^\s*(?:[—－–─]\s*\d{1,3}\s*[—－–─]|-\s\d{1,3}\s-\s)\s*")
 _SEPARATOR = re.compile(r"^\s*\|?\s*:?-{1,}:?\s*(?:\|\s*:?-{1,}:?\s*)*\|?\s*$")
@@ -84,14 +84,14 @@ _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 _EMPHASIS = re.compile(r"\*\*|__")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\((?:[^)(]|\([^)]*\))*\)")
-_BR = re.compile(r"<br\s*/?>", re.I)
+_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")
 _CLOSED = re.compile(r"[。！？!?；;…][”’」』）)]*$")
 _CJK_END = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f“”‘’]$")
 _JUNK = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd]")
-_HTML_TABLE_OPEN = re.compile(r"^\s*<table\b", re.I)
-_HTML_TABLE_CLOSE = re.compile(r"</table\s*>", re.I)
+_HTML_TABLE_OPEN = re.compile(r"^\s*<table\b", re.IGNORECASE)
+_HTML_TABLE_CLOSE = re.compile(r"</table\s*>", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------- line model
@@ -369,9 +369,7 @@ class _Builder:
             self._flush()
         elif self.blank_separated:
             pass  # paragraphs end at blank lines and headings only
-        elif self.wrap is not None and not self.last_full:
-            self._flush()
-        elif self.wrap is None and closed:
+        elif self.wrap is not None and not self.last_full or self.wrap is None and closed:
             self._flush()
 
     def _flush(self) -> None:

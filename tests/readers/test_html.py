@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from extractors.errors import CorruptFileError, ResourceLimitError, UnreadableDocumentError
-from extractors.model import Document, Paragraph, Table
+from extractors.errors import (
+    CorruptFileError,
+    ResourceLimitError,
+    UnreadableDocumentError,
+)
+from extractors.model import Document
 from extractors.readers import html, read
 from extractors.readers.options import ReadOptions
 
@@ -328,7 +332,7 @@ def test_br_separated_body_box_is_found(docs: dict[str, Document]) -> None:
     start, tools = src.index('<div class="article-content">'), src.index('<div class="article-tools">')
     inner = src[start + len('<div class="article-content">') : src.rindex("</div>", start, tools)]
     first_table = inner.index("<table")
-    lines = re.findall(r"<p[^>]*>(.*?)</p>", inner[:first_table], re.S)
+    lines = re.findall(r"<p[^>]*>(.*?)</p>", inner[:first_table], re.DOTALL)
     zoom = '<div id="zoom">' + "<br>\n".join(lines) + "</div>"
     page = src[:start] + f'<div class="con">{zoom}<div>{inner[first_table:]}</div></div>' + src[tools:]
     doc = html.read(page.encode("utf-8"), OPTS)
