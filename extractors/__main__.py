@@ -11,7 +11,6 @@ in this machine's processes. Progress and the summary go to stderr. Exit code:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -22,6 +21,7 @@ from .batch import (
     LocalEngine,
     ServerEngine,
     ServerSettings,
+    available_cores,
     read_jsonl,
     run_to_dir,
     run_to_jsonl,
@@ -36,7 +36,7 @@ _SERVER_DEFAULTS = ServerSettings(url="")
 
 
 def _add_engine_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+    p.add_argument("--workers", type=int, default=available_cores(),
                    help="worker processes for local extraction (default: number of cores)")
     p.add_argument("--server", metavar="URL",
                    help="send files to a running service (POST URL/v1/extract) instead of extracting locally")

@@ -37,11 +37,19 @@ from .errors import (
 # --------------------------------------------------------------------------- settings
 
 
+def available_cores() -> int:
+    """Cores this process may run on (a container or taskset may allow fewer than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 @dataclass(frozen=True, slots=True)
 class BatchSettings:
     """Knobs of a local batch run."""
 
-    workers: int = os.cpu_count() or 1
+    workers: int = field(default_factory=available_cores)
     min_confidence: float = 0.9  # values below this are counted in the summary and listed for review
     extensions: tuple[str, ...] = (".pdf", ".docx", ".html", ".htm", ".txt", ".md", ".markdown")
     inflight_per_worker: int = 2  # jobs queued per worker: enough to keep them busy, few to redo after a crash
@@ -338,7 +346,14 @@ class ServerEngine:
                 wait_s *= 2
                 continue
             if resp.is_success:
-                return Outcome(job.file, job.sha256, True, resp.content)
+                try:
+                    ok = isinstance(orjson.loads(resp.content), dict)
+                except orjson.JSONDecodeError:
+                    ok = False
+                if ok:
+                    return Outcome(job.file, job.sha256, True, resp.content)
+                return _failed(job, problem("bad-response", "The service answered with something other than JSON",
+                                            502, f"HTTP {resp.status_code}, {len(resp.content)} bytes.", job.file))
             return _failed(job, self._problem_from(resp, job.file))
         raise AssertionError("unreachable: the last attempt always returns")
 
@@ -378,7 +393,10 @@ class DirSink:
 def jsonl_line(outcome: Outcome) -> bytes:
     """One JSONL line: {"file", "sha256", "result" | "error"}, the body embedded byte for byte."""
     key = "result" if outcome.ok else "error"
-    return orjson.dumps({"file": outcome.file, "sha256": outcome.sha256, key: orjson.Fragment(outcome.body)}) + b"\n"
+    body = outcome.body.strip()
+    if b"\n" in body or b"\r" in body:  # pretty-printed by some server: one line per record all the same
+        body = orjson.dumps(orjson.loads(body))
+    return orjson.dumps({"file": outcome.file, "sha256": outcome.sha256, key: orjson.Fragment(body)}) + b"\n"
 
 
 class JsonlSink:
@@ -597,13 +615,14 @@ def run_to_jsonl(paths: list[str], out: Path, engine: Engine, settings: BatchSet
     if summary.skipped and not quiet:
         out_stream.write(f"Resuming: {summary.skipped} files already in {out}, {len(todo)} to do\n")
     sink = JsonlSink(out)
-    bodies: dict[str, Outcome] = {}
+    copied = {job.sha256 for job in copies}
+    bodies: dict[str, Outcome] = {}  # only for content that appears under several names
     progress = Progress(len(todo), stream, enabled=not quiet)
 
     class _Remember:
         def write(self, outcome: Outcome) -> None:
-            if outcome.sha256:
-                bodies[outcome.sha256] = outcome
+            if outcome.sha256 in copied:
+                bodies[outcome.sha256] = outcome  # type: ignore[index]
             sink.write(outcome)
 
         def close(self) -> None:

@@ -79,8 +79,8 @@ class FakeService:
     before answering, the way the real service does when its pool is full.
     """
 
-    def __init__(self, saturated: int = 0, retry_after: str = "0") -> None:
-        self.saturated, self.retry_after = saturated, retry_after
+    def __init__(self, saturated: int = 0, retry_after: str = "0", answer: str = "json") -> None:
+        self.saturated, self.retry_after, self.answer = saturated, retry_after, answer
         self.requests: dict[str, int] = {}
         self.lock = threading.Lock()
         service = self
@@ -108,7 +108,10 @@ class FakeService:
                     prob = problem_for(e, name)
                     prob.pop("file")
                     return self._send(int(prob["status"]), orjson.dumps(prob), "application/problem+json")
-                self._send(200, result.model_dump_json().encode(), "application/json")
+                if service.answer == "html":  # a captive portal or misrouted proxy
+                    return self._send(200, b"<html><body>Welcome</body></html>", "text/html")
+                indent = 2 if service.answer == "pretty" else None
+                self._send(200, result.model_dump_json(indent=indent).encode() + b"\n", "application/json")
 
             def _send(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
                 self.send_response(status)
@@ -322,6 +325,19 @@ def test_server_mode_keeps_the_service_problem_and_survives_a_dead_service(tmp_p
     run_to_jsonl([str(CORPUS / "txt" / f"{DOC}.txt")], tmp_path / "dead.jsonl", engine, quiet=True)
     (dead,) = read_jsonl(tmp_path / "dead.jsonl")
     assert dead["error"]["type"].endswith("/service-unreachable")
+
+
+def test_server_mode_stores_pretty_json_on_one_line_and_refuses_non_json(tmp_path: Path) -> None:
+    txt = CORPUS / "txt" / f"{DOC}.txt"
+    with FakeService(answer="pretty").running() as url:
+        run_to_jsonl([str(txt)], tmp_path / "r.jsonl", ServerEngine(ServerSettings(url=url)), quiet=True)
+    assert len((tmp_path / "r.jsonl").read_bytes().splitlines()) == 1
+    (rec,) = read_jsonl(tmp_path / "r.jsonl")
+    assert rec == expected_record(txt, str(txt))
+    with FakeService(answer="html").running() as url:
+        run_to_jsonl([str(txt)], tmp_path / "html.jsonl", ServerEngine(ServerSettings(url=url)), quiet=True)
+    (rec,) = read_jsonl(tmp_path / "html.jsonl")
+    assert rec["error"]["type"].endswith("/bad-response") and rec["error"]["status"] == 502
 
 
 # --------------------------------------------------------------------------- the corpus, end to end
