@@ -24,6 +24,7 @@ from .batch import (
     available_cores,
     read_jsonl,
     run_to_dir,
+    slim,
     run_to_jsonl,
 )
 from .errors import InputError
@@ -121,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not (args.csv or args.xlsx):
             print("error: give --csv and/or --xlsx", file=sys.stderr)
             return EXIT_USAGE
-        _write_panel(list(read_jsonl(args.jsonl)), args)
+        _write_panel([slim(r) for r in read_jsonl(args.jsonl)], args)
         return EXIT_OK
 
     settings = BatchSettings(workers=max(1, args.workers), min_confidence=args.min_confidence)
@@ -140,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     print(summary.render(), file=sys.stderr)
     if mode == "batch":
-        _write_panel(list(read_jsonl(args.out)), args)
+        _write_panel([slim(r) for r in read_jsonl(args.out)], args)
     return EXIT_FAILURES if summary.failures else EXIT_OK
 
 

@@ -440,6 +440,20 @@ def read_jsonl(path: Path) -> Iterator[dict]:
                 yield rec
 
 
+_BULKY_PARTS = ("sections", "warnings")
+
+
+def slim(record: dict) -> dict:
+    """A record without the bulky parts (section texts, warnings) that summaries and panels never read.
+
+    Keeps a large results file's records affordable in memory.
+    """
+    result = record.get("result")
+    if not isinstance(result, dict):
+        return record
+    return {**record, "result": {k: v for k, v in result.items() if k not in _BULKY_PARTS}}
+
+
 def latest_records(records: Iterable[dict]) -> list[dict]:
     """One record per report, the latest line winning; keyed by content hash (by file name when unreadable)."""
     latest: dict[str, dict] = {}
@@ -592,7 +606,7 @@ def run_to_jsonl(paths: list[str], out: Path, engine: Engine, settings: BatchSet
     superseding the old one.
     """
     jobs = discover(paths, settings)
-    done = {rec["sha256"]: rec for rec in read_jsonl(out) if rec.get("sha256") and "result" in rec}
+    done = {rec["sha256"]: slim(rec) for rec in read_jsonl(out) if rec.get("sha256") and "result" in rec}
     summary = Summary(settings.min_confidence)
     todo: list[Job] = []
     for job in jobs:
