@@ -79,8 +79,3 @@ def read(data: bytes, options: ReadOptions) -> Document:
     flush_table()
     return Document(blocks=tuple(blocks), format="txt")
 
-
-def read_markdown(data: bytes, options: ReadOptions) -> Document:
-    """Fallback Markdown reading as plain text (the Markdown reader replaces this in the registry)."""
-    doc = read(data, options)
-    return Document(blocks=doc.blocks, format="md")
