@@ -47,17 +47,16 @@ from extractors.batch import (
 from extractors.errors import EmptyFileError, ExtractionError, FileTooLargeError, UnsupportedFormatError
 from extractors.panel import load_catalogue
 
-CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
 GOLD_FOLDERS = ("txt", "docx", "html", "pdf")
 DOC = "000_32e6960542ba4ec5"
 # Headline indicators of both forms, checked against the gold labels in the panel (values come from gold/).
 HEADLINE_IDS = ("active.total", "request.received.total", "requests.new.total", "requests.disclosed.total")
 
 
-def gold_files() -> list[Path]:
+def gold_files(corpus: Path) -> list[Path]:
     """Every report file in the corpus format folders that has a gold label."""
-    gold = {p.stem for p in (CORPUS / "gold").glob("*.json")}
-    return sorted(p for f in GOLD_FOLDERS for p in (CORPUS / f).iterdir() if p.name.split(".")[0] in gold)
+    gold = {p.stem for p in (corpus / "gold").glob("*.json")}
+    return sorted(p for f in GOLD_FOLDERS for p in (corpus / f).iterdir() if p.name.split(".")[0] in gold)
 
 
 def expected_record(path: Path, file: str) -> dict:
@@ -174,11 +173,11 @@ def real_service(log_path: Path, **settings: str) -> Iterator[str]:
 # --------------------------------------------------------------------------- discovery and problems
 
 
-def test_discover_walks_folders_expands_globs_and_reports_missing_paths() -> None:
-    jobs = discover([str(CORPUS / "txt"), str(CORPUS / "pdf" / "hongze_*.pdf"), str(CORPUS / "txt" / f"{DOC}.txt"),
-                     str(CORPUS / "nope.docx"), str(CORPUS / "*.nothing")])
+def test_discover_walks_folders_expands_globs_and_reports_missing_paths(corpus: Path) -> None:
+    jobs = discover([str(corpus / "txt"), str(corpus / "pdf" / "hongze_*.pdf"), str(corpus / "txt" / f"{DOC}.txt"),
+                     str(corpus / "nope.docx"), str(corpus / "*.nothing")])
     names = [Path(j.file).name for j in jobs]
-    assert names[:5] == sorted(p.name for p in (CORPUS / "txt").glob("*.txt"))
+    assert names[:5] == sorted(p.name for p in (corpus / "txt").glob("*.txt"))
     assert names[5:7] == ["hongze_2023.pdf", "hongze_2024.pdf"]
     assert names.count(f"{DOC}.txt") == 1  # named twice, run once
     assert [j.error["status"] for j in jobs[7:]] == [400, 400]
@@ -187,8 +186,8 @@ def test_discover_walks_folders_expands_globs_and_reports_missing_paths() -> Non
     assert txt.sha256 == hashlib.sha256(Path(txt.file).read_bytes()).hexdigest()
 
 
-def test_discover_in_the_whole_corpus_skips_gold_json_and_readme() -> None:
-    found = {Path(j.file).suffix for j in discover([str(CORPUS)])}
+def test_discover_in_the_whole_corpus_skips_gold_json_and_readme(corpus: Path) -> None:
+    found = {Path(j.file).suffix for j in discover([str(corpus)])}
     assert found == {".txt", ".docx", ".html", ".pdf", ".md"}
 
 
@@ -230,11 +229,11 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
 # --------------------------------------------------------------------------- resume and crashes
 
 
-def test_rerun_skips_done_files_by_content_hash_and_retries_failures(tmp_path: Path) -> None:
+def test_rerun_skips_done_files_by_content_hash_and_retries_failures(tmp_path: Path, corpus: Path) -> None:
     src = tmp_path / "in"
     src.mkdir()
-    shutil.copy(CORPUS / "txt" / f"{DOC}.txt", src / "a.txt")
-    shutil.copy(CORPUS / "txt" / f"{DOC}.txt", src / "same_bytes.txt")  # same content: extracted once
+    shutil.copy(corpus / "txt" / f"{DOC}.txt", src / "a.txt")
+    shutil.copy(corpus / "txt" / f"{DOC}.txt", src / "same_bytes.txt")  # same content: extracted once
     (src / "empty.txt").write_bytes(b"")
     out = tmp_path / "r.jsonl"
     engine = LocalEngine(BatchSettings(workers=1))
@@ -257,10 +256,10 @@ def test_rerun_skips_done_files_by_content_hash_and_retries_failures(tmp_path: P
     assert len(again) == 3 + failed and all("error" in r for r in again[3:])  # only failures are tried again
 
 
-def test_interrupted_line_is_ignored_and_the_next_run_starts_a_clean_line(tmp_path: Path) -> None:
+def test_interrupted_line_is_ignored_and_the_next_run_starts_a_clean_line(tmp_path: Path, corpus: Path) -> None:
     out = tmp_path / "r.jsonl"
     out.write_bytes(b'{"file": "x.txt", "sha256": "ab')  # what a kill mid-write leaves
-    run_to_jsonl([str(CORPUS / "txt" / f"{DOC}.txt")], out, LocalEngine(BatchSettings(workers=1)), quiet=True)
+    run_to_jsonl([str(corpus / "txt" / f"{DOC}.txt")], out, LocalEngine(BatchSettings(workers=1)), quiet=True)
     records = list(read_jsonl(out))
     assert [Path(r["file"]).name for r in records] == [f"{DOC}.txt"]
 
@@ -274,9 +273,9 @@ def crash_on_marked_file(path: str) -> tuple[bool, bytes]:
     return extract_file(path)
 
 
-def test_a_crashing_worker_fails_only_its_own_file(tmp_path: Path) -> None:
+def test_a_crashing_worker_fails_only_its_own_file(tmp_path: Path, corpus: Path) -> None:
     for name in ("a.txt", "b.txt", "crash.txt", "c.txt"):
-        (tmp_path / name).write_bytes((CORPUS / "txt" / f"{DOC}.txt").read_bytes() + name.encode())
+        (tmp_path / name).write_bytes((corpus / "txt" / f"{DOC}.txt").read_bytes() + name.encode())
     out = tmp_path / "r.jsonl"
     summary = run_to_jsonl([str(tmp_path)], out, LocalEngine(BatchSettings(workers=2), task=crash_on_marked_file),
                            quiet=True)
@@ -289,31 +288,31 @@ def test_a_crashing_worker_fails_only_its_own_file(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- the --server path
 
 
-def test_server_mode_retries_503_honouring_retry_after(tmp_path: Path) -> None:
+def test_server_mode_retries_503_honouring_retry_after(tmp_path: Path, corpus: Path) -> None:
     fake = FakeService(saturated=2, retry_after="3")
     slept: list[float] = []
     with fake.running() as url:
         engine = ServerEngine(ServerSettings(url=url, concurrency=2, max_attempts=3), sleep=slept.append)
-        summary = run_to_jsonl([str(CORPUS / "txt" / f"{DOC}.txt"), str(tmp_path / "missing.txt")],
+        summary = run_to_jsonl([str(corpus / "txt" / f"{DOC}.txt"), str(tmp_path / "missing.txt")],
                                tmp_path / "r.jsonl", engine, quiet=True)
     assert fake.requests == {f"{DOC}.txt": 3}
     assert slept == [3.0, 3.0]
     rec = next(r for r in read_jsonl(tmp_path / "r.jsonl") if r["file"].endswith(f"{DOC}.txt"))
-    assert rec == expected_record(CORPUS / "txt" / f"{DOC}.txt", rec["file"])
+    assert rec == expected_record(corpus / "txt" / f"{DOC}.txt", rec["file"])
     assert summary.files == 2 and len(summary.failures) == 1 + ("error" in rec)
 
 
-def test_server_mode_gives_up_after_bounded_attempts(tmp_path: Path) -> None:
+def test_server_mode_gives_up_after_bounded_attempts(tmp_path: Path, corpus: Path) -> None:
     fake = FakeService(saturated=100)
     with fake.running() as url:
         engine = ServerEngine(ServerSettings(url=url, max_attempts=3), sleep=lambda s: None)
-        run_to_jsonl([str(CORPUS / "txt" / f"{DOC}.txt")], tmp_path / "r.jsonl", engine, quiet=True)
+        run_to_jsonl([str(corpus / "txt" / f"{DOC}.txt")], tmp_path / "r.jsonl", engine, quiet=True)
     assert fake.requests == {f"{DOC}.txt": 3}
     (rec,) = read_jsonl(tmp_path / "r.jsonl")
     assert rec["error"]["status"] == 503 and rec["error"]["file"].endswith(f"{DOC}.txt")
 
 
-def test_server_mode_keeps_the_service_problem_and_survives_a_dead_service(tmp_path: Path) -> None:
+def test_server_mode_keeps_the_service_problem_and_survives_a_dead_service(tmp_path: Path, corpus: Path) -> None:
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
     with FakeService().running() as url:
@@ -322,13 +321,13 @@ def test_server_mode_keeps_the_service_problem_and_survives_a_dead_service(tmp_p
     assert rec["error"]["status"] == 400 and rec["error"]["type"].endswith("/empty-file")
     # The service is gone now: a connection error is retried, then recorded.
     engine = ServerEngine(ServerSettings(url=url, max_attempts=2, backoff=0.01))
-    run_to_jsonl([str(CORPUS / "txt" / f"{DOC}.txt")], tmp_path / "dead.jsonl", engine, quiet=True)
+    run_to_jsonl([str(corpus / "txt" / f"{DOC}.txt")], tmp_path / "dead.jsonl", engine, quiet=True)
     (dead,) = read_jsonl(tmp_path / "dead.jsonl")
     assert dead["error"]["type"].endswith("/service-unreachable")
 
 
-def test_server_mode_stores_pretty_json_on_one_line_and_refuses_non_json(tmp_path: Path) -> None:
-    txt = CORPUS / "txt" / f"{DOC}.txt"
+def test_server_mode_stores_pretty_json_on_one_line_and_refuses_non_json(tmp_path: Path, corpus: Path) -> None:
+    txt = corpus / "txt" / f"{DOC}.txt"
     with FakeService(answer="pretty").running() as url:
         run_to_jsonl([str(txt)], tmp_path / "r.jsonl", ServerEngine(ServerSettings(url=url)), quiet=True)
     assert len((tmp_path / "r.jsonl").read_bytes().splitlines()) == 1
@@ -401,13 +400,13 @@ def assert_panel_says_what_the_jsonl_says(records: dict[str, dict], panel_csv: P
     assert [r[0] for r in dictionary][8:8 + len(catalogue_ids)] == catalogue_ids
 
 
-def assert_headline_gold_values_in_panel(panel_csv: Path) -> None:
+def assert_headline_gold_values_in_panel(panel_csv: Path, corpus: Path) -> None:
     """The researchers' view: metadata and headline numbers of every report as the gold labels have them."""
     with panel_csv.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
     for row in rows:
         checked = 0
-        gold = json.loads((CORPUS / "gold" / (Path(row["file"]).name.split(".")[0] + ".json")).read_text(encoding="utf-8"))
+        gold = json.loads((corpus / "gold" / (Path(row["file"]).name.split(".")[0] + ".json")).read_text(encoding="utf-8"))
         assert (row["agency"], row["year"], row["template"]) == (gold["agency"], str(gold["report_year"]), gold["template"]), row["file"]
         for iid in HEADLINE_IDS:
             if gold["indicators"].get(iid) is not None:
@@ -416,9 +415,10 @@ def assert_headline_gold_values_in_panel(panel_csv: Path) -> None:
         assert checked >= 1, row["file"]  # e.g. 000 request.received.total = 6, 003 requests.new.total = 224
 
 
-def test_batch_over_the_corpus_locally_and_through_the_service(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    files = gold_files()
-    folders = [str(CORPUS / f) for f in GOLD_FOLDERS]
+def test_batch_over_the_corpus_locally_and_through_the_service(
+        tmp_path: Path, corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = gold_files(corpus)
+    folders = [str(corpus / f) for f in GOLD_FOLDERS]
     local, panel_csv, panel_xlsx = tmp_path / "local.jsonl", tmp_path / "panel.csv", tmp_path / "panel.xlsx"
     rc = main(["batch", *folders, "--out", str(local), "--workers", "2",
                "--csv", str(panel_csv), "--xlsx", str(panel_xlsx), "--min-confidence", "0.9"])
@@ -435,11 +435,11 @@ def test_batch_over_the_corpus_locally_and_through_the_service(tmp_path: Path, c
     assert all(n in err for n in failed)
 
     # One line checked against the library called directly: the JSONL embeds the exact response.
-    txt = CORPUS / "txt" / f"{DOC}.txt"
+    txt = corpus / "txt" / f"{DOC}.txt"
     assert records[txt.name] == expected_record(txt, records[txt.name]["file"])
 
     assert_panel_says_what_the_jsonl_says(records, panel_csv, panel_xlsx, 0.9)
-    assert_headline_gold_values_in_panel(panel_csv)
+    assert_headline_gold_values_in_panel(panel_csv, corpus)
 
     # A second run has nothing left to do but the failures.
     main(["batch", *folders, "--out", str(local), "--workers", "2", "-q"])
