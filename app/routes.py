@@ -60,28 +60,22 @@ class VersionInfo(BaseModel):
 _BODY_DOC = (
     "The report, either as the multipart field `file` or as the raw request body. The format is decided from the "
     "bytes (PDF, DOCX, HTML, Markdown, plain text in UTF-8/GB18030/…); the name and declared type only break ties "
-    "between text formats. Any Content-Type is accepted for a raw body."
+    "between text formats. A raw body may carry any Content-Type (application/pdf, text/html, …)."
 )
-_BINARY = {"schema": {"type": "string", "format": "binary"}}
+EXTRACT_UPLOAD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "ExtractUpload",
+    "description": "Multipart form with the report in the `file` field.",
+    "properties": {"file": {"type": "string", "format": "binary", "description": "The report file."}},
+    "required": ["file"],
+}
 EXTRACT_REQUEST_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": _BODY_DOC,
         "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "title": "ExtractUpload",
-                    "properties": {"file": {"type": "string", "format": "binary", "description": "The report file."}},
-                    "required": ["file"],
-                }
-            },
-            "application/octet-stream": _BINARY,
-            "application/pdf": _BINARY,
-            "application/vnd.openxmlformats-officedocument.wordprocessingml.document": _BINARY,
-            "text/html": _BINARY,
-            "text/plain": _BINARY,
-            "text/markdown": _BINARY,
+            "multipart/form-data": {"schema": {"$ref": "#/components/schemas/ExtractUpload"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
         },
     }
 }

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi.openapi.utils import get_openapi
 
 from .problems import PROBLEM_MEDIA_TYPE
+from .routes import EXTRACT_UPLOAD_SCHEMA
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -42,6 +43,8 @@ _HEADER_REF = "#/components/headers/"
 
 def _decorate(spec: dict[str, Any]) -> dict[str, Any]:
     components = spec.setdefault("components", {})
+    components.setdefault("schemas", {})["ExtractUpload"] = EXTRACT_UPLOAD_SCHEMA
+    components["schemas"] = dict(sorted(components["schemas"].items()))
     components["headers"] = {**HEADERS, "Retry-After": RETRY_AFTER_HEADER}
     for operations in spec.get("paths", {}).values():
         for operation in operations.values():
