@@ -542,8 +542,9 @@ class Summary:
 
         ok = self.files - len(self.failures)
         lines = [
-            f"Summary: {self.files} files, {ok} ok ({self.extracted} extracted now, {self.skipped} already done), "
-            f"{len(self.failures)} failed",
+            f"Summary: {self.files} files, {ok} ok"
+            + (f" ({self.extracted} extracted now, {self.skipped} already done)" if self.skipped else "")
+            + f", {len(self.failures)} failed",
             f"  by format:      {counts(self.by_format)}",
             f"  by template:    {counts(self.by_template)}",
             f"  low confidence: {self.low_confidence_values} values below {self.min_confidence:g} "
