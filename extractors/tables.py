@@ -100,7 +100,9 @@ def _paragraph_row(p: Paragraph, index: int, line: int) -> TableRow | None:
     if not m:
         return None
     nums = m.group("nums").split()
-    label = m.group("label").strip()
+    printed = " ".join(p.text.split())
+    # the label as printed (NFKC only served the pattern), where folding kept the length
+    label = (printed[: m.end("label")] if len(printed) == len(t) else m.group("label")).strip()
     if len(nums) < 3 or len(label) > 60:
         return None
     src = p.source
