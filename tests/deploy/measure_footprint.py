@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from service_probe import REPO, measure, running_service, wait_for  # noqa: E402
+from service_probe import REPO, measure, running_service, wait_for
 
 CORPUS = REPO / ".." / "shared" / "corpus"
 FORMAT_DIRS = ("pdf", "docx", "html", "txt", "variants")

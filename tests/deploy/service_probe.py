@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from dockerfile_lite import parse
 
@@ -221,7 +222,7 @@ class RssSampler:
         self.worker_vm = max([self.worker_vm, *(proc_status_kib(p, "VmPeak") for p in workers)])
         self.total = max(self.total, table[self.root][1] + helper_rss + sum(table[p][1] for p in workers if p in table))
 
-    def __enter__(self) -> RssSampler:
+    def __enter__(self) -> Self:
         def loop() -> None:
             while not self._stop.is_set():
                 self.sample()

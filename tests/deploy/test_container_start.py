@@ -12,7 +12,14 @@ import time
 from pathlib import Path
 
 from kustomize_lite import render
-from service_probe import REPO, free_port, healthcheck_command, http_status, running_service, wait_for
+from service_probe import (
+    REPO,
+    free_port,
+    healthcheck_command,
+    http_status,
+    running_service,
+    wait_for,
+)
 
 PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
 
@@ -34,7 +41,7 @@ def test_cmd_serves_every_probe_and_healthcheck_then_stops_on_sigterm(tmp_path: 
             assert http_status(service.base_url + path) == 200, f"{probe} {path}"
 
         health = subprocess.run(
-            healthcheck_command(), env=service.env, capture_output=True, text=True, timeout=30
+            healthcheck_command(), env=service.env, capture_output=True, text=True, timeout=30, check=False
         )
         assert health.returncode == 0, health.stderr
 
@@ -49,5 +56,7 @@ def test_healthcheck_fails_when_nothing_listens() -> None:
     import os
 
     env = {**os.environ, "PORT": str(free_port())}
-    proc = subprocess.run(healthcheck_command(), env=env, capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        healthcheck_command(), env=env, capture_output=True, text=True, timeout=30, check=False
+    )
     assert proc.returncode != 0

@@ -18,7 +18,6 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-
 from dockerfile_lite import parse as parse_dockerfile
 from kustomize_lite import Resource, UnsupportedKustomization, config_map_hash, render
 
@@ -114,7 +113,7 @@ def test_validation_rejects_a_misspelt_field() -> None:
 
 def test_overlay_renders_with_namespace_image_and_merged_config(overlay: list[Resource]) -> None:
     base = render(K8S / "base")
-    kinds = lambda rs: {(r["kind"], r["metadata"]["name"]) for r in rs if r["kind"] != "ConfigMap"}  # noqa: E731
+    kinds = lambda rs: {(r["kind"], r["metadata"]["name"]) for r in rs if r["kind"] != "ConfigMap"}
     assert kinds(overlay) >= kinds(base)
     assert _config_map(overlay) != _config_map(base), "the overlay's merged limits differ"
     assert _config_map(overlay).keys() == _config_map(base).keys()
@@ -145,7 +144,7 @@ if KUBECTL:  # defined only where kubectl exists (it ships with this machine kin
             capture_output=True, text=True, timeout=120, check=True,
         )
         theirs = [d for d in yaml.safe_load_all(proc.stdout) if d]
-        key = lambda r: (r["kind"], r["metadata"]["name"])  # noqa: E731
+        key = lambda r: (r["kind"], r["metadata"]["name"])
         assert sorted(render(directory), key=key) == sorted(theirs, key=key)
 
 

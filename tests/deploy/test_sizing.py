@@ -13,7 +13,6 @@ import math
 from pathlib import Path
 
 import pytest
-
 from kustomize_lite import render
 from measure_footprint import large_pdf
 from service_probe import Footprint, measure, running_service, wait_for
