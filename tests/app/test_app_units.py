@@ -159,3 +159,30 @@ def test_catalogue_parsing_splits_rules_and_lists() -> None:
     total, part = catalogue.indicators
     assert total.templates == ["legacy", "revised_2019"] and total.sum_of == ["a.x", "a.y"] and total.unit == "件"
     assert part.unit is None and part.sum_of == []
+
+
+def test_unhandled_bug_in_a_route_is_a_generic_problem_with_the_request_id() -> None:
+    """The middleware's last resort: a real bug still answers problem+json 500 with the usual headers."""
+    import httpx
+
+    from app import create_app
+
+    app = create_app(Settings(workers=1))
+
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    app.add_api_route("/boom", boom)
+
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.get("/boom", headers={"X-Request-ID": "bug-7"})
+
+    r = asyncio.run(call())
+    assert r.status_code == 500
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["x-request-id"] == "bug-7" and "x-processing-time-ms" in r.headers
+    body = r.json()
+    assert body["type"] == "https://govreport-extract.dev/problems/internal-error"
+    assert body["request_id"] == "bug-7" and "secret" not in r.text
