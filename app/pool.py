@@ -141,7 +141,11 @@ class WorkerPool:
 
     # ---- state -----------------------------------------------------------------------------
     def stats(self) -> PoolStats:
-        alive = sum(1 for w in list(self._workers) if not w.retire and w.process.is_alive())
+        # A busy worker's process is watched by its own thread; polling it here too could race on its sentinel.
+        idle_alive = sum(
+            1 for w in list(self._workers) if w.pid not in self._busy and not w.retire and w.process.is_alive()
+        )
+        alive = idle_alive + sum(1 for w in self._busy.values() if not w.retire)
         return PoolStats(self.config.size, alive, len(self._busy), self._waiting, dict(self.restarts))
 
     def busy_pids(self) -> list[int]:
