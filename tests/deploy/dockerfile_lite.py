@@ -5,9 +5,11 @@ Dockerfile's rules by reading it and start the service the way its CMD and ENV s
 """
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import shlex
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,3 +113,67 @@ def parse(path: Path) -> Dockerfile:
         elif stages:
             stages[-1].instructions.append(Instruction(keyword, rest))
     return Dockerfile(args=args, stages=stages)
+
+
+# --- build context -------------------------------------------------------------------
+
+
+def dockerignore_patterns(path: Path) -> list[tuple[bool, str]]:
+    """(excluded?, pattern) in file order; later lines win, as in Docker."""
+    out: list[tuple[bool, str]] = []
+    for raw in Path(path).read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        out.append((not negated, line.lstrip("!").strip("/")))
+    return out
+
+
+def _matches(pattern: str, path: str) -> bool:
+    """Docker matching: a pattern matches the path or one of its parent folders."""
+    parts = path.split("/")
+    if pattern.startswith("**/"):
+        tail = pattern[3:]
+        return any(
+            fnmatch.fnmatchcase("/".join(parts[i:j]), tail)
+            for i in range(len(parts))
+            for j in range(i + 1, len(parts) + 1)
+        )
+    depth = pattern.count("/") + 1
+    return depth <= len(parts) and fnmatch.fnmatchcase("/".join(parts[:depth]), pattern)
+
+
+def is_ignored(path: str, patterns: list[tuple[bool, str]]) -> bool:
+    """Whether `path` (relative, '/'-separated) is left out of the build context."""
+    excluded = False
+    for exclude, pattern in patterns:
+        if _matches(pattern, path):
+            excluded = exclude
+    return excluded
+
+
+def copy_stage_sources(repo: Path, stage: Stage, dest: Path) -> list[str]:
+    """Lay out what `stage`'s plain COPY instructions would put in its WORKDIR.
+
+    Files come from `repo` filtered through its .dockerignore, as Docker sends the
+    context. Returns the relative paths copied.
+    """
+    patterns = dockerignore_patterns(repo / ".dockerignore")
+    copied: list[str] = []
+    for inst in stage.all("COPY"):
+        words = [w for w in inst.args.split() if not w.startswith("--")]
+        *sources, target = words
+        for source in sources:
+            src = repo / source
+            files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
+            for file in files:
+                rel = file.relative_to(repo).as_posix()
+                if is_ignored(rel, patterns):
+                    continue
+                inside = Path(target.rstrip("/")) / file.relative_to(src if src.is_dir() else src.parent)
+                out = dest / inside
+                out.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(file, out)
+                copied.append(inside.as_posix())
+    return copied

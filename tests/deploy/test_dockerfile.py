@@ -5,7 +5,6 @@ hadolint does not know about this project are checked by reading the file.
 """
 from __future__ import annotations
 
-import fnmatch
 import re
 import shutil
 import subprocess
@@ -13,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from dockerfile_lite import Dockerfile, parse
+from dockerfile_lite import Dockerfile, dockerignore_patterns, is_ignored, parse
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "Dockerfile"
@@ -74,12 +73,12 @@ def test_builder_builds_a_wheel_from_the_project_into_a_venv(dockerfile: Dockerf
 
 def test_copy_sources_exist_and_survive_dockerignore(dockerfile: Dockerfile) -> None:
     """Every path the builder copies is in the repo and in the build context."""
-    patterns = _dockerignore_patterns()
+    patterns = dockerignore_patterns(DOCKERIGNORE)
     for inst in dockerfile.stages[0].all("COPY"):
         *sources, _dest = inst.args.split()
         for source in (s for s in sources if not s.startswith("--")):
             assert (REPO / source).exists(), f"COPY {source}: not in the repository"
-            assert not _ignored(source.rstrip("/"), patterns), f"COPY {source}: excluded by .dockerignore"
+            assert not is_ignored(source.rstrip("/"), patterns), f"COPY {source}: excluded by .dockerignore"
 
 
 def test_final_stage_has_no_compiler_and_only_the_venv(dockerfile: Dockerfile) -> None:
@@ -133,42 +132,6 @@ def test_healthcheck_probes_healthz_with_python_urllib(dockerfile: Dockerfile) -
     assert re.search(r"--timeout=\d+s", health.args) and re.search(r"--start-period=\d+s", health.args)
 
 
-def _dockerignore_patterns() -> list[tuple[bool, str]]:
-    """(excluded?, pattern) in file order; later lines win, as in Docker."""
-    out: list[tuple[bool, str]] = []
-    for raw in DOCKERIGNORE.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        negated = line.startswith("!")
-        out.append((not negated, line.lstrip("!").strip("/")))
-    return out
-
-
-def _matches(pattern: str, path: str) -> bool:
-    """Docker matching: a pattern matches the path or one of its parent folders."""
-    parts = path.split("/")
-    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    if pattern.startswith("**/"):
-        tail = pattern[3:]
-        return any(fnmatch.fnmatchcase(p.split("/")[-1], tail) for p in prefixes) or any(
-            fnmatch.fnmatchcase("/".join(parts[i:j]), tail)
-            for i in range(len(parts)) for j in range(i + 1, len(parts) + 1)
-        )
-    depth = pattern.count("/") + 1
-    return any(
-        fnmatch.fnmatchcase(p, pattern) for p in prefixes if p.count("/") + 1 == depth
-    )
-
-
-def _ignored(path: str, patterns: list[tuple[bool, str]]) -> bool:
-    excluded = False
-    for exclude, pattern in patterns:
-        if _matches(pattern, path):
-            excluded = exclude
-    return excluded
-
-
 @pytest.mark.parametrize(
     ("path", "ignored"),
     [
@@ -186,4 +149,4 @@ def _ignored(path: str, patterns: list[tuple[bool, str]]) -> bool:
     ],
 )
 def test_dockerignore_keeps_the_context_to_the_wheel_sources(path: str, ignored: bool) -> None:
-    assert _ignored(path, _dockerignore_patterns()) is ignored
+    assert is_ignored(path, dockerignore_patterns(DOCKERIGNORE)) is ignored
