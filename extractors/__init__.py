@@ -22,7 +22,7 @@ from .errors import (
     UnreadableDocumentError,
     UnsupportedFormatError,
 )
-from .pipeline import extract, extract_document
+from .pipeline import ExtractOptions, extract, extract_document
 from .readers import ReadOptions
 from .result import SCHEMA_VERSION, ExtractionResult
 from .version import __version__
@@ -31,6 +31,7 @@ __all__ = [
     "CorruptFileError",
     "EmptyFileError",
     "EncryptedFileError",
+    "ExtractOptions",
     "ExtractionError",
     "ExtractionResult",
     "FileTooLargeError",

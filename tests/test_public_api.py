@@ -7,7 +7,7 @@ import extractors
 from extractors.result import ExtractionResult
 
 PUBLIC = {
-    "CorruptFileError", "EmptyFileError", "EncryptedFileError", "ExtractionError", "ExtractionResult",
+    "CorruptFileError", "EmptyFileError", "EncryptedFileError", "ExtractOptions", "ExtractionError", "ExtractionResult",
     "FileTooLargeError", "InputError", "NoTextLayerError", "ReadOptions", "ResourceLimitError", "SCHEMA_VERSION",
     "TooManyPagesError", "UnreadableDocumentError", "UnsupportedFormatError", "__version__", "extract", "extract_document",
 }
