@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection
 from typing import Callable
 
 from extractors import ExtractionError, ReadOptions, ResourceLimitError, UnsupportedFormatError, extract
-from extractors.pipeline import ExtractOptions
+from extractors import ExtractOptions
 from extractors.readers import sniff
 
 log = logging.getLogger("app.worker")
