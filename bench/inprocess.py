@@ -40,12 +40,13 @@ class FormatResult:
     files: int
     pages: int
     engine: Timing
+    reader: Timing  # the format's reader alone: what is left is the format-independent pipeline
     floor: Timing | None
     naive: Timing | None
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"format": self.fmt, "files": self.files, "pages": self.pages}
-        for key in ("engine", "floor", "naive"):
+        for key in ("engine", "reader", "floor", "naive"):
             timing = getattr(self, key)
             out[key] = None if timing is None else {**timing.summary(), **asdict(timing)}
         return out
@@ -72,15 +73,22 @@ def engine_call(f: CorpusFile) -> object:
     return extract(f.data, f.name, f.content_type)
 
 
+def reader_call(f: CorpusFile) -> object:
+    from extractors.readers import read
+
+    return read(f.data, f.name, f.content_type)
+
+
 def run(files: list[CorpusFile], settings: BenchSettings) -> list[FormatResult]:
     results: list[FormatResult] = []
     warmup = max(1, settings.warmup)  # "warm": the first call (imports, caches) is never timed
     for fmt, group in by_format(files).items():
         engine = _measure(group, engine_call, settings.repetitions, warmup)
+        reader = _measure(group, reader_call, settings.repetitions, warmup)
         floor_fn, naive_fn = FLOORS.get(fmt), NAIVE.get(fmt)
         floor = _measure(group, lambda f: floor_fn(f.data), settings.repetitions, warmup) if floor_fn else None
         naive = (
             _measure(group, lambda f: naive_fn(f.data), settings.baseline_repetitions, warmup) if naive_fn else None
         )
-        results.append(FormatResult(fmt, len(group), sum(f.pages for f in group), engine, floor, naive))
+        results.append(FormatResult(fmt, len(group), sum(f.pages for f in group), engine, reader, floor, naive))
     return results

@@ -54,7 +54,9 @@ def machine() -> dict[str, str]:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (math.nan,) * 3
     return {
+        "load_average": " ".join(f"{x:.2f}" for x in load),  # the machine may be shared: say how busy it was
         "nproc": str(os.cpu_count()),
         "cpu": cpu,
         "python": platform.python_version(),
@@ -153,7 +155,7 @@ def checks(res: Results, t: Targets) -> list[Check]:
 def render(res: Results, t: Targets) -> str:
     m = res.machine
     lines = [
-        f"Machine: {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, {m['platform']}. Mode: {res.mode}.",
+        f"Machine: {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, {m['platform']}. Load average at start: {m['load_average']}. Mode: {res.mode}.",
         "",
     ]
     if res.inprocess is not None:
@@ -167,15 +169,16 @@ def render(res: Results, t: Targets) -> str:
                 fmt_ms(e["median_ms"] if e else None), fmt_ms(e["p95_ms"] if e else None),
                 fmt_ms(e["page_median_ms"] if e and r.fmt == "pdf" else None),
                 fmt_ms(e["page_p95_ms"] if e and r.fmt == "pdf" else None),
-                fmt_ms(fl), fmt_ms(nv), fmt_ratio(_ratio(ep, fl)), fmt_ratio(_ratio(nv, ep)),
+                fmt_ms(_page_median(r.reader)), fmt_ms(fl), fmt_ms(nv), fmt_ratio(_ratio(ep, fl)), fmt_ratio(_ratio(nv, ep)),
                 str(len(r.engine.errors)),
             ])
         lines += _table(
             ["Format", "Files", "Pages", "Median/file", "p95/file", "Median/page", "p95/page",
-             "Floor/page", "Naive/page", "Engine÷floor", "Naive÷engine", "Engine errors"],
+             "Reader/page", "Floor/page", "Naive/page", "Engine÷floor", "Naive÷engine", "Engine errors"],
             rows,
         )
-        lines += ["", "Floor: pypdfium2 text only (PDF), lxml parse of word/document.xml (DOCX), lxml.html parse (HTML), "
+        lines += ["", "Reader: `extractors.readers.read()` alone (the rest of Median/page is the format-independent "
+                  "pipeline after it). Floor: pypdfium2 text only (PDF), lxml parse of word/document.xml (DOCX), lxml.html parse (HTML), "
                   "UTF-8 decode (TXT/MD). Naive: pdfplumber extract_text + extract_tables per page (PDF), "
                   "python-docx Document() + every cell.text (DOCX). For non-PDF formats a file counts as one page.", ""]
         failed = {f"{r.fmt}/{name}": err for r in res.inprocess for name, err in r.engine.errors.items()}
