@@ -54,6 +54,21 @@ class Match:
     loose: bool = False  # from a text line rather than a recognised table
     method: str = "table"
     sentence: str | None = None
+    # evidence the confidence stage weighs (see FLAGS): how the label and the column were found
+    flags: tuple[str, ...] = ()
+
+
+# Why a value's reading is less than certain; the confidence model has one weight per flag.
+FLAGS = (
+    "fuzzy",  # the label matched an alias only approximately (not equal, not equal at its core)
+    "rescued",  # the label matched only thanks to the row before it (the form's order)
+    "tie",  # several ids matched the label about equally; context chose
+    "header_unseen",  # the column's meaning was inferred, no header row named it
+    "short_row",  # fewer value cells than the zone's columns: aligned from the right
+    "label_below",  # the label was printed below its numbers (converter layouts)
+    "zone_guessed",  # no header announced the table; the zone came from the row's own label
+    "contested",  # another row claimed the same id with another value (the weaker was dropped)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +153,7 @@ def rules() -> Rules:
 _FILLER = re.compile(r"(?:方式|件数|次数|数量|总数|个数|人数|的|情况|数)(?=$)|的")
 
 
+@lru_cache(maxsize=65536)
 def _core(key: str) -> str:
     """A label without the words provinces vary freely (…件数/…次数/…数量, 方式, 的)."""
     prev = None
@@ -147,6 +163,7 @@ def _core(key: str) -> str:
     return key.replace("方式", "")
 
 
+@lru_cache(maxsize=262144)
 def _score(a: str, b: str) -> float:
     """Similarity of two label keys, 0–100; containment of a long alias counts as a near match."""
     if not a or not b:
@@ -159,10 +176,12 @@ def _score(a: str, b: str) -> float:
     if min(len(a), len(b)) <= SETTINGS.short_label:
         return 0.0
     s = max(fuzz.ratio(a, b), fuzz.ratio(ca, cb) - 3 if min(len(ca), len(cb)) > SETTINGS.short_label else 0)
+    # containment: a label that adds a qualifier of a few characters ("本年", "通过") to an alias
+    # is that alias; a longer qualifier ("全文电子化的…") names another, narrower indicator
     if len(b) >= 6 and b in a:
-        s = max(s, 92.0 - min(8.0, (len(a) - len(b)) / 2))
+        s = max(s, 92.0 - 2.0 * (len(a) - len(b)))
     elif len(a) >= 6 and a in b:
-        s = max(s, 90.0 - min(10.0, (len(b) - len(a)) / 2))
+        s = max(s, 90.0 - 2.0 * (len(b) - len(a)))
     return float(s)
 
 
@@ -206,6 +225,28 @@ def _prefix_len(a: str, b: str | None) -> int:
     return n
 
 
+def _label_flags(key: str, a: Alias, n: int = 1) -> tuple[str, ...]:
+    """How a label matched its alias: exactly (no flag), approximately, or only by context."""
+    raw = _score(key, a.key)
+    out = []
+    if raw < SETTINGS.min_score:
+        out.append("rescued")
+    elif raw < 97.0:
+        out.append("fuzzy")
+    if n > 1:
+        out.append("tie")
+    return tuple(out)
+
+
+_COLUMN_LETTERS = frozenset("甲乙丙丁戊己")
+
+
+def _is_column_letters(row: TableRow) -> bool:
+    """The 甲 | 乙 | 丙 | 1 | 2 row statistical forms print under their header."""
+    texts = [squash(c.text) for c in row.cells if squash(c.text)]
+    return bool(texts) and texts[0] in _COLUMN_LETTERS and all(t in _COLUMN_LETTERS or t.isdigit() and len(t) == 1 for t in texts)
+
+
 # ---------------------------------------------------------------- the state machine
 
 
@@ -218,6 +259,8 @@ class _State:
     requests_group: str = ""
     legacy_values: int = 1  # value columns of the legacy table
     legacy_cumulative: set[int] = field(default_factory=set)  # positions (from the left of the values) that are 累计
+    legacy_roles: list[str] = field(default_factory=list)  # header roles of the columns right of the label
+    header_seen: bool = False  # a header row named the current zone's columns
     review_buffer: list[tuple[Cell, str]] = field(default_factory=list)
     pending_label: str | None = None  # a label-only row waiting for its values on the next row
     orphan: list[Cell] | None = None  # values whose label may follow on the next row
@@ -253,17 +296,31 @@ def _requests_columns(header_keys: list[str]) -> list[str]:
 
 
 def _emit(matches: dict[str, Match], m: Match, dup: list[Unmatched]) -> None:
-    if m.id in matches:
-        old = matches[m.id]
-        if old.value is None and m.value is not None:
-            matches[m.id] = m
-        elif m.value is not None and old.value != m.value:
-            dup.append(Unmatched(label=m.label, raw=(m.raw,), source=m.source, zone=f"duplicate:{m.id}"))
+    """Keep one value per id: a filled one over a blank, the better-matched label over a weaker one.
+
+    A clearly weaker label that lost is reported as an unmatched row (it was never that id); two
+    equally good rows with different values are reported as a duplicate, and the kept one is
+    flagged as contested.
+    """
+    if m.id not in matches:
+        matches[m.id] = m
         return
-    matches[m.id] = m
+    old = matches[m.id]
+    if old.value is None and m.value is not None:
+        matches[m.id] = m
+        return
+    if m.value is None or old.value == m.value:
+        return
+    keep, lose = (m, old) if m.label_score > old.label_score + 0.02 else (old, m)
+    if lose.label_score < keep.label_score - 0.02:
+        matches[m.id] = keep
+        dup.append(Unmatched(label=lose.label, raw=(lose.raw,), source=lose.source, zone=lose.zone))
+    else:
+        matches[m.id] = replace(keep, flags=keep.flags + ("contested",))
+        dup.append(Unmatched(label=lose.label, raw=(lose.raw,), source=lose.source, zone=f"duplicate:{m.id}"))
 
 
-def _value_match(iid: str, cell: Cell, label: str, score: float, zone: str, loose: bool) -> Match:
+def _value_match(iid: str, cell: Cell, label: str, score: float, zone: str, loose: bool, flags: tuple[str, ...] = ()) -> Match:
     pv = parse_value(cell.text)
     return Match(
         id=iid,
@@ -275,6 +332,7 @@ def _value_match(iid: str, cell: Cell, label: str, score: float, zone: str, loos
         source=cell.source,
         zone=zone,
         loose=loose,
+        flags=flags,
     )
 
 
@@ -290,7 +348,7 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
     R = rules()
     known = catalogue()
     for row in rows:
-        if not row.cells:
+        if not row.cells or _is_column_letters(row):
             continue
         key = row.joined_key()
         numeric = row.numeric_count()
@@ -308,6 +366,7 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
         guess = _guess_zone(row)
         if guess and guess != zone and (zone is None or not _fits_zone(row, zone, st)):
             zone = st.zone = guess
+            st.header_seen = False
             if zone == "requests" and not st.requests_columns:
                 st.requests_columns = _requests_columns([])
         if zone == "requests":
@@ -332,6 +391,7 @@ def _on_header(st: _State, zone: str, row: TableRow, key: str) -> None:
     if zone != st.zone:
         st.review_buffer = []
     st.zone = zone
+    st.header_seen = True
     if zone == "active":
         cells = [c for c in row.cells if label_key(c.text)]
         if cells and "信息内容" in label_key(cells[0].text):
@@ -345,15 +405,45 @@ def _on_header(st: _State, zone: str, row: TableRow, key: str) -> None:
         st.requests_group = ""
     elif zone == "legacy":
         cells = [c for c in row.cells if squash(c.text)]
-        # header: 统计指标 | 单位 | 统计数 [| 累计]; the value columns are those after 单位
         keys = [label_key(c.text) for c in cells]
-        if "单位" in keys:
-            vals = keys[keys.index("单位") + 1:]
-        else:
-            vals = keys[1:]
-        if vals:
+        roles = _legacy_roles(keys)
+        if roles:
+            st.legacy_roles = roles
+            vals = [i for i, r in enumerate(roles) if r in {"value", "cumulative"}]
             st.legacy_values = len(vals)
-            st.legacy_cumulative = {i for i, k in enumerate(vals) if "累计" in k and "本年" not in k}
+            st.legacy_cumulative = {j for j, i in enumerate(vals) if roles[i] == "cumulative"}
+
+
+# Header words of the legacy table's non-value columns, in the order they are tried.
+_LEGACY_COLUMN_ROLES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("serial", ("序号", "行次")),
+    ("unit", ("单位",)),
+    ("code", ("代码", "编码", "编号")),
+    ("remark", ("备注", "说明")),
+)
+_LEGACY_LABEL_HEADER = ("指标", "项目", "名称", "内容")
+
+
+def _legacy_roles(keys: list[str]) -> list[str]:
+    """Roles of the header's columns right of the label column: unit, code, remark, value, cumulative.
+
+    The first column that is none of the named kinds is the year's value; a later one whose
+    header says 累计 is the running total (reported as an ext. id); other later ones are ignored.
+    """
+    start = next((i for i, k in enumerate(keys) if any(w in k for w in _LEGACY_LABEL_HEADER)), None)
+    if start is None:
+        start = 1 if keys and any(w in keys[0] for w in ("序号",)) else 0
+    roles: list[str] = []
+    have_value = False
+    for k in keys[start + 1:]:
+        role = next((r for r, words in _LEGACY_COLUMN_ROLES if any(w in k for w in words)), None)
+        if role is None:
+            if not have_value:
+                role, have_value = "value", True
+            else:
+                role = "cumulative" if "累计" in k else "other"
+        roles.append(role)
+    return roles if have_value else []
 
 
 def _guess_zone(row: TableRow) -> str | None:
@@ -437,12 +527,15 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
     _requests_emit(st, values, text, found, unmatched, cols, penalty=1.0, source=row.cells[0].source, raw=row.texts, loose=row.loose)
 
 
+_ENUM_GAP = re.compile(r"(?<=[（(])\s+|\s+(?=[)）])|(?<=[一二三四五六七八九十])\s+(?=[、)）])|(?<=\d)\s+(?=[.．、](?!\d))")
 _SEGMENT = re.compile(r"\s+(?=(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）]|\d+[.．、](?!\d)))")
 
 
 def _segments(text: str) -> list[str]:
     """A label cell split where a new enumerated item starts ("三、本年度办理结果 （一）予以公开")."""
-    return [x for x in _SEGMENT.split(" ".join(text.split())) if x]
+    t = " ".join(text.split())
+    t = _ENUM_GAP.sub("", t)  # "（ 一）", "三 、": spaces a justified layout put inside an enumeration
+    return [x for x in _SEGMENT.split(t) if x]
 
 
 def _requests_target(st: _State, text: str, context: str) -> tuple[Alias, float] | None:
@@ -483,11 +576,15 @@ def _requests_emit(
     a, s = hit
     k = len(cols)
     short = len(values) < k
+    flags = _label_flags(label_key(_segments(text)[-1]) if _segments(text) else "", a)
+    flags += ("short_row",) if short else ()
+    flags += ("label_below",) if penalty < 1.0 else ()
+    flags += () if st.header_seen else ("header_unseen",)
     for i, cell in enumerate(values):
         col = cols[i + (k - len(values))] if short else cols[i]
         iid = f"{a.target}.{col}" if col != "subtotal" else f"ext.{a.target}.subtotal"
         score = s / 100.0 * (0.85 if short else 1.0) * penalty
-        _emit(found, _value_match(iid, cell, text, score, "requests", loose), unmatched)
+        _emit(found, _value_match(iid, cell, text, score, "requests", loose, flags), unmatched)
     st.last_id = f"{a.target}.total"
 
 
@@ -514,11 +611,13 @@ def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     if a is None:
         unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, "active"))
         return
+    flags = _label_flags(own, a)
     if not cols:
         cols = ["issued", "repealed", "in_force"] if len(values) == 3 and a.target in {"active.rules", "active.normative_docs"} else []
         if not cols and len(values) == 1:
             cols = ["amount" if a.target == "active.fees" else "decisions"]
         col_score = 0.8
+        flags += ("header_unseen",)
     else:
         col_score = 1.0
     label = _label_text(labels)
@@ -529,7 +628,7 @@ def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
         iid = f"{a.target}.{cols[i]}"
         if iid not in catalogue():
             continue
-        _emit(found, _value_match(iid, cell, label, s / 100.0 * col_score, "active", row.loose), unmatched)
+        _emit(found, _value_match(iid, cell, label, s / 100.0 * col_score, "active", row.loose, flags), unmatched)
 
 
 def _by_position(row: TableRow, positions: list[int]) -> list[Cell] | None:
@@ -560,13 +659,21 @@ def _on_review_row(st: _State, row: TableRow, found: dict[str, Match]) -> None:
             return
         st.review_buffer = []
     for iid, cell in zip(order_, vals):
-        _emit(found, _value_match(iid, cell, "表四", 0.97, "review_litigation", row.loose), [])
+        _emit(found, _value_match(iid, cell, "表四", 0.97, "review_litigation", row.loose, () if st.header_seen else ("header_unseen",)), [])
 
 
 def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched: list[Unmatched]) -> None:
     R = rules()
-    k = st.legacy_values
-    labels, values, unit = row.split(k)
+    roles = st.legacy_roles
+    if roles and len(row.cells) > len(roles):
+        # the header named every column right of the label: take the value columns by position
+        tail = row.cells[-len(roles):]
+        labels, _, _ = TableRow(row.table, row.row, row.cells[: -len(roles)], row.inherited, row.loose).split(0)
+        values = [c for c, r in zip(tail, roles) if r in {"value", "cumulative"}]
+        unit = None
+    else:
+        k = st.legacy_values
+        labels, values, unit = row.split(k)
     if not labels:
         return
     if not values or not all(is_value_like(c.text) for c in values):
@@ -586,13 +693,14 @@ def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     score = s / 100.0
     if n > 1:
         score *= 0.97 if st.last_id and _prefix_len(a.target, st.last_id) >= 1 else 0.8
+    flags = _label_flags(key, a, n) + (() if st.header_seen else ("zone_guessed",))
     if values:
         current = [i for i in range(len(values)) if i not in st.legacy_cumulative]
         if current:
-            _emit(found, _value_match(a.target, values[current[0]], label, score, "legacy", row.loose), unmatched)
+            _emit(found, _value_match(a.target, values[current[0]], label, score, "legacy", row.loose, flags), unmatched)
         for i in st.legacy_cumulative:
             if i < len(values):
-                _emit(found, _value_match(f"ext.{a.target}.cumulative", values[i], label, score, "legacy", row.loose), unmatched)
+                _emit(found, _value_match(f"ext.{a.target}.cumulative", values[i], label, score, "legacy", row.loose, flags), unmatched)
     st.last_id = a.target
 
 

@@ -1,0 +1,1 @@
+"""Robustness corpus: realistic perturbations of the shared corpus with known truth."""
