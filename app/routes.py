@@ -158,20 +158,16 @@ async def extract_v1(
     return await _extract(request, include, min_confidence, filename)
 
 
-@router.post(
+# The current major version answers at /extract too: the same handler, its own operation id.
+router.add_api_route(
     "/extract",
+    extract_v1,
+    methods=["POST"],
     operation_id="extract",
     summary="Same as /v1/extract (the current major version)",
+    description="Alias of the current major version's extract endpoint.",
     **_EXTRACT_DOC,  # type: ignore[arg-type]
 )
-async def extract_current(
-    request: Request,
-    include: IncludeParam = [],  # noqa: B006 - FastAPI copies defaults
-    min_confidence: MinConfidenceParam = 0.0,
-    filename: FilenameParam = None,
-) -> Response:
-    """Alias of the current major version's extract endpoint."""
-    return await _extract(request, include, min_confidence, filename)
 
 
 @router.get(
