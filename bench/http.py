@@ -16,8 +16,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 from contextlib import contextmanager
+from typing import Iterator
 
 from .corpus import CorpusFile
 from .stats import percentile
@@ -34,6 +34,10 @@ class Level:
     seconds: float
     latencies_ms: list[float] = field(default_factory=list)
     error_kinds: dict[str, int] = field(default_factory=dict)
+    by_format_ms: dict[str, list[float]] = field(default_factory=dict)
+    # the service's own `Server-Timing` parts (total, upload, extract …): where the latency is spent
+    server_ms: dict[str, list[float]] = field(default_factory=dict)
+    client_cpu_seconds: float = 0.0  # this process's CPU: a busy client inflates latencies too
 
     def summary(self) -> dict[str, float]:
         return {
@@ -41,7 +45,14 @@ class Level:
             "p95_ms": percentile(self.latencies_ms, 95),
             "p99_ms": percentile(self.latencies_ms, 99),
             "requests_per_second": self.requests / self.seconds if self.seconds else float("nan"),
+            "client_cpu_share": self.client_cpu_seconds / self.seconds if self.seconds else float("nan"),
         }
+
+    def server_medians(self) -> dict[str, float]:
+        return {k: percentile(v, 50) for k, v in self.server_ms.items()}
+
+    def format_medians(self) -> dict[str, float]:
+        return {k: percentile(v, 50) for k, v in self.by_format_ms.items()}
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -51,6 +62,8 @@ class Level:
             "error_kinds": self.error_kinds,
             "seconds": self.seconds,
             **self.summary(),
+            "server_timing_median_ms": self.server_medians(),
+            "format_median_ms": self.format_medians(),
             "latencies_ms": self.latencies_ms,
         }
 
@@ -119,6 +132,21 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             continue
 
 
+def server_timing(header: str) -> dict[str, float]:
+    """`total;dur=12.3, extract;dur=10.1` → {"total": 12.3, "extract": 10.1}; malformed parts are skipped."""
+    out: dict[str, float] = {}
+    for part in header.split(","):
+        name, _, params = part.strip().partition(";")
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "dur" and name:
+                try:
+                    out[name.strip()] = float(value)
+                except ValueError:
+                    pass
+    return out
+
+
 async def _drive(base: str, files: list[CorpusFile], concurrency: int, max_requests: int, max_seconds: float, timeout: float) -> Level:
     import httpx
 
@@ -136,18 +164,23 @@ async def _drive(base: str, files: list[CorpusFile], concurrency: int, max_reque
             try:
                 r = await client.post("/v1/extract", files={"file": (f.name, f.data, f.content_type)})
                 kind = None if r.status_code == 200 else f"HTTP {r.status_code}"
+                for name, ms in server_timing(r.headers.get("server-timing", "")).items():
+                    level.server_ms.setdefault(name, []).append(ms)
             except httpx.HTTPError as exc:
                 kind = type(exc).__name__
-            level.latencies_ms.append((time.perf_counter() - t0) * 1000)
+            ms = (time.perf_counter() - t0) * 1000
+            level.latencies_ms.append(ms)
+            level.by_format_ms.setdefault(f.fmt, []).append(ms)
             level.requests += 1
             if kind:
                 level.errors += 1
                 level.error_kinds[kind] = level.error_kinds.get(kind, 0) + 1
 
     async with httpx.AsyncClient(base_url=base, timeout=timeout, limits=limits, trust_env=False) as client:
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
         level.seconds = time.perf_counter() - t0
+        level.client_cpu_seconds = time.process_time() - cpu0
     return level
 
 

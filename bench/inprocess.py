@@ -7,7 +7,7 @@ from typing import Callable
 from .corpus import CorpusFile, by_format
 from .references import FLOORS, NAIVE
 from .settings import BenchSettings
-from .stats import median, percentile, time_calls
+from .stats import median, percentile, time_call, time_calls
 
 
 @dataclass(slots=True)
@@ -16,12 +16,14 @@ class Timing:
 
     per_file: list[float] = field(default_factory=list)
     per_page: list[float] = field(default_factory=list)
+    cpu_per_page: list[float] = field(default_factory=list)  # thread CPU time, same calls
     file_medians: dict[str, float] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
 
-    def add(self, f: CorpusFile, samples: list[float]) -> None:
+    def add(self, f: CorpusFile, samples: list[float], cpu: list[float]) -> None:
         self.per_file += samples
         self.per_page += [s / f.pages for s in samples]
+        self.cpu_per_page += [c / f.pages for c in cpu]
         self.file_medians[f.name] = median(samples)
 
     def summary(self) -> dict[str, float]:
@@ -30,6 +32,7 @@ class Timing:
             "p95_ms": percentile(self.per_file, 95),
             "page_median_ms": median(self.per_page),
             "page_p95_ms": percentile(self.per_page, 95),
+            "cpu_page_median_ms": median(self.cpu_per_page),
             "max_file_median_ms": max(self.file_medians.values(), default=float("nan")),
         }
 
@@ -55,15 +58,26 @@ class FormatResult:
 def _measure(
     files: list[CorpusFile], call: Callable[[CorpusFile], object], repetitions: int, warmup: int
 ) -> Timing:
-    """Time `call` on every file; a file whose first call raises is reported, not timed."""
+    """Time `call` round-robin over the files (a file is never repeated back to back, so its own
+    data is not what keeps caches hot); a file whose warm-up call raises is reported, not timed."""
     timing = Timing()
+    ok: list[CorpusFile] = []
     for f in files:
         try:
-            samples = time_calls(lambda: call(f), repetitions, warmup)
+            time_calls(lambda: call(f), 0, warmup)
         except Exception as exc:  # noqa: BLE001 - the benchmark reports engine failures, it does not stop
             timing.errors[f.name] = f"{type(exc).__name__}: {exc}"[:200]
-            continue
-        timing.add(f, samples)
+        else:
+            ok.append(f)
+    wall: dict[str, list[float]] = {f.name: [] for f in ok}
+    cpu: dict[str, list[float]] = {f.name: [] for f in ok}
+    for _ in range(repetitions):
+        for f in ok:
+            w, c = time_call(lambda: call(f))
+            wall[f.name].append(w)
+            cpu[f.name].append(c)
+    for f in ok:
+        timing.add(f, wall[f.name], cpu[f.name])
     return timing
 
 

@@ -122,6 +122,13 @@ def _failed_note(r: FormatResult | None) -> str:
 def checks(res: Results, t: Targets) -> list[Check]:
     """Every target of the issue as a Check; a section that did not run gives unmeasured checks."""
     out: list[Check] = []
+    if res.inprocess is not None or "inprocess" in res.errors:
+        out += _inprocess_checks(res, t)
+    return out + _process_checks(res, t)
+
+
+def _inprocess_checks(res: Results, t: Targets) -> list[Check]:
+    out: list[Check] = []
     by_fmt = {r.fmt: r for r in res.inprocess or []}
     pdf = by_fmt.get("pdf")
     pdf_engine = pdf.engine.summary() if pdf and pdf.engine.per_file else None
@@ -136,6 +143,11 @@ def checks(res: Results, t: Targets) -> list[Check]:
         measured = r.engine.summary()["median_ms"] if r and r.engine.per_file else None
         if r is not None or fmt != "md":  # md is optional in a corpus; the core formats always show
             out.append(Check(f"{fmt.upper()} median per file{_failed_note(r)}", measured, limit))
+    return out
+
+
+def _process_checks(res: Results, t: Targets) -> list[Check]:
+    out: list[Check] = []
     if res.scaling is not None or "scaling" in res.errors:
         ref = res.scaling[0].page_median_ms if res.scaling else None
         for p in (res.scaling or [])[1:]:
@@ -169,15 +181,16 @@ def render(res: Results, t: Targets) -> str:
                 fmt_ms(e["median_ms"] if e else None), fmt_ms(e["p95_ms"] if e else None),
                 fmt_ms(e["page_median_ms"] if e and r.fmt == "pdf" else None),
                 fmt_ms(e["page_p95_ms"] if e and r.fmt == "pdf" else None),
-                fmt_ms(_page_median(r.reader)), fmt_ms(fl), fmt_ms(nv), fmt_ratio(_ratio(ep, fl)), fmt_ratio(_ratio(nv, ep)),
+                fmt_ms(e["cpu_page_median_ms"] if e else None), fmt_ms(_page_median(r.reader)), fmt_ms(fl), fmt_ms(nv), fmt_ratio(_ratio(ep, fl)), fmt_ratio(_ratio(nv, ep)),
                 str(len(r.engine.errors)),
             ])
         lines += _table(
             ["Format", "Files", "Pages", "Median/file", "p95/file", "Median/page", "p95/page",
-             "Reader/page", "Floor/page", "Naive/page", "Engine÷floor", "Naive÷engine", "Engine errors"],
+             "CPU/page", "Reader/page", "Floor/page", "Naive/page", "Engine÷floor", "Naive÷engine", "Engine errors"],
             rows,
         )
-        lines += ["", "Reader: `extractors.readers.read()` alone (the rest of Median/page is the format-independent "
+        lines += ["", "CPU/page: median thread CPU time of the same calls (wall time minus waiting for a core on a "
+                  "busy machine). Reader: `extractors.readers.read()` alone (the rest of Median/page is the format-independent "
                   "pipeline after it). Floor: pypdfium2 text only (PDF), lxml parse of word/document.xml (DOCX), lxml.html parse (HTML), "
                   "UTF-8 decode (TXT/MD). Naive: pdfplumber extract_text + extract_tables per page (PDF), "
                   "python-docx Document() + every cell.text (DOCX). For non-PDF formats a file counts as one page.", ""]
@@ -201,6 +214,16 @@ def render(res: Results, t: Targets) -> str:
             rows.append([str(lv.concurrency), str(lv.requests), str(lv.errors), fmt_ms(s["p50_ms"]), fmt_ms(s["p95_ms"]),
                          fmt_ms(s["p99_ms"]), f"{s['requests_per_second']:.1f}"])
         lines += _table(["Clients", "Requests", "Errors", "p50", "p95", "p99", "Req/s"], rows)
+        lines += ["", "Where the time goes (medians, ms): the service's `Server-Timing` parts, latency by format, "
+                  "and the share of a core the benchmark client itself used.", ""]
+        parts = sorted({k for lv in res.http for k in lv.server_ms})
+        fmts = [f for f in ("pdf", "docx", "html", "txt", "md") if any(f in lv.by_format_ms for lv in res.http)]
+        rows = []
+        for lv in res.http:
+            sm, fm = lv.server_medians(), lv.format_medians()
+            rows.append([str(lv.concurrency), *(fmt_ms(sm.get(k)) for k in parts), *(fmt_ms(fm.get(f)) for f in fmts),
+                         f"{lv.summary()['client_cpu_share']:.0%}"])
+        lines += _table(["Clients", *(f"server {k}" for k in parts), *(f"{f.upper()} p50" for f in fmts), "client CPU"], rows)
         kinds = {k: v for lv in res.http for k, v in lv.error_kinds.items()}
         if kinds:
             lines += ["", "Errors: " + ", ".join(f"{k} ×{v}" for k, v in kinds.items())]

@@ -35,6 +35,15 @@ def time_calls(fn: Callable[[], object], repetitions: int, warmup: int) -> list[
     return out
 
 
+def time_call(fn: Callable[[], object]) -> tuple[float, float]:
+    """(wall ms, CPU ms of this thread) of one call. On a shared machine the CPU time shows the
+    work itself when the wall time also counts waiting for a core."""
+    c0, t0 = time.thread_time_ns(), time.perf_counter_ns()
+    fn()
+    t1, c1 = time.perf_counter_ns(), time.thread_time_ns()
+    return (t1 - t0) / 1e6, (c1 - c0) / 1e6
+
+
 def rss_mb() -> tuple[float, float]:
     """(current RSS, peak RSS) of this process in MB, after a GC so garbage is not counted."""
     gc.collect()

@@ -47,6 +47,7 @@ def test_quick_run_prints_markdown_table_and_json(small_corpus: Path, tmp_path: 
     assert set(inproc) == {"docx", "txt"}
     docx = inproc["docx"]
     assert docx["engine"]["errors"] == {} and len(docx["engine"]["per_file"]) == 3  # --quick: 3 repetitions
+    assert docx["reader"]["errors"] == {} and len(docx["reader"]["per_file"]) == 3
     # python-docx building its object tree costs more than one lxml parse of document.xml
     assert docx["naive"]["median_ms"] > docx["floor"]["median_ms"] > 0
     assert inproc["txt"]["naive"] is None  # no naive baseline defined for text
