@@ -10,9 +10,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 from . import corpus, http, inprocess, report, scaling, workers
 from .settings import FULL, QUICK, TARGETS, BenchSettings

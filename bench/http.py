@@ -14,10 +14,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from contextlib import contextmanager
-from typing import Iterator
+from typing import IO
 
 from .corpus import CorpusFile
 from .stats import percentile
@@ -81,36 +82,41 @@ def free_port() -> int:
 @contextmanager
 def running_service(app_cmd: str, cwd: Path, ready_timeout: float) -> Iterator[str]:
     """Start the service, wait for /readyz, yield its base URL, always stop it (its own process group)."""
-    import httpx
 
     port = free_port()
     argv = [a.format(python=sys.executable, host=HOST, port=port) for a in shlex.split(app_cmd)]
-    log = tempfile.TemporaryFile()
     address = {"HOST": HOST, "PORT": str(port), "GOVREPORT_HOST": HOST, "GOVREPORT_PORT": str(port)}
     env = {**os.environ, **address}
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     base = f"http://{HOST}:{port}"
-    try:
-        deadline = time.monotonic() + ready_timeout
-        with httpx.Client(base_url=base, timeout=2.0, trust_env=False) as client:
-            while True:
-                if proc.poll() is not None:
-                    raise ServiceError(f"service exited with code {proc.returncode}: {_tail(log)}")
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise ServiceError(f"/readyz not 200 within {ready_timeout:.0f}s: {_tail(log)}")
-                time.sleep(0.2)
-        yield base
-    finally:
-        _stop(proc)
-        log.close()
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        try:
+            _wait_ready(proc, base, log, ready_timeout)
+            yield base
+        finally:
+            _stop(proc)
 
 
-def _tail(log: "tempfile._TemporaryFileWrapper[bytes]", n: int = 600) -> str:
+def _wait_ready(proc: subprocess.Popen[bytes], base: str, log: IO[bytes], ready_timeout: float) -> None:
+    """Poll /readyz until 200; fail fast when the process exits, fail after `ready_timeout` seconds."""
+    import httpx
+
+    deadline = time.monotonic() + ready_timeout
+    with httpx.Client(base_url=base, timeout=2.0, trust_env=False) as client:
+        while True:
+            if proc.poll() is not None:
+                raise ServiceError(f"service exited with code {proc.returncode}: {_tail(log)}")
+            try:
+                if client.get("/readyz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise ServiceError(f"/readyz not 200 within {ready_timeout:.0f}s: {_tail(log)}")
+            time.sleep(0.2)
+
+
+def _tail(log: IO[bytes], n: int = 600) -> str:
     log.flush()
     log.seek(0)
     return log.read().decode("utf-8", "replace")[-n:].strip()

@@ -1,8 +1,8 @@
 """Section 1: warm in-process `extract()` per file and per PDF page, beside the floor and naive baseline."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 from .corpus import CorpusFile, by_format
 from .references import FLOORS, NAIVE
@@ -64,7 +64,7 @@ def _measure(
     ok: list[CorpusFile] = []
     for f in files:
         try:
-            time_calls(lambda: call(f), 0, warmup)
+            time_calls(lambda f=f: call(f), 0, warmup)
         except Exception as exc:  # noqa: BLE001 - the benchmark reports engine failures, it does not stop
             timing.errors[f.name] = f"{type(exc).__name__}: {exc}"[:200]
         else:
@@ -73,7 +73,7 @@ def _measure(
     cpu: dict[str, list[float]] = {f.name: [] for f in ok}
     for _ in range(repetitions):
         for f in ok:
-            w, c = time_call(lambda: call(f))
+            w, c = time_call(lambda f=f: call(f))
             wall[f.name].append(w)
             cpu[f.name].append(c)
     for f in ok:
@@ -100,9 +100,11 @@ def run(files: list[CorpusFile], settings: BenchSettings) -> list[FormatResult]:
         engine = _measure(group, engine_call, settings.repetitions, warmup)
         reader = _measure(group, reader_call, settings.repetitions, warmup)
         floor_fn, naive_fn = FLOORS.get(fmt), NAIVE.get(fmt)
-        floor = _measure(group, lambda f: floor_fn(f.data), settings.repetitions, warmup) if floor_fn else None
+        floor = _measure(group, lambda f, fn=floor_fn: fn(f.data), settings.repetitions, warmup) if floor_fn else None
         naive = (
-            _measure(group, lambda f: naive_fn(f.data), settings.baseline_repetitions, warmup) if naive_fn else None
+            _measure(group, lambda f, fn=naive_fn: fn(f.data), settings.baseline_repetitions, warmup)
+            if naive_fn
+            else None
         )
         results.append(FormatResult(fmt, len(group), sum(f.pages for f in group), engine, reader, floor, naive))
     return results

@@ -189,11 +189,11 @@ def render(res: Results, t: Targets) -> str:
              "CPU/page", "Reader/page", "Floor/page", "Naive/page", "Engine÷floor", "Naive÷engine", "Engine errors"],
             rows,
         )
-        lines += ["", "CPU/page: median thread CPU time of the same calls (wall time minus waiting for a core on a "
+        lines += ["", ("CPU/page: median thread CPU time of the same calls (wall time minus waiting for a core on a "
                   "busy machine). Reader: `extractors.readers.read()` alone (the rest of Median/page is the format-independent "
                   "pipeline after it). Floor: pypdfium2 text only (PDF), lxml parse of word/document.xml (DOCX), lxml.html parse (HTML), "
                   "UTF-8 decode (TXT/MD). Naive: pdfplumber extract_text + extract_tables per page (PDF), "
-                  "python-docx Document() + every cell.text (DOCX). For non-PDF formats a file counts as one page.", ""]
+                  "python-docx Document() + every cell.text (DOCX). For non-PDF formats a file counts as one page."), ""]
         failed = {f"{r.fmt}/{name}": err for r in res.inprocess for name, err in r.engine.errors.items()}
         for key, err in list(failed.items())[:10]:
             lines.append(f"- engine error on `{key}`: {err}")
@@ -214,8 +214,8 @@ def render(res: Results, t: Targets) -> str:
             rows.append([str(lv.concurrency), str(lv.requests), str(lv.errors), fmt_ms(s["p50_ms"]), fmt_ms(s["p95_ms"]),
                          fmt_ms(s["p99_ms"]), f"{s['requests_per_second']:.1f}"])
         lines += _table(["Clients", "Requests", "Errors", "p50", "p95", "p99", "Req/s"], rows)
-        lines += ["", "Where the time goes (medians, ms): the service's `Server-Timing` parts, latency by format, "
-                  "and the share of a core the benchmark client itself used.", ""]
+        lines += ["", ("Where the time goes (medians, ms): the service's `Server-Timing` parts, latency by format, "
+                  "and the share of a core the benchmark client itself used."), ""]
         parts = sorted({k for lv in res.http for k in lv.server_ms})
         fmts = [f for f in ("pdf", "docx", "html", "txt", "md") if any(f in lv.by_format_ms for lv in res.http)]
         rows = []

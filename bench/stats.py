@@ -5,8 +5,8 @@ import gc
 import math
 import resource
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -97,6 +97,16 @@ def test_check_direction_and_unmeasured() -> None:
 
 
 def test_service_that_exits_is_reported_not_waited_for(tmp_path: Path) -> None:
-    with pytest.raises(ServiceError, match="code 3"):
-        with running_service("{python} -c 'raise SystemExit(3)'", tmp_path, ready_timeout=20):
-            pass
+    with (
+        pytest.raises(ServiceError, match="code 3"),
+        running_service("{python} -c 'raise SystemExit(3)'", tmp_path, ready_timeout=20),
+    ):
+        pass
+
+
+def test_server_timing_header_is_parsed_into_named_durations() -> None:
+    from bench.http import server_timing
+
+    assert server_timing("total;dur=12.5, upload;dur=0.4, extract;dur=11.9") == {
+        "total": 12.5, "upload": 0.4, "extract": 11.9}
+    assert server_timing("cache;desc=hit, total;dur=x") == {}
