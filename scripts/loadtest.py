@@ -210,13 +210,18 @@ def percentiles(values: list[float]) -> dict[str, float]:
             "max": round(max(values), 1), "mean": round(statistics.fmean(values), 1)}
 
 
-def _post(client: httpx.Client, name: str, data: bytes) -> tuple[int | str, float]:
+def _post(client: httpx.Client, name: str, data: bytes) -> tuple[int | str, float, str]:
+    """(status or the transport error's name, latency in ms, problem type or "")."""
     t0 = time.perf_counter()
+    problem = ""
     try:
-        status: int | str = client.post("/v1/extract", files={"file": (name, data)}).status_code
+        r = client.post("/v1/extract", files={"file": (name, data)})
+        status: int | str = r.status_code
+        if r.headers.get("content-type") == "application/problem+json":
+            problem = str(r.json().get("type", "")).rsplit("/", 1)[-1]
     except httpx.HTTPError as e:
         status = type(e).__name__
-    return status, (time.perf_counter() - t0) * 1000
+    return status, (time.perf_counter() - t0) * 1000, problem
 
 
 def load(url: str, files: list[tuple[str, bytes]], clients: int = 16, seconds: float = 120.0,
@@ -224,7 +229,7 @@ def load(url: str, files: list[tuple[str, bytes]], clients: int = 16, seconds: f
     """`clients` threads post the corpus round-robin for `seconds` (and at most `max_requests` in all)."""
     assert_loopback(url)
     lock = threading.Lock()
-    records: list[tuple[str, int | str, float]] = []
+    records: list[tuple[str, int | str, float, str]] = []
     stop_at = time.monotonic() + seconds
 
     def client_loop(offset: int) -> None:
@@ -235,9 +240,9 @@ def load(url: str, files: list[tuple[str, bytes]], clients: int = 16, seconds: f
                     if len(records) >= max_requests:
                         return
                 name, data = files[i % len(files)]
-                status, ms = _post(client, name, data)
+                status, ms, problem = _post(client, name, data)
                 with lock:
-                    records.append((name, status, ms))
+                    records.append((name, status, ms, problem))
                 i += 1
 
     t0 = time.monotonic()
@@ -249,18 +254,19 @@ def load(url: str, files: list[tuple[str, bytes]], clients: int = 16, seconds: f
         t.join(seconds + 180)
     elapsed = time.monotonic() - t0
     statuses: dict[str, int] = {}
-    for _, status, _ in records:
-        statuses[str(status)] = statuses.get(str(status), 0) + 1
-    bad = [(n, s) for n, s, _ in records if s != 200]
+    for _, status, _, problem in records:
+        key = f"{status} {problem}".strip()
+        statuses[key] = statuses.get(key, 0) + 1
+    bad = [(n, f"{s} {p}".strip()) for n, s, _, p in records if s != 200]
     by_fmt: dict[str, list[float]] = {}
-    for name, status, ms in records:
+    for name, status, ms, _ in records:
         if status == 200:
             by_fmt.setdefault(Path(name).suffix.lstrip("."), []).append(ms)
     return LoadResult(
         clients=clients, seconds=round(elapsed, 1), requests=len(records), errors=len(bad), statuses=statuses,
         error_samples=[f"{n}: {s}" for n, s in bad[:10]],
         throughput_rps=round(len(records) / elapsed, 2) if elapsed else 0.0,
-        latency_ms=percentiles([ms for _, s, ms in records if s == 200]),
+        latency_ms=percentiles([ms for _, s, ms, _ in records if s == 200]),
         latency_ms_by_format={k: percentiles(v) for k, v in sorted(by_fmt.items())},
     )
 
@@ -311,11 +317,11 @@ def soak(service: Service, files: list[tuple[str, bytes]], requests: int = 2000,
                 if i == warmup:
                     warm_event.wait(60)
                 name, data = files[i % len(files)]
-                status, _ = _post(client, name, data)
+                status, _, problem = _post(client, name, data)
                 with lock:
                     done += 1
                     if status != 200:
-                        errors.append(f"{name}: {status}")
+                        errors.append(f"{name}: {status} {problem}".strip())
                     if done == warmup:
                         warm_pids.extend(service.worker_pids())
                         warm_rss.update({str(p): rss_kib(p) for p in warm_pids})

@@ -22,9 +22,12 @@ def decode_text(data: bytes, declared: str | None = None, strict: bool = False) 
     candidates = [c for c in (declared, "utf-8", "gb18030") if c]
     for enc in candidates:
         try:
+            name = _alias(enc)
+            if not getattr(codecs.lookup(name), "_is_text_encoding", True):
+                continue  # a page may name a bytes-to-bytes codec (zlib, bz2, base64, rot13): never run it
             # final=False: a multi-byte sequence cut at the very end (a sniffed head) is not a wrong guess
-            return codecs.getincrementaldecoder(_alias(enc))().decode(data, final=False)
-        except (UnicodeDecodeError, LookupError):
+            return codecs.getincrementaldecoder(name)().decode(data, final=False)
+        except (UnicodeError, LookupError):  # UnicodeError: also "utf-16 without BOM", "undefined"
             continue
     if strict:
         return None
