@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
 import time
 import zipfile
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import olefile
 import pikepdf
 import pytest
 from hostile_files import (
@@ -128,10 +130,20 @@ CASES: list[Case] = [
     Case("html-binary-garbage", "r.html", lambda c: html_binary_garbage(), 415, "unsupported-media-type"),
     Case("html-billion-laughs", "r.html", lambda c: html_billion_laughs(), 200, None),
     Case("html-100000-deep", "r.html", lambda c: html_deep_nesting(), 422, "resource-limit"),
+    Case("html-declares-utf16-without-bom", "r.html", lambda c: _declaring(c, "utf-16"), 200, None),
+    Case("html-declares-zlib-codec", "r.html", lambda c: _declaring(c, "zlib_codec"), 200, None),
     # anything
     Case("random-bytes-named-pdf", "r.pdf", lambda c: random.Random(1).randbytes(256 * 1024), 415, "unsupported-media-type"),
     Case("empty-file", "r.txt", lambda c: b"", 400, "empty-file"),
 ]
+
+
+def _declaring(corpus: Path, charset: str) -> bytes:
+    """A real page whose <meta> names `charset` (found by fuzzing: once a 500, see test_regressions.py)."""
+    page = (corpus / HTML).read_bytes()
+    out, n = re.subn(rb"charset=[\"']?[\w-]+[\"']?", b'charset="' + charset.encode() + b'"', page, count=1)
+    assert n == 1
+    return out
 
 
 def _zip_without_body() -> bytes:
@@ -140,6 +152,14 @@ def _zip_without_body() -> bytes:
         z.writestr("[Content_Types].xml", "<Types/>")
         z.writestr("word/styles.xml", "<styles/>")
     return buf.getvalue()
+
+
+def test_password_protected_docx_fixture_is_a_real_ole2_container() -> None:
+    """The hand-made CFB parses as OLE2 with the two streams Word writes for an encrypted .docx."""
+    ole = olefile.OleFileIO(io.BytesIO(encrypted_docx_ole()))
+    assert sorted(ole.listdir()) == [["EncryptedPackage"], ["EncryptionInfo"]]
+    assert ole.get_size("EncryptionInfo") == 4096
+    assert ole.openstream("EncryptionInfo").read(4) == b"\x04\x00\x04\x00"  # agile encryption, version 4.4
 
 
 def _send(hosted: Hosted, filename: str, data: bytes) -> tuple[httpx.Response, float, dict[str, int]]:
