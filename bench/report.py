@@ -64,6 +64,13 @@ def machine() -> dict[str, str]:
     }
 
 
+def _busy(m: dict[str, str]) -> bool:
+    try:
+        return float(m["load_average"].split()[0]) >= float(m["nproc"])
+    except (KeyError, ValueError, IndexError):
+        return False
+
+
 def fmt_ms(x: float | None) -> str:
     if x is None or math.isnan(x):
         return "—"
@@ -170,6 +177,9 @@ def render(res: Results, t: Targets) -> str:
         f"Machine: {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, {m['platform']}. Load average at start: {m['load_average']}. Mode: {res.mode}.",
         "",
     ]
+    if _busy(m):
+        lines += [("**The machine was busy** (load average ≥ CPU count): wall-clock numbers include waiting for a core; "
+                  "the CPU/page column shows the work itself."), ""]
     if res.inprocess is not None:
         lines += ["### In-process `extract()`, warm (ms)", ""]
         rows = []
