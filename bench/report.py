@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import os
 import platform
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +55,10 @@ def machine() -> dict[str, str]:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
+    try:
+        from extractors.version import __version__ as version
+    except ImportError:
+        version = "?"
     load = os.getloadavg() if hasattr(os, "getloadavg") else (math.nan,) * 3
     return {
         "load_average": " ".join(f"{x:.2f}" for x in load),  # the machine may be shared: say how busy it was
@@ -61,7 +66,21 @@ def machine() -> dict[str, str]:
         "cpu": cpu,
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "extractor_version": version,
+        "commit": _commit(),
     }
+
+
+def _commit() -> str:
+    """HEAD of the checkout, with "+dirty" when files differ from it (numbers belong to a code state)."""
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, cwd=repo, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], check=False, cwd=repo,
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "") if head.returncode == 0 else "unknown"
 
 
 def _busy(m: dict[str, str]) -> bool:
@@ -174,7 +193,8 @@ def _process_checks(res: Results, t: Targets) -> list[Check]:
 def render(res: Results, t: Targets) -> str:
     m = res.machine
     lines = [
-        f"Machine: {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, {m['platform']}. Load average at start: {m['load_average']}. Mode: {res.mode}.",
+        (f"Machine: {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, {m['platform']}. Load average at start: {m['load_average']}. "
+        f"Engine {m['extractor_version']} at {m['commit']}. Mode: {res.mode}."),
         "",
     ]
     if _busy(m):
