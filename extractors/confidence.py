@@ -1,32 +1,78 @@
 """Per-field confidence: a probability the caller can threshold.
 
-A value's confidence combines independent pieces of evidence: how well its
-label (and column) matched, how cleanly the cell parsed, what the reader was
-(a structured table vs a line of text), and the form's arithmetic — a sum rule
-that holds is strong evidence that every cell in it was read right, a broken
-one makes each of its cells doubtful. The mapping from evidence to probability
-is calibrated on the shared corpus (README, "Calibration"): the constants below
-are the result, kept here as one settings object.
+A value's confidence is a small logistic model over the evidence the earlier
+stages leave on each match: how its label matched (exactly, approximately, only
+thanks to the row before it, among tied candidates), whether a header named its
+column, how cleanly its cell parsed, what the reader was (a recognised table, a
+line of text, a sentence), and the form's arithmetic — a sum rule that holds is
+strong evidence that every cell in it was read right, a broken one makes each of
+its cells doubtful, and so does a narrative sentence that states another number.
+
+The weights are fitted (docs/calibration.md) on the shared corpus plus the
+generated robustness corpus (`tests/robustness`), and checked on a held-out
+split by `tests/test_confidence.py`; they are kept here as one settings object.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import asdict, dataclass
 
 from .catalogue import catalogue
-from .indicators import Match, _src
+from .indicators import FLAGS, Match, _src
 from .model import Document
 from .result import Finding, Indicator, SourceRef
+
+FEATURES: tuple[str, ...] = (
+    "bias",
+    "label_gap",  # 1 - label score (0 for an exact label)
+    "parse_gap",  # 1 - parse quality (0 for a bare number or a clear blank)
+    "loose",  # rebuilt from a line of running text
+    "narrative",  # read from a sentence
+    *FLAGS,
+    "rule_holds",  # takes part in a sum rule that holds
+    "rule_broken",  # takes part in a broken sum / column-balance rule
+    "broken_unconfirmed",  # ... and no rule that holds vouches for it
+    "unconfirmed",  # a table value in no rule that holds (no arithmetic evidence either way)
+    "narrative_disagrees",  # a sentence states another number for this id
+)
+# Evidence that can only lower confidence (the fit keeps these weights ≤ 0); the rest may raise it.
+RAISING = frozenset({"bias", "rule_holds"})
 
 
 @dataclass(frozen=True, slots=True)
 class ConfidenceSettings:
-    base_table: float = 0.93  # exact label, clean cell, recognised table, no arithmetic evidence
-    base_loose: float = 0.75  # value rebuilt from a line of text
-    base_narrative: float = 0.7  # value read from a sentence
-    rule_holds_bonus: float = 0.06  # the value takes part in a sum rule that holds
-    rule_broken_factor: float = 0.6  # the value takes part in a broken sum rule
+    """Logistic weights, one per feature (fitted by tests/robustness/calibrate.py), and bounds."""
+
+    bias: float = 7.34
+    label_gap: float = -5.77
+    parse_gap: float = -2.77
+    loose: float = -1.5
+    narrative: float = -1.3
+    fuzzy: float = 0.0
+    rescued: float = -0.72
+    tie: float = -1.26
+    header_unseen: float = -3.65
+    short_row: float = -1.0
+    label_below: float = -1.5
+    zone_guessed: float = 0.0
+    contested: float = -1.8
+    rule_holds: float = 2.66
+    rule_broken: float = -1.65
+    broken_unconfirmed: float = -1.92
+    unconfirmed: float = -1.45
+    narrative_disagrees: float = -0.84
+    # policy on top of the fit: a value in a broken rule that no holding rule vouches for is
+    # capped below the 0.9 review threshold, whatever the model says (it is the likeliest misread)
+    broken_cap: float = 0.85
+    # and a number read from a sentence stays below it too: the data hold a single narrative-only
+    # report (38 values), too little to vouch for sentences as for table cells
+    narrative_cap: float = 0.8
     floor: float = 0.02
-    ceiling: float = 0.995
+    ceiling: float = 0.999
+
+    def weights(self) -> dict[str, float]:
+        d = asdict(self)
+        return {k: d[k] for k in FEATURES}
 
 
 SETTINGS = ConfidenceSettings()
@@ -34,7 +80,7 @@ SETTINGS = ConfidenceSettings()
 
 def _rule_status(findings: list[Finding], matches: list[Match]) -> tuple[set[str], set[str]]:
     """(ids in a rule that holds, ids in a rule that is broken)."""
-    values = {m.id: m.value for m in matches}
+    values = {m.id: m.value for m in matches if m.method != "narrative"}
     broken: set[str] = set()
     for f in findings:
         if f.rule in {"sum", "row_total", "column_balance"}:
@@ -42,39 +88,62 @@ def _rule_status(findings: list[Finding], matches: list[Match]) -> tuple[set[str
             broken.update(f.ids)
     holds: set[str] = set()
     for d in catalogue().values():
-        if not d.sum_of or values.get(d.id) is None:
+        if not d.sum_of or values.get(d.id) is None or d.id in broken:
             continue
         parts = [values.get(p) for p in d.sum_of]
         known = [p for p in parts if p is not None]
+        # a total with one printed part "holds" trivially: only a zero total is evidence then
         if not known or len(known) < 2 and values.get(d.id) != 0:
             continue
-        if d.id in broken:
-            continue
-        if abs(sum(known) - values[d.id]) < 1e-6:
+        if abs(sum(known) - values[d.id]) < 1e-6:  # type: ignore[operator]
             holds.add(d.id)
             holds.update(p for p in d.sum_of if values.get(p) is not None)
     return holds, broken
 
 
-def score(matches: list[Match], findings: list[Finding], doc: Document | None = None) -> list[Indicator]:
-    """Turn matches into response indicators with calibrated confidence."""
-    s = SETTINGS
+def features_of(matches: list[Match], findings: list[Finding], doc: Document | None = None) -> list[tuple[Match, dict[str, float]]]:
+    """The model's inputs for every match (also what calibration fits on)."""
     holds, broken = _rule_status(findings, matches)
-    cat = catalogue()
+    disagree = {i for f in findings if f.rule == "narrative" for i in f.ids}
     out = []
     for m in matches:
-        if m.method == "narrative":
-            base = s.base_narrative
-        elif m.loose:
-            base = s.base_loose
-        else:
-            base = s.base_table
-        p = base * m.label_score * m.parse_quality
-        if m.id in holds and m.value is not None:
-            p = p + s.rule_holds_bonus * (1 - (1 - m.label_score) * 4)
-        if m.id in broken:
-            p *= s.rule_broken_factor
-        p = max(s.floor, min(s.ceiling, p))
+        x = dict.fromkeys(FEATURES, 0.0)
+        x["bias"] = 1.0
+        x["label_gap"] = max(0.0, 1.0 - m.label_score)
+        x["parse_gap"] = max(0.0, 1.0 - m.parse_quality)
+        x["loose"] = float(m.loose and m.method != "narrative")
+        x["narrative"] = float(m.method == "narrative")
+        for f in m.flags:
+            if f in x:
+                x[f] = 1.0
+        x["rule_holds"] = float(m.id in holds and m.value is not None)
+        x["rule_broken"] = float(m.id in broken)
+        x["broken_unconfirmed"] = float(m.id in broken and m.id not in holds)
+        x["unconfirmed"] = float(m.value is not None and m.method != "narrative" and m.id not in holds and m.id not in broken)
+        x["narrative_disagrees"] = float(m.id in disagree)
+        out.append((m, x))
+    return out
+
+
+def probability(x: dict[str, float], settings: ConfidenceSettings | None = None) -> float:
+    """The logistic model: sigmoid of the weighted evidence, kept within [floor, ceiling]."""
+    settings = settings or SETTINGS
+    w = settings.weights()
+    z = sum(w[k] * v for k, v in x.items() if v)
+    p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+    if x.get("broken_unconfirmed"):
+        p = min(p, settings.broken_cap)
+    if x.get("narrative"):
+        p = min(p, settings.narrative_cap)
+    return max(settings.floor, min(settings.ceiling, p))
+
+
+def score(matches: list[Match], findings: list[Finding], doc: Document | None = None) -> list[Indicator]:
+    """Turn matches into response indicators with calibrated confidence."""
+    cat = catalogue()
+    out = []
+    for m, x in features_of(matches, findings, doc):
+        p = probability(x)
         d = cat.get(m.id)
         src = _src(m.source)
         out.append(

@@ -275,15 +275,18 @@ def _zone_of_header(key: str) -> str | None:
 
 
 def _columns_from(cells: Iterable[Cell], aliases: tuple[Alias, ...]) -> list[str]:
+    """The column id of each header cell; "" holds the place of a header that matched nothing,
+    so the columns after it keep their positions (its values are skipped, never shifted)."""
     out = []
     for c in cells:
         k = label_key(c.text)
         if not k:
             continue
         a, s, _ = _best(k, aliases)
-        if a is not None:
-            out.append(a.target)
-    return out
+        out.append(a.target if a is not None else "")
+    while out and not out[-1]:
+        out.pop()
+    return out if any(out) else []
 
 
 def _requests_columns(header_keys: list[str]) -> list[str]:
@@ -625,6 +628,8 @@ def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     if aligned is not None and all(is_value_like(c.text) for c in aligned):
         values = aligned  # the header's own columns: trailing empty cells of a wider grid are not values
     for i, cell in enumerate(values[: len(cols)]):
+        if not cols[i]:
+            continue
         iid = f"{a.target}.{cols[i]}"
         if iid not in catalogue():
             continue

@@ -131,6 +131,7 @@ class Sample:
     expect_findings: list[str] = field(default_factory=list)  # finding targets that must be reported
     lowered: list[str] = field(default_factory=list)  # ids whose confidence must stay below 0.9
     changed: bool = True  # the perturbation found something to change
+    data: bytes | None = None  # a corpus file as is (family "corpus"), read by its own reader
 
 
 @lru_cache(maxsize=None)
@@ -637,6 +638,75 @@ def p_narrative_disagree(doc: Document, g: dict, rng: random.Random) -> tuple:
     return edit.renumber(doc, blocks), True, {"expect_findings": [f"narrative.{iid}"]}
 
 
+# ------------------------------------------------------------------ reader-error families (values can be wrong)
+
+# Characters a PDF text layer or OCR confuses (look-alike glyphs).
+_CONFUSABLE = {"已": "己", "未": "末", "人": "入", "士": "土", "数": "敉", "申": "电", "请": "靖", "答": "笞", "复": "夏",
+               "理": "埋", "开": "幵", "务": "条", "微": "徵", "网": "冈", "诉": "沂", "讼": "松", "公": "仝", "办": "力",
+               "政": "攻", "息": "悤", "会": "仑", "训": "川", "次": "欠", "处": "外", "结": "给", "延": "廷", "投": "投"}
+
+
+def p_ocr_labels(doc: Document, g: dict, rng: random.Random) -> tuple:
+    """Labels with look-alike characters misread (scanned or badly encoded PDFs)."""
+
+    def fn(t: str, is_val: bool) -> str:
+        if is_val or rng.random() < 0.4:
+            return t
+        idx = [k for k, ch in enumerate(t) if ch in _CONFUSABLE]
+        if not idx:
+            return t
+        chars = list(t)
+        for k in rng.sample(idx, k=min(len(idx), rng.randint(1, 3))):
+            chars[k] = _CONFUSABLE[chars[k]]
+        return "".join(chars)
+
+    return _map_cells(doc, fn)
+
+
+# Rewordings no alias list has: the matcher has to generalise (or say it cannot).
+_UNSEEN = (
+    (re.compile(r"政府信息公开"), ("信息公开", "政务公开", "")),
+    (re.compile(r"数$"), ("数量", "件数", "")),
+    (re.compile(r"^(?=[\u4e00-\u9fff])"), ("本年度", "全年", "")),
+    (re.compile(r"申请"), ("申请件", "申请事项")),
+    (re.compile(r"公开"), ("公布",)),
+)
+
+
+def p_unseen_reword(doc: Document, g: dict, rng: random.Random) -> tuple:
+    """Labels reworded in ways no alias list holds (prefixes, 数→数量, 公开→公布, dropped words)."""
+
+    def fn(t: str, is_val: bool) -> str:
+        if is_val or len(t.strip()) < 4 or rng.random() < 0.5:
+            return t
+        m = re.match(r"^([\s\u3000]*(?:[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|\d+[.．、]|其中[:：])?)(.*)$", t, re.S)
+        head, body = m.group(1), m.group(2)  # type: ignore[union-attr]
+        pat, alts = rng.choice(_UNSEEN)
+        return head + pat.sub(rng.choice(alts), body, count=1)
+
+    return _map_cells(doc, fn)
+
+
+_DIGIT_SLIPS = {"1": "7", "7": "1", "3": "8", "8": "3", "5": "6", "6": "5", "0": "8", "9": "0", "2": "7", "4": "9"}
+
+
+def p_ocr_digits(doc: Document, g: dict, rng: random.Random) -> tuple:
+    """A reader that misreads a few digits: the truth stays the printed (gold) value, so these
+    values are wrong, and the form's arithmetic is what can tell."""
+    n = [0]
+
+    def fn(t: str, is_val: bool) -> str:
+        if not is_val or not re.fullmatch(r"\s*\d+\s*", t) or rng.random() > 0.04 or n[0] >= 4:
+            return t
+        digits = list(t.strip())
+        k = rng.randrange(len(digits))
+        digits[k] = _DIGIT_SLIPS[digits[k]]
+        n[0] += 1
+        return "".join(digits)
+
+    return _map_cells(doc, fn)
+
+
 FAMILIES: dict[str, tuple[Callable, tuple[str, ...]]] = {
     # name: (perturbation, templates it applies to)
     "whitespace": (p_whitespace, ("legacy", "revised_2019")),
@@ -657,6 +727,9 @@ FAMILIES: dict[str, tuple[Callable, tuple[str, ...]]] = {
     "requests_garbled_header": (p_requests_garbled_header, ("revised_2019",)),
     "broken_total": (p_broken_total, ("legacy", "revised_2019")),
     "narrative_disagree": (p_narrative_disagree, ("legacy", "revised_2019")),
+    "ocr_labels": (p_ocr_labels, ("legacy", "revised_2019")),
+    "unseen_reword": (p_unseen_reword, ("legacy", "revised_2019")),
+    "ocr_digits": (p_ocr_digits, ("legacy", "revised_2019")),
 }
 
 
@@ -677,7 +750,7 @@ def make(family: str, source: tuple[str, str], seed: int) -> Sample | None:
     truth.update(extra.get("truth", {}))
     fmt = FORMATS[(seed + len(family)) % len(FORMATS)]
     # one composite perturbation in three: a second, cell-text family on top (realistic reports have several)
-    if rng.random() < 0.33 and family not in {"broken_total", "narrative_disagree"}:
+    if rng.random() < 0.33 and family not in {"broken_total", "narrative_disagree", "ocr_digits"}:
         second = rng.choice(["whitespace", "fullwidth_digits", "thousands", "units_notes"])
         doc2 = FAMILIES[second][0](doc, g, rng)[0]
         doc = doc2
@@ -692,6 +765,23 @@ def make(family: str, source: tuple[str, str], seed: int) -> Sample | None:
         expect_findings=list(extra.get("expect_findings", [])),
         lowered=list(extra.get("lowered", [])),
     )
+
+
+def corpus_files(with_pdf: bool = False) -> list[Sample]:
+    """Every gold-bearing shared corpus file as it is (the unperturbed baseline)."""
+    golds = {p.stem for p in (CORPUS / "gold").glob("*.json")}
+    subs = ("txt", "docx", "html", "variants") + (("pdf",) if with_pdf else ())
+    out = []
+    for sub in subs:
+        for p in sorted((CORPUS / sub).iterdir()):
+            name = p.name.split(".")[0]
+            if name not in golds or (p.suffix == ".pdf" and not with_pdf):
+                continue
+            g = gold(name)
+            if g.get("partial"):
+                continue
+            out.append(Sample("corpus", name, 0, p.name, Document(blocks=(), format="txt"), dict(g["indicators"]), data=p.read_bytes()))
+    return out
 
 
 def samples(seeds: range) -> list[Sample]:
@@ -759,7 +849,9 @@ def run(sample: Sample, capture: bool = False) -> Outcome:
 
         pl.confidence.score = spy  # type: ignore[assignment]
     try:
-        if sample.fmt == "doc":
+        if sample.data is not None:
+            res = extract(sample.data, filename=sample.fmt)
+        elif sample.fmt == "doc":
             res = extract_document(sample.doc)
         else:
             fn, filename = RENDERERS[sample.fmt]
@@ -832,3 +924,12 @@ def ece(recs: list[Record], bins: int = 10) -> float:
             conf = sum(r.confidence for r in sel) / len(sel)
             err += len(sel) / total * abs(acc - conf)
     return err
+
+
+HELD_OUT_SEEDS = range(100, 102)  # never used to fit the confidence weights (calibrate.py fits on 0–5)
+
+
+@lru_cache(maxsize=1)
+def held_out() -> tuple[Outcome, ...]:
+    """The held-out robustness corpus, extracted once per test session (shared by the tests)."""
+    return tuple(run(s, capture=True) for s in samples(HELD_OUT_SEEDS))
