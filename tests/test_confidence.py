@@ -7,17 +7,14 @@ most right values reach 0.9, and the confidence is a usable probability below th
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from extractors import confidence
 from extractors.confidence import FEATURES, ConfidenceSettings, probability
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the robustness package beside this file
-from robustness import corpus as C  # noqa: E402
+from tests.robustness import corpus as C
 
 # ECE bound: the fitted model measures ≈ 0.006 on held-out (docs/calibration.md). 0.02 leaves room
 # for the generator's randomness while still meaning "a bin's accuracy is within two points of

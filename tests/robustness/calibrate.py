@@ -1,6 +1,6 @@
 """Fit the confidence model's weights (extractors.confidence.ConfidenceSettings).
 
-    python tests/robustness/calibrate.py            # fit on the training split, report held-out numbers
+    python -m tests.robustness.calibrate            # fit on the training split, report held-out numbers
 
 Data: every gold-bearing shared corpus file (PDFs included) plus the robustness corpus for the
 training seeds; the held-out seeds (tests/test_confidence.py uses the same) are only scored.
@@ -11,15 +11,10 @@ ConfidenceSettings and the calibration table.
 from __future__ import annotations
 
 import math
-import sys
 from collections import Counter
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from robustness import corpus as C  # noqa: E402
-
-from extractors import confidence  # noqa: E402
+from extractors import confidence
+from tests.robustness import corpus as C
 
 TRAIN_SEEDS = range(0, 6)
 HELD_OUT_SEEDS = range(100, 102)  # == tests/test_confidence.py

@@ -7,15 +7,9 @@ report (an unmatched row, a broken sum, a narrative disagreement, a lowered conf
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-# one module identity for the corpus (tests/test_confidence.py imports it the same way), so the
-# held-out corpus is extracted once per session
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from robustness import corpus as C  # noqa: E402
+from tests.robustness import corpus as C
 
 # family -> (min precision, min recall); the rest use DEFAULT. The reader-error families are
 # meant to be hard: misread digits stay wrong (only their confidence can tell), misread labels
