@@ -41,7 +41,7 @@ RAISING = frozenset({"bias", "rule_holds"})
 
 @dataclass(frozen=True, slots=True)
 class ConfidenceSettings:
-    """Logistic weights, one per feature (fitted by tests/robustness/calibrate.py), and bounds."""
+    """Logistic weights, one per feature (fitted by `python -m tests.robustness.calibrate`), and bounds."""
 
     bias: float = 7.34
     label_gap: float = -5.77
