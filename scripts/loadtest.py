@@ -35,6 +35,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Self
 from urllib.parse import urlsplit
 
 import httpx
@@ -110,7 +111,7 @@ class Service:
         self.log_path = log or Path(tempfile.mkstemp(prefix="govreport-service-", suffix=".log")[1])
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 90.0) -> Service:
+    def start(self, timeout: float = 90.0) -> Self:
         pythonpath = os.pathsep.join(filter(None, [str(REPO), self.env.get("PYTHONPATH")]))
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
@@ -140,7 +141,7 @@ class Service:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
 
-    def __enter__(self) -> Service:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -375,8 +376,8 @@ def markdown(load_result: LoadResult | None, soak_result: SoakResult | None, set
     if load_result:
         r = load_result
         lat = r.latency_ms
-        lines += ["", f"Load: {r.clients} clients for {r.seconds} s → {r.requests} requests, **{r.errors} errors** "
-                  f"(statuses {r.statuses}), {r.throughput_rps} req/s.", "",
+        lines += ["", (f"Load: {r.clients} clients for {r.seconds} s → {r.requests} requests, **{r.errors} errors** "
+                       f"(statuses {r.statuses}), {r.throughput_rps} req/s."), "",
                   "| latency (ms) | p50 | p90 | p95 | p99 | max |", "|---|---|---|---|---|---|",
                   f"| all | {lat.get('p50')} | {lat.get('p90')} | {lat.get('p95')} | {lat.get('p99')} | {lat.get('max')} |"]
         for fmt, p in r.latency_ms_by_format.items():

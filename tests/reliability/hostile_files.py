@@ -62,9 +62,7 @@ def docx_body(paragraphs: list[str], prolog: str = "") -> bytes:
 
 def docx_billion_laughs() -> bytes:
     """The classic exponential entity expansion (10 levels × 10 = 10^9 'lol's) in the main part."""
-    ents = ['<!ENTITY lol0 "lol">'] + [
-        f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">' for i in range(1, 10)
-    ]
+    ents = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)]
     prolog = "<!DOCTYPE w:document [" + "".join(ents) + "]>"
     return docx_package(docx_body(["&lol9;"], prolog))
 
@@ -238,11 +236,11 @@ def pdf_self_referencing_streams() -> bytes:
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-            b"/Resources << /XObject << /X1 5 0 R >> >> >>",
+            (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+             b"/Resources << /XObject << /X1 5 0 R >> >> >>"),
             b"<< /Length 4 0 R >>\nstream\n" + content + b"\nendstream",
-            b"<< /Type /XObject /Subtype /Form /BBox [0 0 595 842] /Resources << /XObject << /X1 5 0 R >> >> "
-            b"/Length 8 >>\nstream\n/X1 Do  \nendstream",
+            (b"<< /Type /XObject /Subtype /Form /BBox [0 0 595 842] /Resources << /XObject << /X1 5 0 R >> >> "
+             b"/Length 8 >>\nstream\n/X1 Do  \nendstream"),
         ]
     )
 
@@ -293,7 +291,7 @@ def pdf_corrupt_streams(real: bytes, seed: int = 5) -> bytes:
 
 
 def html_billion_laughs() -> bytes:
-    ents = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">' for i in range(1, 10)]
+    ents = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)]
     return (
         "<!DOCTYPE html [" + "".join(ents) + "]><html><head><meta charset='utf-8'><title>报告</title></head>"
         "<body><p>政府信息公开工作年度报告</p><p>&lol9;</p></body></html>"

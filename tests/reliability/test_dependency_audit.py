@@ -71,7 +71,7 @@ def pip_audit(pins: dict[str, str], service: str, tmp: Path) -> dict:
     req.write_text("".join(f"{n}=={v}\n" for n, v in sorted(pins.items())))
     cmd = [sys.executable, "-m", "pip_audit", "-r", str(req), "--no-deps", "--disable-pip", "-f", "json",
            "--progress-spinner", "off", "-s", service, "--timeout", "15", "--cache-dir", str(tmp / "cache")]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)  # rc is reported, not raised
     try:
         report = json.loads(proc.stdout) if proc.stdout.strip() else {}
     except json.JSONDecodeError:

@@ -1,7 +1,7 @@
 """Property-based fuzzing of every reader: mutated corpus files give a Document or an ExtractionError.
 
 Never another exception, never a hang (per-example deadline, `fuzzing.deadline`).
-CI runs a bounded number of examples per reader (about a minute in all);
+CI runs a bounded number of examples per reader (about half a minute in all);
 `GOVREPORT_LONG_TESTS=1` runs ten times more. A crash input is kept in
 `regressions/` and replayed by `test_regressions.py` from then on.
 """
@@ -20,7 +20,7 @@ from extractors import ExtractionError
 from extractors.model import Document
 
 # examples per reader in CI; PDFs cost the most per example
-EXAMPLES = {"pdf": 60, "docx": 120, "html": 120, "txt": 150, "md": 120}
+EXAMPLES = {"pdf": 200, "docx": 300, "html": 300, "txt": 300, "md": 300}
 SCALE = int(os.environ.get("GOVREPORT_FUZZ_SCALE", "10" if LONG else "1"))  # a hand campaign can go further
 REFUSABLE = {"pdf", "docx"}  # text readers accept nearly any bytes, so only these must see refusals
 

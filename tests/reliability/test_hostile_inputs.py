@@ -26,11 +26,11 @@ import pytest
 from hostile_files import (
     MiB,
     docx_billion_laughs,
+    docx_body,
     docx_huge_part,
     docx_lying_sizes,
     docx_malformed_xml,
     docx_many_entries,
-    docx_body,
     encrypted_docx_ole,
     html_billion_laughs,
     html_binary_garbage,
@@ -214,7 +214,7 @@ def test_500_real_pages_are_read_whole(hosted: Hosted, corpus: Path) -> None:
 
 
 def _utf8_report(corpus: Path) -> str:
-    return sorted((corpus / "txt").glob("*.txt"))[0].read_text(encoding="utf-8")
+    return min((corpus / "txt").glob("*.txt")).read_text(encoding="utf-8")
 
 
 ENCODINGS = {
@@ -274,9 +274,9 @@ def _chunks(path: Path):
 
 
 UPLOAD_STYLES = {
-    "raw-with-length": lambda p: dict(content=p.open("rb"), headers={"Content-Type": "text/plain"}),
-    "raw-chunked": lambda p: dict(content=_chunks(p), headers={"Content-Type": "text/plain"}),
-    "multipart": lambda p: dict(files={"file": ("report.txt", p.open("rb"), "text/plain")}),
+    "raw-with-length": lambda p: {"content": p.open("rb"), "headers": {"Content-Type": "text/plain"}},
+    "raw-chunked": lambda p: {"content": _chunks(p), "headers": {"Content-Type": "text/plain"}},
+    "multipart": lambda p: {"files": {"file": ("report.txt", p.open("rb"), "text/plain")}},
 }
 
 
@@ -315,7 +315,7 @@ HOSTILE_NAMES = [
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES, ids=range(len(HOSTILE_NAMES)))
 def test_hostile_file_name_is_only_a_hint(hosted: Hosted, corpus: Path, name: str) -> None:
-    data = sorted((corpus / "txt").glob("*.txt"))[0].read_bytes()
+    data = min((corpus / "txt").glob("*.txt")).read_bytes()
     with hosted.client() as client:
         r = client.post("/v1/extract", files={"file": (name, data)})
     assert r.status_code == 200, r.text[:300]
@@ -328,7 +328,7 @@ def test_hostile_file_name_is_only_a_hint(hosted: Hosted, corpus: Path, name: st
 
 def test_hostile_names_in_raw_body_headers_and_query(hosted: Hosted, corpus: Path) -> None:
     """The other two ways a name arrives (Content-Disposition, `?filename=`) are hints only as well."""
-    data = sorted((corpus / "txt").glob("*.txt"))[0].read_bytes()
+    data = min((corpus / "txt").glob("*.txt")).read_bytes()
     with hosted.client() as client:
         by_header = client.post(
             "/v1/extract", content=data,
@@ -342,7 +342,7 @@ def test_hostile_names_in_raw_body_headers_and_query(hosted: Hosted, corpus: Pat
 
 def test_file_name_longer_than_a_multipart_header_line_is_a_400(hosted: Hosted, corpus: Path) -> None:
     """python-multipart caps one part header line at 4224 bytes: a 5000-character name is a malformed body."""
-    data = sorted((corpus / "txt").glob("*.txt"))[0].read_bytes()
+    data = min((corpus / "txt").glob("*.txt")).read_bytes()
     with hosted.client() as client:
         r = client.post("/v1/extract", files={"file": ("a" * 5000 + ".txt", data)})
     assert_problem(r, 400, "bad-request")

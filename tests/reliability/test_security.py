@@ -13,10 +13,16 @@ import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
-from hostile_files import docx_body, docx_external_entity, docx_package, html_external_entity
+from hostile_files import (
+    docx_body,
+    docx_external_entity,
+    docx_package,
+    html_external_entity,
+)
 from rel_support import Hosted, assert_problem
 
 MARKER = "LEAK-CANARY-5f1c2e9a"
@@ -31,9 +37,9 @@ def secret_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
-    hits: list[str] = []
+    hits: ClassVar[list[str]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         _Recorder.hits.append(self.path)
         body = f"<!ENTITY inner '{MARKER}'>{MARKER}".encode()
         self.send_response(200)
@@ -194,7 +200,7 @@ def _open_temp_files(pids: list[int], tmpdir: Path) -> list[str]:
 def test_no_temporary_file_is_left_behind(hosted: Hosted, corpus: Path) -> None:
     """A batch of uploads (small, over the 1 MiB multipart spool size, broken, refused) leaves TMPDIR as it was."""
     before = _snapshot(hosted.tmpdir)
-    big = (sorted((corpus / "txt").glob("*.txt"))[0].read_bytes() * 120)[: 3 * 1024 * 1024]  # spooled to disk
+    big = (min((corpus / "txt").glob("*.txt")).read_bytes() * 120)[: 3 * 1024 * 1024]  # spooled to disk
     batch = [("r.txt", big), ("r.pdf", b"%PDF-1.7 broken"), ("r.docx", b"PK\x03\x04broken"), ("r.bin", os.urandom(4096))]
     batch += [(p.name, p.read_bytes()) for fmt in ("pdf", "docx", "html") for p in sorted((corpus / fmt).iterdir())[:2]]
     statuses = []
@@ -211,7 +217,7 @@ def test_no_temporary_file_is_left_behind(hosted: Hosted, corpus: Path) -> None:
 
 def test_client_file_names_never_become_paths(hosted: Hosted, corpus: Path) -> None:
     """Traversal and absolute names create nothing: not in the service's working directory, not where they point."""
-    data = sorted((corpus / "txt").glob("*.txt"))[0].read_bytes()
+    data = min((corpus / "txt").glob("*.txt")).read_bytes()
     target = hosted.tmpdir.parent / "pwned-by-name.txt"
     names = [f"../{target.name}", str(target), f"..\\..\\{target.name}", f"{'../' * 12}{str(target).lstrip('/')}"]
     cwd_before = _snapshot(hosted.cwd)
