@@ -21,6 +21,17 @@ from rel_support import loadtest
 KILLS = 3
 
 
+def _a_fresh_worker(service: loadtest.Service, killed: list[int]) -> int:
+    """A worker pid once the pool is back to two workers not killed before (a replacement takes a moment)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        fresh = [p for p in service.worker_pids() if p not in killed]
+        if len(fresh) >= 2:
+            return fresh[0]
+        time.sleep(0.05)
+    raise AssertionError(f"the pool did not get back to two workers: {service.worker_pids()}")
+
+
 def test_killing_workers_under_load_loses_only_their_requests(corpus: Path) -> None:
     files = loadtest.mixed_corpus(corpus)
     with loadtest.Service({"GOVREPORT_WORKERS": "2", "GOVREPORT_MAX_QUEUE": "16"}) as service:
@@ -31,7 +42,7 @@ def test_killing_workers_under_load_loses_only_their_requests(corpus: Path) -> N
         killed = []
         for _ in range(KILLS):
             time.sleep(2.0)
-            pid = service.worker_pids()[0]
+            pid = _a_fresh_worker(service, killed)
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
         runner.join(120)
