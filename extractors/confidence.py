@@ -15,7 +15,8 @@ split by `tests/test_confidence.py`; they are kept here as one settings object.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from functools import lru_cache
 
 from .catalogue import catalogue
 from .indicators import FLAGS, Match, _src
@@ -71,8 +72,13 @@ class ConfidenceSettings:
     ceiling: float = 0.999
 
     def weights(self) -> dict[str, float]:
-        d = asdict(self)
-        return {k: d[k] for k in FEATURES}
+        return _weights(self)
+
+
+@lru_cache(maxsize=8)
+def _weights(settings: ConfidenceSettings) -> dict[str, float]:
+    """The weight vector of a (frozen, hashable) settings object, built once."""
+    return {k: getattr(settings, k) for k in FEATURES}
 
 
 SETTINGS = ConfidenceSettings()

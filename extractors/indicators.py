@@ -185,8 +185,31 @@ def _score(a: str, b: str) -> float:
     return float(s)
 
 
+_EXACT: dict[int, dict[str, tuple[Alias, ...]]] = {}
+
+
+def _exact_index(aliases: tuple[Alias, ...]) -> dict[str, tuple[Alias, ...]]:
+    """Aliases by key, per alias set (the sets are built once by `rules()`, so identity is stable)."""
+    idx = _EXACT.get(id(aliases))
+    if idx is None:
+        grouped: dict[str, list[Alias]] = {}
+        for a in aliases:
+            grouped.setdefault(a.key, []).append(a)
+        idx = _EXACT[id(aliases)] = {k: tuple(v) for k, v in grouped.items()}
+    return idx
+
+
 def _best(key: str, aliases: tuple[Alias, ...], context: str = "", last_id: str | None = None) -> tuple[Alias | None, float, int]:
     """Best alias for `key` (ties broken by parent/context and by nearness to the last matched id)."""
+    exact = _exact_index(aliases).get(key)
+    if exact:
+        # an exact key scores 100, and nothing else comes within the tie margin of it
+        hits = [a for a in exact if a.parent is None or a.parent in context]
+        if hits:
+            targets = {a.target for a in hits}
+            if len(targets) > 1:
+                hits.sort(key=lambda a: (-(a.parent is not None), -_prefix_len(a.target, last_id)))
+            return hits[0], 100.0, len(targets)
     scored = []
     for a in aliases:
         s = _score(key, a.key)

@@ -110,6 +110,18 @@ _CN_YEAR = re.compile(r"[〇零一二三四五六七八九]{4}(?=年)")
 _CN_DIGIT = str.maketrans("〇零一二三四五六七八九", "00123456789")
 
 
+class _Fold(dict):
+    """str.translate table filled on demand: a character's NFKC form where that is one character."""
+
+    def __missing__(self, code: int) -> int:
+        f = nfkc(chr(code))
+        self[code] = ord(f) if len(f) == 1 else code
+        return self[code]
+
+
+_FOLD = _Fold()
+
+
 def matchable(text: str) -> str:
     """The text as the patterns see it, character for character (so spans map back to the printed text).
 
@@ -119,7 +131,7 @@ def matchable(text: str) -> str:
     simple = to_simplified(text)
     if len(simple) != len(text):  # span mapping needs equal lengths; Simplified input is unaffected
         simple = text
-    simple = "".join(f if len(f := nfkc(ch)) == 1 else ch for ch in simple)
+    simple = simple.translate(_FOLD)
     return _CN_YEAR.sub(lambda m: m.group(0).translate(_CN_DIGIT), simple)
 
 
