@@ -210,6 +210,20 @@ def _best(key: str, aliases: tuple[Alias, ...], context: str = "", last_id: str 
             if len(targets) > 1:
                 hits.sort(key=lambda a: (-(a.parent is not None), -_prefix_len(a.target, last_id)))
             return hits[0], 100.0, len(targets)
+    memo = (id(aliases), key, context, last_id)
+    hit = _FUZZY_MEMO.get(memo)
+    if hit is None:
+        if len(_FUZZY_MEMO) > 50_000:
+            _FUZZY_MEMO.clear()
+        hit = _FUZZY_MEMO[memo] = _best_fuzzy(key, aliases, context, last_id)
+    return hit
+
+
+_FUZZY_MEMO: dict[tuple[int, str, str, str | None], tuple[Alias | None, float, int]] = {}
+
+
+def _best_fuzzy(key: str, aliases: tuple[Alias, ...], context: str, last_id: str | None) -> tuple[Alias | None, float, int]:
+    """The scan over every alias of a set, for keys that match none exactly (memoised by `_best`)."""
     scored = []
     for a in aliases:
         s = _score(key, a.key)

@@ -34,6 +34,7 @@ _QUOTES = re.compile(r"[“”\"'‘’《》〈〉]")
 _PUNCT_TAIL = re.compile(r"[:：;；,，.。、]+$")
 
 
+@lru_cache(maxsize=16384)
 def nfkc(text: str) -> str:
     """Full-width digits, letters, spaces and punctuation folded to their plain forms."""
     return unicodedata.normalize("NFKC", text)
