@@ -131,10 +131,10 @@ def features_of(matches: list[Match], findings: list[Finding], doc: Document | N
     return out
 
 
-def probability(x: dict[str, float], settings: ConfidenceSettings | None = None) -> float:
+def probability(x: dict[str, float], settings: ConfidenceSettings | None = None, w: dict[str, float] | None = None) -> float:
     """The logistic model: sigmoid of the weighted evidence, kept within [floor, ceiling]."""
     settings = settings or SETTINGS
-    w = settings.weights()
+    w = w or settings.weights()
     z = sum(w[k] * v for k, v in x.items() if v)
     p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
     if x.get("broken_unconfirmed"):
@@ -147,9 +147,10 @@ def probability(x: dict[str, float], settings: ConfidenceSettings | None = None)
 def score(matches: list[Match], findings: list[Finding], doc: Document | None = None) -> list[Indicator]:
     """Turn matches into response indicators with calibrated confidence."""
     cat = catalogue()
+    w = SETTINGS.weights()
     out = []
     for m, x in features_of(matches, findings, doc):
-        p = probability(x)
+        p = probability(x, SETTINGS, w)
         d = cat.get(m.id)
         src = _src(m.source)
         out.append(

@@ -47,6 +47,17 @@ def rules() -> tuple[NarrativeRule, ...]:
     )
 
 
+@lru_cache(maxsize=1)
+def _phrases() -> re.Pattern[str]:
+    """Every rule's phrases in one pattern anchored at the clause end; the group names the rule.
+
+    At the leftmost position where some phrase ends the clause, the earlier rule wins: so the
+    longer phrase (不同意公开) beats its own suffix (同意公开) whatever the file order.
+    """
+    parts = [f"(?P<r{i}>{'|'.join(p.pattern.removesuffix(_FILLER + '$') for p in r.phrases)})" for i, r in enumerate(rules())]
+    return re.compile("(?:" + "|".join(parts) + ")" + _FILLER + "$")
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     match: Match
@@ -71,28 +82,25 @@ def claims(doc: Document) -> list[Claim]:
             head = text[: m.start()]
             cut = max((x.end() for x in _CLAUSE_END.finditer(head)), default=0)
             clause = head[cut:]
-            for rule in rules():
-                if any(p.search(clause) for p in rule.phrases):
-                    if rule.id not in seen:
-                        seen.add(rule.id)
-                        pv = parse_value(m.group(1))
-                        sentence = text[max(0, cut - 10): m.end() + 2]
-                        out.append(
-                            Claim(
-                                Match(
-                                    id=rule.id,
-                                    value=pv.value,
-                                    raw=m.group(0),
-                                    label=clause[-30:],
-                                    label_score=0.95,
-                                    parse_quality=pv.quality,
-                                    source=b.source,
-                                    zone="narrative",
-                                    method="narrative",
-                                    sentence=sentence,
-                                ),
-                                rule,
-                            )
-                        )
-                    break
+            hit = _phrases().search(clause)
+            if hit is None:
+                continue
+            rule = rules()[int(hit.lastgroup[1:])]
+            if rule.id in seen:
+                continue
+            seen.add(rule.id)
+            pv = parse_value(m.group(1))
+            match = Match(
+                id=rule.id,
+                value=pv.value,
+                raw=m.group(0),
+                label=clause[-30:],
+                label_score=0.95,
+                parse_quality=pv.quality,
+                source=b.source,
+                zone="narrative",
+                method="narrative",
+                sentence=text[max(0, cut - 10): m.end() + 2],
+            )
+            out.append(Claim(match, rule))
     return out

@@ -15,6 +15,9 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _OLE_ENCRYPTION_STREAM = "EncryptionInfo".encode("utf-16-le")  # password-protected OOXML lives in OLE
 
 
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\ufffd]")  # control characters no text has (TAB, CR, LF, FF, VT allowed)
+
+
 def _looks_binary(data: bytes) -> bool:
     """True when the head of `data` is not text in any encoding we read."""
     head = data[:8192]
@@ -25,7 +28,7 @@ def _looks_binary(data: bytes) -> bool:
     text = decode_text(head, strict=True)
     if text is None:
         return True
-    bad = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\t\r\n\f\v") or ch == "\ufffd")
+    bad = len(_CONTROL.findall(text))
     return bad > max(2, len(text) // 50)
 
 
