@@ -287,6 +287,7 @@ class SoakResult:
     peak_rss_kib: dict[str, int]
     growth_pct: dict[str, float]
     max_growth_pct: float
+    total_growth_pct: float  # all workers together: what the host sees, and less noisy than one process
     same_workers: bool
 
 
@@ -343,6 +344,8 @@ def soak(service: Service, files: list[tuple[str, bytes]], requests: int = 2000,
         warmup_requests=warmup, rss_kib_after_warmup=warm_rss, rss_kib_at_end=end_rss,
         peak_rss_kib={str(p): rss_kib(p, "VmHWM") for p in end_pids},
         growth_pct=growth, max_growth_pct=max(growth.values(), default=float("nan")),
+        total_growth_pct=round(100.0 * (sum(end_rss.get(p, 0) for p in warm_rss) - sum(warm_rss.values()))
+                               / max(sum(warm_rss.values()), 1), 2),
         same_workers=sorted(warm_pids) == sorted(end_pids),
     )
 
@@ -388,7 +391,8 @@ def markdown(load_result: LoadResult | None, soak_result: SoakResult | None, set
                   f"{s.warmup_requests} warm-up requests → at the end (KiB): "
                   + ", ".join(f"{s.rss_kib_after_warmup[p]} → {s.rss_kib_at_end.get(p, 0)} ({s.growth_pct.get(p)} %)"
                               for p in s.rss_kib_after_warmup)
-                  + f"; max growth **{s.max_growth_pct} %**; same worker processes throughout: {s.same_workers}."]
+                  + f"; all workers together **{s.total_growth_pct} %** (largest single worker {s.max_growth_pct} %); "
+                  f"same worker processes throughout: {s.same_workers}."]
     return "\n".join(lines)
 
 
