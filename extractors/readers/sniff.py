@@ -7,7 +7,7 @@ import zipfile
 
 from ..errors import CorruptFileError, EncryptedFileError
 from ..model import Format
-from .encoding import decode_text
+from .encoding import decode_text, utf16_without_bom
 
 _HTML_MARK = re.compile(rb"<\s*(!doctype\s+html|html|head|body|meta|div|table|p|article|title)[\s>/]", re.I)
 _MD_MARK = re.compile(r"^\s*(#{1,6}\s|\|.*\|\s*$|\|?\s*:?-{3,}:?\s*\|)", re.M)
@@ -23,7 +23,7 @@ def _looks_binary(data: bytes) -> bool:
     head = data[:8192]
     if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
         return False
-    if b"\x00" in head:
+    if b"\x00" in head and utf16_without_bom(data) is None:
         return True
     text = decode_text(head, strict=True)
     if text is None:

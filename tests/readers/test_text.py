@@ -55,3 +55,14 @@ def test_limit_on_decoded_size() -> None:
 
     with pytest.raises(ResourceLimitError):
         text_reader.read("字".encode() * 1000, ReadOptions(max_text_chars=100))
+
+
+def test_utf16_without_bom_is_recognised(corpus: Path) -> None:
+    from extractors.readers.encoding import utf16_without_bom
+
+    raw = (corpus / "txt" / "000_32e6960542ba4ec5.txt").read_text(encoding="utf-8")
+    for enc in ("utf-16-le", "utf-16-be"):
+        assert utf16_without_bom(raw.encode(enc)) == enc
+        assert read(raw.encode(enc), "a.txt").text() == read(raw.encode("utf-8"), "a.txt").text()
+    assert utf16_without_bom(raw.encode("utf-8")) is None
+    assert utf16_without_bom(raw.encode("gb18030")) is None

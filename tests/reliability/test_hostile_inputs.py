@@ -222,6 +222,8 @@ ENCODINGS = {
     "gb18030": lambda s: s.encode("gb18030"),
     "utf-16-le-bom": lambda s: b"\xff\xfe" + s.encode("utf-16-le"),
     "utf-16-be-bom": lambda s: b"\xfe\xff" + s.encode("utf-16-be"),
+    "utf-16-le-no-bom": lambda s: s.encode("utf-16-le"),
+    "utf-16-be-no-bom": lambda s: s.encode("utf-16-be"),
 }
 
 
@@ -250,10 +252,14 @@ def test_gb18030_four_byte_characters_survive(hosted: Hosted, corpus: Path) -> N
     assert got.json() == want.json()
 
 
-def test_utf16_without_bom_is_refused_as_unknown_bytes(hosted: Hosted, corpus: Path) -> None:
-    """A documented limit: UTF-16 needs its BOM (Windows always writes one); without it the bytes are 415."""
+def test_random_bytes_with_zeros_are_not_taken_for_utf16(hosted: Hosted) -> None:
+    """UTF-16 without a BOM is recognised by its zero bytes on one side; random bytes are not text."""
+    import random
+
+    rnd = random.Random(7)
+    junk = bytes(rnd.choice([0, rnd.randrange(256)]) for _ in range(20000))
     with hosted.client() as client:
-        r = client.post("/v1/extract", files={"file": ("r.txt", _utf8_report(corpus).encode("utf-16-le"))})
+        r = client.post("/v1/extract", files={"file": ("r.txt", junk)})
     assert_problem(r, 415, "unsupported-media-type")
 
 
