@@ -108,6 +108,7 @@ def load_aliases() -> tuple[TitleAlias, ...]:
     return tuple(sorted(out, key=lambda a: -len(a.alias)))
 
 
+@lru_cache(maxsize=8192)
 def classify_title(title: str, truncated_ok: bool = True) -> tuple[str, float]:
     """Canonical key of a section title and the match score (0–100); `unclassified` when nothing fits.
 
