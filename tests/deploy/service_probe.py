@@ -1,7 +1,7 @@
 """Start the service the way the Dockerfile's CMD does, and measure its processes.
 
 Used by the deploy tests and by `python tests/deploy/measure_footprint.py`, which
-produced the sizing numbers in docs/deploying.md. Everything stays on 127.0.0.1.
+produced the sizing numbers in the README ("Deploying"). Everything stays on 127.0.0.1.
 """
 from __future__ import annotations
 
