@@ -9,13 +9,11 @@ import pytest
 
 from extractors.metadata import extract
 from extractors.model import Document, Paragraph
-from extractors.readers import read
 from extractors.result import DocumentInfo
 from extractors.sections import split
 from extractors.template import TemplateGuess
+from tests.corpus_files import GOLD, gold_files, read_doc
 
-CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
-GOLD = CORPUS / "gold"
 NO_TEMPLATE = TemplateGuess()
 
 
@@ -23,26 +21,12 @@ def _norm(s: object) -> str:
     return "".join(unicodedata.normalize("NFKC", str(s)).split())
 
 
-def _doc(rel: str) -> Document:
-    path = CORPUS / rel
-    return read(path.read_bytes(), path.name)
-
-
 def _info(rel: str, tpl: TemplateGuess = NO_TEMPLATE) -> DocumentInfo:
-    doc = _doc(rel)
+    doc = read_doc(rel)
     return extract(doc, tpl, split(doc))
 
 
-def _files_with_gold() -> list[str]:
-    out = []
-    for folder in ("txt", "docx", "pdf", "html", "variants"):
-        for p in sorted((CORPUS / folder).iterdir()):
-            if (GOLD / f"{p.name.split('.')[0]}.json").exists():
-                out.append(f"{folder}/{p.name}")
-    return out
-
-
-@pytest.mark.parametrize("rel", _files_with_gold())
+@pytest.mark.parametrize("rel", gold_files())
 def test_metadata_matches_gold(rel: str) -> None:
     gold = json.loads((GOLD / f"{Path(rel).name.split('.')[0]}.json").read_text(encoding="utf-8"))
     info = _info(rel)
@@ -105,7 +89,7 @@ def test_traditional_report_values_as_printed() -> None:
 
 
 def test_title_wrapped_over_two_lines_still_gives_the_agency() -> None:
-    doc = _doc("txt/002_a115e8637772b474.txt")
+    doc = read_doc("txt/002_a115e8637772b474.txt")
     title = doc.paragraphs[0].text
     assert title.endswith("年度报告")
     blocks = (Paragraph(title[:-3]), Paragraph(title[-3:])) + doc.blocks[1:]
@@ -128,7 +112,7 @@ def test_template_guess_is_copied() -> None:
 
 
 def test_year_first_title_and_chinese_numeral_year() -> None:
-    doc = _doc("docx/003_a1ca134a5abe9455.docx")
+    doc = read_doc("docx/003_a1ca134a5abe9455.docx")
     lines = [p.text for p in doc.paragraphs[:2]]
     assert lines == ["余姚市人民政府", "2019年政府信息公开工作年度报告"]
     year_first = Paragraph("二〇一九年度余姚市人民政府信息公开工作年度报告")

@@ -8,11 +8,8 @@ from pathlib import Path
 import pytest
 
 from extractors.model import Cell, Document, Paragraph, Table
-from extractors.readers import read
 from extractors.sections import SectionSettings, classify_title, split
-
-CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
-GOLD = CORPUS / "gold"
+from tests.corpus_files import GOLD, gold_files, read_doc
 
 
 def _norm(s: str) -> str:
@@ -20,25 +17,11 @@ def _norm(s: str) -> str:
     return "".join(unicodedata.normalize("NFKC", s or "").replace("|", " ").split())
 
 
-def _doc(rel: str) -> Document:
-    path = CORPUS / rel
-    return read(path.read_bytes(), path.name)
-
-
-def _files_with_gold() -> list[str]:
-    out = []
-    for folder in ("txt", "docx", "pdf", "html", "variants"):
-        for p in sorted((CORPUS / folder).iterdir()):
-            if (GOLD / f"{p.name.split('.')[0]}.json").exists():
-                out.append(f"{folder}/{p.name}")
-    return out
-
-
-@pytest.mark.parametrize("rel", _files_with_gold())
+@pytest.mark.parametrize("rel", gold_files())
 def test_gold_sections_found_with_their_bodies(rel: str) -> None:
     gold = json.loads((GOLD / f"{Path(rel).name.split('.')[0]}.json").read_text(encoding="utf-8"))
     secs = {}
-    for s in split(_doc(rel)):
+    for s in split(read_doc(rel)):
         secs.setdefault(s.key, s)
     gsecs = gold["sections"]
     for i, g in enumerate(gsecs):
@@ -51,7 +34,7 @@ def test_gold_sections_found_with_their_bodies(rel: str) -> None:
 
 
 def test_stray_numbered_line_inside_overview_is_not_a_section() -> None:
-    secs = split(_doc("txt/003_a1ca134a5abe9455.txt"))
+    secs = split(read_doc("txt/003_a1ca134a5abe9455.txt"))
     assert [s.number for s in secs] == ["一", "二", "三", "四", "五", "六", "七"]
     assert [s.key for s in secs] == [
         "overview", "active_disclosure", "platforms", "requests", "review_litigation",
@@ -62,7 +45,7 @@ def test_stray_numbered_line_inside_overview_is_not_a_section() -> None:
 
 
 def test_tables_inside_a_section_are_its_body_and_table_rows_are_never_headings() -> None:
-    secs = {s.key: s for s in split(_doc("docx/003_a1ca134a5abe9455.docx"))}
+    secs = {s.key: s for s in split(read_doc("docx/003_a1ca134a5abe9455.docx"))}
     requests = secs["requests"].text.splitlines()
     assert requests[-1].startswith("四、结转下年度继续办理")
     assert any(ln.startswith("一、本年新收") for ln in requests)
@@ -73,22 +56,22 @@ def test_tables_inside_a_section_are_its_body_and_table_rows_are_never_headings(
 
 @pytest.mark.parametrize("rel", ["txt/000_32e6960542ba4ec5.txt", "pdf/000_32e6960542ba4ec5.pdf", "variants/dev05.docx"])
 def test_attached_statistics_table_is_not_part_of_the_last_section(rel: str) -> None:
-    last = split(_doc(rel))[-1]
+    last = split(read_doc(rel))[-1]
     assert last.key == "other_matters"
     assert len(last.text.splitlines()) == 1
     assert "附件" not in last.text and "統計" not in last.text and "统计" not in last.text
 
 
 def test_portal_footer_and_signature_are_not_part_of_the_last_section() -> None:
-    last = split(_doc("variants/dev04.html"))[-1]
+    last = split(read_doc("variants/dev04.html"))[-1]
     assert last.key == "other_matters"
     assert last.text.endswith("本年度无其他需要报告的事项。")
     assert "主办单位" not in last.text and "2025年1月20日" not in last.text
 
 
 def test_traditional_report_keys_match_and_text_stays_as_printed() -> None:
-    secs = split(_doc("variants/dev05.docx"))
-    assert [s.key for s in secs] == [s.key for s in split(_doc("docx/000_32e6960542ba4ec5.docx"))]
+    secs = split(read_doc("variants/dev05.docx"))
+    assert [s.key for s in secs] == [s.key for s in split(read_doc("docx/000_32e6960542ba4ec5.docx"))]
     platforms = next(s for s in secs if s.key == "platforms")
     assert platforms.heading == "公開載體建設應用情況"
     assert platforms.text.startswith("堅持以政府網站爲主平臺")
@@ -96,7 +79,7 @@ def test_traditional_report_keys_match_and_text_stays_as_printed() -> None:
 
 
 def test_unnumbered_headings_fall_back_to_known_titles() -> None:
-    doc = _doc("txt/000_32e6960542ba4ec5.txt")
+    doc = read_doc("txt/000_32e6960542ba4ec5.txt")
     stripped = tuple(
         Paragraph(b.text.split("、", 1)[1], b.source) if isinstance(b, Paragraph) and b.text[:2] in {
             "一、", "二、", "三、", "四、", "五、", "六、", "七、", "八、"} else b
@@ -109,7 +92,7 @@ def test_unnumbered_headings_fall_back_to_known_titles() -> None:
 
 
 def test_heading_wrapped_onto_two_lines_is_joined() -> None:
-    doc = _doc("txt/001_3b9418f33333a698.txt")
+    doc = read_doc("txt/001_3b9418f33333a698.txt")
     blocks = []
     for b in doc.blocks:
         if isinstance(b, Paragraph) and b.text.startswith("五、因政府信息公开"):
@@ -143,7 +126,7 @@ def test_unknown_title_scores_low() -> None:
 
 
 def test_report_typeset_inside_a_one_column_layout_table() -> None:
-    doc = _doc("txt/001_3b9418f33333a698.txt")
+    doc = read_doc("txt/001_3b9418f33333a698.txt")
     rows = tuple((Cell(b.text, i, 0),) for i, b in enumerate(doc.paragraphs))
     framed = Document(blocks=(Table(rows=rows),), format="docx")
     assert [(s.key, s.text) for s in split(framed)] == [(s.key, s.text) for s in split(doc)]

@@ -11,6 +11,8 @@ import hashlib
 import io
 import zipfile
 
+from tests.pdfbytes import raw_pdf
+
 _PAD = bytes.fromhex("28BF4E5E4E758A4164004E56FFFA01082E2E00B6D0683E802F0CA9FE6453697A")
 
 
@@ -29,26 +31,12 @@ def _rc4(key: bytes, data: bytes) -> bytes:
     return bytes(out)
 
 
-def _pdf(objects: list[bytes], trailer_extra: bytes = b"") -> bytes:
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for n, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for off in offsets:
-        out += b"%010d 00000 n \n" % off
-    out += b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, trailer_extra, xref)
-    return bytes(out)
-
-
 def blank_pdf(pages: int = 1) -> bytes:
     """A valid PDF of `pages` empty pages: no text layer at all."""
     kids = b" ".join(b"%d 0 R" % (3 + i) for i in range(pages))
     objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages)]
     objects += [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"] * pages
-    return _pdf(objects)
+    return raw_pdf(objects)
 
 
 def encrypted_pdf(user_password: bytes = b"secret", owner_password: bytes = b"owner") -> bytes:
@@ -67,7 +55,7 @@ def encrypted_pdf(user_password: bytes = b"secret", owner_password: bytes = b"ow
         % (o_value.hex().encode(), u_value.hex().encode(), permissions),
     ]
     ident = doc_id.hex().encode()
-    return _pdf(objects, b"/Encrypt 4 0 R /ID [<%s> <%s>] " % (ident, ident))
+    return raw_pdf(objects, trailer_extra=b"/Encrypt 4 0 R /ID [<%s> <%s>] " % (ident, ident))
 
 
 def docx_bomb(expanded_bytes: int = 20 * 1024 * 1024) -> bytes:

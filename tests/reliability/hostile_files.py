@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pikepdf
 
+from tests.pdfbytes import raw_pdf
+
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 MiB = 1024 * 1024
 
@@ -191,23 +193,9 @@ def encrypted_docx_ole() -> bytes:
 # ---- PDF ------------------------------------------------------------------------------------------
 
 
-def _raw_pdf(objects: list[bytes], root: int = 1) -> bytes:
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for n, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for off in offsets:
-        out += b"%010d 00000 n \n" % off
-    out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, root, xref)
-    return bytes(out)
-
-
 def pdf_cyclic_pages() -> bytes:
     """A page tree whose /Kids contains its own /Pages node (and a page that is its own parent)."""
-    return _raw_pdf(
+    return raw_pdf(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [2 0 R 3 0 R 2 0 R] /Count 3 >>",
@@ -220,7 +208,7 @@ def pdf_cyclic_pages() -> bytes:
 def pdf_deep_nesting(depth: int = 50_000) -> bytes:
     """A page whose resources hold an array nested `depth` levels deep."""
     deep = b"[" * depth + b"]" * depth
-    return _raw_pdf(
+    return raw_pdf(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -232,7 +220,7 @@ def pdf_deep_nesting(depth: int = 50_000) -> bytes:
 def pdf_self_referencing_streams() -> bytes:
     """Content stream whose /Length is an indirect reference to itself; a resource form XObject that draws itself."""
     content = b"q /X1 Do Q BT /F1 12 Tf 72 720 Td (loop) Tj ET"
-    return _raw_pdf(
+    return raw_pdf(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
