@@ -1,8 +1,8 @@
 """The FastAPI application: wiring of settings, worker pool, metrics, routes and problem handlers."""
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from fastapi import FastAPI
 
@@ -11,10 +11,10 @@ from extractors import SCHEMA_VERSION, __version__
 from . import problems
 from .metrics import Metrics
 from .middleware import RequestContextMiddleware
-from .spec import build_spec
 from .pool import PoolConfig, WorkerPool
 from .routes import SERVICE_NAME, router
 from .settings import Settings, settings_table
+from .spec import build_spec
 from .worker import Task, run_extract
 
 DESCRIPTION = f"""\

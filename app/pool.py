@@ -23,8 +23,22 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
-from .errors import DeadlineExceededError, NotReadyError, PoolSaturatedError, WorkerBugError, WorkerCrashedError
-from .worker import ExtractJob, JobOutput, Reply, Task, rebuild_error, run_extract, worker_main
+from .errors import (
+    DeadlineExceededError,
+    NotReadyError,
+    PoolSaturatedError,
+    WorkerBugError,
+    WorkerCrashedError,
+)
+from .worker import (
+    ExtractJob,
+    JobOutput,
+    Reply,
+    Task,
+    rebuild_error,
+    run_extract,
+    worker_main,
+)
 
 log = logging.getLogger("app.pool")
 
@@ -226,7 +240,7 @@ class WorkerPool:
                 worker.process.kill()
                 worker.process.join(_KILL_JOIN_SECONDS)
             return _Outcome(crashed=True, exitcode=worker.process.exitcode, seconds=time.monotonic() - t0)
-        except Exception:  # noqa: BLE001 - an unreadable reply: treat the worker as broken
+        except Exception:
             log.exception("unreadable reply from worker %s", worker.pid)
             worker.retire, worker.retire_reason = True, "bad-reply"
             return _Outcome(reply=Reply(bug="UnreadableReply"), seconds=time.monotonic() - t0)

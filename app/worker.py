@@ -12,12 +12,18 @@ import logging
 import resource
 import signal
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Callable
 
-from extractors import ExtractionError, ReadOptions, ResourceLimitError, UnsupportedFormatError, extract
-from extractors import ExtractOptions
+from extractors import (
+    ExtractionError,
+    ExtractOptions,
+    ReadOptions,
+    ResourceLimitError,
+    UnsupportedFormatError,
+    extract,
+)
 from extractors.readers import sniff
 
 log = logging.getLogger("app.worker")

@@ -28,6 +28,7 @@ from .result import SCHEMA_VERSION, ExtractionResult
 from .version import __version__
 
 __all__ = [
+    "SCHEMA_VERSION",
     "CorruptFileError",
     "EmptyFileError",
     "EncryptedFileError",
@@ -39,7 +40,6 @@ __all__ = [
     "NoTextLayerError",
     "ReadOptions",
     "ResourceLimitError",
-    "SCHEMA_VERSION",
     "TooManyPagesError",
     "UnreadableDocumentError",
     "UnsupportedFormatError",

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .batch import (
     BatchSettings,
@@ -24,8 +24,8 @@ from .batch import (
     available_cores,
     read_jsonl,
     run_to_dir,
-    slim,
     run_to_jsonl,
+    slim,
 )
 from .errors import InputError
 from .version import __version__

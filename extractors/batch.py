@@ -17,12 +17,19 @@ import sys
 import threading
 import time
 from collections import Counter, deque
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Protocol, TextIO
+from typing import Protocol, TextIO
 
 import orjson
 
@@ -194,7 +201,9 @@ def extract_file(path: str) -> tuple[bool, bytes]:
     Top-level so worker processes can run it; every exception becomes a problem so a
     bug triggered by one odd file is recorded against that file, not raised.
     """
-    from .pipeline import extract  # imported here: workers pay the import once, the CLI stays light
+    from .pipeline import (
+        extract,  # imported here: workers pay the import once, the CLI stays light
+    )
 
     try:
         data = Path(path).read_bytes()
@@ -317,7 +326,7 @@ class ServerEngine:
                 for fut in [pool.submit(one, job) for job in jobs]:
                     fut.result()
 
-    def post(self, client: "httpx.Client", job: Job) -> Outcome:  # noqa: F821
+    def post(self, client: httpx.Client, job: Job) -> Outcome:  # noqa: F821
         """POST one file, retrying while the service is saturated or unreachable (bounded attempts)."""
         import httpx
 
@@ -358,7 +367,7 @@ class ServerEngine:
         raise AssertionError("unreachable: the last attempt always returns")
 
     @staticmethod
-    def _problem_from(resp: "httpx.Response", file: str) -> dict[str, object]:  # noqa: F821
+    def _problem_from(resp: httpx.Response, file: str) -> dict[str, object]:  # noqa: F821
         """The service's own problem object (with `file` added), or one made from the status line."""
         try:
             body = resp.json()

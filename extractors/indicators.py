@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
-from typing import Iterable
 
 from rapidfuzz import fuzz
 
 from .catalogue import catalogue, order
 from .model import Cell, Source
-from .normalize import label_key, squash, nfkc
-from .result import Warning as WarningModel, SourceRef
+from .normalize import label_key, squash
+from .result import SourceRef
+from .result import Warning as WarningModel
 from .tables import TableRow
 from .values import is_value_like, parse_value
 
@@ -319,7 +320,7 @@ def _columns_from(cells: Iterable[Cell], aliases: tuple[Alias, ...]) -> list[str
         k = label_key(c.text)
         if not k:
             continue
-        a, s, _ = _best(k, aliases)
+        a, _, _ = _best(k, aliases)
         out.append(a.target if a is not None else "")
     while out and not out[-1]:
         out.pop()
@@ -385,7 +386,6 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
     st = _State()
     found: dict[str, Match] = {}
     unmatched: list[Unmatched] = []
-    R = rules()
     known = catalogue()
     for row in rows:
         if not row.cells or _is_column_letters(row):
@@ -510,7 +510,7 @@ def _fits_zone(row: TableRow, zone: str, st: _State) -> bool:
     R = rules()
     aliases = {"requests": R.requests_rows, "active": R.active_rows, "legacy": R.legacy}.get(zone, ())
     ctx = st.requests_group + "".join(label_key(c.text) for c in labels) + "".join(label_key(t) for t in row.inherited)
-    a, s, _ = _best(key, aliases, context=ctx)
+    a, _, _ = _best(key, aliases, context=ctx)
     if zone == "requests" and key in R.requests_groups:
         return True
     return a is not None
@@ -688,7 +688,6 @@ def _on_review_row(st: _State, row: TableRow, found: dict[str, Match]) -> None:
     R = rules()
     order_ = R.review_order
     vals = row.trailing_values()
-    labels, _, _ = row.split(len(vals))
     if not vals or not any(parse_value(c.text).value is not None for c in vals):
         return
     if len(vals) >= len(order_):
@@ -712,10 +711,8 @@ def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
         tail = row.cells[-len(roles):]
         labels, _, _ = TableRow(row.table, row.row, row.cells[: -len(roles)], row.inherited, row.loose).split(0)
         values = [c for c, r in zip(tail, roles) if r in {"value", "cumulative"}]
-        unit = None
     else:
-        k = st.legacy_values
-        labels, values, unit = row.split(k)
+        labels, values, _ = row.split(st.legacy_values)
     if not labels:
         return
     if not values or not all(is_value_like(c.text) for c in values):

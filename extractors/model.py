@@ -8,8 +8,9 @@ never mutates what an earlier stage produced.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Iterator, Literal, Union
+from typing import Literal, Union
 
 Format = Literal["pdf", "docx", "html", "txt", "md"]
 

@@ -3,7 +3,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import confidence, indicators, metadata, narrative, sections, tables, template, validation
+from . import (
+    confidence,
+    indicators,
+    metadata,
+    narrative,
+    sections,
+    tables,
+    template,
+    validation,
+)
 from .model import Document
 from .readers import ReadOptions, read
 from .result import ExtractionResult, Warning

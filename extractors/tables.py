@@ -17,7 +17,7 @@ from .normalize import label_key, nfkc, squash
 from .values import is_value_like, parse_value
 
 _UNITS = frozenset(
-    "条 件 次 个 人 篇 期 份 项 人次 万元 元 千元 亿元 家 场 批 起 户 名 天 小时 —— — - / 单位".split()
+    ["条", "件", "次", "个", "人", "篇", "期", "份", "项", "人次", "万元", "元", "千元", "亿元", "家", "场", "批", "起", "户", "名", "天", "小时", "——", "—", "-", "/", "单位"]
 )
 _ROW_LINE = re.compile(r"^(?P<label>.*?[^\d\s.,，、（）()+\-])\s+(?P<nums>(?:[-—/]|[+\-]?\d[\d,]*(?:\.\d+)?)(?:\s+(?:[-—/]|[+\-]?\d[\d,]*(?:\.\d+)?))*)$")
 

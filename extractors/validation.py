@@ -29,7 +29,7 @@ class ValidationSettings:
 SETTINGS = ValidationSettings()
 
 
-def _num(x: int | float | None) -> int | float | None:
+def _num(x: float | None) -> int | float | None:
     return x
 
 
@@ -93,7 +93,7 @@ def check(matches: list[Match], claims: list[Claim]) -> list[Finding]:
     return out
 
 
-def _round(x: float | int) -> float | int:
+def _round(x: float) -> float | int:
     if isinstance(x, float):
         r = round(x, 6)
         return int(r) if r.is_integer() else r

@@ -7,7 +7,7 @@ text formats), so a PDF named `.docx` is still read as a PDF.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..errors import EmptyFileError, UnsupportedFormatError
 from ..model import Document, Format

@@ -16,7 +16,12 @@ import threading
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from ..errors import CorruptFileError, EncryptedFileError, NoTextLayerError, TooManyPagesError
+from ..errors import (
+    CorruptFileError,
+    EncryptedFileError,
+    NoTextLayerError,
+    TooManyPagesError,
+)
 from ..model import Document
 from .options import ReadOptions
 from .pdf_geometry import Char, PdfSettings, dedupe_overprint, group_lines
@@ -94,7 +99,7 @@ def _read_page(pdf: pdfium.PdfDocument, index: int, settings: PdfSettings) -> tu
     return PageContent(number=index + 1, height=height - bottom, lines=lines, tables=tables), len(chars)
 
 
-def _chars(textpage: pdfium.PdfTextPage, height: float) -> list[Char]:  # noqa: C901
+def _chars(textpage: pdfium.PdfTextPage, height: float) -> list[Char]:
     """Every visible character with its loose (font-height) box, top-down coordinates."""
     textpage = textpage.raw  # the bare handle: skips a Python-level conversion on every call
     n = pdfium_c.FPDFText_CountChars(textpage)

@@ -6,8 +6,8 @@ page costs a few milliseconds; pdfium is only asked for characters and paths.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,7 @@ class Char:
     these and layout reads the centre many times.
     """
 
-    __slots__ = ("text", "x0", "top", "x1", "bottom", "cx", "cy", "height")
+    __slots__ = ("bottom", "cx", "cy", "height", "text", "top", "x0", "x1")
 
     def __init__(self, text: str, x0: float, top: float, x1: float, bottom: float) -> None:
         self.text = text
@@ -178,17 +178,13 @@ def make_line(chars: list[Char], settings: PdfSettings) -> Line:
     x1, top, bottom = first.x1, first.top, first.bottom
     for c in chars[1:]:
         gap = c.x0 - prev.x1
-        if gap > max_gap:
-            max_gap = gap
+        max_gap = max(max_gap, gap)
         if gap > gap_min and not (is_wide(prev.text) and is_wide(c.text)):
             buf.append(" ")
         buf.append(c.text)
-        if c.x1 > x1:
-            x1 = c.x1
-        if c.top < top:
-            top = c.top
-        if c.bottom > bottom:
-            bottom = c.bottom
+        x1 = max(x1, c.x1)
+        top = min(top, c.top)
+        bottom = max(bottom, c.bottom)
         prev = c
     return Line(
         chars=chars,

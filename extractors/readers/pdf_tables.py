@@ -12,13 +12,21 @@ from __future__ import annotations
 import ctypes
 import re
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import pypdfium2.raw as pdfium_c
 
 from ..model import Cell, Source, Table
-from .pdf_geometry import Char, Line, PdfSettings, group_lines, join_pieces, lines_text, make_line
+from .pdf_geometry import (
+    Char,
+    Line,
+    PdfSettings,
+    group_lines,
+    join_pieces,
+    lines_text,
+    make_line,
+)
 
 Rule = tuple[float, float, float]  # position across, start along, end along
 Matrix = tuple[float, float, float, float, float, float]

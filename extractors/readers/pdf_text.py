@@ -11,11 +11,16 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Union
 
 from ..model import Block, Paragraph, Source
 from .pdf_geometry import Line, PdfSettings, join_pieces
-from .pdf_tables import RawTable, is_continuation_caption, merge_continued, same_outline, to_table
+from .pdf_tables import (
+    RawTable,
+    is_continuation_caption,
+    merge_continued,
+    same_outline,
+    to_table,
+)
 
 _DASH = "-—–－―─"
 # A whole line that is only a page number, in any of the usual print styles.
@@ -60,7 +65,7 @@ class PageContent:
     height: float
     lines: list[Line]
     tables: list[RawTable]
-    items: list[Union[Line, RawTable]] = field(default_factory=list)
+    items: list[Line | RawTable] = field(default_factory=list)
 
 
 def strip_page_number(line: Line, height: float, settings: PdfSettings) -> str | None:
