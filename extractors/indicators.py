@@ -678,8 +678,8 @@ def _by_position(row: TableRow, positions: list[int]) -> list[Cell] | None:
     out = []
     for p in positions:
         hit = [c for c in row.cells if c.col <= p < c.col + c.colspan]
-        if len(hit) != 1:
-            return None
+        if len(hit) != 1 or any(hit[0] is c for c in out):
+            return None  # no cell there, or one cell under two header columns: the grid does not line up
         out.append(hit[0])
     return out
 

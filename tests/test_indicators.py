@@ -103,3 +103,30 @@ def test_docx_reader_output_maps_like_text(corpus: Path) -> None:
     b = _values(corpus / "docx" / "004_ea52101856a8af1f.docx")
     assert a == b
     assert read((corpus / "docx" / "004_ea52101856a8af1f.docx").read_bytes(), "x.docx").tables
+
+
+def test_active_table_whose_rows_merge_other_columns_than_the_header() -> None:
+    """Portal tables merge cells differently in header and rows (本年增/减 spans two columns in
+    the header, 上一年项目数量 in the rows): values are then read from the right, not by position."""
+
+    def row(r: int, *cells: tuple[str, int]) -> tuple[Cell, ...]:
+        out, col = [], 0
+        for text, span in cells:
+            out.append(Cell(text=text, row=r, col=col, colspan=span))
+            col += span
+        return tuple(out)
+
+    table = Table(rows=(
+        row(0, ("第二十条第（五）项", 5)),
+        row(1, ("信息内容", 1), ("上一年项目数量", 1), ("本年增/减", 2), ("处理决定数量", 1)),
+        row(2, ("行政许可", 1), ("619", 2), ("246", 1), ("482066", 1)),
+        row(3, ("第二十条第（九）项", 5)),
+        row(4, ("信息内容", 1), ("采购项目数量", 2), ("采购总金额", 2)),
+        row(5, ("政府集中采购", 1), ("6", 2), ("251000元", 2)),
+    ))
+    matches, _ = map_rows(interpret(Document(blocks=(table,), format="html")))
+    v = {m.id: m.value for m in matches}
+    assert v["active.licensing.items_prev"] == 619
+    assert v["active.licensing.items_change"] == 246
+    assert v["active.licensing.decisions"] == 482066
+    assert v["active.procurement.items"] == 6 and v["active.procurement.amount"] == 251000
