@@ -133,19 +133,19 @@ def test_config_change_changes_the_configmap_name(tmp_path: Path) -> None:
         render(tmp_path)
 
 
-KUBECTL = shutil.which("kubectl")
+KUBECTL = shutil.which("kubectl")  # part of this machine kind's image (google-cloud-cli), so of CI's too
 
-if KUBECTL:  # defined only where kubectl exists (it ships with this machine kind's cloud CLI)
 
-    @pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=lambda p: str(p.relative_to(K8S)))
-    def test_renderer_agrees_with_kubectl_kustomize(directory: Path) -> None:
-        proc = subprocess.run(
-            [KUBECTL, "kustomize", str(directory)],
-            capture_output=True, text=True, timeout=120, check=True,
-        )
-        theirs = [d for d in yaml.safe_load_all(proc.stdout) if d]
-        key = lambda r: (r["kind"], r["metadata"]["name"])
-        assert sorted(render(directory), key=key) == sorted(theirs, key=key)
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=lambda p: str(p.relative_to(K8S)))
+def test_renderer_agrees_with_kubectl_kustomize(directory: Path) -> None:
+    assert KUBECTL, "kubectl (with its built-in kustomize) is expected on PATH to check the renderer against"
+    proc = subprocess.run(
+        [KUBECTL, "kustomize", str(directory)],
+        capture_output=True, text=True, timeout=120, check=True,
+    )
+    theirs = [d for d in yaml.safe_load_all(proc.stdout) if d]
+    key = lambda r: (r["kind"], r["metadata"]["name"])  # noqa: E731
+    assert sorted(render(directory), key=key) == sorted(theirs, key=key)
 
 
 # --- pod hardening ---------------------------------------------------------------------
