@@ -68,6 +68,9 @@ class ConfidenceSettings:
     # and a number read from a sentence stays below it too: the data hold a single narrative-only
     # report (38 values), too little to vouch for sentences as for table cells
     narrative_cap: float = 0.8
+    # a row rebuilt from a line of text with fewer numbers than the table has columns: its blank
+    # cells vanished with the table's grid, so which column each number belongs to is a guess
+    loose_short_cap: float = 0.8
     floor: float = 0.02
     ceiling: float = 0.999
 
@@ -141,6 +144,8 @@ def probability(x: dict[str, float], settings: ConfidenceSettings | None = None,
         p = min(p, settings.broken_cap)
     if x.get("narrative"):
         p = min(p, settings.narrative_cap)
+    if x.get("loose") and x.get("short_row"):
+        p = min(p, settings.loose_short_cap)
     return max(settings.floor, min(settings.ceiling, p))
 
 

@@ -693,6 +693,11 @@ def _on_review_row(st: _State, row: TableRow, found: dict[str, Match]) -> None:
     if len(vals) >= len(order_):
         vals = vals[-len(order_):]
         st.review_buffer = []
+    elif row.loose:
+        # a line of text with fewer than fifteen numbers: its blank cells vanished with the grid,
+        # so no number can be placed under its column
+        st.review_buffer = []
+        return
     else:
         vals = [c for c, _ in st.review_buffer] + vals
         if len(vals) < len(order_):

@@ -93,30 +93,80 @@ def _rows_of(table: Table) -> list[TableRow]:
     return out
 
 
+_NUM_TOKEN = re.compile(r"(?:[-—/]|[+\-]?\d[\d,]*(?:\.\d+)?)")
+_SENTENCE = re.compile(r"[，。；：！？,;:!?]")
+
+
+@dataclass(frozen=True, slots=True)
+class LineShapes:
+    """When a line of running text is taken for a table row (a PDF table the reader did not see)."""
+
+    min_numbers_after_label: int = 3  # "label 95 0 0 0 0 0 95"
+    max_label: int = 60
+    short_row_label: tuple[int, int] = (4, 40)  # "label [unit] 12": label length bounds
+    min_numbers_alone: int = 5  # a row of numbers only: 表四's fifteen
+    header_tokens: tuple[int, int] = (2, 12)  # "信息内容 本年制发件数 …": a possible header row
+    max_header_token: int = 16
+
+
+LINE_SHAPES = LineShapes()
+
+
 def _paragraph_row(p: Paragraph, index: int, line: int) -> TableRow | None:
-    """A text line "label 1 0 2 …" that a PDF or text export left outside any table."""
+    """A text line shaped like a table row, or None. Shapes, in order:
+
+    - a label then three or more numbers;
+    - a label, perhaps a unit, then one or two numbers (a legacy row "收到申请数 件 6");
+    - numbers only, five or more (表四 printed as one line);
+    - a few short words without digits or sentence punctuation (a header row).
+    """
+    sh = LINE_SHAPES
     t = " ".join(nfkc(p.text).split())
-    m = _ROW_LINE.match(t)
-    if not m:
-        return None
-    nums = m.group("nums").split()
     printed = " ".join(p.text.split())
-    # the label as printed (NFKC only served the pattern), where folding kept the length
-    label = (printed[: m.end("label")] if len(printed) == len(t) else m.group("label")).strip()
-    if len(nums) < 3 or len(label) > 60:
-        return None
+    tokens = t.split(" ")
+    k = 0
+    while k < len(tokens) and _NUM_TOKEN.fullmatch(tokens[-1 - k]):
+        k += 1
+    head = tokens[: len(tokens) - k]
+    nums = tokens[len(tokens) - k:]
+    texts: list[str]
+    if k and not head:
+        if k < sh.min_numbers_alone:
+            return None
+        texts = nums
+    elif k >= sh.min_numbers_after_label:
+        label = " ".join(head)
+        if len(label) > sh.max_label or not re.search(r"[^\d\s.,，、（）()+\-]$", label):
+            return None
+        texts = [label, *nums]
+    elif k:
+        unit = head[-1] if len(head) > 1 and head[-1] in _UNITS else None
+        label = " ".join(head[:-1] if unit else head)
+        lo, hi = sh.short_row_label
+        if not lo <= len(squash(label)) <= hi or _SENTENCE.search(label) or not re.search(r"[^\d\s.,，、（）()+\-]$", label):
+            return None
+        texts = [label, *([unit] if unit else []), *nums]
+    else:
+        lo, hi = sh.header_tokens
+        if not lo <= len(tokens) <= hi or _SENTENCE.search(t) or re.search(r"\d", t):
+            return None
+        if any(len(x) > sh.max_header_token for x in tokens):
+            return None
+        texts = tokens
+    if head and len(printed) == len(t):
+        # the label as printed (NFKC only served the shapes), where folding kept the length
+        texts[0] = printed[: len(texts[0])]
     src = p.source
-    cells = [Cell(text=label, row=0, col=0, source=src)]
-    cells += [Cell(text=n, row=0, col=i + 1, source=src) for i, n in enumerate(nums)]
-    return TableRow(table=index, row=line, cells=tuple(cells), inherited=(), loose=True)
+    cells = tuple(Cell(text=x, row=0, col=i, source=src) for i, x in enumerate(texts))
+    return TableRow(table=index, row=line, cells=cells, inherited=(), loose=True)
 
 
 def interpret(doc: Document) -> list[TableRow]:
     """Every table row of the document in reading order.
 
-    Lines of running text shaped like table rows (a label then three or more
-    numbers) are included too, as rows of a pseudo-table, so a PDF whose table
-    the reader did not recognise still yields its values (with lower confidence).
+    Lines of running text shaped like table rows (`_paragraph_row`) are included
+    too, as rows of a pseudo-table, so a PDF whose table the reader did not
+    recognise still yields its values (with lower confidence).
     """
     rows: list[TableRow] = []
     for i, b in enumerate(doc.blocks):

@@ -38,3 +38,48 @@ def test_text_lines_shaped_like_rows_are_loose_rows() -> None:
     )
     [row] = interpret(doc)
     assert row.loose and row.texts[0] == "（七）总计" and len(row.texts) == 8
+
+
+def _flattened(doc: Document) -> Document:
+    """The document as a PDF reader that saw no tables would give it: each row a line of text."""
+    blocks = []
+    for b in doc.blocks:
+        if isinstance(b, Table):
+            blocks += [Paragraph(" ".join(" ".join(c.text.split()) for c in r if c.text.strip()), b.source) for r in b.rows]
+        else:
+            blocks.append(b)
+    return Document(blocks=tuple(x for x in blocks if not isinstance(x, Paragraph) or x.text), format=doc.format)
+
+
+def test_tables_left_as_lines_of_text_still_give_their_values(corpus: Path) -> None:
+    import json
+
+    from extractors.pipeline import extract_document
+
+    for name, rel in (("hongze_2024", "pdf/hongze_2024.pdf"), ("004_ea52101856a8af1f", "pdf/004_ea52101856a8af1f.pdf")):
+        doc = read((corpus / rel).read_bytes(), rel)
+        result = extract_document(_flattened(doc))
+        gold = json.loads((corpus / "gold" / f"{name}.json").read_text(encoding="utf-8"))["indicators"]
+        got = {i.id: i for i in result.indicators}
+        right = [k for k, v in gold.items() if v is not None and k in got and got[k].value == v]
+        wrong = [k for k in got if not k.startswith("ext.") and (k not in gold or got[k].value != gold[k])]
+        assert wrong == [], name
+        assert len(right) >= 0.85 * sum(v is not None for v in gold.values()), name
+
+
+def test_short_lines_of_text_are_never_confident() -> None:
+    """Blank cells vanish when a table becomes text: a short row's numbers cannot be placed for sure."""
+    from extractors.pipeline import extract_document
+
+    doc = Document(
+        blocks=(
+            Paragraph("申请人情况"),
+            Paragraph("一、本年新收政府信息公开申请数量 50 0 0 0 0 50"),  # one blank cell lost
+            Paragraph("行政复议 行政诉讼"),
+            Paragraph("5 2 7 8 1 9"),  # 表四 with its blanks lost
+        ),
+        format="pdf",
+    )
+    r = extract_document(doc)
+    assert all(i.confidence < 0.9 for i in r.indicators if i.id.startswith("requests.new."))
+    assert not any(i.id.startswith(("review.", "litigation_")) for i in r.indicators)
