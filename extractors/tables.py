@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .model import Cell, Document, Paragraph, Source, Table
+from .model import Cell, Document, Paragraph, Table
 from .normalize import label_key, nfkc, squash
 from .values import is_value_like, parse_value
 
@@ -178,6 +178,3 @@ def interpret(doc: Document) -> list[TableRow]:
                 rows.append(r)
     return rows
 
-
-def source_of(cell: Cell) -> Source:
-    return cell.source

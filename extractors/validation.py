@@ -29,10 +29,6 @@ class ValidationSettings:
 SETTINGS = ValidationSettings()
 
 
-def _num(x: float | None) -> int | float | None:
-    return x
-
-
 def check(matches: list[Match], claims: list[Claim]) -> list[Finding]:
     """Every broken rule among the extracted values."""
     values = {m.id: m.value for m in matches if m.method != "narrative"}
