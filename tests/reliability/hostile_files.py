@@ -103,17 +103,20 @@ def docx_many_entries(entries: int = 5000) -> bytes:
     return buf.getvalue()
 
 
-def docx_lying_sizes(real: bytes) -> bytes:
-    """A real DOCX whose central directory under-declares the document part's size (a bomb that lies)."""
+def _with_document_part(real: bytes, change) -> bytes:
+    """A real DOCX re-zipped with `change` applied to word/document.xml."""
     src = zipfile.ZipFile(io.BytesIO(real))
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for info in src.infolist():
             data = src.read(info)
-            if info.filename == "word/document.xml":
-                data = data.replace(b"</w:body>", b" " * (80 * MiB) + b"</w:body>")
-            z.writestr(info.filename, data)
-    out = bytearray(buf.getvalue())
+            z.writestr(info.filename, change(data) if info.filename == "word/document.xml" else data)
+    return buf.getvalue()
+
+
+def docx_lying_sizes(real: bytes) -> bytes:
+    """A real DOCX whose central directory under-declares the document part's size (a bomb that lies)."""
+    out = bytearray(_with_document_part(real, lambda d: d.replace(b"</w:body>", b" " * (80 * MiB) + b"</w:body>")))
     # Patch the declared uncompressed size of word/document.xml in the central directory to 1 KiB.
     pos = out.find(b"PK\x01\x02")
     while pos >= 0:
@@ -127,15 +130,7 @@ def docx_lying_sizes(real: bytes) -> bytes:
 
 def docx_malformed_xml(real: bytes) -> bytes:
     """A real DOCX whose document part is cut in the middle (not well-formed XML)."""
-    src = zipfile.ZipFile(io.BytesIO(real))
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename == "word/document.xml":
-                data = data[: len(data) // 2]
-            z.writestr(info.filename, data)
-    return buf.getvalue()
+    return _with_document_part(real, lambda d: d[: len(d) // 2])
 
 
 # ---- OLE2 / CFB ----------------------------------------------------------------------------------
