@@ -403,8 +403,9 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
             continue
         zone = st.zone
         # a row whose label clearly belongs to another zone switches zones (tables without headers)
-        guess = _guess_zone(row)
-        if guess and guess != zone and (zone is None or not _fits_zone(row, zone, st)):
+        # (the guess is only needed where the row does not fit the zone it is in)
+        guess = _guess_zone(row) if zone is None or not _fits_zone(row, zone, st) else None
+        if guess and guess != zone:
             zone = st.zone = guess
             st.header_seen = False
             if zone == "requests" and not st.requests_columns:
