@@ -60,6 +60,13 @@ class NoTextLayerError(UnreadableDocumentError):
     title = "The PDF has no text layer (scanned image)"
 
 
+class NotAReportError(UnreadableDocumentError):
+    """Readable, but not an annual report (a 404 page, a listing, a news item): `detail` says why."""
+
+    code = "not-a-report"
+    title = "The document is not a government information-disclosure annual report"
+
+
 class TooManyPagesError(UnreadableDocumentError):
     code = "too-many-pages"
     title = "The document has more pages than the limit"

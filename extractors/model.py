@@ -44,6 +44,9 @@ class Cell:
     rowspan: int = 1
     colspan: int = 1
     source: Source = field(default_factory=Source)
+    # the reader's own certainty in `text` (an OCR recogniser's lowest character score, 0–1);
+    # None for text read from a text layer or markup, which is exact
+    quality: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,7 @@ class Paragraph:
     text: str
     source: Source = field(default_factory=Source)
     style: str | None = None  # reader hint, e.g. "heading", "title", "list"
+    quality: float | None = None  # as Cell.quality: None for exact text, an OCR score otherwise
 
 
 Block = Union[Paragraph, Table]
