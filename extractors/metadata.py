@@ -60,11 +60,15 @@ _PERIOD_BARE = re.compile(
     r"自(?P<y1>\d{4})年(?P<m1>\d{1,2})月(?P<d1>\d{1,2})日起?至(?:(?P<y2>\d{4})年)?(?P<m2>\d{1,2})月(?P<d2>\d{1,2})日止"
 )
 _CONTACT_PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
-    "address": (re.compile(r"(?:通讯地址|联系地址|办公地址|地址|地点)[：:](?P<v>[^，,；;。）)]{3,80})"),),
+    # an address stops where the postcode or a phone begins when no comma separates them
+    "address": (re.compile(
+        r"(?:通讯地址|联系地址|办公地址|地址|地点)[：:]"
+        r"(?P<v>(?:(?!邮政编码|邮编|联系电话|咨询电话|办公电话|电话|传真|电子邮箱|电子信箱|邮箱)[^，,；;。）)]){3,80})"
+    ),),
     "postcode": (re.compile(r"(?:邮政编码|邮编)[：:]?(?P<v>\d{6})(?!\d)"),),
     "phone": (
         re.compile(
-            r"(?:联系电话|咨询电话|办公电话|电话|联系方式)[：:]?"
+            r"(?:联系电话|咨询电话|监督电话|办公电话|电话号码|电话|联系方式)(?:[(（][^)）]{1,6}[)）])?[：:]?"
             r"(?P<v>(?:[（(]\d{3,4}[）)]|\d{3,4}[-－—])?\d{7,8}(?:[-－转]\d{1,5})?)(?!\d)"
         ),
     ),
@@ -150,8 +154,13 @@ def _field(value: str | int | None, conf: float) -> dict[str, object]:
     return {"value": value, "confidence": round(conf if value is not None else 0.0, 3)}
 
 
+# a crawler's or portal's field prefix left in front of the title line (标题：, 【标题】, Title:)
+_FIELD_PREFIX = re.compile(r"^(?:[【\[]\s*(?:标题|题目|文章标题|名称|title)\s*[】\]]|(?:标题|题目|文章标题|名称|title)\s*[:：])\s*", re.IGNORECASE)
+
+
 def _clean_agency(text: str) -> str:
     """Agency name without decoration, trailing 关于/的 ("XX办公室关于2019年…报告") or punctuation."""
+    text = _FIELD_PREFIX.sub("", text.strip())
     text = re.sub(r"^[\s“”\"《》#*]+|[\s“”\"《》:：，,。]+$", "", text)
     return re.sub(r"(?:关于|關於|的)$", "", text)
 
@@ -161,8 +170,18 @@ def _is_title(text: str, st: MetadataSettings) -> bool:
     return len(s) <= st.title_max_chars and "根据" not in s and not s.endswith("。") and bool(_TITLE.match(s))
 
 
+# the report's title at the start of its opening sentence, the body run on after it with no break
+_TITLE_PREFIX = re.compile(
+    rf"^(?P<agency>[^。，,；;：:]{{2,40}}?)(?P<year>{_YEAR})\s*年度?(?:政府|政务)?(?:信息公开|政务公开)(?:工作)?(?:年度)?(?:报告|年报)"
+)
+_OPENING_LINES = 3  # the opening sentence is among the first lines
+
+
 def _title_block(lines: list[str], st: MetadataSettings) -> tuple[int | None, str | None]:
-    """Index and text of the title line among the first lines, before 一、 (a title wrapped onto two lines is joined)."""
+    """Index and text of the title line among the first lines, before 一、 (a title wrapped onto two lines is joined).
+
+    Without a title line, the title that opens the first sentence ("XX2017年度信息公开工作年度报告本年报根据…").
+    """
     top = lines[: st.top_lines]
     for i, ln in enumerate(top):
         if _HEADING_ONE.match(ln):
@@ -171,6 +190,11 @@ def _title_block(lines: list[str], st: MetadataSettings) -> tuple[int | None, st
             return i, ln.strip("#* ")
         if i + 1 < len(top) and len(top[i + 1]) <= 12 and _is_title(ln + top[i + 1], st):
             return i, (ln.strip("#* ") + top[i + 1].strip("#* "))
+    for i, ln in enumerate(top[:_OPENING_LINES]):
+        printed = _FIELD_PREFIX.sub("", _WS.sub("", ln).strip("#* "))
+        m = _TITLE_PREFIX.match(matchable(printed))
+        if m:
+            return i, printed[: m.end()]
     return None, None
 
 
