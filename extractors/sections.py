@@ -45,6 +45,9 @@ class SectionSettings:
     continuation_max_chars: int = 16  # a heading wrapped onto a second line: that line's maximum length
     attachment_table_rows: int = 10  # a table this long in the last section is the attached statistics table
     out_of_sequence_factor: float = 0.8  # confidence factor for a heading whose numeral skips one
+    # cells of a legacy form's 单位 column; a table with this many is a form, its lone cells no headings
+    form_unit_cells: frozenset[str] = frozenset({"单位", "计量单位", "条", "件", "次", "个", "人", "人次", "万元", "篇", "——", "—"})
+    form_unit_min: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +151,7 @@ def known_prefix(text: str, max_chars: int = 60) -> int | None:
     return None
 
 
-def _lines(doc: Document) -> list[_Line]:
+def _lines(doc: Document, st: SectionSettings) -> list[_Line]:
     out: list[_Line] = []
     for b in doc.blocks:
         if isinstance(b, Paragraph):
@@ -156,10 +159,14 @@ def _lines(doc: Document) -> list[_Line]:
         elif isinstance(b, Table):
             # a one-column table is page layout (a boxed preface, a report typeset in a frame): its rows read as text
             layout = b.n_cols == 1
+            # a legacy statistics form (a 单位 column: 条/件/——) has group rows named like sections
+            # (三、依申请公开情况); a converter's false table (text and forms boxed together) has none
+            units = sum(1 for r in b.rows for c in r if "".join(c.text.split()) in st.form_unit_cells)
+            legacy_form = units >= st.form_unit_min
             for r in b.rows:
                 parts = [" ".join(c.text.split()) for c in r if c.text.strip()]
                 if parts:
-                    out.append(_Line(" ".join(parts), layout, lone=len(parts) == 1 and b.n_cols > 1))
+                    out.append(_Line(" ".join(parts), layout, lone=not legacy_form and len(parts) == 1 and b.n_cols > 1))
     return out
 
 
@@ -293,7 +300,7 @@ def _body(lines: list[_Line], start: int, end: int, last: bool, st: SectionSetti
 def split(doc: Document, settings: SectionSettings | None = None) -> list[Section]:
     """The report's top-level narrative sections, in document order."""
     st = settings or SectionSettings()
-    lines = _lines(doc)
+    lines = _lines(doc, st)
     cands = [
         c for i, ln in enumerate(lines)
         if (ln.is_paragraph or ln.lone) and (c := _numbered_candidate(lines, i, st))
