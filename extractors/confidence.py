@@ -57,6 +57,10 @@ class ConfidenceSettings:
     label_below: float = -1.5
     zone_guessed: float = 0.0
     contested: float = -1.8
+    cell_split: float = -1.0
+    digit_run: float = -1.5
+    row_inferred: float = -1.5
+    form_unverified: float = -2.0
     rule_holds: float = 2.66
     rule_broken: float = -1.65
     broken_unconfirmed: float = -1.92
@@ -71,6 +75,9 @@ class ConfidenceSettings:
     # a row rebuilt from a line of text with fewer numbers than the table has columns: its blank
     # cells vanished with the table's grid, so which column each number belongs to is a guess
     loose_short_cap: float = 0.8
+    # a 表三 row placed by the form's order whose table the column arithmetic does not confirm:
+    # the order is the only evidence for which row it is
+    unverified_cap: float = 0.8
     floor: float = 0.02
     ceiling: float = 0.999
 
@@ -146,6 +153,8 @@ def probability(x: dict[str, float], settings: ConfidenceSettings | None = None,
         p = min(p, settings.narrative_cap)
     if x.get("loose") and x.get("short_row"):
         p = min(p, settings.loose_short_cap)
+    if x.get("form_unverified"):
+        p = min(p, settings.unverified_cap)
     return max(settings.floor, min(settings.ceiling, p))
 
 

@@ -18,7 +18,9 @@ from importlib import resources
 
 from rapidfuzz import fuzz
 
+from . import fit
 from .catalogue import catalogue, order
+from .forms import FORMS
 from .model import Cell, Source
 from .normalize import label_key, squash
 from .result import SourceRef
@@ -69,6 +71,11 @@ FLAGS = (
     "label_below",  # the label was printed below its numbers (converter layouts)
     "zone_guessed",  # no header announced the table; the zone came from the row's own label
     "contested",  # another row claimed the same id with another value (the weaker was dropped)
+    # provenance of the number itself (extractors/fit.py): how the cell was cut out of what was printed
+    "cell_split",  # one of several numbers printed in one cell (a converter merged cells: "0 0")
+    "digit_run",  # cut out of a run of digits where only one split satisfies the form's arithmetic
+    "row_inferred",  # the row's label was not beside it: placed by the form's row order
+    "form_unverified",  # ... and the placed table's column arithmetic does not confirm it
 )
 
 
@@ -303,6 +310,9 @@ class _State:
     pending_label: str | None = None  # a label-only row waiting for its values on the next row
     orphan: list[Cell] | None = None  # values whose label may follow on the next row
     last_id: str | None = None
+    # 表三 rows as read, in document order, for the form-order fit (fit.place_rows)
+    readings: list[fit.RowReading] = field(default_factory=list)
+    orphan_at: int | None = None  # index in `readings` of the pending orphan
 
 
 def _zone_of_header(key: str) -> str | None:
@@ -363,6 +373,10 @@ def _emit(matches: dict[str, Match], m: Match, dup: list[Unmatched]) -> None:
 
 def _value_match(iid: str, cell: Cell, label: str, score: float, zone: str, loose: bool, flags: tuple[str, ...] = ()) -> Match:
     pv = parse_value(cell.text)
+    if isinstance(cell, fit.SplitCell):
+        flags += ("cell_split",)
+    elif isinstance(cell, fit.RunCell):
+        flags += ("digit_run",)
     return Match(
         id=iid,
         value=pv.value,
@@ -390,6 +404,8 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
     for row in rows:
         if not row.cells or _is_column_letters(row):
             continue
+        if not row.loose and fit.has_multi(row.cells):
+            row = replace(row, cells=tuple(fit.expand_cells(row.cells)))
         key = row.joined_key()
         numeric = row.numeric_count()
         header_zone = _zone_of_header(key) if numeric == 0 else None
@@ -422,10 +438,48 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
             if numeric:
                 labels, _, _ = row.split(len(row.trailing_values()))
                 unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, None))
+    _place_orphans(st, found, unmatched)
     pos = order()
     ms = sorted(found.values(), key=lambda m: (pos.get(m.id, 10**6), m.id))
     ms = [m for m in ms if m.id in known or m.id.startswith("ext.")]
     return ms, unmatched
+
+
+def _place_orphans(st: _State, found: dict[str, Match], unmatched: list[Unmatched]) -> None:
+    """表三 rows whose label was printed elsewhere, placed by the form's row order (fit.place_rows).
+
+    Only unlabelled rows in a gap that holds exactly as many rows as the form has there are
+    placed; the values get `row_inferred`, and `form_unverified` unless the whole table then
+    satisfies the form's column arithmetic.
+    """
+    todo = [r for r in st.readings if r.target is None]
+    if not todo:
+        return
+    fitted = fit.place_rows(st.readings)
+    form_name, placed = fitted if fitted is not None else ("", {})
+    cols = st.requests_columns or _requests_columns([])
+    k = len(cols)
+    for i, r in enumerate(st.readings):
+        if r.target is None and i not in placed and r.below:
+            # not placed by the form: the label printed below is the only evidence left
+            _requests_emit(st, list(r.cells), r.below, found, unmatched, cols, penalty=0.8)
+    if not placed:
+        return
+    new: list[Match] = []
+    for i, prefix in placed.items():
+        cells = st.readings[i].cells
+        if len(cells) != k:
+            continue
+        for cell, col in zip(cells, cols):
+            iid = f"{prefix}.{col}" if col != "subtotal" else f"ext.{prefix}.subtotal"
+            if iid in found and found[iid].value is not None:
+                continue
+            flags = ("row_inferred",) + (() if st.header_seen else ("header_unseen",))
+            new.append(_value_match(iid, cell, "", 0.9, "requests", False, flags))
+    values = {m.id: m.value for m in found.values()} | {m.id: m.value for m in new}
+    verified = fit.verify_columns(values, form_name)
+    for m in new:
+        found[m.id] = m if verified else replace(m, flags=m.flags + ("form_unverified",))
 
 
 def _on_header(st: _State, zone: str, row: TableRow, key: str) -> None:
@@ -527,6 +581,21 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
         return
     cols = st.requests_columns or _requests_columns([])
     trailing = row.trailing_values()
+    if len(trailing) == 1 and fit.is_digit_run(trailing[0], len(cols)) and not row.loose:
+        # the row's numbers run together (crawler text): cut only where the arithmetic allows one cut
+        run = trailing[0]
+        cut = fit.split_requests_run(run.text, "subtotal" in cols)
+        if cut is None and "subtotal" not in cols:
+            cut = fit.split_requests_run(run.text, True)
+            if cut is not None:
+                st.requests_columns = cols = _requests_columns(["小计"])
+        if cut is None:
+            labels, _, _ = row.split(1)
+            unmatched.append(Unmatched(_label_text(labels), row.texts, run.source, "requests"))
+            st.readings.append(fit.RowReading((), fit.HOLE))  # a row is there, unread: no gap around it fits
+            return
+        row = replace(row, cells=row.cells[:-1] + tuple(fit.run_cells(run, cut)))
+        trailing = row.trailing_values()
     if "subtotal" not in cols and len(trailing) > len(cols) and _has_subtotal(trailing[-len(cols) - 1:]):
         st.requests_columns = cols = _requests_columns(["小计"])
     k = len(cols)
@@ -547,6 +616,12 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
         if st.orphan is not None and _requests_target(st, text, "") is not None:
             # the label printed below its numbers (PDF converters do this)
             orphan, st.orphan = st.orphan, None
+            at, st.orphan_at = st.orphan_at, None
+            if at is not None:
+                # a label after the numbers may be theirs (label printed below) or the next row's
+                # (label printed above): the form-order fit decides, this is only a fallback
+                st.readings[at] = replace(st.readings[at], below=text)
+                return
             _requests_emit(st, orphan, text, found, unmatched, cols, penalty=0.8, loose=row.loose)
             return
         st.pending_label = text
@@ -559,9 +634,17 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
                 st.requests_group = label_key(x)
     if not text:
         st.orphan = values
+        numbers = sum(1 for c in values if parse_value(c.text).value is not None)
+        if len(values) == k:
+            st.orphan_at = len(st.readings)
+            st.readings.append(fit.RowReading(tuple(values), None))
+        elif numbers >= 3:
+            st.readings.append(fit.RowReading((), fit.HOLE))  # a row we cannot read fills a place
+        # fewer numbers and no label: a page number or a stray note caught in the table
         st.pending_label = None
         return
     st.orphan = None
+    st.orphan_at = None
     pending, st.pending_label = st.pending_label, None
     if pending and _requests_target(st, text, "") is None and _requests_target(st, pending + text, "") is not None:
         text = pending + text
@@ -613,10 +696,15 @@ def _requests_emit(
     hit = _requests_target(st, text, "")
     if hit is None:
         unmatched.append(Unmatched(text, raw, source or (values[0].source if values else Source()), "requests"))
+        if penalty >= 1.0 and len(values) == len(cols):
+            # a fragment of a wrapped label ("本", "（三）不"): the numbers are still a row of the form
+            st.readings.append(fit.RowReading(tuple(values), None))
         return
     a, s = hit
     k = len(cols)
     short = len(values) < k
+    if penalty >= 1.0:
+        st.readings.append(fit.RowReading(tuple(values), a.target, text))
     flags = _label_flags(label_key(_segments(text)[-1]) if _segments(text) else "", a)
     flags += ("short_row",) if short else ()
     flags += ("label_below",) if penalty < 1.0 else ()
