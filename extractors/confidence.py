@@ -61,6 +61,7 @@ class ConfidenceSettings:
     digit_run: float = -1.5
     row_inferred: float = -1.5
     form_unverified: float = -2.0
+    detached: float = -1.5
     rule_holds: float = 2.66
     rule_broken: float = -1.65
     broken_unconfirmed: float = -1.92
@@ -78,6 +79,8 @@ class ConfidenceSettings:
     # a 表三 row placed by the form's order whose table the column arithmetic does not confirm:
     # the order is the only evidence for which row it is
     unverified_cap: float = 0.8
+    # a value or label printed on a line of its own: which row it belongs to is a guess
+    detached_cap: float = 0.85
     floor: float = 0.02
     ceiling: float = 0.999
 
@@ -155,6 +158,8 @@ def probability(x: dict[str, float], settings: ConfidenceSettings | None = None,
         p = min(p, settings.loose_short_cap)
     if x.get("form_unverified"):
         p = min(p, settings.unverified_cap)
+    if x.get("detached"):
+        p = min(p, settings.detached_cap)
     return max(settings.floor, min(settings.ceiling, p))
 
 

@@ -76,6 +76,7 @@ FLAGS = (
     "digit_run",  # cut out of a run of digits where only one split satisfies the form's arithmetic
     "row_inferred",  # the row's label was not beside it: placed by the form's row order
     "form_unverified",  # ... and the placed table's column arithmetic does not confirm it
+    "detached",  # the value (or the label) was printed on a line of its own next to the row
 )
 
 
@@ -313,6 +314,8 @@ class _State:
     # 表三 rows as read, in document order, for the form-order fit (fit.place_rows)
     readings: list[fit.RowReading] = field(default_factory=list)
     orphan_at: int | None = None  # index in `readings` of the pending orphan
+    detached: Cell | None = None  # legacy: a lone number printed just above a row with an empty value cell
+    legacy_label: list[Cell] | None = None  # legacy: a label-only row waiting for its value row
 
 
 def _zone_of_header(key: str) -> str | None:
@@ -406,6 +409,9 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
             continue
         if not row.loose and fit.has_multi(row.cells):
             row = replace(row, cells=tuple(fit.expand_cells(row.cells)))
+        if st.zone == "legacy" and _lone_number(row):
+            st.detached = row.cells[0]
+            continue
         key = row.joined_key()
         numeric = row.numeric_count()
         header_zone = _zone_of_header(key) if numeric == 0 else None
@@ -797,7 +803,14 @@ def _on_review_row(st: _State, row: TableRow, found: dict[str, Match]) -> None:
         _emit(found, _value_match(iid, cell, "表四", 0.97, "review_litigation", row.loose, () if st.header_seen else ("header_unseen",)), [])
 
 
+def _lone_number(row: TableRow) -> bool:
+    """A row of one cell that is only a number (a value a converter pulled out of its row)."""
+    return len(row.cells) == 1 and not row.loose and parse_value(row.cells[0].text).value is not None and is_value_like(row.cells[0].text)
+
+
 def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched: list[Unmatched]) -> None:
+    detached, st.detached = st.detached, None
+    waiting, st.legacy_label = st.legacy_label, None
     R = rules()
     roles = st.legacy_roles
     if roles and len(row.cells) > len(roles):
@@ -807,12 +820,20 @@ def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
         values = [c for c, r in zip(tail, roles) if r in {"value", "cumulative"}]
     else:
         labels, values, _ = row.split(st.legacy_values)
+    extra: tuple[str, ...] = ()
+    if not labels and waiting and any(parse_value(c.text).value is not None for c in values):
+        labels, extra = waiting, ("detached",)  # the label was printed on its own line above
     if not labels:
         return
     if not values or not all(is_value_like(c.text) for c in values):
         # a group row with no value cell (e.g. 一、主动公开情况 | —— ) or a label-only line
         if len(row.cells) <= len(labels):
+            if len(row.cells) == 1:
+                st.legacy_label = labels
             return
+    if detached is not None and values and all(parse_value(c.text).value is None for c in values) and not any(squash(c.text) for c in values):
+        values = [detached] + values[1:]  # the row's value was printed on its own line above it
+        extra = ("detached",)
     key = label_key(" ".join(c.text for c in labels))
     a, s, n = _best(key, R.legacy, last_id=st.last_id)
     if a is None and len(labels) > 1:
@@ -826,7 +847,7 @@ def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     score = s / 100.0
     if n > 1:
         score *= 0.97 if st.last_id and _prefix_len(a.target, st.last_id) >= 1 else 0.8
-    flags = _label_flags(key, a, n) + (() if st.header_seen else ("zone_guessed",))
+    flags = _label_flags(key, a, n) + (() if st.header_seen else ("zone_guessed",)) + extra
     if values:
         current = [i for i in range(len(values)) if i not in st.legacy_cumulative]
         if current:
