@@ -62,6 +62,7 @@ class ConfidenceSettings:
     row_inferred: float = -1.5
     form_unverified: float = -2.0
     detached: float = -1.5
+    shifted: float = -1.0
     rule_holds: float = 2.66
     rule_broken: float = -1.65
     broken_unconfirmed: float = -1.92

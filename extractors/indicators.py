@@ -77,6 +77,7 @@ FLAGS = (
     "row_inferred",  # the row's label was not beside it: placed by the form's row order
     "form_unverified",  # ... and the placed table's column arithmetic does not confirm it
     "detached",  # the value (or the label) was printed on a line of its own next to the row
+    "shifted",  # empty cells moved the numbers off their header columns; one number per column was taken
 )
 
 
@@ -759,6 +760,18 @@ def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     aligned = _by_position(row, st.active_positions) if cols and len(st.active_positions) == len(cols) else None
     if aligned is not None and all(is_value_like(c.text) for c in aligned):
         values = aligned  # the header's own columns: trailing empty cells of a wider grid are not values
+    if cols:
+        # a converter's grid: empty cells shift the numbers away from their header columns; where
+        # exactly one number per column is printed right of the label, that is the only reading
+        last = max(i for i, c in enumerate(row.cells) if any(c is x for x in labels))
+        filled = [c for c in row.cells[last + 1:] if squash(c.text)]
+        taken = values[: len(cols)]
+        if (
+            len(filled) == len(cols)
+            and all(is_value_like(c.text) for c in filled)
+            and any(not squash(c.text) for c in taken)
+        ):
+            values, flags = filled, flags + ("shifted",)
     for i, cell in enumerate(values[: len(cols)]):
         if not cols[i]:
             continue
