@@ -35,6 +35,7 @@ FEATURES: tuple[str, ...] = (
     "broken_unconfirmed",  # ... and no rule that holds vouches for it
     "unconfirmed",  # a table value in no rule that holds (no arithmetic evidence either way)
     "narrative_disagrees",  # a sentence states another number for this id
+    "reader_doubt",  # 1 - Cell.quality where the reader was not exact (crawler text's cell extents)
 )
 # Evidence that can only lower confidence (the fit keeps these weights ≤ 0); the rest may raise it.
 RAISING = frozenset({"bias", "rule_holds"})
@@ -68,6 +69,7 @@ class ConfidenceSettings:
     broken_unconfirmed: float = -1.92
     unconfirmed: float = -1.45
     narrative_disagrees: float = -0.84
+    reader_doubt: float = -3.0
     # policy on top of the fit: a value in a broken rule that no holding rule vouches for is
     # capped below the 0.9 review threshold, whatever the model says (it is the likeliest misread)
     broken_cap: float = 0.85
@@ -141,6 +143,7 @@ def features_of(matches: list[Match], findings: list[Finding], doc: Document | N
         x["broken_unconfirmed"] = float(m.id in broken and m.id not in holds)
         x["unconfirmed"] = float(m.value is not None and m.method != "narrative" and m.id not in holds and m.id not in broken)
         x["narrative_disagrees"] = float(m.id in disagree)
+        x["reader_doubt"] = 0.0 if m.reader_quality is None else max(0.0, 1.0 - m.reader_quality)
         out.append((m, x))
     return out
 
@@ -161,6 +164,9 @@ def probability(x: dict[str, float], settings: ConfidenceSettings | None = None,
         p = min(p, settings.unverified_cap)
     if x.get("detached"):
         p = min(p, settings.detached_cap)
+    if x.get("reader_doubt"):
+        # the reader's own certainty in the cell (Cell.quality) bounds the value's
+        p = min(p, 1.0 - x["reader_doubt"])
     return max(settings.floor, min(settings.ceiling, p))
 
 

@@ -39,6 +39,7 @@ class FitSettings:
     max_steps: int = 20_000  # nodes one digit-run enumeration may visit before it gives up
     max_run: int = 60  # digit runs longer than this are not split at all
     max_part_digits: int = 7  # no single form cell is split out longer than this
+    max_readings: int = 64  # more readings of one run than this: no value at all
 
 
 SETTINGS = FitSettings()
@@ -52,6 +53,11 @@ class SplitCell(Cell):
 @dataclass(frozen=True, slots=True)
 class RunCell(Cell):
     """One number cut out of a digit run, where the form's arithmetic allowed only that cut."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadCell(Cell):
+    """A column of a digit run that the arithmetic did not decide: no value is reported for it."""
 
 
 _TOKEN = r"(?:[+\-]?\d[\d,]*(?:\.\d+)?|[—–\-/／])"
@@ -97,12 +103,13 @@ def _parts(s: str, i: int, settings: FitSettings):
         yield int(s[i:j]), j
 
 
-def split_requests_run(run: str, subtotal: bool, settings: FitSettings = SETTINGS) -> tuple[int, ...] | None:
-    """The unique split of a 表三 row's digit run into its 7 (8 with 小计) columns, else None.
+def split_requests_run(run: str, subtotal: bool, settings: FitSettings = SETTINGS) -> tuple[int | None, ...] | None:
+    """A 表三 row's digit run cut into its 7 (8 with 小计) columns where the arithmetic forces it.
 
     Without 小计: six numbers, then their sum. With 小计: 自然人, five organisations, their sum
-    (小计), then 自然人 + 小计. None when no split or more than one satisfies that, or the search
-    would exceed its budget.
+    (小计), then 自然人 + 小计. Each position holds the number every valid split agrees on, None
+    where valid splits differ; the result is None when no split is valid, there are more than
+    `max_readings`, or the search would exceed its budget.
     """
     s = nfkc(run).strip()
     if not _DIGITS.match(s) or len(s) > settings.max_run:
@@ -125,7 +132,7 @@ def split_requests_run(run: str, subtotal: bool, settings: FitSettings = SETTING
             return False
         if len(head) == 6:
             tail(i, head)
-            return len(found) <= 1
+            return len(found) <= settings.max_readings
         # leave at least one digit for each remaining column and the totals
         remaining = 6 - len(head)
         for v, j in _parts(s, i, settings):
@@ -138,9 +145,21 @@ def split_requests_run(run: str, subtotal: bool, settings: FitSettings = SETTING
                 return False
         return True
 
-    if not walk(0, []) or len(found) != 1:
+    if not walk(0, []):
         return None
-    return found[0]
+    return consensus(found)
+
+
+def consensus(readings: Sequence[tuple[int, ...]]) -> tuple[int | None, ...] | None:
+    """The numbers every reading agrees on (None where they differ); None when there is no reading.
+
+    A position all readings share is forced by the arithmetic even when the run as a whole has
+    several splits ("121162 0" → 1|2|1|16|20 or 12|1|1|6|20: only the total 20 is certain).
+    """
+    if not readings:
+        return None
+    first = readings[0]
+    return tuple(v if all(r[i] == v for r in readings) else None for i, v in enumerate(first))
 
 
 def _group_splits(s: str, i: int, budget: _Budget, settings: FitSettings) -> list[tuple[tuple[int, ...], int]] | None:
@@ -166,11 +185,12 @@ def _group_splits(s: str, i: int, budget: _Budget, settings: FitSettings) -> lis
     return out if walk(i, []) else None
 
 
-def split_review_run(run: str, settings: FitSettings = SETTINGS) -> tuple[int, ...] | None:
-    """The unique split of 表四's fifteen numbers printed as one digit run, else None.
+def split_review_run(run: str, settings: FitSettings = SETTINGS) -> tuple[int | None, ...] | None:
+    """表四's fifteen numbers printed as one digit run, where the arithmetic forces them.
 
     Each group of five ends with the total of its four parts; the three groups must use the
-    whole run. A report whose printed totals do not add up gets no reading (never a guess).
+    whole run. Positions valid splits disagree on are None; a report whose printed totals do not
+    add up gets no reading at all (never a guess).
     """
     s = nfkc(run).strip()
     if not _DIGITS.match(s) or len(s) > settings.max_run:
@@ -182,7 +202,7 @@ def split_review_run(run: str, settings: FitSettings = SETTINGS) -> tuple[int, .
         if len(acc) == 15:
             if i == len(s):
                 found.append(acc)
-            return len(found) <= 1
+            return len(found) <= settings.max_readings
         groups = _group_splits(s, i, budget, settings)
         if groups is None:
             return False
@@ -191,14 +211,22 @@ def split_review_run(run: str, settings: FitSettings = SETTINGS) -> tuple[int, .
                 return False
         return True
 
-    if not walk(0, ()) or len(found) != 1:
+    if not walk(0, ()):
         return None
-    return found[0]
+    return consensus(found)
 
 
-def run_cells(cell: Cell, values: Sequence[int]) -> list[Cell]:
-    """`RunCell`s for the numbers a digit run was cut into (same source as the printed cell)."""
-    return [RunCell(text=str(v), row=cell.row, col=cell.col, source=cell.source, quality=cell.quality) for v in values]
+def run_cells(cell: Cell, values: Sequence[int | None]) -> list[Cell]:
+    """`RunCell`s for the numbers a digit run was cut into (same source as the printed cell).
+
+    A position the arithmetic left open becomes an `UnreadCell`: a place, not a blank.
+    """
+    return [
+        RunCell(text=str(v), row=cell.row, col=cell.col, source=cell.source, quality=cell.quality)
+        if v is not None
+        else UnreadCell(text="", row=cell.row, col=cell.col, source=cell.source)
+        for v in values
+    ]
 
 
 def is_digit_run(cell: Cell, min_len: int) -> bool:

@@ -59,6 +59,7 @@ class Match:
     sentence: str | None = None
     # evidence the confidence stage weighs (see FLAGS): how the label and the column were found
     flags: tuple[str, ...] = ()
+    reader_quality: float | None = None  # Cell.quality of the value's cell: the reader's own certainty
 
 
 # Why a value's reading is less than certain; the confidence model has one weight per flag.
@@ -350,13 +351,15 @@ def _requests_columns(header_keys: list[str]) -> list[str]:
     return cols
 
 
-def _emit(matches: dict[str, Match], m: Match, dup: list[Unmatched]) -> None:
+def _emit(matches: dict[str, Match], m: Match | None, dup: list[Unmatched]) -> None:
     """Keep one value per id: a filled one over a blank, the better-matched label over a weaker one.
 
     A clearly weaker label that lost is reported as an unmatched row (it was never that id); two
     equally good rows with different values are reported as a duplicate, and the kept one is
-    flagged as contested.
+    flagged as contested. A cell the fit could not decide (`fit.UnreadCell`) gives no value.
     """
+    if m is None:
+        return
     if m.id not in matches:
         matches[m.id] = m
         return
@@ -375,7 +378,9 @@ def _emit(matches: dict[str, Match], m: Match, dup: list[Unmatched]) -> None:
         dup.append(Unmatched(label=lose.label, raw=(lose.raw,), source=lose.source, zone=f"duplicate:{m.id}"))
 
 
-def _value_match(iid: str, cell: Cell, label: str, score: float, zone: str, loose: bool, flags: tuple[str, ...] = ()) -> Match:
+def _value_match(iid: str, cell: Cell, label: str, score: float, zone: str, loose: bool, flags: tuple[str, ...] = ()) -> Match | None:
+    if isinstance(cell, fit.UnreadCell):
+        return None
     pv = parse_value(cell.text)
     if isinstance(cell, fit.SplitCell):
         flags += ("cell_split",)
@@ -392,6 +397,7 @@ def _value_match(iid: str, cell: Cell, label: str, score: float, zone: str, loos
         zone=zone,
         loose=loose,
         flags=flags,
+        reader_quality=cell.quality,
     )
 
 
@@ -482,7 +488,9 @@ def _place_orphans(st: _State, found: dict[str, Match], unmatched: list[Unmatche
             if iid in found and found[iid].value is not None:
                 continue
             flags = ("row_inferred",) + (() if st.header_seen else ("header_unseen",))
-            new.append(_value_match(iid, cell, "", 0.9, "requests", False, flags))
+            m = _value_match(iid, cell, "", 0.9, "requests", False, flags)
+            if m is not None:
+                new.append(m)
     values = {m.id: m.value for m in found.values()} | {m.id: m.value for m in new}
     verified = fit.verify_columns(values, form_name)
     for m in new:
@@ -742,6 +750,11 @@ def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     labels, values, _ = row.split(k)
     if not labels:
         return
+    if cols and len(cols) > 1 and len(trailing) == 1 and fit.is_digit_run(trailing[0], len(cols)) and not row.loose:
+        # 本年制发/本年废止/现行有效 run together ("1011"): no arithmetic ties them, so no split
+        # is more right than another — the row is reported, its numbers are not guessed
+        unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, "active"))
+        return
     own = label_key(labels[-1].text)
     a, s, _ = _best(own, R.active_rows)
     if a is None:
@@ -798,6 +811,13 @@ def _on_review_row(st: _State, row: TableRow, found: dict[str, Match]) -> None:
     vals = row.trailing_values()
     if not vals or not any(parse_value(c.text).value is not None for c in vals):
         return
+    if len(vals) == 1 and fit.is_digit_run(vals[0], len(order_)) and not row.loose:
+        # the fifteen numbers run together: cut only where each group's total makes the cut unique
+        cut = fit.split_review_run(vals[0].text)
+        st.review_buffer = []
+        if cut is None:
+            return
+        vals = fit.run_cells(vals[0], cut)
     if len(vals) >= len(order_):
         vals = vals[-len(order_):]
         st.review_buffer = []
