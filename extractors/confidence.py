@@ -35,6 +35,7 @@ FEATURES: tuple[str, ...] = (
     "broken_unconfirmed",  # ... and no rule that holds vouches for it
     "unconfirmed",  # a table value in no rule that holds (no arithmetic evidence either way)
     "narrative_disagrees",  # a sentence states another number for this id
+    "reader_doubt",  # 1 - Cell.quality where the reader was not exact (crawler text's cell extents)
 )
 # Evidence that can only lower confidence (the fit keeps these weights ≤ 0); the rest may raise it.
 RAISING = frozenset({"bias", "rule_holds"})
@@ -57,11 +58,18 @@ class ConfidenceSettings:
     label_below: float = -1.5
     zone_guessed: float = 0.0
     contested: float = -1.8
+    cell_split: float = -1.0
+    digit_run: float = -1.5
+    row_inferred: float = -1.5
+    form_unverified: float = -2.0
+    detached: float = -1.5
+    shifted: float = -1.0
     rule_holds: float = 2.66
     rule_broken: float = -1.65
     broken_unconfirmed: float = -1.92
     unconfirmed: float = -1.45
     narrative_disagrees: float = -0.84
+    reader_doubt: float = -3.0
     # policy on top of the fit: a value in a broken rule that no holding rule vouches for is
     # capped below the 0.9 review threshold, whatever the model says (it is the likeliest misread)
     broken_cap: float = 0.85
@@ -71,6 +79,11 @@ class ConfidenceSettings:
     # a row rebuilt from a line of text with fewer numbers than the table has columns: its blank
     # cells vanished with the table's grid, so which column each number belongs to is a guess
     loose_short_cap: float = 0.8
+    # a 表三 row placed by the form's order whose table the column arithmetic does not confirm:
+    # the order is the only evidence for which row it is
+    unverified_cap: float = 0.8
+    # a value or label printed on a line of its own: which row it belongs to is a guess
+    detached_cap: float = 0.85
     floor: float = 0.02
     ceiling: float = 0.999
 
@@ -130,6 +143,7 @@ def features_of(matches: list[Match], findings: list[Finding], doc: Document | N
         x["broken_unconfirmed"] = float(m.id in broken and m.id not in holds)
         x["unconfirmed"] = float(m.value is not None and m.method != "narrative" and m.id not in holds and m.id not in broken)
         x["narrative_disagrees"] = float(m.id in disagree)
+        x["reader_doubt"] = 0.0 if m.reader_quality is None else max(0.0, 1.0 - m.reader_quality)
         out.append((m, x))
     return out
 
@@ -146,6 +160,13 @@ def probability(x: dict[str, float], settings: ConfidenceSettings | None = None,
         p = min(p, settings.narrative_cap)
     if x.get("loose") and x.get("short_row"):
         p = min(p, settings.loose_short_cap)
+    if x.get("form_unverified"):
+        p = min(p, settings.unverified_cap)
+    if x.get("detached"):
+        p = min(p, settings.detached_cap)
+    if x.get("reader_doubt"):
+        # the reader's own certainty in the cell (Cell.quality) bounds the value's
+        p = min(p, 1.0 - x["reader_doubt"])
     return max(settings.floor, min(settings.ceiling, p))
 
 

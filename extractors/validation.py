@@ -8,6 +8,11 @@ Findings never change a value: they report it. Rules:
   pseudo-id `requests.balance.<column>`, since no single cell is to blame.
 - `narrative`: a headline number in the text that differs from the table;
   target `narrative.<id>`, the table's id in `ids`.
+
+A rule is only checked where the values it uses were read confidently: a value
+whose row was placed by the form's order without the arithmetic confirming it,
+or that was printed on a line of its own, is not evidence against its
+neighbours (`ValidationSettings.unsure_flags`).
 """
 from __future__ import annotations
 
@@ -24,6 +29,9 @@ COLUMNS = ("natural_person", "commercial", "research", "nonprofit", "legal_servi
 @dataclass(frozen=True, slots=True)
 class ValidationSettings:
     tolerance: float = 1e-6  # amounts in 万元 are compared exactly as printed
+    # a value read with one of these is not read confidently enough to accuse its neighbours: its
+    # row came from the form's order without the arithmetic confirming it, or from a line of its own
+    unsure_flags: frozenset[str] = frozenset({"form_unverified", "detached", "label_below"})
 
 
 SETTINGS = ValidationSettings()
@@ -32,12 +40,16 @@ SETTINGS = ValidationSettings()
 def check(matches: list[Match], claims: list[Claim]) -> list[Finding]:
     """Every broken rule among the extracted values."""
     values = {m.id: m.value for m in matches if m.method != "narrative"}
+    unsure = {m.id for m in matches if SETTINGS.unsure_flags.intersection(m.flags)}
     out: list[Finding] = []
     for d in catalogue().values():
         if not d.sum_of or values.get(d.id) is None:
             continue
         parts = [p for p in d.sum_of if values.get(p) is not None]
         if not parts:
+            continue
+        if unsure.intersection((d.id, *d.sum_of)):
+            # a misplaced row must not become an "inconsistency": no finding from doubtful readings
             continue
         total = sum(values[p] for p in parts)  # type: ignore[misc]
         if abs(total - values[d.id]) > SETTINGS.tolerance:  # type: ignore[operator]
@@ -54,7 +66,7 @@ def check(matches: list[Match], claims: list[Claim]) -> list[Finding]:
     for col in COLUMNS:
         ids = [f"requests.new.{col}", f"requests.carried_over.{col}", f"requests.total.{col}", f"requests.carried_forward.{col}"]
         v = [values.get(i) for i in ids]
-        if v[0] is None or v[2] is None:
+        if v[0] is None or v[2] is None or unsure.intersection(ids):
             continue
         left = (v[0] or 0) + (v[1] or 0)
         right = (v[2] or 0) + (v[3] or 0)

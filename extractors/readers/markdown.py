@@ -9,7 +9,9 @@ Converters keep the PDF's layout artefacts, so this reader undoes them:
   ``（一）…`` at line start; they always start their own Paragraph (a run-in
   heading like ``（一）主动公开情况。主要通过…`` keeps its sentence).
 * Page numbers (``- 3 -``, ``—3—``, ``第 3 页``, a bare ``3``) are dropped
-  wherever they sit, including inside a paragraph or a table. A paragraph
+  wherever they sit, including inside a paragraph or a table — except a bare
+  number line with a table row right above and right below it: converters pull
+  a cell's value out onto such a line, so it is kept as a one-cell row. A paragraph
   broken only by a page number continues when its last line ran to the full
   width without closing punctuation.
 * Pipe tables become `Table` blocks: cells split on unescaped ``|``, the
@@ -401,6 +403,12 @@ class _Builder:
             return None
         return None
 
+    def _wedged_number(self, j: int) -> bool:
+        """An undecorated number line with a table row right above and right below it."""
+        if j == 0 or j + 1 >= len(self.lines) or is_page_number(self.lines[j].text, decorated_only=True):
+            return False
+        return self.lines[j - 1].kind in ("row", "sep") and self.lines[j + 1].kind == "row"
+
     def _table(self, i: int) -> int:
         """Collect one pipe table from line i, continuing across page breaks; returns the next line index."""
         rows: list[tuple[int, list[str]]] = []  # (line number, cells); a label row has one cell
@@ -417,6 +425,11 @@ class _Builder:
                 j += 1
             elif ln.kind == "text" and _UNESCAPED_PIPE.search(ln.text) and rows:
                 rows.append((ln.no, split_row(ln.text, self.settings)))
+                j += 1
+            elif ln.kind == "page" and rows and self._wedged_number(j):
+                # a bare number squeezed between two rows is a value the converter pulled out of
+                # its cell (the fitting stage gives it to a neighbouring row with an empty cell)
+                rows.append((ln.no, [ln.text]))
                 j += 1
             elif ln.kind in ("blank", "page"):
                 k = self._next_row_after(j, allow_blank=True)
