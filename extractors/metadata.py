@@ -240,6 +240,40 @@ def _period(view: _View, st: MetadataSettings) -> tuple[str | None, str | None, 
     return None, None, 0.0
 
 
+_PERIOD_KEY = re.compile(r"统计期限|统计时限|统计期间|统计时间|统计区间")
+_SCATTER_CONFIDENCE = 0.6
+_SCATTER_LINES, _SCATTER_CHARS = 10, 240  # the numbers follow within a few table rows
+
+
+def _scattered_period(lines: list[str], st: MetadataSettings) -> tuple[str | None, str | None, float]:
+    """A period whose digits a converter put apart from 年/月/日 (PDF → Markdown tables): after the
+    keyword, the 年 月 日 … 至 … markers, and the next six numbers read as two dates in order.
+
+    Less sure than a printed date (the numbers were re-associated with their markers), so lower confidence.
+    """
+    for i, ln in enumerate(lines):
+        k = _PERIOD_KEY.search(matchable(ln))
+        if not k:
+            continue
+        text = " ".join([ln[k.end():], *lines[i + 1: i + 1 + _SCATTER_LINES]])[: _SCATTER_CHARS]
+        simple = matchable(text)
+        if "至" not in simple and "到" not in simple or not all(x in simple for x in "年月日"):
+            return None, None, 0.0
+        nums = [int(x) for x in re.findall(r"(?<!\d)\d{1,4}(?!\d)", simple)]
+        for j in range(len(nums) - 5):
+            y1, m1, d1, y2, m2, d2 = nums[j: j + 6]
+            if not (1990 <= y1 <= 2100 and y1 <= y2 <= y1 + 1):
+                continue
+            try:
+                start, end = date(y1, m1, d1), date(y2, m2, d2)
+            except ValueError:
+                continue
+            if start < end:
+                return start.isoformat(), end.isoformat(), _SCATTER_CONFIDENCE
+        return None, None, 0.0
+    return None, None, 0.0
+
+
 def _first_period(pat: re.Pattern[str], text: str) -> tuple[str, str, float] | None:
     for m in pat.finditer(text):
         try:
@@ -301,6 +335,8 @@ def extract(doc: Document, tpl: TemplateGuess, secs: list[Section], settings: Me
     title_idx, title = _title_block(lines, st)
     agency, agency_conf = _agency(lines, title_idx, title, doc.title, view, st)
     p_start, p_end, p_conf = _period(view, st)
+    if p_start is None:
+        p_start, p_end, p_conf = _scattered_period(lines, st)
     year, year_conf = _report_year(title, p_start, doc.title, view)
     contact = _contact(view, st)
     website, web_conf = _website(view, st)

@@ -154,3 +154,16 @@ def test_agency_from_the_title_that_opens_the_first_sentence() -> None:
     info = _doc_info("示例县交通运输局2023年度政府信息公开工作年度报告本年报根据《条例》要求编制而成，本年报由概述等部分组成。")
     assert info.agency.value == "示例县交通运输局"
     assert info.report_year.value == 2023
+
+
+def test_period_whose_digits_a_converter_put_apart_from_the_date_words(corpus: Path) -> None:
+    from extractors.readers import read
+
+    for name, year in (("hongze_2023", 2023), ("huaian_2024", 2024)):
+        doc = read((corpus / "markitdown" / f"{name}.pdf.md").read_bytes(), f"{name}.pdf.md")
+        info = extract(doc, TemplateGuess(), split(doc))
+        assert (info.period_start.value, info.period_end.value) == (f"{year}-01-01", f"{year}-12-31")
+        assert info.period_start.confidence < 0.9  # re-associated, not printed as a date
+    # the date words without numbers after them give nothing
+    info = _doc_info("示例县2023年政府信息公开工作年度报告", "报告中所列数据统计期限自年月日起至年月日止。")
+    assert info.period_start.value is None
