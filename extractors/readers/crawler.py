@@ -340,12 +340,20 @@ def _label_pieces(text: str) -> list[str]:
 
 
 def _rows(text: str, st: CrawlerSettings, at_end: bool = False) -> list[_Row]:
-    """A run-together table region as rows: a number ends a row; numbering starts one."""
+    """A run-together table region as rows: a number ends a row; numbering starts one.
+
+    Tokens are found on the NFKC form (full-width digits and commas: ３７，８８８) where folding keeps
+    the length; cells keep the text as printed. Under a 序号 header every row starts with its serial
+    number, which runs into the previous row's value (`条378882` = 37888, then serial 2).
+    """
     rows: list[_Row] = []
     label = ""
     depth = 0
     last_sub = 0  # last Arabic numbering in the current list (1. 2. 3.)
     pos = 0
+    folded = nfkc(text)
+    scan = folded if len(folded) == len(text) else text
+    serial: int | None = 1 if "序号" in re.sub(r"\s", "", scan[:200]) else None
 
     def flush_label(value: str | None, quality: float | None = None) -> None:
         nonlocal label
@@ -357,14 +365,29 @@ def _rows(text: str, st: CrawlerSettings, at_end: bool = False) -> list[_Row]:
             rows.append(_Row(pieces[-1] if pieces else "", value, quality))
         label = ""
 
-    for m in _TOKEN.finditer(text):
+    def take_serial(value: str) -> str:
+        """The value without the next row's serial number glued to its end ("" when it was only that)."""
+        nonlocal serial
+        if serial is None:
+            return value
+        s = str(serial)
+        digits = re.sub(r"\D", "", nfkc(value))
+        if digits == s and not label.strip():  # the serial after a row that ended in a value or a dash
+            serial += 1
+            return ""
+        if nfkc(value).endswith(s) and len(value) > len(s) and nfkc(value)[: -len(s)][-1:].isdigit():
+            serial += 1
+            return value[: -len(s)]
+        return value
+
+    for m in _TOKEN.finditer(scan):
         chunk = text[pos: m.start()]
-        if _CN_MARK.search(chunk):
+        if _CN_MARK.search(nfkc(chunk)):
             last_sub = 0
         label += chunk
         pos = m.end()
         kind = m.lastgroup
-        tok = m.group(0)
+        tok = text[m.start(): m.end()]
         if kind == "open":
             depth += 1
             label += tok
@@ -379,22 +402,26 @@ def _rows(text: str, st: CrawlerSettings, at_end: bool = False) -> list[_Row]:
         if kind == "dash":
             flush_label(tok)
             continue
-        after = text[m.end():]
+        after = scan[m.end():]
         mark = _MARK_AFTER.match(after)
-        if mark and after[1:2] and "." not in tok:
-            value, n, sure = _split_numbering(tok, last_sub)
+        if mark and after[1:2] and "." not in m.group(0):
+            value, n, sure = _split_numbering(m.group(0), last_sub)
+            value = take_serial(tok[: len(value)]) if value else ""
             if value:
                 flush_label(value, 1.0 if sure else st.unsure_split_quality)
             elif label.strip():
                 flush_label(None)
             last_sub = n
-            label = text[m.end() - len(str(n)): m.end() + 1] if value else tok + after[0]
+            label = text[m.end() - len(str(n)): m.end() + 1]
             pos = m.end() + 1
+            continue
+        value = take_serial(tok)
+        if not value:
             continue
         # a value that ends run-together text has nothing after it to show where it ends (page
         # numbers or a signature may be glued to it); every other boundary is a label or numbering
         end_of_text = at_end and not after.strip()
-        flush_label(tok, st.end_of_text_quality if end_of_text else 1.0)
+        flush_label(value, st.end_of_text_quality if end_of_text else 1.0)
     label += text[pos:]
     if label.strip():
         flush_label(None)
