@@ -46,6 +46,7 @@ class CrawlerSettings:
     # Cell.quality of value cells (the reader's certainty in the cell's extent; the digits are exact):
     end_of_text_quality: float = 0.6  # a value that ends run-together text has nothing after it to delimit it
     unsure_split_quality: float = 0.5  # a digit run whose numbering tail is not the next in the list
+    unsplittable_run_quality: float = 0.5  # one cell for several value columns that no arithmetic cuts
 
 
 SETTINGS = CrawlerSettings()
@@ -452,12 +453,19 @@ def _unit_split(label: str) -> tuple[str, str | None]:
 _NUMBERED = re.compile(rf"^(?:[{_CN_NUM}]{{1,3}}、|[（(][{_CN_NUM}]{{1,3}}[）)]|\d+[.．、]|其中)")
 
 
+# header cells that name no value column (the label column, units, serial numbers, column groups)
+_NOT_VALUE_HEADERS = frozenset({"信息内容", "统计指标", "指标名称", "统计项目", "单位", "计量单位", "序号", "申请人情况",
+                                "法人或其他组织", "行政复议", "行政诉讼", "未经复议直接起诉", "复议后起诉", "备注"})
+_DIGIT_RUN = re.compile(r"^\d+$")
+
+
 def _table_blocks(text: str, index: int, line: int, st: CrawlerSettings, at_end: bool = False) -> list[Block]:
     """A table region as (caption paragraphs +) one `Table`."""
     rows = _rows(text, st, at_end)
     caption: list[str] = []
     grid: list[list[tuple[str, float | None]]] = []
     unit_column = False
+    value_columns = 0  # value columns the last header row named
     for r in rows:
         label = r.label
         cells: list[tuple[str, float | None]] = []
@@ -481,13 +489,19 @@ def _table_blocks(text: str, index: int, line: int, st: CrawlerSettings, at_end:
                     parts = parts[:-1]
             if any(p in ("单位", "计量单位") or re.sub(r"\s", "", p) in ("单位", "计量单位") for p in parts):
                 unit_column = True
+            if len(parts) >= 2:
+                value_columns = sum(1 for p in parts if re.sub(r"\s", "", nfkc(p)) not in _NOT_VALUE_HEADERS
+                                    and not p.startswith(("（", "(")))
             if parts:
                 grid.append([(p, None) for p in parts])
             label = tail[0] if tail else ""
             if r.value is None:
                 continue
         if r.value is None:
-            grid.append([(label, None)])
+            unit = None
+            if unit_column and _NUMBERED.match(label):  # a group row: its unit is a cell of its own too
+                label, unit = _unit_split(label)
+            grid.append([(label, None), *([(unit, None)] if unit else [])])
             continue
         if label:
             unit = None
@@ -496,7 +510,12 @@ def _table_blocks(text: str, index: int, line: int, st: CrawlerSettings, at_end:
             cells.append((label, None))
             if unit:
                 cells.append((unit, None))
-        cells.append((r.value, r.quality))
+        q = r.quality
+        if value_columns >= 2 and (unit_column or not _DIGIT_RUN.match(nfkc(r.value))):
+            # one cell under a header of several value columns, which no arithmetic can cut: a legacy
+            # 本年度|累计 pair, or a run holding a decimal point or a comma (采购项目数量|采购总金额)
+            q = min(q or 1.0, st.unsplittable_run_quality)
+        cells.append((r.value, q))
         grid.append(cells)
     blocks: list[Block] = [Paragraph(text=c, source=Source(line=line)) for c in caption]
     if grid:
