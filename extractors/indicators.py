@@ -472,10 +472,6 @@ def _place_orphans(st: _State, found: dict[str, Match], unmatched: list[Unmatche
     form_name, placed = fitted if fitted is not None else ("", {})
     cols = st.requests_columns or _requests_columns([])
     k = len(cols)
-    for i, r in enumerate(st.readings):
-        if r.target is None and i not in placed and r.below:
-            # not placed by the form: the label printed below is the only evidence left
-            _requests_emit(st, list(r.cells), r.below, found, unmatched, cols, penalty=0.8)
     if not placed:
         return
     new: list[Match] = []
@@ -596,12 +592,14 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
         return
     cols = st.requests_columns or _requests_columns([])
     trailing = row.trailing_values()
-    if len(trailing) == 1 and fit.is_digit_run(trailing[0], len(cols)) and not row.loose:
+    filled = [c for c in trailing if squash(c.text)]
+    if len(filled) == 1 and fit.is_digit_run(filled[0], len(cols)) and not row.loose:
         # the row's numbers run together (crawler text): cut only where the arithmetic allows one cut
-        run = trailing[0]
-        cut = fit.split_requests_run(run.text, "subtotal" in cols)
+        run = filled[0]
+        row = replace(row, cells=tuple(c for c in row.cells if c is run or not any(c is t for t in trailing)))
+        cut = fit.split_requests_run(fit.leading_run(run), "subtotal" in cols)
         if cut is None and "subtotal" not in cols:
-            cut = fit.split_requests_run(run.text, True)
+            cut = fit.split_requests_run(fit.leading_run(run), True)
             if cut is not None:
                 st.requests_columns = cols = _requests_columns(["小计"])
         if cut is None:
@@ -628,15 +626,17 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
                 return
             segs = rest
         text = " ".join(segs)
-        if st.orphan is not None and _requests_target(st, text, "") is not None:
-            # the label printed below its numbers (PDF converters do this)
+        hit = _requests_target(st, text, "")
+        if hit is not None and not row.loose:
+            # a label on a line of its own: whether it names the numbers above it or below it is
+            # for the form-order fit to decide (fit.place_rows), never a guess here
+            st.readings.append(fit.RowReading((), hit[0].target, text, label=True))
+            st.orphan, st.orphan_at = None, None
+            st.pending_label = text
+            return
+        if st.orphan is not None and hit is not None:
+            # a line of running text holding the label below its numbers (PDF text layers)
             orphan, st.orphan = st.orphan, None
-            at, st.orphan_at = st.orphan_at, None
-            if at is not None:
-                # a label after the numbers may be theirs (label printed below) or the next row's
-                # (label printed above): the form-order fit decides, this is only a fallback
-                st.readings[at] = replace(st.readings[at], below=text)
-                return
             _requests_emit(st, orphan, text, found, unmatched, cols, penalty=0.8, loose=row.loose)
             return
         st.pending_label = text
@@ -750,7 +750,7 @@ def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     labels, values, _ = row.split(k)
     if not labels:
         return
-    if cols and len(cols) > 1 and len(trailing) == 1 and fit.is_digit_run(trailing[0], len(cols)) and not row.loose:
+    if cols and len(cols) > 1 and len([c for c in trailing if squash(c.text)]) == 1 and fit.is_digit_run(next(c for c in trailing if squash(c.text)), len(cols)) and not row.loose:
         # 本年制发/本年废止/现行有效 run together ("1011"): no arithmetic ties them, so no split
         # is more right than another — the row is reported, its numbers are not guessed
         unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, "active"))
@@ -811,13 +811,14 @@ def _on_review_row(st: _State, row: TableRow, found: dict[str, Match]) -> None:
     vals = row.trailing_values()
     if not vals or not any(parse_value(c.text).value is not None for c in vals):
         return
-    if len(vals) == 1 and fit.is_digit_run(vals[0], len(order_)) and not row.loose:
+    filled = [c for c in vals if squash(c.text)]
+    if len(filled) == 1 and fit.is_digit_run(filled[0], len(order_)) and not row.loose:
         # the fifteen numbers run together: cut only where each group's total makes the cut unique
-        cut = fit.split_review_run(vals[0].text)
+        cut = fit.split_review_run(fit.leading_run(filled[0]))
         st.review_buffer = []
         if cut is None:
             return
-        vals = fit.run_cells(vals[0], cut)
+        vals = fit.run_cells(filled[0], cut)
     if len(vals) >= len(order_):
         vals = vals[-len(order_):]
         st.review_buffer = []
