@@ -45,31 +45,31 @@ RAISING = frozenset({"bias", "rule_holds"})
 class ConfidenceSettings:
     """Logistic weights, one per feature (fitted by `python -m tests.robustness.calibrate`), and bounds."""
 
-    bias: float = 7.34
-    label_gap: float = -5.77
-    parse_gap: float = -2.77
-    loose: float = -1.5
-    narrative: float = -1.3
-    fuzzy: float = 0.0
-    rescued: float = -0.72
-    tie: float = -1.26
-    header_unseen: float = -3.65
-    short_row: float = -1.0
-    label_below: float = -1.5
-    zone_guessed: float = 0.0
-    contested: float = -1.8
-    cell_split: float = -1.0
-    digit_run: float = -1.5
-    row_inferred: float = -1.5
-    form_unverified: float = -2.0
-    detached: float = -1.5
-    shifted: float = -1.0
-    rule_holds: float = 2.66
-    rule_broken: float = -1.65
-    broken_unconfirmed: float = -1.92
-    unconfirmed: float = -1.45
-    narrative_disagrees: float = -0.84
-    reader_doubt: float = -3.0
+    bias: float = 7.61
+    label_gap: float = -5.76
+    parse_gap: float = -2.78
+    loose: float = -0.50
+    narrative: float = -1.38
+    fuzzy: float = 0.00
+    rescued: float = -0.78
+    tie: float = -1.33
+    header_unseen: float = -3.58
+    short_row: float = -1.00
+    label_below: float = -1.50
+    zone_guessed: float = 0.00
+    contested: float = -1.81
+    cell_split: float = -0.74
+    digit_run: float = -0.48
+    row_inferred: float = -0.79
+    form_unverified: float = -1.52
+    detached: float = -1.18
+    shifted: float = -0.69
+    rule_holds: float = 2.92
+    rule_broken: float = -1.86
+    broken_unconfirmed: float = -1.94
+    unconfirmed: float = -1.59
+    narrative_disagrees: float = -0.85
+    reader_doubt: float = -3.20
     # policy on top of the fit: a value in a broken rule that no holding rule vouches for is
     # capped below the 0.9 review threshold, whatever the model says (it is the likeliest misread)
     broken_cap: float = 0.85

@@ -981,7 +981,7 @@ def make(family: str, source: tuple[str, str], seed: int) -> Sample | None:
 def corpus_files(with_pdf: bool = False) -> list[Sample]:
     """Every gold-bearing shared corpus file as it is (the unperturbed baseline)."""
     golds = {p.stem for p in (CORPUS / "gold").glob("*.json")}
-    subs = ("txt", "docx", "html", "variants") + (("pdf",) if with_pdf else ())
+    subs = ("txt", "docx", "html", "variants") + (("pdf", "markitdown", "crawler") if with_pdf else ())
     out = []
     for sub in subs:
         for p in sorted((CORPUS / sub).iterdir()):
