@@ -22,6 +22,7 @@ from .catalogue import catalogue
 from .indicators import FLAGS, Match, _src
 from .model import Document
 from .result import Finding, Indicator, SourceRef
+from .validation import sum_parts
 
 FEATURES: tuple[str, ...] = (
     "bias",
@@ -112,14 +113,14 @@ def _rule_status(findings: list[Finding], matches: list[Match]) -> tuple[set[str
     for d in catalogue().values():
         if not d.sum_of or values.get(d.id) is None or d.id in broken:
             continue
-        parts = [values.get(p) for p in d.sum_of]
-        known = [p for p in parts if p is not None]
+        ids = sum_parts(d.sum_of, values)
+        known = [values[p] for p in ids]
         # a total with one printed part "holds" trivially: only a zero total is evidence then
         if not known or len(known) < 2 and values.get(d.id) != 0:
             continue
-        if abs(sum(known) - values[d.id]) < 1e-6:  # type: ignore[operator]
+        if abs(sum(known) - values[d.id]) < 1e-6:  # type: ignore[operator, arg-type]
             holds.add(d.id)
-            holds.update(p for p in d.sum_of if values.get(p) is not None)
+            holds.update(ids)
     return holds, broken
 
 

@@ -837,6 +837,44 @@ def _on_review_row(st: _State, row: TableRow, found: dict[str, Match]) -> None:
         _emit(found, _value_match(iid, cell, "表四", 0.97, "review_litigation", row.loose, () if st.header_seen else ("header_unseen",)), [])
 
 
+_JOINERS = re.compile(r"[、及和与/]")
+
+
+@lru_cache(maxsize=4096)
+def _combined(key: str) -> Alias | None:
+    """A legacy label that joins two or more sibling rows of the form ("信函、传真申请数"), as an
+    alias of the documented extension id `ext.<parent>.<leaf>_<leaf>` — or None.
+
+    The parts share the last part's tail ("…申请数"): every way of cutting that tail off is tried,
+    and the label is combined only when each part then names a different indicator exactly (or at
+    its core) under one parent, and the whole label names none by itself.
+    """
+    parts = _JOINERS.split(key)
+    if len(parts) < 2 or any(not p for p in parts):
+        return None
+    R = rules()
+    whole, whole_score, _ = _best(key, R.legacy)
+    if whole is not None and whole_score >= 97.0:
+        return None
+    last = parts[-1]
+    for cut in range(1, len(last)):
+        tail = last[cut:]
+        ids = []
+        for p in [*parts[:-1], last]:
+            cand = p if p.endswith(tail) else p + tail
+            a = _exact_index(R.legacy).get(cand)
+            t = a[0].target if a else None
+            if t is None:
+                b, sc, _ = _best(cand, R.legacy)
+                t = b.target if b is not None and sc >= 97.0 else None
+            ids.append(t)
+        if all(ids) and len(set(ids)) == len(ids) and len({i.rsplit(".", 1)[0] for i in ids}) == 1:  # type: ignore[union-attr]
+            parent = ids[0].rsplit(".", 1)[0]  # type: ignore[union-attr]
+            leaves = "_".join(i.rsplit(".", 1)[1] for i in ids)  # type: ignore[union-attr]
+            return Alias(key=key, target=f"ext.{parent}.{leaves}")
+    return None
+
+
 def _lone_number(row: TableRow) -> bool:
     """A row of one cell that is only a number (a value a converter pulled out of its row)."""
     return len(row.cells) == 1 and not row.loose and parse_value(row.cells[0].text).value is not None and is_value_like(row.cells[0].text)
@@ -869,7 +907,12 @@ def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
         values = [detached] + values[1:]  # the row's value was printed on its own line above it
         extra = ("detached",)
     key = label_key(" ".join(c.text for c in labels))
-    a, s, n = _best(key, R.legacy, last_id=st.last_id)
+    combined = _combined(key)
+    if combined is not None:
+        # one row for two of the form's rows (信函、传真申请数): never one of its parts
+        a, s, n = combined, 100.0, 1
+    else:
+        a, s, n = _best(key, R.legacy, last_id=st.last_id)
     if a is None and len(labels) > 1:
         key = label_key(labels[-1].text)
         a, s, n = _best(key, R.legacy, last_id=st.last_id)
@@ -888,7 +931,8 @@ def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
             _emit(found, _value_match(a.target, values[current[0]], label, score, "legacy", row.loose, flags), unmatched)
         for i in st.legacy_cumulative:
             if i < len(values):
-                _emit(found, _value_match(f"ext.{a.target}.cumulative", values[i], label, score, "legacy", row.loose, flags), unmatched)
+                cum = f"{a.target}.cumulative" if a.target.startswith("ext.") else f"ext.{a.target}.cumulative"
+                _emit(found, _value_match(cum, values[i], label, score, "legacy", row.loose, flags), unmatched)
     st.last_id = a.target
 
 

@@ -37,6 +37,37 @@ class ValidationSettings:
 SETTINGS = ValidationSettings()
 
 
+def sum_parts(parts: tuple[str, ...], values: dict[str, object]) -> list[str]:
+    """The ids whose printed values make up a total: its parts, where a combined row
+    (`ext.<parent>.<leaf>_<leaf>`, e.g. 信函、传真申请数) stands for the parts it joins."""
+    out = [p for p in parts if values.get(p) is not None]
+    if not parts:
+        return out
+    parent = parts[0].rsplit(".", 1)[0]
+    leaves = {p.rsplit(".", 1)[1]: p for p in parts}
+    for k, v in values.items():
+        if v is None or not k.startswith(f"ext.{parent}.") or k.count(".") != parent.count(".") + 2:
+            continue
+        split = _leaf_split(k.rsplit(".", 1)[1], leaves)
+        if split and len(split) >= 2 and not any(values.get(leaves[x]) is not None for x in split):
+            out.append(k)
+    return out
+
+
+def _leaf_split(name: str, leaves: dict[str, str]) -> list[str] | None:
+    """`name` as leaves of the rule joined by "_" (leaves such as `in_person` hold "_" too)."""
+    if not name:
+        return []
+    for leaf in sorted(leaves, key=len, reverse=True):
+        if name == leaf:
+            return [leaf]
+        if name.startswith(leaf + "_"):
+            rest = _leaf_split(name[len(leaf) + 1:], leaves)
+            if rest is not None:
+                return [leaf, *rest]
+    return None
+
+
 def check(matches: list[Match], claims: list[Claim]) -> list[Finding]:
     """Every broken rule among the extracted values."""
     values = {m.id: m.value for m in matches if m.method != "narrative"}
@@ -45,7 +76,7 @@ def check(matches: list[Match], claims: list[Claim]) -> list[Finding]:
     for d in catalogue().values():
         if not d.sum_of or values.get(d.id) is None:
             continue
-        parts = [p for p in d.sum_of if values.get(p) is not None]
+        parts = sum_parts(d.sum_of, values)
         if not parts:
             continue
         if unsure.intersection((d.id, *d.sum_of)):
