@@ -925,6 +925,7 @@ def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     if n > 1:
         score *= 0.97 if st.last_id and _prefix_len(a.target, st.last_id) >= 1 else 0.8
     flags = _label_flags(key, a, n) + (() if st.header_seen else ("zone_guessed",)) + extra
+    flags += ("detached",) if row.joined and "detached" not in flags else ()
     if values:
         current = [i for i in range(len(values)) if i not in st.legacy_cumulative]
         if current:
