@@ -38,9 +38,9 @@ class GateSettings:
     """Weights of the evidence and the score a report must reach."""
 
     threshold: float = 4.0
-    title: float = 2.0
+    title: float = 3.0  # a line that is a report's title: strong, yet not enough alone (a 404 page may keep it)
     form_rows: Tiers = ((1, 1.0), (5, 4.0))
-    sections: Tiers = ((2, 1.0), (4, 3.0))
+    sections: Tiers = ((1, 1.0), (2, 2.0), (4, 3.0))
     claims: Tiers = ((1, 1.0), (3, 2.0))
     listing_years: int = 3  # this many distinct years among title lines: a list of reports
     listing: float = -4.0
