@@ -11,8 +11,9 @@ Findings never change a value: they report it. Rules:
 
 A rule is only checked where the values it uses were read confidently: a value
 whose row was placed by the form's order without the arithmetic confirming it,
-or that was printed on a line of its own, is not evidence against its
-neighbours (`ValidationSettings.unsure_flags`).
+or whose label was guessed to be the one printed below it, is not evidence
+against its neighbours (`ValidationSettings.unsure_flags`). A value printed on a
+line of its own next to an empty cell of its row is (its reading is unique).
 """
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ COLUMNS = ("natural_person", "commercial", "research", "nonprofit", "legal_servi
 class ValidationSettings:
     tolerance: float = 1e-6  # amounts in 万元 are compared exactly as printed
     # a value read with one of these is not read confidently enough to accuse its neighbours: its
-    # row came from the form's order without the arithmetic confirming it, or from a line of its own
-    unsure_flags: frozenset[str] = frozenset({"form_unverified", "detached", "label_below"})
+    # row came from the form's order without the arithmetic confirming it, or its label from below
+    unsure_flags: frozenset[str] = frozenset({"form_unverified", "label_below"})
 
 
 SETTINGS = ValidationSettings()
