@@ -318,6 +318,7 @@ class _State:
     orphan_at: int | None = None  # index in `readings` of the pending orphan
     detached: Cell | None = None  # legacy: a lone number printed just above a row with an empty value cell
     legacy_label: list[Cell] | None = None  # legacy: a label-only row waiting for its value row
+    active_last: str | None = None  # 表二: the row prefix the last row under the current header matched
 
 
 def _zone_of_header(key: str) -> str | None:
@@ -498,6 +499,7 @@ def _on_header(st: _State, zone: str, row: TableRow, key: str) -> None:
         st.review_buffer = []
     st.zone = zone
     st.header_seen = True
+    st.active_last = None
     if zone == "active":
         cells = [c for c in row.cells if label_key(c.text)]
         if cells and "信息内容" in label_key(cells[0].text):
@@ -748,19 +750,23 @@ def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     if not trailing:
         return
     labels, values, _ = row.split(k)
+    inferred: Alias | None = None
     if not labels:
-        return
+        inferred = _active_next(st, found)
+        if inferred is None or not any(parse_value(c.text).value is not None for c in trailing):
+            return
     if cols and len(cols) > 1 and len([c for c in trailing if squash(c.text)]) == 1 and fit.is_digit_run(next(c for c in trailing if squash(c.text)), len(cols)) and not row.loose:
         # 本年制发/本年废止/现行有效 run together ("1011"): no arithmetic ties them, so no split
         # is more right than another — the row is reported, its numbers are not guessed
         unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, "active"))
         return
-    own = label_key(labels[-1].text)
-    a, s, _ = _best(own, R.active_rows)
+    own = label_key(labels[-1].text) if labels else ""
+    a, s, _ = (inferred, 100.0, 1) if inferred is not None else _best(own, R.active_rows)
     if a is None:
         unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, "active"))
         return
-    flags = _label_flags(own, a)
+    st.active_last = a.target
+    flags = _label_flags(own, a) if inferred is None else ("row_inferred", "form_unverified")
     if not cols:
         cols = ["issued", "repealed", "in_force"] if len(values) == 3 and a.target in {"active.rules", "active.normative_docs"} else []
         if not cols and len(values) == 1:
@@ -776,7 +782,7 @@ def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     if cols:
         # a converter's grid: empty cells shift the numbers away from their header columns; where
         # exactly one number per column is printed right of the label, that is the only reading
-        last = max(i for i, c in enumerate(row.cells) if any(c is x for x in labels))
+        last = max((i for i, c in enumerate(row.cells) if any(c is x for x in labels)), default=-1)
         filled = [c for c in row.cells[last + 1:] if squash(c.text)]
         taken = values[: len(cols)]
         if (
@@ -792,6 +798,14 @@ def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
         if iid not in catalogue():
             continue
         _emit(found, _value_match(iid, cell, label, s / 100.0 * col_score, "active", row.loose, flags), unmatched)
+
+
+def _active_next(st: _State, found: dict[str, Match]) -> Alias | None:
+    """The row a label-less 表二 row must be: the second of the form's pair after the first."""
+    for first, second in FORMS().active_pairs:
+        if st.active_last == first and not any(i.startswith(second + ".") for i in found):
+            return Alias(key="", target=second)
+    return None
 
 
 def _by_position(row: TableRow, positions: list[int]) -> list[Cell] | None:

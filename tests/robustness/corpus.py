@@ -844,7 +844,10 @@ def p_conv_shifted(doc: Document, g: dict, rng: random.Random) -> tuple:
             out: list[str] = []
             for v in vals:
                 out += [""] * rng.choice((1, 1, 2)) + [v]
-            rows[k] = row[:-n] + out
+            head = row[:-n]
+            if k >= 2 and _tail(rows[k - 1]) and rng.random() < 0.5:
+                head = [""] * len(head)  # the second row's label lost (its row follows the first's)
+            rows[k] = head + out
             hit = True
         return hit
 
