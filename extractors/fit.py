@@ -229,9 +229,18 @@ def run_cells(cell: Cell, values: Sequence[int | None]) -> list[Cell]:
     ]
 
 
+_LEADING_RUN = re.compile(r"^\s*(\d+)")
+
+
+def leading_run(cell: Cell) -> str:
+    """The digits a cell starts with (a unit or a note may follow them: `171110131187（同比…）`)."""
+    m = _LEADING_RUN.match(nfkc(cell.text))
+    return m.group(1) if m else ""
+
+
 def is_digit_run(cell: Cell, min_len: int) -> bool:
-    t = nfkc(cell.text).strip()
-    return bool(_DIGITS.match(t)) and len(t) >= min_len
+    """A cell starting with at least `min_len` digits: in a row of that many columns, a run."""
+    return len(leading_run(cell)) >= min_len
 
 
 # ---------------------------------------------------------------- 表三 rows placed by the form's order
@@ -247,7 +256,7 @@ class RowReading:
     cells: tuple[Cell, ...]
     target: str | None
     text: str = ""
-    below: str = ""  # a label-only row right after the numbers (theirs, or the next row's)
+    label: bool = False  # a label printed on a line of its own (no cells): it names a neighbour
 
 
 def row_total_holds(values: Sequence[int | float | None], subtotal: bool) -> bool:
@@ -258,33 +267,78 @@ def row_total_holds(values: Sequence[int | float | None], subtotal: bool) -> boo
     return len(v) == 7 and abs(sum(v[:6]) - v[6]) < 1e-6
 
 
-def place_rows(readings: Sequence[RowReading]) -> tuple[str, dict[int, str]] | None:
-    """Form rows for the readings without a label of their own, or None when no form fits.
+def _attach(readings: Sequence[RowReading], step: int) -> tuple[int, dict[int, str]]:
+    """Labels on lines of their own given to the reading next to them (step -1: the one above).
 
-    The labelled readings are anchors: they must name rows of one form in its order. Between two
-    anchors (and before the first, after the last), unlabelled readings are placed in order only
-    where the gap holds exactly as many readings as the form has rows there. Returns the form's
-    name and {reading index: row prefix} for the readings placed.
+    Returns how many labels found no unlabelled reading there (dangling) and {reading: row}.
+    A label next to a reading that prints the same label is no evidence either way.
     """
+    dangling = 0
+    out: dict[int, str] = {}
+    for k, r in enumerate(readings):
+        if not r.label:
+            continue
+        j = k + step
+        nb = readings[j] if 0 <= j < len(readings) else None
+        if nb is None or nb.label or nb.target == HOLE or j in out:
+            dangling += 1
+        elif nb.target is not None:
+            dangling += nb.target != r.target
+        else:
+            out[j] = r.target  # type: ignore[assignment]
+    return dangling, out
+
+
+def _fill_gaps(readings: Sequence[RowReading], targets: dict[int, str | None]) -> tuple[str, dict[int, str]] | None:
+    """Rows of the best-fitting form for readings without a target, between those with one."""
     best: tuple[str, dict[int, str]] | None = None
     for form in FORMS().requests.forms:
         pos = {r: i for i, r in enumerate(form.rows)}
-        anchors = [(k, pos[r.target]) for k, r in enumerate(readings) if r.target in pos]
-        if any(r.target is not None and r.target != HOLE and r.target not in pos for r in readings):
+        if any(t is not None and t != HOLE and t not in pos for t in targets.values()):
             continue
+        anchors = [(k, pos[t]) for k, t in targets.items() if t in pos]
         if any(b[1] <= a[1] for a, b in zip(anchors, anchors[1:])):
             continue  # labels out of the form's order: another form, or a misread label
         placed: dict[int, str] = {}
-        bounds = [(-1, -1), *anchors, (len(readings), len(form.rows))]
+        keys = list(targets)
+        bounds = [(-1, -1), *[(keys.index(k), f) for k, f in anchors], (len(keys), len(form.rows))]
         for (ka, fa), (kb, fb) in zip(bounds, bounds[1:]):
-            gap = list(range(ka + 1, kb))
+            gap = keys[ka + 1:kb]
             if gap and len(gap) == fb - fa - 1:
                 for k, f in zip(gap, range(fa + 1, fb)):
-                    if readings[k].target is None:
+                    if targets[k] is None:
                         placed[k] = form.rows[f]
         if best is None or len(placed) > len(best[1]):
             best = (form.name, placed)
     return best
+
+
+def place_rows(readings: Sequence[RowReading]) -> tuple[str, dict[int, str]] | None:
+    """Form rows for the readings without a label of their own, or None when no form fits.
+
+    Labels printed on lines of their own name the numbers above them or those below them; the
+    direction is the one that leaves fewer labels without numbers (a tie with different results:
+    neither is used). Readings whose label is known (their own, or attached) are anchors: they must
+    name rows of one form in its order. Between two anchors (and before the first, after the last),
+    unlabelled readings are placed in order only where the gap holds exactly as many readings as
+    the form has rows there. Returns the form's name and {reading index: row prefix} for every
+    reading placed, by an attached label or by its gap.
+    """
+    above, below = _attach(readings, +1), _attach(readings, -1)
+    if above[0] < below[0]:
+        attach = above[1]
+    elif below[0] < above[0]:
+        attach = below[1]
+    else:
+        attach = above[1] if above[1] == below[1] else {}
+    for labels in (attach, {}):
+        targets = {k: labels.get(k, r.target) for k, r in enumerate(readings) if not r.label}
+        fitted = _fill_gaps(readings, targets)
+        if fitted is not None:
+            form, placed = fitted
+            placed.update({k: t for k, t in labels.items() if readings[k].target is None})
+            return form, placed
+    return None
 
 
 def verify_columns(values: dict[str, int | float | None], form_name: str, subtotal: bool = False) -> bool:

@@ -59,6 +59,7 @@ class Forms:
     requests: RequestsTable
     review_groups: tuple[tuple[str, ...], ...]  # 表四: in each group the last id is the total
     active_counts: tuple[str, ...]  # 表二's 本年制发/本年废止/现行有效 columns (no arithmetic)
+    active_pairs: tuple[tuple[str, str], ...] = ()  # 表二 rows printed in this order under one header
 
     @property
     def review_order(self) -> tuple[str, ...]:
@@ -91,6 +92,10 @@ def _check(forms: Forms) -> None:
         total = cat.get(g[-1])
         if total is not None and set(total.sum_of) != set(g[:-1]):
             problems.append(f"review: {g[-1]}'s catalogue sum_of is not the group's parts")
+    for pair in forms.active_pairs:
+        for prefix in pair:
+            if not any(i.startswith(prefix + ".") for i in cat):
+                problems.append(f"active: no catalogue id under {prefix}")
     if problems:
         raise FormDataError("data/forms.toml: " + "; ".join(problems))
 
@@ -112,6 +117,7 @@ def load(text: str) -> Forms:
         ),
         review_groups=tuple(tuple(g["ids"]) for g in raw["review"]["group"]),
         active_counts=tuple(raw["active"]["counts"]),
+        active_pairs=tuple((a, b) for a, b in raw["active"].get("pairs", [])),
     )
     _check(forms)
     return forms

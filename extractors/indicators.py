@@ -318,6 +318,7 @@ class _State:
     orphan_at: int | None = None  # index in `readings` of the pending orphan
     detached: Cell | None = None  # legacy: a lone number printed just above a row with an empty value cell
     legacy_label: list[Cell] | None = None  # legacy: a label-only row waiting for its value row
+    active_last: str | None = None  # 表二: the row prefix the last row under the current header matched
 
 
 def _zone_of_header(key: str) -> str | None:
@@ -472,10 +473,6 @@ def _place_orphans(st: _State, found: dict[str, Match], unmatched: list[Unmatche
     form_name, placed = fitted if fitted is not None else ("", {})
     cols = st.requests_columns or _requests_columns([])
     k = len(cols)
-    for i, r in enumerate(st.readings):
-        if r.target is None and i not in placed and r.below:
-            # not placed by the form: the label printed below is the only evidence left
-            _requests_emit(st, list(r.cells), r.below, found, unmatched, cols, penalty=0.8)
     if not placed:
         return
     new: list[Match] = []
@@ -502,6 +499,7 @@ def _on_header(st: _State, zone: str, row: TableRow, key: str) -> None:
         st.review_buffer = []
     st.zone = zone
     st.header_seen = True
+    st.active_last = None
     if zone == "active":
         cells = [c for c in row.cells if label_key(c.text)]
         if cells and "信息内容" in label_key(cells[0].text):
@@ -596,12 +594,14 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
         return
     cols = st.requests_columns or _requests_columns([])
     trailing = row.trailing_values()
-    if len(trailing) == 1 and fit.is_digit_run(trailing[0], len(cols)) and not row.loose:
+    filled = [c for c in trailing if squash(c.text)]
+    if len(filled) == 1 and fit.is_digit_run(filled[0], len(cols)) and not row.loose:
         # the row's numbers run together (crawler text): cut only where the arithmetic allows one cut
-        run = trailing[0]
-        cut = fit.split_requests_run(run.text, "subtotal" in cols)
+        run = filled[0]
+        row = replace(row, cells=tuple(c for c in row.cells if c is run or not any(c is t for t in trailing)))
+        cut = fit.split_requests_run(fit.leading_run(run), "subtotal" in cols)
         if cut is None and "subtotal" not in cols:
-            cut = fit.split_requests_run(run.text, True)
+            cut = fit.split_requests_run(fit.leading_run(run), True)
             if cut is not None:
                 st.requests_columns = cols = _requests_columns(["小计"])
         if cut is None:
@@ -628,15 +628,17 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
                 return
             segs = rest
         text = " ".join(segs)
-        if st.orphan is not None and _requests_target(st, text, "") is not None:
-            # the label printed below its numbers (PDF converters do this)
+        hit = _requests_target(st, text, "")
+        if hit is not None and not row.loose:
+            # a label on a line of its own: whether it names the numbers above it or below it is
+            # for the form-order fit to decide (fit.place_rows), never a guess here
+            st.readings.append(fit.RowReading((), hit[0].target, text, label=True))
+            st.orphan, st.orphan_at = None, None
+            st.pending_label = text
+            return
+        if st.orphan is not None and hit is not None:
+            # a line of running text holding the label below its numbers (PDF text layers)
             orphan, st.orphan = st.orphan, None
-            at, st.orphan_at = st.orphan_at, None
-            if at is not None:
-                # a label after the numbers may be theirs (label printed below) or the next row's
-                # (label printed above): the form-order fit decides, this is only a fallback
-                st.readings[at] = replace(st.readings[at], below=text)
-                return
             _requests_emit(st, orphan, text, found, unmatched, cols, penalty=0.8, loose=row.loose)
             return
         st.pending_label = text
@@ -748,19 +750,23 @@ def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     if not trailing:
         return
     labels, values, _ = row.split(k)
+    inferred: Alias | None = None
     if not labels:
-        return
-    if cols and len(cols) > 1 and len(trailing) == 1 and fit.is_digit_run(trailing[0], len(cols)) and not row.loose:
+        inferred = _active_next(st, found)
+        if inferred is None or not any(parse_value(c.text).value is not None for c in trailing):
+            return
+    if cols and len(cols) > 1 and len([c for c in trailing if squash(c.text)]) == 1 and fit.is_digit_run(next(c for c in trailing if squash(c.text)), len(cols)) and not row.loose:
         # 本年制发/本年废止/现行有效 run together ("1011"): no arithmetic ties them, so no split
         # is more right than another — the row is reported, its numbers are not guessed
         unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, "active"))
         return
-    own = label_key(labels[-1].text)
-    a, s, _ = _best(own, R.active_rows)
+    own = label_key(labels[-1].text) if labels else ""
+    a, s, _ = (inferred, 100.0, 1) if inferred is not None else _best(own, R.active_rows)
     if a is None:
         unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, "active"))
         return
-    flags = _label_flags(own, a)
+    st.active_last = a.target
+    flags = _label_flags(own, a) if inferred is None else ("row_inferred", "form_unverified")
     if not cols:
         cols = ["issued", "repealed", "in_force"] if len(values) == 3 and a.target in {"active.rules", "active.normative_docs"} else []
         if not cols and len(values) == 1:
@@ -776,7 +782,7 @@ def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     if cols:
         # a converter's grid: empty cells shift the numbers away from their header columns; where
         # exactly one number per column is printed right of the label, that is the only reading
-        last = max(i for i, c in enumerate(row.cells) if any(c is x for x in labels))
+        last = max((i for i, c in enumerate(row.cells) if any(c is x for x in labels)), default=-1)
         filled = [c for c in row.cells[last + 1:] if squash(c.text)]
         taken = values[: len(cols)]
         if (
@@ -792,6 +798,14 @@ def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
         if iid not in catalogue():
             continue
         _emit(found, _value_match(iid, cell, label, s / 100.0 * col_score, "active", row.loose, flags), unmatched)
+
+
+def _active_next(st: _State, found: dict[str, Match]) -> Alias | None:
+    """The row a label-less 表二 row must be: the second of the form's pair after the first."""
+    for first, second in FORMS().active_pairs:
+        if st.active_last == first and not any(i.startswith(second + ".") for i in found):
+            return Alias(key="", target=second)
+    return None
 
 
 def _by_position(row: TableRow, positions: list[int]) -> list[Cell] | None:
@@ -811,13 +825,14 @@ def _on_review_row(st: _State, row: TableRow, found: dict[str, Match]) -> None:
     vals = row.trailing_values()
     if not vals or not any(parse_value(c.text).value is not None for c in vals):
         return
-    if len(vals) == 1 and fit.is_digit_run(vals[0], len(order_)) and not row.loose:
+    filled = [c for c in vals if squash(c.text)]
+    if len(filled) == 1 and fit.is_digit_run(filled[0], len(order_)) and not row.loose:
         # the fifteen numbers run together: cut only where each group's total makes the cut unique
-        cut = fit.split_review_run(vals[0].text)
+        cut = fit.split_review_run(fit.leading_run(filled[0]))
         st.review_buffer = []
         if cut is None:
             return
-        vals = fit.run_cells(vals[0], cut)
+        vals = fit.run_cells(filled[0], cut)
     if len(vals) >= len(order_):
         vals = vals[-len(order_):]
         st.review_buffer = []
@@ -834,6 +849,44 @@ def _on_review_row(st: _State, row: TableRow, found: dict[str, Match]) -> None:
         st.review_buffer = []
     for iid, cell in zip(order_, vals):
         _emit(found, _value_match(iid, cell, "表四", 0.97, "review_litigation", row.loose, () if st.header_seen else ("header_unseen",)), [])
+
+
+_JOINERS = re.compile(r"[、及和与/]")
+
+
+@lru_cache(maxsize=4096)
+def _combined(key: str) -> Alias | None:
+    """A legacy label that joins two or more sibling rows of the form ("信函、传真申请数"), as an
+    alias of the documented extension id `ext.<parent>.<leaf>_<leaf>` — or None.
+
+    The parts share the last part's tail ("…申请数"): every way of cutting that tail off is tried,
+    and the label is combined only when each part then names a different indicator exactly (or at
+    its core) under one parent, and the whole label names none by itself.
+    """
+    parts = _JOINERS.split(key)
+    if len(parts) < 2 or any(not p for p in parts):
+        return None
+    R = rules()
+    whole, whole_score, _ = _best(key, R.legacy)
+    if whole is not None and whole_score >= 97.0:
+        return None
+    last = parts[-1]
+    for cut in range(1, len(last)):
+        tail = last[cut:]
+        ids = []
+        for p in [*parts[:-1], last]:
+            cand = p if p.endswith(tail) else p + tail
+            a = _exact_index(R.legacy).get(cand)
+            t = a[0].target if a else None
+            if t is None:
+                b, sc, _ = _best(cand, R.legacy)
+                t = b.target if b is not None and sc >= 97.0 else None
+            ids.append(t)
+        if all(ids) and len(set(ids)) == len(ids) and len({i.rsplit(".", 1)[0] for i in ids}) == 1:  # type: ignore[union-attr]
+            parent = ids[0].rsplit(".", 1)[0]  # type: ignore[union-attr]
+            leaves = "_".join(i.rsplit(".", 1)[1] for i in ids)  # type: ignore[union-attr]
+            return Alias(key=key, target=f"ext.{parent}.{leaves}")
+    return None
 
 
 def _lone_number(row: TableRow) -> bool:
@@ -868,7 +921,12 @@ def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
         values = [detached] + values[1:]  # the row's value was printed on its own line above it
         extra = ("detached",)
     key = label_key(" ".join(c.text for c in labels))
-    a, s, n = _best(key, R.legacy, last_id=st.last_id)
+    combined = _combined(key)
+    if combined is not None:
+        # one row for two of the form's rows (信函、传真申请数): never one of its parts
+        a, s, n = combined, 100.0, 1
+    else:
+        a, s, n = _best(key, R.legacy, last_id=st.last_id)
     if a is None and len(labels) > 1:
         key = label_key(labels[-1].text)
         a, s, n = _best(key, R.legacy, last_id=st.last_id)
@@ -881,13 +939,15 @@ def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     if n > 1:
         score *= 0.97 if st.last_id and _prefix_len(a.target, st.last_id) >= 1 else 0.8
     flags = _label_flags(key, a, n) + (() if st.header_seen else ("zone_guessed",)) + extra
+    flags += ("detached",) if row.joined and "detached" not in flags else ()
     if values:
         current = [i for i in range(len(values)) if i not in st.legacy_cumulative]
         if current:
             _emit(found, _value_match(a.target, values[current[0]], label, score, "legacy", row.loose, flags), unmatched)
         for i in st.legacy_cumulative:
             if i < len(values):
-                _emit(found, _value_match(f"ext.{a.target}.cumulative", values[i], label, score, "legacy", row.loose, flags), unmatched)
+                cum = f"{a.target}.cumulative" if a.target.startswith("ext.") else f"ext.{a.target}.cumulative"
+                _emit(found, _value_match(cum, values[i], label, score, "legacy", row.loose, flags), unmatched)
     st.last_id = a.target
 
 

@@ -167,6 +167,10 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+_STAT_LINE = re.compile(r"\S\s+(?:——|[+\-]?\d[\d,]*(?:\.\d+)?)$")
+_SENTENCE_MARK = re.compile(r"[，。；！？,;]")
+
+
 def join_lines(left: str, right: str) -> str:
     """Join a hard-wrapped line to the next: no space where either side is CJK."""
     if not left:
@@ -366,7 +370,12 @@ class _Builder:
         closed = _CLOSED.search(text) is not None
         self.last_full = self.wrap is not None and width >= self.settings.wrap_full_ratio * self.wrap and not closed
         short_heading = opens and not is_list and len(text) <= self.settings.max_heading_chars and not closed
-        if short_heading and not self.last_full:
+        if _STAT_LINE.search(text) and not _SENTENCE_MARK.search(self.buf) and "：" not in self.buf.replace("其中：", ""):
+            # a statistics-table row the converter printed as a line ("1.政府公报公开政府信息数 条 0",
+            # "（二）…的情况 ——"): it ends where its number (or dash) ends, however wide it is
+            self.buf_style = self.buf_style if not opens else None
+            self._flush()
+        elif short_heading and not self.last_full:
             self.buf_style = "heading"
             self._flush()
         elif self.blank_separated:
