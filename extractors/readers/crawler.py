@@ -198,6 +198,7 @@ _GLUED = re.compile(rf"(?<![\d.,A-Za-z])({_NUM})(?=[\u4e00-\u9fff（(—]|$)")
 def _table_numbers(text: str) -> tuple[int, int]:
     """(numbers glued to a following label or ending the text, numbers followed by a unit/date word)."""
     glued = other = 0
+    text = nfkc(text)
     for m in re.finditer(rf"(?<![\d.,A-Za-z@]){_NUM}", text):
         nxt = text[m.end(): m.end() + 1]
         if nxt == "" or (nxt not in _NOT_TABLE_AFTER and re.match(r"[\u4e00-\u9fff（(—]", nxt)):
@@ -321,6 +322,16 @@ class _Row:
     quality: float | None = None
 
 
+@lru_cache(maxsize=1)
+def _unit_end() -> re.Pattern[str]:
+    us = data().units
+    alts = []
+    for u in us:  # a unit that begins a longer one (人 of 人次) must not be cut out of it
+        longer = "".join(sorted({v[len(u)] for v in us if len(v) > len(u) and v.startswith(u)}))
+        alts.append(re.escape(u) + (f"(?![{re.escape(longer)}])" if longer else ""))
+    return re.compile(rf"(?<=[数量])(?:{'|'.join(alts)})(?=[\u4e00-\u9fff（(])")
+
+
 def _split_numbering(run: str, last: int) -> tuple[str, int, bool]:
     """A digit run that runs into the next row's numbering: (value part, numbering, sure).
 
@@ -333,9 +344,15 @@ def _split_numbering(run: str, last: int) -> tuple[str, int, bool]:
     return run[:-1], int(run[-1]), False
 
 
-def _label_pieces(text: str) -> list[str]:
-    """A label text cut at the form's Chinese numbering (一、 （一）): group rows and the row's own label."""
+def _label_pieces(text: str, units: bool = False) -> list[str]:
+    """A label text cut at the form's Chinese numbering (一、 （一）): group rows and the row's own label.
+
+    In a legacy table (a 单位 column), a row whose value cell was blank leaves `…数条` before the next
+    label: the unit word after a count label ends that row too.
+    """
     cuts = [m.start() for m in _CN_MARK.finditer(text) if m.start() > 0]
+    if units:
+        cuts = sorted({*cuts, *(m.end() for m in _unit_end().finditer(text) if m.end() < len(text))})
     bounds = [0, *cuts, len(text)]
     return [text[a:b].strip() for a, b in zip(bounds, bounds[1:]) if text[a:b].strip()]
 
@@ -354,11 +371,13 @@ def _rows(text: str, st: CrawlerSettings, at_end: bool = False) -> list[_Row]:
     pos = 0
     folded = nfkc(text)
     scan = folded if len(folded) == len(text) else text
-    serial: int | None = 1 if "序号" in re.sub(r"\s", "", scan[:200]) else None
+    head = re.sub(r"\s", "", scan[:200])
+    serial: int | None = 1 if "序号" in head else None
+    units = "单位" in head
 
     def flush_label(value: str | None, quality: float | None = None) -> None:
         nonlocal label
-        pieces = _label_pieces(label)
+        pieces = _label_pieces(label, units)
         if value is None:
             rows.extend(_Row(p, None) for p in pieces)
         else:
@@ -499,8 +518,10 @@ def _table_blocks(text: str, index: int, line: int, st: CrawlerSettings, at_end:
                 continue
         if r.value is None:
             unit = None
-            if unit_column and _NUMBERED.match(label):  # a group row: its unit is a cell of its own too
-                label, unit = _unit_split(label)
+            if unit_column:  # a group row, or a row whose value was blank: its unit is a cell of its own too
+                base, u = _unit_split(label)
+                if u and (_NUMBERED.match(label) or base.endswith(("数", "量"))):
+                    label, unit = base, u
             grid.append([(label, None), *([(unit, None)] if unit else [])])
             continue
         if label:

@@ -185,3 +185,18 @@ def test_other_reports_as_crawler_text_keep_their_values_sections_and_agency(cor
             assert sure_wrong == [], (where, sure_wrong)
             assert {s.key for s in r.sections} >= {s["key"] for s in gold["sections"]}, where
             assert r.document.agency.value == gold["agency"], where
+
+
+def test_legacy_rows_with_blank_values_and_two_value_columns() -> None:
+    text = ("正文：" + _BODY.split("附件：")[0] + "附件：统计表指标名称单位本年度累计一、主动公开情况（一）主动公开政府信息数条520"
+            "其中：主动公开规范性文件数条制发规范性文件总数件（二）回应解读情况次３，８８１2（三）接受培训人员数人次12")
+    doc = read(text.encode("utf-8"), "p.txt")
+    rows = _rows(doc)
+    # a blank value cell vanished: the unit after a count label still ends the row
+    assert rows["其中：主动公开规范性文件数"] == ["条"]
+    assert rows["制发规范性文件总数"] == ["件"]
+    # one cell for 本年度 and 累计 together: as printed, and unsure of its extent
+    assert rows["（一）主动公开政府信息数"] == ["条", "520"]
+    [table] = doc.tables
+    run = next(r for r in table.rows if r[0].text == "（一）主动公开政府信息数")[-1]
+    assert run.quality is not None and run.quality < 0.9
