@@ -181,7 +181,11 @@ class Service:
 
 def mixed_corpus(corpus: Path = CORPUS) -> list[tuple[str, bytes]]:
     """Every report of a supported format in the corpus (all formats, variants included)."""
-    paths = sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix in FORMATS and "gold" not in p.parts)
+    # reports only: the corpus also holds its README, blank templates and pages that are not reports
+    # (refused as not-a-report), which are not load
+    reports = {g.stem for g in (corpus / "gold").glob("*.json")}
+    paths = sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix in FORMATS and "gold" not in p.parts
+                   and p.name.split(".")[0] in reports)
     if not paths:
         raise SystemExit(f"no corpus files under {corpus}")
     return [(p.name, p.read_bytes()) for p in paths]
