@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ..errors import EmptyFileError, UnsupportedFormatError
 from ..model import Document, Format
-from . import docx, html, markdown, pdf, text
+from . import doc, docx, html, markdown, pdf, spreadsheet, text
 from .options import ReadOptions
 from .sniff import sniff
 
@@ -23,6 +23,10 @@ READERS: dict[Format, Reader] = {
     "html": html.read,
     "txt": text.read,
     "md": markdown.read,
+    "doc": doc.read,  # also Kingsoft .wps
+    "xlsx": spreadsheet.read,  # one reader for every workbook container; it reports which one
+    "xls": spreadsheet.read,  # also Kingsoft .et
+    "ods": spreadsheet.read,
 }
 
 

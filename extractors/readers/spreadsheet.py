@@ -1,0 +1,151 @@
+"""Workbook reader: `.xlsx`, `.xls`, `.ods` and Kingsoft `.et`, one table per sheet.
+
+Why python-calamine: one Rust library reads all four containers (Kingsoft's
+`.et` is BIFF8 in OLE2 like `.xls`, or OOXML in its newer versions) in well
+under a millisecond per report sheet, and gives merged ranges for xlsx/xls.
+
+A workbook holds the statistics tables only: there is no narrative and no
+section to find, so the document carries a `tables-only` warning saying so,
+and later stages still detect the template from the indicators. Cells that
+hold a whole float (Excel stores every number as a float) print as integers,
+as the report printed them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from dataclasses import dataclass
+
+import python_calamine as pc
+
+from ..errors import CorruptFileError, EncryptedFileError, ResourceLimitError
+from ..model import Cell, Document, Format, Source, Table
+from .docx import SETTINGS as DOCX_SETTINGS
+from .docx import _check_container
+from .options import ReadOptions
+
+
+@dataclass(frozen=True, slots=True)
+class SpreadsheetSettings:
+    """Tuning knobs and bounds of the workbook reader."""
+
+    max_sheets: int = 256
+    max_cells: int = 2_000_000  # a sheet's used range (rows x columns), checked before it is materialised
+    skip_hidden_sheets: bool = True  # hidden sheets are not what the portal published
+
+
+SETTINGS = SpreadsheetSettings()
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+TABLES_ONLY_WARNING = (
+    "tables-only: The file is a workbook; it holds the statistics tables only (no narrative, no sections)."
+)
+
+
+def container_format(data: bytes) -> Format:
+    """Which workbook container `data` is: xls (also Kingsoft .et), xlsx or ods."""
+    if data.startswith(_OLE_MAGIC):
+        return "xls"
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            names = set(z.namelist())
+            if "mimetype" in names and b"spreadsheet" in z.read("mimetype")[:200]:
+                return "ods"
+    except (zipfile.BadZipFile, ValueError, OSError, KeyError) as e:
+        raise CorruptFileError("The workbook is a damaged ZIP container.") from e
+    return "xlsx"
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return ""
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    return str(value).replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _sheet_table(sheet: pc.CalamineSheet, index: int, settings: SpreadsheetSettings) -> Table | None:
+    values = sheet.to_python()
+    r0, c0 = sheet.start or (0, 0)
+    texts = [[_text(v) for v in row] for row in values]
+    keep = [i for i, row in enumerate(texts) if any(t.strip() for t in row)]
+    if not keep:
+        return None
+    new_row = {old: new for new, old in enumerate(keep)}
+    covered: set[tuple[int, int]] = set()
+    spans: dict[tuple[int, int], tuple[int, int]] = {}
+    for (ar, ac), (br, bc) in sheet.merged_cell_ranges or ():
+        ar, br, ac, bc = ar - r0, br - r0, ac - c0, bc - c0
+        if ar < 0 or ac < 0 or br < ar or bc < ac:
+            continue
+        rows_kept = [r for r in range(ar, br + 1) if r in new_row]
+        if not rows_kept or (ar, ac) in spans:
+            continue
+        spans[(ar, ac)] = (len(rows_kept), bc - ac + 1)
+        for r in range(ar, br + 1):
+            for c in range(ac, bc + 1):
+                if (r, c) != (ar, ac):
+                    covered.add((r, c))
+    rows: list[tuple[Cell, ...]] = []
+    for old in keep:
+        r = new_row[old]
+        out = []
+        for c, text in enumerate(texts[old]):
+            if (old, c) in covered:
+                continue
+            rowspan, colspan = spans.get((old, c), (1, 1))
+            out.append(Cell(text, r, c, rowspan, colspan, Source(table=index, row=r, col=c)))
+        rows.append(tuple(out))
+    return Table(tuple(rows), index=index, source=Source(table=index))
+
+
+def read(data: bytes, options: ReadOptions, settings: SpreadsheetSettings = SETTINGS) -> Document:
+    """One table per visible, non-empty sheet; the document says it holds tables only."""
+    fmt = container_format(data)
+    if fmt != "xls":
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            _check_container(z.infolist(), options, DOCX_SETTINGS)
+    try:
+        wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except pc.PasswordError as e:
+        raise EncryptedFileError("The workbook is password-protected.") from e
+    except Exception as e:  # calamine raises CalamineError, ZipError, XmlError, ValueError...
+        raise CorruptFileError("The workbook is damaged and cannot be read.") from e
+    tables: list[Table] = []
+    warnings = [TABLES_ONLY_WARNING]
+    try:
+        metas = wb.sheets_metadata
+        if len(metas) > settings.max_sheets:
+            raise ResourceLimitError(f"The workbook has {len(metas)} sheets (limit {settings.max_sheets}).")
+        for meta in metas:
+            if str(meta.typ) not in ("SheetTypeEnum.WorkSheet", "WorkSheet"):
+                continue
+            if settings.skip_hidden_sheets and str(meta.visible) not in ("SheetVisibleEnum.Visible", "Visible"):
+                warnings.append("hidden-sheet: A hidden sheet of the workbook was not read.")
+                continue
+            sheet = wb.get_sheet_by_name(meta.name)
+            if sheet.height * sheet.width > settings.max_cells:
+                raise ResourceLimitError(
+                    f"A sheet spans {sheet.height} x {sheet.width} cells (limit {settings.max_cells}).",
+                )
+            t = _sheet_table(sheet, len(tables), settings)
+            if t is not None:
+                tables.append(t)
+    except ResourceLimitError:
+        raise
+    except Exception as e:
+        raise CorruptFileError("A sheet of the workbook is damaged and cannot be read.") from e
+    finally:
+        wb.close()
+    return Document(blocks=tuple(tables), format=fmt, warnings=tuple(warnings))
