@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ..errors import EmptyFileError, UnsupportedFormatError
 from ..model import Document, Format
-from . import doc, docx, html, markdown, pdf, spreadsheet, text
+from . import doc, docx, html, markdown, mht, odt, pdf, rtf, spreadsheet, text
 from .options import ReadOptions
 from .sniff import sniff
 
@@ -27,6 +27,9 @@ READERS: dict[Format, Reader] = {
     "xlsx": spreadsheet.read,  # one reader for every workbook container; it reports which one
     "xls": spreadsheet.read,  # also Kingsoft .et
     "ods": spreadsheet.read,
+    "odt": odt.read,
+    "rtf": rtf.read,
+    "mht": mht.read,  # .mht/.mhtml saved web pages
 }
 
 

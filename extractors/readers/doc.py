@@ -335,29 +335,41 @@ def _clean(text: str) -> str:
 
 
 @dataclass(slots=True)
-class _Row:
+class EdgeRow:
+    """One table row as word processors store it: cell texts, cell edges, vertical-merge flags.
+
+    `edges` are the x positions of the cell boundaries (n cells: n+1 edges, any unit);
+    `vmerge` per cell: 0 not merged, 1 continues the cell above, 3 (or 2) starts a merge.
+    RTF (`\\cellx`, `\\clvmgf`/`\\clvmrg`) stores its tables the same way.
+    """
+
     cells: list[str]
-    props: _Papx
+    edges: tuple[float, ...] = ()
+    vmerge: tuple[int, ...] = ()
 
 
-def _build_table(rows: list[_Row], index: int, settings: DocSettings) -> Table:
+def _row(cells: list[str], p: _Papx) -> EdgeRow:
+    return EdgeRow(cells, p.edges, p.vmerge)
+
+
+def build_table(rows: list[EdgeRow], index: int, tolerance: float) -> Table:
     """Grid from the rows' cell edges; horizontal spans from the edges, vertical from the merge flags."""
-    all_edges: list[int] = []
+    all_edges: list[float] = []
     for r in rows:
-        all_edges.extend(r.props.edges[: len(r.cells) + 1])
-    grid: list[int] = []
+        all_edges.extend(r.edges[: len(r.cells) + 1])
+    grid: list[float] = []
     for e in sorted(set(all_edges)):
-        if not grid or e - grid[-1] > settings.column_edge_tolerance:
+        if not grid or e - grid[-1] > tolerance:
             grid.append(e)
 
-    def col_of(x: int) -> int:
-        i = bisect.bisect_left(grid, x - settings.column_edge_tolerance)
+    def col_of(x: float) -> int:
+        i = bisect.bisect_left(grid, x - tolerance)
         return min(i, max(len(grid) - 1, 0))
 
     built: list[list[Cell]] = []
     owner: dict[int, tuple[int, int]] = {}  # grid col -> (row index, cell index) of a merge still open
     for ri, r in enumerate(rows):
-        edges, vm = r.props.edges, r.props.vmerge
+        edges, vm = r.edges, r.vmerge
         out: list[Cell] = []
         next_col = 0
         for ci, text in enumerate(r.cells):
@@ -378,7 +390,7 @@ def _build_table(rows: list[_Row], index: int, settings: DocSettings) -> Table:
                 continue
             cell = Cell(text, ri, c0, 1, span, Source(table=index, row=ri, col=c0))
             out.append(cell)
-            if flag == 3:
+            if flag in (2, 3):
                 owner[c0] = (ri, len(out) - 1)
             else:
                 owner.pop(c0, None)
@@ -402,7 +414,7 @@ def _blocks(text: str, fcmap: list[tuple[int, int, int, int]], starts: list[int]
         return runs[j][1]
 
     blocks: list[Paragraph | Table] = []
-    rows: list[_Row] = []
+    rows: list[EdgeRow] = []
     cells: list[str] = []
     cell_lines: list[str] = []
     tables = 0
@@ -411,7 +423,7 @@ def _blocks(text: str, fcmap: list[tuple[int, int, int, int]], starts: list[int]
         nonlocal rows, tables
         if not rows:
             return
-        t = _build_table(rows, tables, settings)
+        t = build_table(rows, tables, settings.column_edge_tolerance)
         rows = []
         if settings.unwrap_single_cell_tables and t.n_rows == 1 and t.n_cols == 1:
             for line in t.rows[0][0].text.split("\n"):
@@ -440,7 +452,7 @@ def _blocks(text: str, fcmap: list[tuple[int, int, int, int]], starts: list[int]
                     cell_lines = []
                 if len(cells) > settings.max_cells_per_row:
                     raise CorruptFileError("A Word table row has more cells than Word allows.")
-                rows.append(_Row(cells, p))
+                rows.append(_row(cells, p))
                 cells = []
             elif ch == "\x07":
                 cell_lines.append(para)
@@ -455,7 +467,7 @@ def _blocks(text: str, fcmap: list[tuple[int, int, int, int]], starts: list[int]
         if cells or cell_lines:  # a row without its row-end mark: keep what it had
             if cell_lines:
                 cells.append("\n".join(cell_lines))
-            rows.append(_Row(cells, _NO_PAPX))
+            rows.append(EdgeRow(cells))
             cells, cell_lines = [], []
         close_table()
         for line in para.split("\n"):
@@ -465,7 +477,7 @@ def _blocks(text: str, fcmap: list[tuple[int, int, int, int]], starts: list[int]
     if cells or cell_lines:
         if cell_lines:
             cells.append("\n".join(cell_lines))
-        rows.append(_Row(cells, _NO_PAPX))
+        rows.append(EdgeRow(cells))
     close_table()
     return blocks
 
