@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ..errors import EmptyFileError, UnsupportedFormatError
 from ..model import Document, Format
-from . import doc, docx, html, markdown, mht, odt, pdf, rtf, spreadsheet, text
+from . import doc, docx, html, markdown, mht, odt, ofd, pdf, rtf, spreadsheet, text
 from .options import ReadOptions
 from .sniff import sniff
 
@@ -30,6 +30,7 @@ READERS: dict[Format, Reader] = {
     "odt": odt.read,
     "rtf": rtf.read,
     "mht": mht.read,  # .mht/.mhtml saved web pages
+    "ofd": ofd.read,
 }
 
 
