@@ -134,7 +134,9 @@ def _text_object(obj: etree._Element, settings: OfdSettings, out: list[Char]) ->
                 continue
             px, py = _apply(m, x, y)
             px, py = bx + px, by + py
-            adv = dx[i] * scale if i < len(dx) else size * (1.0 if is_wide(ch) else settings.narrow_advance)
+            # the glyph's own width: an advance (DeltaX) can also carry the gap to the next cell
+            em = size * (1.0 if is_wide(ch) else settings.narrow_advance)
+            adv = min(dx[i] * scale, em) if i < len(dx) and dx[i] > 0 else em
             out.append(Char(ch, px * MM, (py - settings.ascent * size) * MM, (px + adv) * MM,
                             (py + (1 - settings.ascent) * size) * MM))
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 import email.charset
 import email.mime.multipart
 import email.mime.text
+import ctypes
 import io
+import math
 import struct
 import zipfile
 from xml.sax.saxutils import escape
 
 import olefile
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 
 from extractors.model import Document, Paragraph, Table
 from extractors.readers.pdf_geometry import PdfSettings
@@ -205,27 +208,33 @@ def ofd_from_pdf(pdf_bytes: bytes, image_only: bool = False) -> bytes:
                 oid += 1
             else:
                 tp = page.get_textpage()
-                runs: list[list[tuple[str, float, float, float, float]]] = []
+                # per character: its origin (baseline) and font size, as an OFD writer places glyphs
+                runs: list[list[tuple[str, float, float, float]]] = []  # (char, x, baseline, size) in mm
+                ox, oy = ctypes.c_double(), ctypes.c_double()
+                tm = pdfium_c.FS_MATRIX()
                 for k in range(tp.count_chars()):
                     ch = tp.get_text_range(k, 1)
-                    if not ch or ch.isspace():
+                    if not ch or ch.isspace() or not pdfium_c.FPDFText_GetCharOrigin(tp.raw, k, ox, oy):
                         continue
-                    left, bottom, right, top = tp.get_charbox(k, loose=True)
-                    box = (ch, left * _PT, (h - top) * _PT, right * _PT, (h - bottom) * _PT)
-                    if runs and abs(runs[-1][-1][4] - box[4]) < 0.3 and 0 <= box[1] - runs[-1][-1][1] < 30:
+                    pdfium_c.FPDFText_GetMatrix(tp.raw, k, tm)
+                    size = pdfium_c.FPDFText_GetFontSize(tp.raw, k) * math.hypot(tm.b, tm.d) * _PT
+                    box = (ch, ox.value * _PT, (h - oy.value) * _PT, max(size, 0.5))
+                    last = runs[-1][-1] if runs else None
+                    # one TextObject per run of one size on one baseline, as OFD writers emit them
+                    if (last and abs(last[2] - box[2]) < 0.2 and abs(last[3] - box[3]) < 0.05
+                            and 0 <= box[1] - last[1] < 3 * box[3]):
                         runs[-1].append(box)
                     else:
                         runs.append([box])
                 tp.close()
                 for run in runs:
-                    x0, base = run[0][1], run[0][4]
-                    size = max(run[0][4] - run[0][2], 0.5)
+                    x0, base, size = run[0][1], run[0][2], run[0][3]
                     text = "".join(c[0] for c in run)
                     deltas = " ".join(f"{run[j + 1][1] - run[j][1]:.3f}" for j in range(len(run) - 1))
-                    x1 = max(c[3] for c in run)
+                    x1 = run[-1][1] + size
                     objs.append(
-                        f'<ofd:TextObject ID="{oid}" Boundary="{x0:.3f} {base - size:.3f} {x1 - x0 + 1:.3f} {size + 1:.3f}" '
-                        f'Font="1" Size="{size:.3f}"><ofd:TextCode X="0" Y="{size * 0.88:.3f}" '
+                        f'<ofd:TextObject ID="{oid}" Boundary="{x0:.3f} {base - size:.3f} {x1 - x0:.3f} {size * 1.3:.3f}" '
+                        f'Font="1" Size="{size:.3f}"><ofd:TextCode X="0" Y="{size:.3f}" '
                         f'DeltaX="{deltas}">{escape(text)}</ofd:TextCode></ofd:TextObject>'
                     )
                     oid += 1
