@@ -22,7 +22,7 @@ import python_calamine as pc
 from ..errors import CorruptFileError, EncryptedFileError, ResourceLimitError
 from ..model import Cell, Document, Format, Source, Table
 from .docx import SETTINGS as DOCX_SETTINGS
-from .docx import _check_container
+from .docx import _check_container, _parse_xml, _read_part
 from .options import ReadOptions
 
 
@@ -57,6 +57,49 @@ def container_format(data: bytes) -> Format:
     return "xlsx"
 
 
+_TB = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+Merge = tuple[tuple[int, int], tuple[int, int]]
+
+
+def _count(el: object, attr: str) -> int:
+    try:
+        return max(1, int(el.get(attr, "1")))  # type: ignore[attr-defined]
+    except ValueError:
+        return 1
+
+
+def _ods_merges(data: bytes, options: ReadOptions) -> dict[str, list[Merge]]:
+    """Merged ranges per sheet of an ODS, from content.xml (calamine gives them for xlsx/xls only).
+
+    Repeated rows and cells are counted, never expanded, so a sheet padded to a
+    million rows costs nothing.
+    """
+    out: dict[str, list[Merge]] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        info = z.getinfo("content.xml") if "content.xml" in z.namelist() else None
+        if info is None:
+            raise CorruptFileError("The ODS has no content.xml.")
+        root = _parse_xml(_read_part(z, info, options.max_uncompressed_bytes), "content.xml")
+    for table in root.iter(_TB + "table"):
+        merges: list[Merge] = []
+        r = 0
+        for row in table.iter(_TB + "table-row"):
+            reps = _count(row, _TB + "number-rows-repeated")
+            c = 0
+            for cell in row:
+                if cell.tag not in (_TB + "table-cell", _TB + "covered-table-cell"):
+                    continue
+                n = _count(cell, _TB + "number-columns-repeated")
+                rs, cs = _count(cell, _TB + "number-rows-spanned"), _count(cell, _TB + "number-columns-spanned")
+                if cell.tag == _TB + "table-cell" and (rs > 1 or cs > 1) and n == 1:
+                    merges.append(((r, c), (r + rs - 1, c + cs - 1)))
+                c += n
+            r += reps
+        out[table.get(_TB + "name", "")] = merges
+    return out
+
+
 def _text(value: object) -> str:
     if value is None:
         return ""
@@ -75,7 +118,9 @@ def _text(value: object) -> str:
     return str(value).replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _sheet_table(sheet: pc.CalamineSheet, index: int, settings: SpreadsheetSettings) -> Table | None:
+def _sheet_table(
+    sheet: pc.CalamineSheet, index: int, settings: SpreadsheetSettings, merges: list[Merge] | None = None
+) -> Table | None:
     values = sheet.to_python()
     r0, c0 = sheet.start or (0, 0)
     texts = [[_text(v) for v in row] for row in values]
@@ -85,7 +130,7 @@ def _sheet_table(sheet: pc.CalamineSheet, index: int, settings: SpreadsheetSetti
     new_row = {old: new for new, old in enumerate(keep)}
     covered: set[tuple[int, int]] = set()
     spans: dict[tuple[int, int], tuple[int, int]] = {}
-    for (ar, ac), (br, bc) in sheet.merged_cell_ranges or ():
+    for (ar, ac), (br, bc) in (merges if merges is not None else sheet.merged_cell_ranges) or ():
         ar, br, ac, bc = ar - r0, br - r0, ac - c0, bc - c0
         if ar < 0 or ac < 0 or br < ar or bc < ac:
             continue
@@ -113,9 +158,12 @@ def _sheet_table(sheet: pc.CalamineSheet, index: int, settings: SpreadsheetSetti
 def read(data: bytes, options: ReadOptions, settings: SpreadsheetSettings = SETTINGS) -> Document:
     """One table per visible, non-empty sheet; the document says it holds tables only."""
     fmt = container_format(data)
+    ods_merges: dict[str, list[Merge]] = {}
     if fmt != "xls":
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             _check_container(z.infolist(), options, DOCX_SETTINGS)
+        if fmt == "ods":
+            ods_merges = _ods_merges(data, options)
     try:
         wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except pc.PasswordError as e:
@@ -139,7 +187,7 @@ def read(data: bytes, options: ReadOptions, settings: SpreadsheetSettings = SETT
                 raise ResourceLimitError(
                     f"A sheet spans {sheet.height} x {sheet.width} cells (limit {settings.max_cells}).",
                 )
-            t = _sheet_table(sheet, len(tables), settings)
+            t = _sheet_table(sheet, len(tables), settings, ods_merges.get(meta.name) if fmt == "ods" else None)
             if t is not None:
                 tables.append(t)
     except ResourceLimitError:

@@ -331,3 +331,56 @@ def works_from_doc(doc: bytes) -> bytes:
     out[i : i + 64] = new.ljust(64, b"\x00")
     struct.pack_into("<H", out, i + 64, len(new) + 2)
     return bytes(out)
+
+
+# ---------------------------------------------------------------------------
+# ODS from an .xlsx (openpyxl reads it; merges as number-*-spanned)
+# ---------------------------------------------------------------------------
+
+
+def ods_from_xlsx(xlsx: bytes) -> bytes:
+    """An ODS of every sheet of the workbook: numbers as float cells, merged ranges spanned."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx))
+    sheets = []
+    for ws in wb.worksheets:
+        spans = {(m.min_row, m.min_col): (m.max_row - m.min_row + 1, m.max_col - m.min_col + 1) for m in ws.merged_cells.ranges}
+        covered = {(r, c) for m in ws.merged_cells.ranges for r in range(m.min_row, m.max_row + 1)
+                   for c in range(m.min_col, m.max_col + 1) if (r, c) != (m.min_row, m.min_col)}
+        rows = []
+        for r in range(1, ws.max_row + 1):
+            cells = []
+            for c in range(1, ws.max_column + 1):
+                if (r, c) in covered:
+                    cells.append("<table:covered-table-cell/>")
+                    continue
+                v = ws.cell(r, c).value
+                rs, cs = spans.get((r, c), (1, 1))
+                attrs = (f' table:number-rows-spanned="{rs}"' if rs > 1 else "") + (
+                    f' table:number-columns-spanned="{cs}"' if cs > 1 else "")
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    cells.append(f'<table:table-cell office:value-type="float" office:value="{float(v)}"{attrs}>'
+                                 f"<text:p>{v}</text:p></table:table-cell>")
+                elif v is None:
+                    cells.append(f"<table:table-cell{attrs}/>")
+                else:
+                    cells.append(f'<table:table-cell office:value-type="string"{attrs}><text:p>{escape(str(v))}</text:p>'
+                                 "</table:table-cell>")
+            rows.append("<table:table-row>" + "".join(cells) + "</table:table-row>")
+        sheets.append(f'<table:table table:name="{escape(ws.title)}">'
+                      f'<table:table-column table:number-columns-repeated="{ws.max_column}"/>{"".join(rows)}</table:table>')
+    content = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODT_NS}><office:body>'
+               f'<office:spreadsheet>{"".join(sheets)}</office:spreadsheet></office:body></office:document-content>')
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+                '<manifest:file-entry manifest:full-path="/" '
+                'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                '</manifest:manifest>')
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+        z.writestr("META-INF/manifest.xml", manifest, compress_type=zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
