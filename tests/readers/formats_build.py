@@ -169,7 +169,7 @@ def odt_from_document(doc: Document, title: str = "") -> bytes:
 # ---------------------------------------------------------------------------
 
 
-def mht_from_html(html: str, charset: str = "gb2312", transfer: str = "quoted-printable") -> bytes:
+def mht_from_html(html: str, charset: str = "gbk", transfer: str = "quoted-printable") -> bytes:
     """A saved web page: multipart/related with the HTML root part (and a stylesheet part)."""
     msg = email.mime.multipart.MIMEMultipart("related", type="text/html")
     msg["Subject"] = "saved page"
