@@ -46,7 +46,8 @@ def read(
     fmt = sniff(data, filename, content_type)
     if fmt is None:
         raise UnsupportedFormatError(
-            "The bytes are not a PDF, DOCX, HTML or text document.",
+            "The bytes are not a format the service reads (see GET /v1/formats).",
+            hint="Save the report as .docx or as a PDF with a text layer.",
             filename_extension=(filename or "").rsplit(".", 1)[-1][:10] if filename and "." in filename else None,
         )
     return READERS[fmt](data, options or ReadOptions())
