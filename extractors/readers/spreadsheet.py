@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
+import struct
 import zipfile
 from dataclasses import dataclass
 
+import olefile
 import python_calamine as pc
 
 from ..errors import CorruptFileError, EncryptedFileError, ResourceLimitError
@@ -100,6 +103,108 @@ def _ods_merges(data: bytes, options: ReadOptions) -> dict[str, list[Merge]]:
     return out
 
 
+_XLSX_CELL = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"")
+_XLSX_DIM = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?\bref=\"([A-Z]{1,3})([0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?\"")
+_XLSX_ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br=\"([0-9]{1,7})\"")
+_BIFF_CELL_RECORDS = frozenset({0x0203, 0x00FD, 0x027E, 0x00BD, 0x0201, 0x00BE, 0x0006, 0x0204, 0x0205, 0x00D6})
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _check_area(rows: int, cols: int, settings: SpreadsheetSettings) -> None:
+    if rows * cols > settings.max_cells:
+        raise ResourceLimitError(
+            f"A sheet spans {rows} x {cols} cells (limit {settings.max_cells} cells).", rows=rows, columns=cols
+        )
+
+
+def _check_extents(data: bytes, fmt: Format, options: ReadOptions, settings: SpreadsheetSettings) -> None:
+    """Refuse a sheet whose used range is absurd BEFORE calamine sees it.
+
+    calamine builds each sheet as a dense rows x columns grid: two cells at A1 and
+    XFD1048576 would ask for half a terabyte and abort the process. The extents are
+    found here in one linear pass over the raw cell references (xlsx), cell records
+    (xls/BIFF) or repeat counts (ods), without building anything.
+    """
+    if fmt == "xlsx":
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            for info in z.infolist():
+                if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
+                    continue
+                raw = _read_part(z, info, options.max_uncompressed_bytes)
+                r0 = c0 = 1 << 30
+                r1 = c1 = 0
+                for m in _XLSX_CELL.finditer(raw):
+                    c, r = _col_number(m.group(1)), int(m.group(2))
+                    r0, r1, c0, c1 = min(r0, r), max(r1, r), min(c0, c), max(c1, c)
+                for m in _XLSX_ROW.finditer(raw):  # rows whose cells carry no reference of their own
+                    r = int(m.group(1))
+                    r0, r1 = min(r0, r), max(r1, r)
+                c0, c1 = (c0, c1) if c1 else (1, 1)
+                dim = _XLSX_DIM.search(raw)
+                if dim and dim.group(3):  # a declared range is also what some readers allocate
+                    _check_area(int(dim.group(4)) - int(dim.group(2)) + 1,
+                                _col_number(dim.group(3)) - _col_number(dim.group(1)) + 1, settings)
+                if r1:
+                    _check_area(r1 - r0 + 1, c1 - c0 + 1, settings)
+    elif fmt == "xls":
+        try:
+            with olefile.OleFileIO(io.BytesIO(data)) as ole:
+                name = next((n for n in ("Workbook", "Book") if ole.exists(n)), None)
+                if name is None:
+                    raise CorruptFileError("The OLE2 file has no Workbook stream.")
+                stream = ole.openstream(name).read()
+        except (CorruptFileError, ResourceLimitError):
+            raise
+        except Exception as e:
+            raise CorruptFileError("The workbook's OLE2 container is damaged.") from e
+        pos, n = 0, len(stream)
+        ext: list[int] | None = None
+        while pos + 4 <= n:
+            rtype, size = struct.unpack_from("<HH", stream, pos)
+            body = pos + 4
+            if rtype == 0x0809:  # BOF: a new substream (sheet)
+                if ext:
+                    _check_area(ext[1] - ext[0] + 1, ext[3] - ext[2] + 1, settings)
+                ext = None
+            elif rtype in _BIFF_CELL_RECORDS and size >= 4 and body + 4 <= n:
+                r, c = struct.unpack_from("<HH", stream, body)
+                c_last = c
+                if rtype in (0x00BD, 0x00BE) and size >= 6:  # MULRK/MULBLANK: last column at the end
+                    c_last = struct.unpack_from("<H", stream, body + size - 2)[0]
+                if ext is None:
+                    ext = [r, r, c, max(c, c_last)]
+                else:
+                    ext = [min(ext[0], r), max(ext[1], r), min(ext[2], c), max(ext[3], c_last)]
+            pos = body + size
+        if ext:
+            _check_area(ext[1] - ext[0] + 1, ext[3] - ext[2] + 1, settings)
+    elif fmt == "ods":
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            if "content.xml" not in z.namelist():
+                raise CorruptFileError("The ODS has no content.xml.")
+            root = _parse_xml(_read_part(z, z.getinfo("content.xml"), options.max_uncompressed_bytes), "content.xml")
+        for table in root.iter(_TB + "table"):
+            r = rows = cols = 0
+            for row in table.iter(_TB + "table-row"):
+                reps = _count(row, _TB + "number-rows-repeated")
+                c = last = 0
+                for cell in row:
+                    n = _count(cell, _TB + "number-columns-repeated")
+                    if cell.get(_OFFICE + "value-type") is not None or len(cell):
+                        last = c + n
+                    c += n
+                if last:
+                    rows, cols = r + reps, max(cols, last)
+                r += reps
+            _check_area(rows, cols, settings)
+
+
 def _text(value: object) -> str:
     if value is None:
         return ""
@@ -164,6 +269,7 @@ def read(data: bytes, options: ReadOptions, settings: SpreadsheetSettings = SETT
             _check_container(z.infolist(), options, DOCX_SETTINGS)
         if fmt == "ods":
             ods_merges = _ods_merges(data, options)
+    _check_extents(data, fmt, options, settings)
     try:
         wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except pc.PasswordError as e:
