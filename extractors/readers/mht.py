@@ -12,6 +12,7 @@ import codecs
 import dataclasses
 import email
 import email.policy
+import re
 from dataclasses import dataclass
 from email.message import Message
 
@@ -26,9 +27,11 @@ class MhtSettings:
     """Bounds of the MHT reader."""
 
     max_parts: int = 5000  # a saved page with its images and styles; more is hostile
+    max_multipart_headers: int = 64  # saved pages nest one or two multiparts; the parser recurses per level
 
 
 SETTINGS = MhtSettings()
+_MULTIPART = re.compile(rb"content-type:\s*multipart/", re.IGNORECASE)
 
 
 def _html_part(msg: Message, settings: MhtSettings) -> Message | None:
@@ -51,6 +54,11 @@ def read(data: bytes, options: ReadOptions, settings: MhtSettings = SETTINGS) ->
     """Read the HTML page inside a MIME-encoded saved web page."""
     if len(data) > options.max_text_chars * 4:
         raise ResourceLimitError("The saved web page is larger than the text limit.")
+    nested = len(_MULTIPART.findall(data))
+    if nested > settings.max_multipart_headers:
+        raise ResourceLimitError(
+            f"The saved web page declares {nested} multipart containers (limit {settings.max_multipart_headers})."
+        )
     try:
         msg = email.message_from_bytes(data, policy=email.policy.compat32)
         part = _html_part(msg, settings)
@@ -59,6 +67,8 @@ def read(data: bytes, options: ReadOptions, settings: MhtSettings = SETTINGS) ->
         payload = part.get_payload(decode=True)
     except (CorruptFileError, ResourceLimitError):
         raise
+    except RecursionError as e:  # a nesting the header count did not see (folded headers)
+        raise ResourceLimitError("The saved web page nests its parts too deeply.") from e
     except (ValueError, TypeError, LookupError, IndexError, AttributeError) as e:
         raise CorruptFileError("The MIME structure of the saved web page is damaged.") from e
     if not isinstance(payload, bytes) or not payload.strip():

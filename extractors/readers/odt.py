@@ -16,8 +16,7 @@ from lxml import etree
 
 from ..errors import CorruptFileError, EncryptedFileError
 from ..model import Cell, Document, Paragraph, Source, Table
-from .docx import SETTINGS as DOCX_SETTINGS
-from .docx import _check_container, _parse_xml, _read_part
+from .container import SIDE_PART_BYTES, check_zip, parse_xml, read_part
 from .options import ReadOptions
 
 
@@ -153,19 +152,19 @@ def read(data: bytes, options: ReadOptions, settings: OdtSettings = SETTINGS) ->
         raise CorruptFileError("The ODT is a damaged ZIP container.") from e
     with zf:
         infos = zf.infolist()
-        _check_container(infos, options, DOCX_SETTINGS)
+        check_zip(infos, options, "ODT")
         names = {i.filename: i for i in infos}
         if "content.xml" not in names:
             raise CorruptFileError("The ODT has no content.xml.")
         manifest = names.get("META-INF/manifest.xml")
-        if manifest is not None and b"encryption-data" in _read_part(zf, manifest, settings.max_part_bytes):
+        if manifest is not None and b"encryption-data" in read_part(zf, manifest, settings.max_part_bytes, "ODT"):
             raise EncryptedFileError("The ODT is password-protected.")
         limit = min(settings.max_part_bytes, options.max_uncompressed_bytes)
-        root = _parse_xml(_read_part(zf, names["content.xml"], limit), "content.xml")
+        root = parse_xml(read_part(zf, names["content.xml"], limit, "ODT"), "content.xml", "ODT")
         title = None
         if "meta.xml" in names:
             try:
-                meta = _parse_xml(_read_part(zf, names["meta.xml"], DOCX_SETTINGS.max_side_part_bytes), "meta.xml")
+                meta = parse_xml(read_part(zf, names["meta.xml"], SIDE_PART_BYTES, "ODT"), "meta.xml", "ODT")
                 el = meta.find(f".//{_DC_TITLE}")
                 title = (el.text or "").strip() or None if el is not None else None
             except CorruptFileError:

@@ -24,8 +24,7 @@ from lxml import etree
 
 from ..errors import CorruptFileError, NoTextLayerError, ResourceLimitError, TooManyPagesError
 from ..model import Document
-from .docx import SETTINGS as DOCX_SETTINGS
-from .docx import _check_container, _parse_xml, _read_part
+from .container import check_zip, parse_xml, read_part
 from .options import ReadOptions
 from .pdf_geometry import Char, PdfSettings, dedupe_overprint, group_lines, is_wide
 from .pdf_tables import Rule, find_tables, find_unruled_tables, path_rules
@@ -75,18 +74,18 @@ def _box(text: str | None) -> tuple[float, float, float, float] | None:
     return (v[0], v[1], v[2], v[3]) if len(v) >= 4 else None
 
 
-def _deltas(text: str | None) -> list[float]:
-    """DeltaX/DeltaY: numbers, with `g N v` meaning v repeated N times."""
+def _deltas(text: str | None, limit: int) -> list[float]:
+    """DeltaX/DeltaY: numbers, with `g N v` meaning v repeated N times; at most `limit` (one per glyph gap)."""
     out: list[float] = []
     tokens = (text or "").split()
     i = 0
-    while i < len(tokens):
+    while i < len(tokens) and len(out) < limit:
         if tokens[i] == "g" and i + 2 < len(tokens):
             try:
                 n, v = int(float(tokens[i + 1])), float(tokens[i + 2])
             except ValueError:
                 break
-            out.extend([v] * max(0, min(n, 100_000)))
+            out.extend([v] * max(0, min(n, limit - len(out))))
             i += 3
             continue
         try:
@@ -125,7 +124,8 @@ def _text_object(obj: etree._Element, settings: OfdSettings, out: list[Char]) ->
             continue
         x = (_floats(code.get("X")) or [0.0])[0]
         y = (_floats(code.get("Y")) or [0.0])[0]
-        dx, dy = _deltas(code.get("DeltaX")), _deltas(code.get("DeltaY"))
+        n = len(code.text)
+        dx, dy = _deltas(code.get("DeltaX"), n), _deltas(code.get("DeltaY"), n)
         for i, ch in enumerate(code.text):
             if i:
                 x += dx[i - 1] if i - 1 < len(dx) else size / scale * (1.0 if is_wide(code.text[i - 1]) else settings.narrow_advance)
@@ -223,7 +223,7 @@ def read(data: bytes, options: ReadOptions, settings: OfdSettings = SETTINGS) ->
         raise CorruptFileError("The OFD is a damaged ZIP container.") from e
     with zf:
         infos = zf.infolist()
-        _check_container(infos, options, DOCX_SETTINGS)
+        check_zip(infos, options, "OFD")
         names = {i.filename: i for i in infos}
         limit = min(settings.max_part_bytes, options.max_uncompressed_bytes)
 
@@ -231,7 +231,7 @@ def read(data: bytes, options: ReadOptions, settings: OfdSettings = SETTINGS) ->
             info = names.get(name)
             if info is None:
                 raise CorruptFileError(f"The OFD has no {what} ({name}).")
-            return _parse_xml(_read_part(zf, info, limit), what)
+            return parse_xml(read_part(zf, info, limit, "OFD"), what, "OFD")
 
         root = part("OFD.xml" if "OFD.xml" in names else "ofd.xml", "OFD.xml")
         body = _child(root, "DocBody")

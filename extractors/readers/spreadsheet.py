@@ -24,8 +24,7 @@ import python_calamine as pc
 
 from ..errors import CorruptFileError, EncryptedFileError, ResourceLimitError
 from ..model import Cell, Document, Format, Source, Table
-from .docx import SETTINGS as DOCX_SETTINGS
-from .docx import _check_container, _parse_xml, _read_part
+from .container import check_zip, parse_xml, read_part
 from .options import ReadOptions
 
 
@@ -83,7 +82,7 @@ def _ods_merges(data: bytes, options: ReadOptions) -> dict[str, list[Merge]]:
         info = z.getinfo("content.xml") if "content.xml" in z.namelist() else None
         if info is None:
             raise CorruptFileError("The ODS has no content.xml.")
-        root = _parse_xml(_read_part(z, info, options.max_uncompressed_bytes), "content.xml")
+        root = parse_xml(read_part(z, info, options.max_uncompressed_bytes, "ODS"), "content.xml", "ODS")
     for table in root.iter(_TB + "table"):
         merges: list[Merge] = []
         r = 0
@@ -136,7 +135,7 @@ def _check_extents(data: bytes, fmt: Format, options: ReadOptions, settings: Spr
             for info in z.infolist():
                 if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
                     continue
-                raw = _read_part(z, info, options.max_uncompressed_bytes)
+                raw = read_part(z, info, options.max_uncompressed_bytes, "XLSX")
                 r0 = c0 = 1 << 30
                 r1 = c1 = 0
                 for m in _XLSX_CELL.finditer(raw):
@@ -188,7 +187,7 @@ def _check_extents(data: bytes, fmt: Format, options: ReadOptions, settings: Spr
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             if "content.xml" not in z.namelist():
                 raise CorruptFileError("The ODS has no content.xml.")
-            root = _parse_xml(_read_part(z, z.getinfo("content.xml"), options.max_uncompressed_bytes), "content.xml")
+            root = parse_xml(read_part(z, z.getinfo("content.xml"), options.max_uncompressed_bytes, "ODS"), "content.xml", "ODS")
         for table in root.iter(_TB + "table"):
             r = rows = cols = 0
             for row in table.iter(_TB + "table-row"):
@@ -266,7 +265,7 @@ def read(data: bytes, options: ReadOptions, settings: SpreadsheetSettings = SETT
     ods_merges: dict[str, list[Merge]] = {}
     if fmt != "xls":
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            _check_container(z.infolist(), options, DOCX_SETTINGS)
+            check_zip(z.infolist(), options, "workbook")
         if fmt == "ods":
             ods_merges = _ods_merges(data, options)
     _check_extents(data, fmt, options, settings)
