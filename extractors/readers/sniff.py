@@ -47,11 +47,12 @@ def _ole_format(data: bytes) -> Format | None:
     try:
         with olefile.OleFileIO(io.BytesIO(data)) as ole:
             names = {e[0].lower() for e in ole.listdir(streams=True, storages=False) if len(e) == 1}
-    except Exception:  # olefile raises OSError, struct.error, IndexError... on damaged containers
-        # a damaged container that still names a stream we read goes to its reader (which says corrupt-file);
-        # one that names none cannot be told apart from other OLE2 files: unsupported
-        lowered = data.lower()
-        names = {s for s, _ in _OLE_STREAMS[:3] if s.encode("utf-16-le") in lowered}
+    except Exception as e:  # olefile raises OSError, struct.error, IndexError... on damaged containers
+        # a valid OLE2 header (byte order mark, 512/4096-byte sectors) over damaged sectors is a damaged
+        # Office file; magic bytes over anything else are not a container we can name: unsupported
+        if data[28:30] == b"\xfe\xff" and data[30:32] in (b"\x09\x00", b"\x0c\x00"):
+            raise CorruptFileError("The file is a damaged OLE2 (Office 97–2003) container.") from e
+        return None
     for stream, fmt in _OLE_STREAMS:
         if stream in names:
             return fmt

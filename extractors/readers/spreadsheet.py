@@ -259,6 +259,12 @@ def _sheet_table(
     return Table(tuple(rows), index=index, source=Source(table=index))
 
 
+def _raise_if_panic(e: BaseException) -> None:
+    """calamine's Rust panics reach Python as pyo3's PanicException, a BaseException: a damaged file."""
+    if type(e).__name__ == "PanicException":
+        raise CorruptFileError("The workbook is damaged and cannot be read.") from e
+
+
 def read(data: bytes, options: ReadOptions, settings: SpreadsheetSettings = SETTINGS) -> Document:
     """One table per visible, non-empty sheet; the document says it holds tables only."""
     fmt = container_format(data)
@@ -275,6 +281,9 @@ def read(data: bytes, options: ReadOptions, settings: SpreadsheetSettings = SETT
         raise EncryptedFileError("The workbook is password-protected.") from e
     except Exception as e:  # calamine raises CalamineError, ZipError, XmlError, ValueError...
         raise CorruptFileError("The workbook is damaged and cannot be read.") from e
+    except BaseException as e:
+        _raise_if_panic(e)
+        raise
     tables: list[Table] = []
     warnings = [TABLES_ONLY_WARNING]
     try:
@@ -299,6 +308,9 @@ def read(data: bytes, options: ReadOptions, settings: SpreadsheetSettings = SETT
         raise
     except Exception as e:
         raise CorruptFileError("A sheet of the workbook is damaged and cannot be read.") from e
+    except BaseException as e:
+        _raise_if_panic(e)
+        raise
     finally:
         wb.close()
     return Document(blocks=tuple(tables), format=fmt, warnings=tuple(warnings))
