@@ -46,6 +46,7 @@ class CrawlerSettings:
     # Cell.quality of value cells (the reader's certainty in the cell's extent; the digits are exact):
     end_of_text_quality: float = 0.6  # a value that ends run-together text has nothing after it to delimit it
     unsure_split_quality: float = 0.5  # a digit run whose numbering tail is not the next in the list
+    unsplittable_run_quality: float = 0.5  # one cell for several value columns that no arithmetic cuts
 
 
 SETTINGS = CrawlerSettings()
@@ -197,6 +198,7 @@ _GLUED = re.compile(rf"(?<![\d.,A-Za-z])({_NUM})(?=[\u4e00-\u9fff（(—]|$)")
 def _table_numbers(text: str) -> tuple[int, int]:
     """(numbers glued to a following label or ending the text, numbers followed by a unit/date word)."""
     glued = other = 0
+    text = nfkc(text)
     for m in re.finditer(rf"(?<![\d.,A-Za-z@]){_NUM}", text):
         nxt = text[m.end(): m.end() + 1]
         if nxt == "" or (nxt not in _NOT_TABLE_AFTER and re.match(r"[\u4e00-\u9fff（(—]", nxt)):
@@ -320,6 +322,16 @@ class _Row:
     quality: float | None = None
 
 
+@lru_cache(maxsize=1)
+def _unit_end() -> re.Pattern[str]:
+    us = data().units
+    alts = []
+    for u in us:  # a unit that begins a longer one (人 of 人次) must not be cut out of it
+        longer = "".join(sorted({v[len(u)] for v in us if len(v) > len(u) and v.startswith(u)}))
+        alts.append(re.escape(u) + (f"(?![{re.escape(longer)}])" if longer else ""))
+    return re.compile(rf"(?<=[数量])(?:{'|'.join(alts)})(?=[\u4e00-\u9fff（(])")
+
+
 def _split_numbering(run: str, last: int) -> tuple[str, int, bool]:
     """A digit run that runs into the next row's numbering: (value part, numbering, sure).
 
@@ -332,24 +344,40 @@ def _split_numbering(run: str, last: int) -> tuple[str, int, bool]:
     return run[:-1], int(run[-1]), False
 
 
-def _label_pieces(text: str) -> list[str]:
-    """A label text cut at the form's Chinese numbering (一、 （一）): group rows and the row's own label."""
+def _label_pieces(text: str, units: bool = False) -> list[str]:
+    """A label text cut at the form's Chinese numbering (一、 （一）): group rows and the row's own label.
+
+    In a legacy table (a 单位 column), a row whose value cell was blank leaves `…数条` before the next
+    label: the unit word after a count label ends that row too.
+    """
     cuts = [m.start() for m in _CN_MARK.finditer(text) if m.start() > 0]
+    if units:
+        cuts = sorted({*cuts, *(m.end() for m in _unit_end().finditer(text) if m.end() < len(text))})
     bounds = [0, *cuts, len(text)]
     return [text[a:b].strip() for a, b in zip(bounds, bounds[1:]) if text[a:b].strip()]
 
 
 def _rows(text: str, st: CrawlerSettings, at_end: bool = False) -> list[_Row]:
-    """A run-together table region as rows: a number ends a row; numbering starts one."""
+    """A run-together table region as rows: a number ends a row; numbering starts one.
+
+    Tokens are found on the NFKC form (full-width digits and commas: ３７，８８８) where folding keeps
+    the length; cells keep the text as printed. Under a 序号 header every row starts with its serial
+    number, which runs into the previous row's value (`条378882` = 37888, then serial 2).
+    """
     rows: list[_Row] = []
     label = ""
     depth = 0
     last_sub = 0  # last Arabic numbering in the current list (1. 2. 3.)
     pos = 0
+    folded = nfkc(text)
+    scan = folded if len(folded) == len(text) else text
+    head = re.sub(r"\s", "", scan[:200])
+    serial: int | None = 1 if "序号" in head else None
+    units = "单位" in head
 
     def flush_label(value: str | None, quality: float | None = None) -> None:
         nonlocal label
-        pieces = _label_pieces(label)
+        pieces = _label_pieces(label, units)
         if value is None:
             rows.extend(_Row(p, None) for p in pieces)
         else:
@@ -357,14 +385,29 @@ def _rows(text: str, st: CrawlerSettings, at_end: bool = False) -> list[_Row]:
             rows.append(_Row(pieces[-1] if pieces else "", value, quality))
         label = ""
 
-    for m in _TOKEN.finditer(text):
+    def take_serial(value: str) -> str:
+        """The value without the next row's serial number glued to its end ("" when it was only that)."""
+        nonlocal serial
+        if serial is None:
+            return value
+        s = str(serial)
+        digits = re.sub(r"\D", "", nfkc(value))
+        if digits == s and not label.strip():  # the serial after a row that ended in a value or a dash
+            serial += 1
+            return ""
+        if nfkc(value).endswith(s) and len(value) > len(s) and nfkc(value)[: -len(s)][-1:].isdigit():
+            serial += 1
+            return value[: -len(s)]
+        return value
+
+    for m in _TOKEN.finditer(scan):
         chunk = text[pos: m.start()]
-        if _CN_MARK.search(chunk):
+        if _CN_MARK.search(nfkc(chunk)):
             last_sub = 0
         label += chunk
         pos = m.end()
         kind = m.lastgroup
-        tok = m.group(0)
+        tok = text[m.start(): m.end()]
         if kind == "open":
             depth += 1
             label += tok
@@ -379,22 +422,26 @@ def _rows(text: str, st: CrawlerSettings, at_end: bool = False) -> list[_Row]:
         if kind == "dash":
             flush_label(tok)
             continue
-        after = text[m.end():]
+        after = scan[m.end():]
         mark = _MARK_AFTER.match(after)
-        if mark and after[1:2] and "." not in tok:
-            value, n, sure = _split_numbering(tok, last_sub)
+        if mark and after[1:2] and "." not in m.group(0):
+            value, n, sure = _split_numbering(m.group(0), last_sub)
+            value = take_serial(tok[: len(value)]) if value else ""
             if value:
                 flush_label(value, 1.0 if sure else st.unsure_split_quality)
             elif label.strip():
                 flush_label(None)
             last_sub = n
-            label = text[m.end() - len(str(n)): m.end() + 1] if value else tok + after[0]
+            label = text[m.end() - len(str(n)): m.end() + 1]
             pos = m.end() + 1
+            continue
+        value = take_serial(tok)
+        if not value:
             continue
         # a value that ends run-together text has nothing after it to show where it ends (page
         # numbers or a signature may be glued to it); every other boundary is a label or numbering
         end_of_text = at_end and not after.strip()
-        flush_label(tok, st.end_of_text_quality if end_of_text else 1.0)
+        flush_label(value, st.end_of_text_quality if end_of_text else 1.0)
     label += text[pos:]
     if label.strip():
         flush_label(None)
@@ -425,12 +472,19 @@ def _unit_split(label: str) -> tuple[str, str | None]:
 _NUMBERED = re.compile(rf"^(?:[{_CN_NUM}]{{1,3}}、|[（(][{_CN_NUM}]{{1,3}}[）)]|\d+[.．、]|其中)")
 
 
+# header cells that name no value column (the label column, units, serial numbers, column groups)
+_NOT_VALUE_HEADERS = frozenset({"信息内容", "统计指标", "指标名称", "统计项目", "单位", "计量单位", "序号", "申请人情况",
+                                "法人或其他组织", "行政复议", "行政诉讼", "未经复议直接起诉", "复议后起诉", "备注"})
+_DIGIT_RUN = re.compile(r"^\d+$")
+
+
 def _table_blocks(text: str, index: int, line: int, st: CrawlerSettings, at_end: bool = False) -> list[Block]:
     """A table region as (caption paragraphs +) one `Table`."""
     rows = _rows(text, st, at_end)
     caption: list[str] = []
     grid: list[list[tuple[str, float | None]]] = []
     unit_column = False
+    value_columns = 0  # value columns the last header row named
     for r in rows:
         label = r.label
         cells: list[tuple[str, float | None]] = []
@@ -454,13 +508,21 @@ def _table_blocks(text: str, index: int, line: int, st: CrawlerSettings, at_end:
                     parts = parts[:-1]
             if any(p in ("单位", "计量单位") or re.sub(r"\s", "", p) in ("单位", "计量单位") for p in parts):
                 unit_column = True
+            if len(parts) >= 2:
+                value_columns = sum(1 for p in parts if re.sub(r"\s", "", nfkc(p)) not in _NOT_VALUE_HEADERS
+                                    and not p.startswith(("（", "(")))
             if parts:
                 grid.append([(p, None) for p in parts])
             label = tail[0] if tail else ""
             if r.value is None:
                 continue
         if r.value is None:
-            grid.append([(label, None)])
+            unit = None
+            if unit_column:  # a group row, or a row whose value was blank: its unit is a cell of its own too
+                base, u = _unit_split(label)
+                if u and (_NUMBERED.match(label) or base.endswith(("数", "量"))):
+                    label, unit = base, u
+            grid.append([(label, None), *([(unit, None)] if unit else [])])
             continue
         if label:
             unit = None
@@ -469,7 +531,12 @@ def _table_blocks(text: str, index: int, line: int, st: CrawlerSettings, at_end:
             cells.append((label, None))
             if unit:
                 cells.append((unit, None))
-        cells.append((r.value, r.quality))
+        q = r.quality
+        if value_columns >= 2 and (unit_column or not _DIGIT_RUN.match(nfkc(r.value))):
+            # one cell under a header of several value columns, which no arithmetic can cut: a legacy
+            # 本年度|累计 pair, or a run holding a decimal point or a comma (采购项目数量|采购总金额)
+            q = min(q or 1.0, st.unsplittable_run_quality)
+        cells.append((r.value, q))
         grid.append(cells)
     blocks: list[Block] = [Paragraph(text=c, source=Source(line=line)) for c in caption]
     if grid:
