@@ -46,30 +46,30 @@ RAISING = frozenset({"bias", "rule_holds"})
 class ConfidenceSettings:
     """Logistic weights, one per feature (fitted by `python -m tests.robustness.calibrate`), and bounds."""
 
-    bias: float = 7.61
-    label_gap: float = -5.76
+    bias: float = 7.62
+    label_gap: float = -5.79
     parse_gap: float = -2.78
-    loose: float = -0.50
-    narrative: float = -1.38
+    loose: float = -0.48
+    narrative: float = -1.34
     fuzzy: float = 0.00
-    rescued: float = -0.78
-    tie: float = -1.33
-    header_unseen: float = -3.58
+    rescued: float = -0.79
+    tie: float = -1.35
+    header_unseen: float = -3.59
     short_row: float = -1.00
     label_below: float = -1.50
     zone_guessed: float = 0.00
     contested: float = -1.81
     cell_split: float = -0.74
-    digit_run: float = -0.48
-    row_inferred: float = -0.79
-    form_unverified: float = -1.52
-    detached: float = -1.18
-    shifted: float = -0.69
-    rule_holds: float = 2.92
-    rule_broken: float = -1.86
-    broken_unconfirmed: float = -1.94
+    digit_run: float = -0.50
+    row_inferred: float = -0.63
+    form_unverified: float = -1.34
+    detached: float = -0.91
+    shifted: float = -0.47
+    rule_holds: float = 2.85
+    rule_broken: float = -1.84
+    broken_unconfirmed: float = -1.92
     unconfirmed: float = -1.59
-    narrative_disagrees: float = -0.85
+    narrative_disagrees: float = -0.86
     reader_doubt: float = -3.20
     # policy on top of the fit: a value in a broken rule that no holding rule vouches for is
     # capped below the 0.9 review threshold, whatever the model says (it is the likeliest misread)
