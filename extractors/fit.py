@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from itertools import pairwise
 
 from .forms import FORMS
 from .model import Cell
@@ -297,12 +298,12 @@ def _fill_gaps(readings: Sequence[RowReading], targets: dict[int, str | None]) -
         if any(t is not None and t != HOLE and t not in pos for t in targets.values()):
             continue
         anchors = [(k, pos[t]) for k, t in targets.items() if t in pos]
-        if any(b[1] <= a[1] for a, b in zip(anchors, anchors[1:])):
+        if any(b[1] <= a[1] for a, b in pairwise(anchors)):
             continue  # labels out of the form's order: another form, or a misread label
         placed: dict[int, str] = {}
         keys = list(targets)
         bounds = [(-1, -1), *[(keys.index(k), f) for k, f in anchors], (len(keys), len(form.rows))]
-        for (ka, fa), (kb, fb) in zip(bounds, bounds[1:]):
+        for (ka, fa), (kb, fb) in pairwise(bounds):
             gap = keys[ka + 1:kb]
             if gap and len(gap) == fb - fa - 1:
                 for k, f in zip(gap, range(fa + 1, fb)):
@@ -346,8 +347,8 @@ def verify_columns(values: dict[str, int | float | None], form_name: str, subtot
     rq = FORMS().requests
     form = next(f for f in rq.forms if f.name == form_name)
     for col in rq.columns_with(subtotal):
-        def v(row: str) -> float:
-            return values.get(f"{row}.{col}") or 0
+        def v(row: str, col: str = col) -> float:
+            return values.get(f"{row}.{col}") or 0  # type: ignore[return-value]
 
         if any(f"{r}.{col}" not in values for r in form.rows):
             return False
@@ -356,7 +357,3 @@ def verify_columns(values: dict[str, int | float | None], form_name: str, subtot
         if abs(sum(v(r) for r in rq.balance_left) - sum(v(r) for r in rq.balance_right)) > 1e-6:
             return False
     return True
-
-
-def with_text(cell: Cell, text: str) -> Cell:
-    return replace(cell, text=text)

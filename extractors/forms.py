@@ -124,6 +124,6 @@ def load(text: str) -> Forms:
 
 
 @lru_cache(maxsize=1)
-def FORMS() -> Forms:  # noqa: N802 - reads as the constant it is
+def FORMS() -> Forms:
     """The packaged forms, loaded and validated once."""
     return load(resources.files("extractors").joinpath("data/forms.toml").read_text(encoding="utf-8"))

@@ -911,12 +911,11 @@ def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
         labels, extra = waiting, ("detached",)  # the label was printed on its own line above
     if not labels:
         return
-    if not values or not all(is_value_like(c.text) for c in values):
+    if (not values or not all(is_value_like(c.text) for c in values)) and len(row.cells) <= len(labels):
         # a group row with no value cell (e.g. 一、主动公开情况 | —— ) or a label-only line
-        if len(row.cells) <= len(labels):
-            if len(row.cells) == 1:
-                st.legacy_label = labels
-            return
+        if len(row.cells) == 1:
+            st.legacy_label = labels
+        return
     if detached is not None and values and all(parse_value(c.text).value is None for c in values) and not any(squash(c.text) for c in values):
         values = [detached] + values[1:]  # the row's value was printed on its own line above it
         extra = ("detached",)

@@ -40,7 +40,7 @@ def _reading(target: str | None) -> fit.RowReading:
 
 def test_rows_placed_only_where_the_gap_fits() -> None:
     readings = [_reading("requests.new"), _reading(None), _reading("requests.disclosed"), _reading(None)]
-    form, placed = fit.place_rows(readings)
+    _, placed = fit.place_rows(readings)
     assert placed[1] == "requests.carried_over"
     assert 3 not in placed  # one reading where the form has twenty rows left: not placed
     # two readings where the form has one row: nothing placed there
