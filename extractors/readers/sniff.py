@@ -15,6 +15,17 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _OLE_ENCRYPTION_STREAM = "EncryptionInfo".encode("utf-16-le")  # password-protected OOXML lives in OLE
 
 
+# What may stand before the first tag of an HTML page: whitespace, BOM, XML declaration, comments,
+# and whole script/style elements (a page may open with a 70 KB inline script).
+_HTML_LEAD = re.compile(
+    rb"(?:\s+|\xef\xbb\xbf|<\?xml[^>]*>|<!--.*?-->|<(script|style|noscript)\b[^>]*>.*?</\1\s*>)",
+    re.IGNORECASE | re.DOTALL,
+)
+_HTML_LEAD_MAX = 4 * 1024 * 1024  # how far a leading script/comment run is followed
+_REL_MAIN = re.compile(rb"""Type\s*=\s*["'][^"']*/officeDocument["']""")
+_PDF_TAIL = (b"startxref", b"%%EOF")
+
+
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\ufffd]")  # control characters no text has (TAB, CR, LF, FF, VT allowed)
 
 
@@ -32,18 +43,65 @@ def _looks_binary(data: bytes) -> bool:
     return bad > max(2, len(text) // 50)
 
 
+def _is_pdf(data: bytes) -> bool:
+    """A PDF header first (after whitespace), or within the first KiB with a PDF trailer at the end.
+
+    Readers tolerate junk before `%PDF-` (as Acrobat does), but text or HTML that merely mentions
+    `%PDF-` near its top has no `startxref`/`%%EOF` trailer, so it is not taken for a PDF.
+    """
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n\x00").startswith(b"%PDF-"):
+        return True
+    pos = data.find(b"%PDF-", 0, 1024)
+    return pos >= 0 and any(mark in data[-4096:] for mark in _PDF_TAIL)
+
+
+def _is_docx(z: zipfile.ZipFile, names: set[str]) -> bool:
+    """A WordprocessingML package: the usual main part, any `word/` member, or a main part named by _rels/.rels."""
+    if "word/document.xml" in names or any(n.startswith("word/") for n in names):
+        return True
+    if "_rels/.rels" not in names:
+        return False
+    try:
+        with z.open("_rels/.rels") as fh:
+            rels = fh.read(1 << 20)
+    except (zipfile.BadZipFile, ValueError, OSError, RuntimeError, NotImplementedError, EOFError):
+        return False
+    return bool(_REL_MAIN.search(rels)) and b"wordprocessingml" in _content_types(z, names)
+
+
+def _content_types(z: zipfile.ZipFile, names: set[str]) -> bytes:
+    if "[Content_Types].xml" not in names:
+        return b""
+    try:
+        with z.open("[Content_Types].xml") as fh:
+            return fh.read(1 << 20)
+    except (zipfile.BadZipFile, ValueError, OSError, RuntimeError, NotImplementedError, EOFError):
+        return b""
+
+
+def _html_start(data: bytes) -> int:
+    """Offset of the first byte after any leading whitespace, comments and script/style elements."""
+    pos, limit = 0, min(len(data), _HTML_LEAD_MAX)
+    while pos < limit:
+        m = _HTML_LEAD.match(data, pos, limit)
+        if not m or m.end() == pos:
+            break
+        pos = m.end()
+    return pos
+
+
 def sniff(data: bytes, filename: str | None = None, content_type: str | None = None) -> Format | None:
     """The reader format for `data`, or None when no reader handles it."""
-    head = data[:1024]
-    if b"%PDF-" in head:
+    is_zip = data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06")
+    if not is_zip and _is_pdf(data):  # a ZIP's first member may itself be a PDF: the container decides
         return "pdf"
-    if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
+    if is_zip:
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as z:
                 names = set(z.namelist())
+                return "docx" if _is_docx(z, names) else None
         except (zipfile.BadZipFile, ValueError, OSError) as e:
             raise CorruptFileError("The file is a damaged ZIP container (DOCX?).") from e
-        return "docx" if "word/document.xml" in names else None
     if data.startswith(_OLE_MAGIC):
         if _OLE_ENCRYPTION_STREAM in data:
             raise EncryptedFileError("The file is a password-protected Office document.")
@@ -52,7 +110,8 @@ def sniff(data: bytes, filename: str | None = None, content_type: str | None = N
         return None
     name = (filename or "").lower()
     ctype = (content_type or "").lower()
-    if _HTML_MARK.search(data[:65536]) and not name.endswith((".txt", ".md")):
+    start = _html_start(data)
+    if _HTML_MARK.search(data, start, start + 65536) and not name.endswith((".txt", ".md")):
         return "html"
     if name.endswith((".md", ".markdown")) or "markdown" in ctype:
         return "md"
