@@ -23,6 +23,7 @@ from ..errors import (
     TooManyPagesError,
 )
 from ..model import Document
+from . import pdf_budget
 from .options import ReadOptions
 from .pdf_geometry import Char, PdfSettings, dedupe_overprint, group_lines
 from .pdf_tables import extract_rules, find_tables, find_unruled_tables
@@ -38,6 +39,7 @@ _ABSURD_BOX = 3.0  # a loose box this many times the page's typical height is a 
 
 def read(data: bytes, options: ReadOptions, settings: PdfSettings = DEFAULT_SETTINGS) -> Document:
     """Read a PDF with a text layer into paragraphs and tables (see module docstring)."""
+    pdf_budget.check(data)  # inflated content and ToUnicode sizes, before pdfium allocates them
     with _PDFIUM_LOCK:
         pdf = _open(data, options)
         try:
