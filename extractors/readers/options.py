@@ -23,4 +23,4 @@ class ReadOptions:
     # below (corpus maximum: ~1,500 lines, ~3,000 table cells; 500 real PDF pages ~9,000 lines)
     max_document_lines: int = 30_000  # paragraphs + table rows
     max_document_cells: int = 100_000  # table cells of all tables
-    max_document_chars: int = 2_000_000  # text of paragraphs and cells (corpus maximum ~50,000; ~3 µs each later)
+    max_document_chars: int = 1_000_000  # text of paragraphs and cells (500 real PDF pages ~260,000; ~3 µs each later)
