@@ -20,6 +20,7 @@ from ..errors import (
     CorruptFileError,
     EncryptedFileError,
     NoTextLayerError,
+    ResourceLimitError,
     TooManyPagesError,
 )
 from ..model import Document
@@ -52,11 +53,19 @@ def read(data: bytes, options: ReadOptions, settings: PdfSettings = DEFAULT_SETT
                 )
             if n_pages == 0:
                 raise CorruptFileError("The PDF has no pages.")
-            pages, n_chars = [], 0
+            pages, n_chars, n_cells = [], 0, 0
             for i in range(n_pages):
                 page, count = _read_page(pdf, i, settings)
                 pages.append(page)
                 n_chars += count
+                n_cells += sum(len(t.cells) for t in page.tables)
+                if n_cells > options.max_document_cells or n_chars > options.max_document_chars:
+                    raise ResourceLimitError(  # refused while reading, not after every page is read
+                        f"The PDF passes {options.max_document_cells} table cells or "
+                        f"{options.max_document_chars} characters by page {i + 1} "
+                        "(limits max_document_cells, max_document_chars).",
+                        limit="max_document_cells" if n_cells > options.max_document_cells else "max_document_chars",
+                    )
         except pdfium.PdfiumError as e:
             raise CorruptFileError("The PDF could not be parsed.") from e
         finally:
