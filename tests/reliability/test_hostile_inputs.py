@@ -23,6 +23,7 @@ import httpx
 import olefile
 import pikepdf
 import pytest
+import scaling_inputs as S
 from hostile_files import (
     MiB,
     docx_billion_laughs,
@@ -135,6 +136,20 @@ CASES: list[Case] = [
     # anything
     Case("random-bytes-named-pdf", "r.pdf", lambda c: random.Random(1).randbytes(256 * 1024), 415, "unsupported-media-type"),
     Case("empty-file", "r.txt", lambda c: b"", 400, "empty-file"),
+    # issue #16 (input half): tiny inputs that were a 500, a bomb that aborted a worker, misrouting
+    Case("docx-gridspan-1e20", "r.docx", lambda c: S.docx_grid_span(), 200, None),
+    Case("docx-list-negative-fullwidth", "r.docx", lambda c: S.docx_list("-５", "decimalFullWidth"), 200, None),
+    Case("html-colspan-superscript", "r.html", lambda c: S.html_span("²"), 200, None),
+    Case("text-5000-digit-number", "r.txt", lambda c: S.text_many_digits(), 200, None),
+    Case("text-10000-numbers-in-a-sentence", "r.txt", lambda c: S.text_numbers_in_sentence(10_000), 200, None),
+    Case("docx-styles-40000-deep", "r.docx", lambda c: S.docx_style_chain(40_000), 422, "resource-limit"),
+    Case("docx-roman-list-from-2e9", "r.docx", lambda c: S.docx_list("2000000000", "upperRoman", 100), 422, "resource-limit"),
+    Case("text-40000-tab-tables", "r.txt", lambda c: S.text_tab_tables(40_000), 422, "resource-limit"),
+    Case("pdf-flate-bomb-1GiB", "r.pdf", lambda c: S.pdf_flate_bomb(1 << 30), 422, "resource-limit"),
+    Case("pdf-500-pages-one-content-stream", "r.pdf", lambda c: S.pdf_shared_content(500), 422, "resource-limit"),
+    Case("text-mentioning-pdf-header", "r.txt", lambda c: S.text_mentioning_pdf(), 200, None),
+    Case("docx-main-part-named-by-rels", "r.docx", lambda c: S.docx_main_part_elsewhere(_corpus_file(DOCX)(c)), 200, None),
+    Case("docx-first-entry-a-pdf", "r.docx", lambda c: S.docx_pdf_first(_corpus_file(DOCX)(c), _corpus_file(PDF)(c)), 200, None),
 ]
 
 
