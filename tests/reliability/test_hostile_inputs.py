@@ -119,7 +119,10 @@ CASES: list[Case] = [
     Case("docx-truncated", "r.docx", lambda c: truncated(_corpus_file(DOCX)(c), 0.5), 422, "corrupt-file"),
     Case("docx-truncated-central-directory", "r.docx", lambda c: _corpus_file(DOCX)(c)[:-30], 422, "corrupt-file"),
     Case("docx-malformed-xml", "r.docx", lambda c: docx_malformed_xml(_corpus_file(DOCX)(c)), 422, "corrupt-file"),
-    Case("docx-no-document-part", "r.docx", lambda c: _zip_without_body(), 415, "unsupported-media-type"),
+    # word/ members make a DOCX (issue #16), so a package that lost its main part is a corrupt DOCX;
+    # a ZIP with no word/ member at all is no format we read
+    Case("docx-no-document-part", "r.docx", lambda c: _zip_without_body(), 422, "corrupt-file"),
+    Case("zip-without-word-members", "r.docx", lambda c: _zip_of({"data/a.csv": "a,b\n1,2\n"}), 415, "unsupported-media-type"),
     Case("docx-zip-bomb-300MiB-part", "r.docx", lambda c: docx_huge_part(300 * MiB), 422, "resource-limit"),
     Case("docx-zip-bomb-parts-add-up", "r.docx", lambda c: _docx_parts_add_up(), 422, "resource-limit"),
     Case("docx-zip-bomb-5000-entries", "r.docx", lambda c: docx_many_entries(5000), 422, "resource-limit"),
@@ -159,6 +162,14 @@ def _declaring(corpus: Path, charset: str) -> bytes:
     out, n = re.subn(rb"charset=[\"']?[\w-]+[\"']?", b'charset="' + charset.encode() + b'"', page, count=1)
     assert n == 1
     return out
+
+
+def _zip_of(entries: dict[str, str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, text in entries.items():
+            z.writestr(name, text)
+    return buf.getvalue()
 
 
 def _zip_without_body() -> bytes:
