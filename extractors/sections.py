@@ -15,9 +15,9 @@ that are just a known title.
 """
 from __future__ import annotations
 
+import heapq
 import re
 import tomllib
-import heapq
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
