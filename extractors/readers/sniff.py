@@ -139,7 +139,7 @@ def _zip_format(z: zipfile.ZipFile, names: set[str]) -> Format | None:
 
 def sniff(data: bytes, filename: str | None = None, content_type: str | None = None) -> Format | None:
     """The reader format for `data`, or None when no reader handles it."""
-    is_zip = data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06")
+    is_zip = data.startswith((b"PK\x03\x04", b"PK\x05\x06"))
     if not is_zip and _is_pdf(data):  # a ZIP's first member may itself be a PDF: the container decides
         return "pdf"
     if is_zip:
