@@ -112,3 +112,29 @@ def chinese_numeral(text: str) -> int | None:
     if t is None or o is None:
         return None
     return t * 10 + o
+
+
+_INT_MAX_DIGITS = 18  # past this a "count" is not a count; also keeps int() far from Python's digit limit
+
+
+def safe_int(text: str | None, default: int | None = None, lo: int | None = None, hi: int | None = None) -> int | None:
+    """An integer written in `text` (ASCII or full-width digits, optional sign), or `default`.
+
+    Total by design, for every count, span, level and start value a file declares: other
+    Unicode digits (superscripts, circled numbers) that `str.isdigit()` accepts but `int()`
+    refuses give `default`, as do more than 18 digits; the result is clamped to [lo, hi].
+    """
+    if text is None:
+        return default
+    t = unicodedata.normalize("NFKC", text).strip()
+    sign = 1
+    if t[:1] in ("-", "+", "−"):
+        sign, t = (-1 if t[0] != "+" else 1), t[1:].lstrip()
+    if not t or len(t) > _INT_MAX_DIGITS or not t.isascii() or not t.isdigit():
+        return default
+    n = sign * int(t)
+    if lo is not None and n < lo:
+        n = lo
+    if hi is not None and n > hi:
+        n = hi
+    return n

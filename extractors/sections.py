@@ -15,6 +15,7 @@ that are just a known title.
 """
 from __future__ import annotations
 
+import heapq
 import re
 import tomllib
 from dataclasses import dataclass
@@ -229,21 +230,31 @@ def _numbered_candidate(lines: list[_Line], i: int, st: SectionSettings) -> _Can
 
 
 def _best_chain(cands: list[_Candidate], st: SectionSettings) -> list[_Candidate]:
-    """The subsequence whose numerals best follow 一, 二, 三 …, weighted by title scores."""
+    """The subsequence whose numerals best follow 一, 二, 三 …, weighted by title scores.
+
+    Dynamic programming over candidates; the predecessor search keeps the best earlier candidate
+    per numeral (numerals are 0–99), so the work is linear in the candidates, not quadratic.
+    """
     if not cands:
         return []
     n = len(cands)
     best = [0.0] * n
     prev: list[int | None] = [None] * n
+    top: dict[int, int] = {}  # numeral -> index of its best candidate that may precede the current one
+    pending: list[tuple[int, int]] = []  # (last line, index): a candidate precedes lines after its last
     for i, c in enumerate(cands):
+        while pending and pending[0][0] < c.line:
+            _, j = heapq.heappop(pending)
+            k = top.get(cands[j].numeral)
+            if k is None or best[j] > best[k] or best[j] == best[k] and j < k:
+                top[cands[j].numeral] = j
         own = st.base_weight + c.score
         best[i] = own - st.gap_penalty * (c.numeral - 1)
-        for j in range(i):
-            p = cands[j]
-            if p.numeral < c.numeral and p.line + p.extra_lines < c.line:
-                v = best[j] + own - st.gap_penalty * (c.numeral - p.numeral - 1)
-                if v > best[i]:
-                    best[i], prev[i] = v, j
+        for j in sorted(j for num, j in top.items() if num < c.numeral):  # earliest wins ties
+            v = best[j] + own - st.gap_penalty * (c.numeral - cands[j].numeral - 1)
+            if v > best[i]:
+                best[i], prev[i] = v, j
+        heapq.heappush(pending, (c.line + c.extra_lines, i))
     end = max(range(n), key=lambda k: best[k])
     chain: list[_Candidate] = []
     k: int | None = end

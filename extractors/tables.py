@@ -48,7 +48,8 @@ class TableRow:
         if k <= 0 or len(self.cells) <= k:
             values = [c for c in self.cells if is_value_like(c.text)] if k > 0 else []
             values = values[-k:] if k > 0 else []
-            head = [c for c in self.cells if c not in values]
+            taken = {id(c) for c in values}  # identity, not dataclass equality: linear in the row
+            head = [c for c in self.cells if id(c) not in taken]
         else:
             values = list(self.cells[-k:])
             head = list(self.cells[:-k])

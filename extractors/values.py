@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .normalize import nfkc, squash
+from .normalize import nfkc, safe_int, squash
 
 _BLANK = re.compile(r"^[-—–―─_/\\／、.·…]*$")
 _ZERO_WORDS = {"无", "没有", "零", "未发生", "0件", "无。"}
@@ -61,11 +61,10 @@ def parse_value(text: str) -> ParsedValue:
             quality = 0.6
         digits = digits.replace(",", "")
         quality = min(quality, 0.97)
-    num: int | float
-    if frac:
-        num = float(digits + frac)
-    else:
-        num = int(digits)
+    whole = safe_int(digits)  # None past 18 digits: no statistic has that many, and int() would raise
+    if whole is None:
+        return ParsedValue(None, 0.3, False)
+    num: int | float = float(digits + frac) if frac else whole
     if sign in {"-", "−", "－"}:
         num = -num
     if rest:

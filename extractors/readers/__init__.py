@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..errors import EmptyFileError, UnsupportedFormatError
-from ..model import Document, Format
+from ..errors import EmptyFileError, ResourceLimitError, UnsupportedFormatError
+from ..model import Document, Format, Table
 from . import doc, docx, html, markdown, mht, odt, ofd, pdf, rtf, spreadsheet, text
 from .options import ReadOptions
 from .sniff import sniff
@@ -50,7 +50,38 @@ def read(
             hint="Save the report as .docx or as a PDF with a text layer.",
             filename_extension=(filename or "").rsplit(".", 1)[-1][:10] if filename and "." in filename else None,
         )
-    return READERS[fmt](data, options or ReadOptions())
+    opts = options or ReadOptions()
+    return check_size(READERS[fmt](data, opts), opts)
 
 
-__all__ = ["READERS", "ReadOptions", "Reader", "read", "sniff"]
+def check_size(doc: Document, options: ReadOptions) -> Document:
+    """Refuse a document whose size would make the later stages cost far more than a report's."""
+    lines = cells = chars = 0
+    for b in doc.blocks:
+        if isinstance(b, Table):
+            lines += len(b.rows)
+            for r in b.rows:
+                cells += len(r)
+                chars += sum(len(c.text) for c in r)
+        else:
+            lines += 1
+            chars += len(b.text)
+    if lines > options.max_document_lines:
+        raise ResourceLimitError(
+            f"The document has {lines} lines (limit max_document_lines={options.max_document_lines}).",
+            limit="max_document_lines", lines=lines,
+        )
+    if cells > options.max_document_cells:
+        raise ResourceLimitError(
+            f"The document has {cells} table cells (limit max_document_cells={options.max_document_cells}).",
+            limit="max_document_cells", cells=cells,
+        )
+    if chars > options.max_document_chars:
+        raise ResourceLimitError(
+            f"The document has {chars} characters of text (limit max_document_chars={options.max_document_chars}).",
+            limit="max_document_chars", chars=chars,
+        )
+    return doc
+
+
+__all__ = ["READERS", "ReadOptions", "Reader", "check_size", "read", "sniff"]

@@ -20,9 +20,11 @@ from ..errors import (
     CorruptFileError,
     EncryptedFileError,
     NoTextLayerError,
+    ResourceLimitError,
     TooManyPagesError,
 )
 from ..model import Document
+from . import pdf_budget
 from .options import ReadOptions
 from .pdf_geometry import Char, PdfSettings, dedupe_overprint, group_lines
 from .pdf_tables import extract_rules, find_tables, find_unruled_tables
@@ -38,6 +40,7 @@ _ABSURD_BOX = 3.0  # a loose box this many times the page's typical height is a 
 
 def read(data: bytes, options: ReadOptions, settings: PdfSettings = DEFAULT_SETTINGS) -> Document:
     """Read a PDF with a text layer into paragraphs and tables (see module docstring)."""
+    pdf_budget.check(data)  # inflated content and ToUnicode sizes, before pdfium allocates them
     with _PDFIUM_LOCK:
         pdf = _open(data, options)
         try:
@@ -50,11 +53,19 @@ def read(data: bytes, options: ReadOptions, settings: PdfSettings = DEFAULT_SETT
                 )
             if n_pages == 0:
                 raise CorruptFileError("The PDF has no pages.")
-            pages, n_chars = [], 0
+            pages, n_chars, n_cells = [], 0, 0
             for i in range(n_pages):
                 page, count = _read_page(pdf, i, settings)
                 pages.append(page)
                 n_chars += count
+                n_cells += sum(len(t.cells) for t in page.tables)
+                if n_cells > options.max_document_cells or n_chars > options.max_document_chars:
+                    raise ResourceLimitError(  # refused while reading, not after every page is read
+                        f"The PDF passes {options.max_document_cells} table cells or "
+                        f"{options.max_document_chars} characters by page {i + 1} "
+                        "(limits max_document_cells, max_document_chars).",
+                        limit="max_document_cells" if n_cells > options.max_document_cells else "max_document_chars",
+                    )
         except pdfium.PdfiumError as e:
             raise CorruptFileError("The PDF could not be parsed.") from e
         finally:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import pypdfium2.raw as pdfium_c
 
+from ..errors import ResourceLimitError
 from ..model import Cell, Source, Table
 from .pdf_geometry import (
     Char,
@@ -297,6 +298,12 @@ def _build_grid(horiz: list[Rule], vert: list[Rule], settings: PdfSettings) -> _
     for y, s, e in horiz:
         hat.setdefault(_nearest(ys, y), []).append((s, e))
     n_r, n_c = len(ys) - 1, len(xs) - 1
+    if n_r * n_c > settings.max_grid_cells:
+        raise ResourceLimitError(
+            f"A ruled PDF table has {n_r} x {n_c} grid squares on one page "
+            f"(limit max_grid_cells={settings.max_grid_cells}).",
+            limit="max_grid_cells",
+        )
     dsu = _DSU(n_r * n_c)
     ttol = settings.touch_tolerance
     for r in range(n_r):
@@ -333,6 +340,11 @@ def find_tables(
     chars: list[Char], horiz: list[Rule], vert: list[Rule], page_no: int, settings: PdfSettings
 ) -> tuple[list[RawTable], list[Char]]:
     """Ruled tables of a page with their cell texts, and the characters left for running text."""
+    if len(horiz) + len(vert) > settings.max_page_rules:
+        raise ResourceLimitError(
+            f"A PDF page draws {len(horiz) + len(vert)} ruling lines (limit max_page_rules={settings.max_page_rules}).",
+            limit="max_page_rules",
+        )
     horiz = normalize_rules(horiz, settings)
     vert = normalize_rules(vert, settings)
     grids = []
@@ -382,12 +394,14 @@ def _compact(t: RawTable) -> RawTable:
     """Drop grid rows and columns where no cell starts (a border drawn in only some rows)."""
     rows = sorted({c.r0 for c in t.cells})
     cols = sorted({c.c0 for c in t.cells})
+    row_at = {v: i for i, v in enumerate(rows)}  # a dict, not list.index: linear in the cells
+    col_at = {v: i for i, v in enumerate(cols)}
     for c in t.cells:
         c.r1 = max(bisect_right(rows, c.r1 - 1), 1)
-        c.r0 = rows.index(c.r0)
+        c.r0 = row_at[c.r0]
         c.r1 = max(c.r1, c.r0 + 1)
         c.c1 = max(bisect_right(cols, c.c1 - 1), 1)
-        c.c0 = cols.index(c.c0)
+        c.c0 = col_at[c.c0]
         c.c1 = max(c.c1, c.c0 + 1)
     t.n_rows, t.n_cols = len(rows), len(cols)
     return t
@@ -430,6 +444,12 @@ def merge_continued(a: RawTable, b: RawTable, settings: PdfSettings) -> RawTable
     Parts with the same column count are aligned by column index (a page may
     redraw the widths); otherwise by the borders' x positions.
     """
+    if len(a.cells) + len(b.cells) > settings.max_table_cells:
+        raise ResourceLimitError(
+            f"A PDF table continued over pages passes {settings.max_table_cells} cells "
+            "(limit max_table_cells).",
+            limit="max_table_cells",
+        )
     ra, rb = _row_texts(a), _row_texts(b)
     drop = 0
     while drop < min(len(ra), len(rb)) - 1 and rb[drop] == ra[drop] and any(rb[drop]):

@@ -25,6 +25,17 @@ _OLE_STREAMS: tuple[tuple[str, Format], ...] = (
 _MIME_HEAD = re.compile(rb"^(?:[\w-]+:[^\n]*\r?\n(?:[ \t][^\n]*\r?\n)*)*?content-type:\s*multipart/", re.IGNORECASE)
 
 
+# What may stand before the first tag of an HTML page: whitespace, BOM, XML declaration, comments,
+# and whole script/style elements (a page may open with a 70 KB inline script).
+_HTML_LEAD = re.compile(
+    rb"(?:\s+|\xef\xbb\xbf|<\?xml[^>]*>|<!--.*?-->|<(script|style|noscript)\b[^>]*>.*?</\1\s*>)",
+    re.IGNORECASE | re.DOTALL,
+)
+_HTML_LEAD_MAX = 4 * 1024 * 1024  # how far a leading script/comment run is followed
+_REL_MAIN = re.compile(rb"""Type\s*=\s*["'][^"']*/officeDocument["']""")
+_PDF_TAIL = (b"startxref", b"%%EOF")
+
+
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\ufffd]")  # control characters no text has (TAB, CR, LF, FF, VT allowed)
 
 
@@ -40,6 +51,53 @@ def _looks_binary(data: bytes) -> bool:
         return True
     bad = len(_CONTROL.findall(text))
     return bad > max(2, len(text) // 50)
+
+
+def _is_pdf(data: bytes) -> bool:
+    """A PDF header first (after whitespace), or within the first KiB with a PDF trailer at the end.
+
+    Readers tolerate junk before `%PDF-` (as Acrobat does), but text or HTML that merely mentions
+    `%PDF-` near its top has no `startxref`/`%%EOF` trailer, so it is not taken for a PDF.
+    """
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n\x00").startswith(b"%PDF-"):
+        return True
+    pos = data.find(b"%PDF-", 0, 1024)
+    return pos >= 0 and any(mark in data[-4096:] for mark in _PDF_TAIL)
+
+
+def _is_docx(z: zipfile.ZipFile, names: set[str]) -> bool:
+    """A WordprocessingML package: the usual main part, any `word/` member, or a main part named by _rels/.rels."""
+    if "word/document.xml" in names or any(n.startswith("word/") for n in names):
+        return True
+    if "_rels/.rels" not in names:
+        return False
+    try:
+        with z.open("_rels/.rels") as fh:
+            rels = fh.read(1 << 20)
+    except (zipfile.BadZipFile, ValueError, OSError, RuntimeError, NotImplementedError, EOFError):
+        return False
+    return bool(_REL_MAIN.search(rels)) and b"wordprocessingml" in _content_types(z, names)
+
+
+def _content_types(z: zipfile.ZipFile, names: set[str]) -> bytes:
+    if "[Content_Types].xml" not in names:
+        return b""
+    try:
+        with z.open("[Content_Types].xml") as fh:
+            return fh.read(1 << 20)
+    except (zipfile.BadZipFile, ValueError, OSError, RuntimeError, NotImplementedError, EOFError):
+        return b""
+
+
+def _html_start(data: bytes) -> int:
+    """Offset of the first byte after any leading whitespace, comments and script/style elements."""
+    pos, limit = 0, min(len(data), _HTML_LEAD_MAX)
+    while pos < limit:
+        m = _HTML_LEAD.match(data, pos, limit)
+        if not m or m.end() == pos:
+            break
+        pos = m.end()
+    return pos
 
 
 def _ole_format(data: bytes) -> Format | None:
@@ -61,7 +119,7 @@ def _ole_format(data: bytes) -> Format | None:
 
 def _zip_format(z: zipfile.ZipFile, names: set[str]) -> Format | None:
     """The reader of a ZIP container from its member names (and the ODF `mimetype` member)."""
-    if "word/document.xml" in names:
+    if _is_docx(z, names):  # word/ members (or a WordprocessingML main part) decide, whatever else is stored
         return "docx"
     if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
         return "xlsx"
@@ -81,10 +139,10 @@ def _zip_format(z: zipfile.ZipFile, names: set[str]) -> Format | None:
 
 def sniff(data: bytes, filename: str | None = None, content_type: str | None = None) -> Format | None:
     """The reader format for `data`, or None when no reader handles it."""
-    head = data[:1024]
-    if b"%PDF-" in head:
+    is_zip = data.startswith((b"PK\x03\x04", b"PK\x05\x06"))
+    if not is_zip and _is_pdf(data):  # a ZIP's first member may itself be a PDF: the container decides
         return "pdf"
-    if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
+    if is_zip:
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as z:
                 return _zip_format(z, set(z.namelist()))
@@ -102,7 +160,8 @@ def sniff(data: bytes, filename: str | None = None, content_type: str | None = N
         return None
     name = (filename or "").lower()
     ctype = (content_type or "").lower()
-    if _HTML_MARK.search(data[:65536]) and not name.endswith((".txt", ".md")):
+    start = _html_start(data)
+    if _HTML_MARK.search(data, start, start + 65536) and not name.endswith((".txt", ".md")):
         return "html"
     if name.endswith((".md", ".markdown")) or "markdown" in ctype:
         return "md"

@@ -47,11 +47,13 @@ def read(data: bytes, options: ReadOptions) -> Document:
             rows.append(row)
         row = []
 
+    n_tables = 0
+
     def flush_table() -> None:
-        nonlocal rows
+        nonlocal rows, n_tables
         flush_row()
         if rows:
-            index = sum(1 for b in blocks if isinstance(b, Table))
+            index = n_tables  # a running count: recounting the blocks per table was quadratic
             cells = tuple(
                 tuple(
                     Cell(text=t, row=r, col=c, source=Source(table=index, row=r, col=c, line=ln))
@@ -60,6 +62,7 @@ def read(data: bytes, options: ReadOptions) -> Document:
                 for r, cells_ in enumerate(rows)
             )
             blocks.append(Table(rows=cells, index=index, source=Source(table=index, line=table_start)))
+            n_tables += 1
         rows = []
 
     for i, line in enumerate(lines):
