@@ -16,7 +16,7 @@ from types import FrameType
 import uvicorn
 
 from .main import create_app
-from .server import protocol_class
+from .server import accept_backlog, protocol_class
 from .settings import Settings
 
 
@@ -35,6 +35,7 @@ def main() -> None:
         port=settings.port,
         log_level=settings.log_level,
         http=protocol_class(settings),
+        backlog=accept_backlog(),
         timeout_graceful_shutdown=max(1, int(settings.request_deadline_seconds)),
     )
     server = uvicorn.Server(config)

@@ -152,7 +152,7 @@ class AdmissionMiddleware:
             await self._refuse(err, scope, receive, send)
             return
         if not _has_body(headers):
-            await self._guarded(scope, receive, send)
+            await self._guarded(scope, receive, send, has_body=False)
             return
         if not self.spool.admit():
             err = UploadsSaturatedError(
@@ -162,7 +162,7 @@ class AdmissionMiddleware:
             await self._refuse(err, scope, receive, send)
             return
         try:
-            await self._guarded(scope, receive, send)
+            await self._guarded(scope, receive, send, has_body=True)
         finally:
             self.spool.leave()
 
@@ -171,7 +171,7 @@ class AdmissionMiddleware:
         response.headers["Connection"] = "close"  # the unread body must not be parsed as the next request
         await response(scope, receive, send)
 
-    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, *, has_body: bool) -> None:
         body_done = asyncio.Event()
         gone: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         responded = False
@@ -195,6 +195,8 @@ class AdmissionMiddleware:
             nonlocal responded
             if message["type"] == "http.response.start":
                 responded = True
+                if has_body and not body_done.is_set():  # answered before the body was read (413, 408, …):
+                    MutableHeaders(scope=message)["connection"] = "close"  # its rest must not be read as a request
             await send(message)
 
         app_task = asyncio.ensure_future(self.app(scope, timed_receive, tracked_send))

@@ -7,8 +7,9 @@ subclass here is the one seam for all of that (`uvicorn.Config(http=...)`):
 
 - a head must be complete `header_timeout_seconds` after the connection opens
   (or after the previous response): else 408 problem+json and close;
-- at most `max_connections` open connections (kept below RLIMIT_NOFILE): one
-  more is answered 503 problem+json and closed at once, without a log line each;
+- at most `max_connections` open connections (kept below RLIMIT_NOFILE, with a
+  listen backlog small enough that an accept burst cannot exhaust descriptors):
+  one more is answered 503 problem+json and closed at once, without a log line each;
 - uvicorn's 400 for a malformed request is a problem+json document too.
 
 Responses written here bypass the app (there is no request yet), so they are
@@ -51,16 +52,34 @@ def raw_problem(status: int, code: str, title: str, detail: str, **extra: object
     return b"\r\n".join(head) + b"\r\n\r\n" + bytes(response.body)
 
 
-def connection_limit(wanted: int) -> int:
-    """`wanted`, or less if the descriptor limit (raised to its hard maximum first) cannot hold that many."""
+def accept_backlog() -> int:
+    """The listen backlog, which asyncio also uses as the number of sockets it accepts in one go.
+
+    Sockets refused by the cap hold a descriptor until their close runs a loop iteration later, so a
+    burst of accepts must stay small next to the descriptor limit.
+    """
+    soft = _raise_fd_limit()
+    return 2048 if soft == resource.RLIM_INFINITY else max(16, min(2048, soft // 16))
+
+
+def _raise_fd_limit() -> int:
+    """Raise RLIMIT_NOFILE's soft limit to the hard one; the soft limit now in force."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and soft < hard:
+    if soft != hard:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
             soft = hard
         except (ValueError, OSError):
             pass
-    room = soft - FD_RESERVE if soft != resource.RLIM_INFINITY else wanted
+    return soft
+
+
+def connection_limit(wanted: int) -> int:
+    """`wanted`, or less if the descriptor limit cannot hold that many plus the reserve and accept bursts."""
+    soft = _raise_fd_limit()
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    room = soft - FD_RESERVE - 4 * accept_backlog()
     if room < wanted:
         log.warning("max_connections %d lowered to %d by the file-descriptor limit %d", wanted, room, soft)
     return max(1, min(wanted, room))
