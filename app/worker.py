@@ -155,15 +155,17 @@ def die_with_parent() -> None:
     """Never outlive the process that started this one, even when it is SIGKILLed.
 
     On Linux the kernel sends SIGKILL when the parent exits (prctl PR_SET_PDEATHSIG); the parent of a
-    forkserver worker is the forkserver, which itself exits when the server goes. A watchdog thread
-    checking the parent pid covers other systems and the window before the prctl call.
+    forkserver worker is the forkserver, which itself exits when the server goes. Elsewhere a watchdog
+    thread polls the parent pid (not on Linux: a thread costs the worker a malloc arena of address
+    space, which counts against its RLIMIT_AS).
     """
     parent = os.getppid()
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # the parent died before the prctl took effect
-        os._exit(1)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent:  # the parent died before the prctl took effect
+                os._exit(1)
+            return
 
     def watch() -> None:
         while os.getppid() == parent:
