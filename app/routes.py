@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from extractors import SCHEMA_VERSION, ExtractionResult, __version__
 
 from .catalogue import IndicatorCatalogue, load_catalogue
-from .errors import DeadlineExceededError, NotReadyError
+from .errors import NotReadyError
 from .health import available_memory_bytes
 from .metrics import Metrics
 from .pool import WorkerPool

@@ -30,7 +30,11 @@ from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 
-from python_multipart.multipart import MultipartParseError, MultipartParser, parse_options_header
+from python_multipart.multipart import (
+    MultipartParseError,
+    MultipartParser,
+    parse_options_header,
+)
 from starlette.requests import Request
 from starlette.types import Message as AsgiMessage
 from starlette.types import Receive

@@ -10,14 +10,12 @@ printed in the reliability notes (and copied into docs/limits.md).
 from __future__ import annotations
 
 import os
-import resource
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -267,13 +265,15 @@ def test_connections_past_the_cap_get_503_and_the_service_survives_the_fd_limit(
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVREPORT_")}
     env.update(GOVREPORT_HOST="127.0.0.1", GOVREPORT_PORT=str(port), GOVREPORT_WORKERS="1", TMPDIR=str(tmp_path))
 
-    def low_fd_limit() -> None:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
-
+    # `python -m app` with RLIMIT_NOFILE lowered (hard limit too) before the service starts
+    boot = (
+        "import resource, runpy; resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256)); "
+        "runpy.run_module('app', run_name='__main__', alter_sys=True)"
+    )
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "app"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
-            preexec_fn=low_fd_limit, start_new_session=True,
+            [sys.executable, "-c", boot], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
     try:
