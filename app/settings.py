@@ -90,10 +90,10 @@ class Settings(BaseSettings):
 
     # ---- server hardening (admission before the body, timeouts, connections): harden-server ----
     max_uploads: int = Field(
-        12,
+        32,
         ge=1,
-        description="Requests with a body served at once (upload, queue and extraction); one more gets 503 "
-        "`too-many-uploads` with `Retry-After` before its body is read.",
+        description="Requests with a body served at once (upload, queue and extraction; keep it at least "
+        "`workers` + `max_queue`); one more gets 503 `too-many-uploads` with `Retry-After` before its body is read.",
     )
     spool_quota_mb: int = Field(
         256,

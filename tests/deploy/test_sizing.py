@@ -150,6 +150,8 @@ def test_tmp_emptydir_fits_the_spool_quota_and_the_measured_burst(directory: Pat
     volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
     size_mib = _memory(volume["emptyDir"]["sizeLimit"]) / MiB
     assert burst.peak_tmp_mib <= quota_mib + 8, f"the spool passed its quota: {burst.peak_tmp_mib:.0f} MiB"
+    uploads = int(data.get("GOVREPORT_MAX_UPLOADS", Settings().max_uploads))
+    assert uploads >= int(data["GOVREPORT_WORKERS"]) + int(data["GOVREPORT_MAX_QUEUE"]), "queueable requests refused"
     assert size_mib >= quota_mib + TMP_ROOM_MIB, f"{directory.name}: /tmp {size_mib} MiB < quota + room"
 
 
