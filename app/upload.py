@@ -67,13 +67,35 @@ class Upload:
 class Spool:
     """The directory in-flight bodies are written to, its byte quota, and the count of admitted bodies."""
 
+    PREFIX = "govreport-spool-"
+
     def __init__(self, quota_bytes: int, max_uploads: int, parent: str | None = None) -> None:
         self.quota_bytes = quota_bytes
         self.max_uploads = max_uploads
-        self.directory = Path(tempfile.mkdtemp(prefix="govreport-spool-", dir=parent))
+        root = Path(parent or tempfile.gettempdir())
+        self.removed_stale = self._remove_stale(root)
+        self.directory = Path(tempfile.mkdtemp(prefix=f"{self.PREFIX}{os.getpid()}-", dir=root))
         self.used_bytes = 0
         self.peak_bytes = 0
         self.active = 0
+
+    @classmethod
+    def _remove_stale(cls, root: Path) -> int:
+        """Delete spool directories of servers that died without cleaning up (SIGKILL, OOM kill).
+
+        A restarted container keeps its emptyDir, so their bodies would eat the disk. A directory
+        is stale when its pid is gone, or is ours (a previous life with the same pid, e.g. pid 1).
+        """
+        removed = 0
+        for path in root.glob(f"{cls.PREFIX}*-*"):
+            pid_text = path.name[len(cls.PREFIX):].split("-", 1)[0]
+            if not pid_text.isascii() or not pid_text.isdigit():
+                continue
+            pid = int(pid_text)
+            if pid == os.getpid() or not _pid_alive(pid):
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
+        return removed
 
     def admit(self) -> bool:
         """Take an upload slot if one is free (event-loop thread only, so no lock)."""
@@ -101,6 +123,16 @@ class Spool:
 
     def close(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 class _SpoolFile:

@@ -407,6 +407,21 @@ def test_sigkill_of_the_server_takes_forkserver_and_workers_along(service_tmp: P
             os.kill(pid, signal.SIGKILL)
 
 
+def test_a_restart_removes_the_spool_a_killed_server_left(service_tmp: Path) -> None:
+    service = _service(service_tmp).start()
+    sock = _connect(service)
+    sock.sendall(_head("POST", "/v1/extract", 10 * MiB) + b"z" * MiB)  # a body half on disk
+    time.sleep(1.0)
+    os.kill(service.pid, signal.SIGKILL)
+    service.proc.wait(10)
+    sock.close()
+    left = [p for p in service_tmp.iterdir() if p.name.startswith("govreport-spool-")]
+    assert left and _dir_bytes(service_tmp) >= MiB // 2, "the killed server left its spool behind"
+    with _service(service_tmp) as again:
+        assert httpx.get(again.url + "/healthz").status_code == 200
+        assert not any(p.exists() for p in left)
+
+
 def test_sigterm_exits_0_and_leaves_no_temp_dir(service_tmp: Path, small_docx) -> None:
     name, data = small_docx
     service = _service(service_tmp).start()
@@ -415,6 +430,8 @@ def test_sigterm_exits_0_and_leaves_no_temp_dir(service_tmp: Path, small_docx) -
     family = _descendants(service.pid)
     service.proc.send_signal(signal.SIGTERM)
     assert service.proc.wait(30) == 0, service.log()[-2000:]
-    time.sleep(0.5)
+    end = time.monotonic() + 5  # the forkserver and workers exit right after the server
+    while time.monotonic() < end and (any(service_tmp.iterdir()) or any(_alive(p) for p in family)):
+        time.sleep(0.1)
     assert sorted(p.name for p in service_tmp.iterdir()) == []
     assert [p for p in family if _alive(p)] == []
