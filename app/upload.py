@@ -75,6 +75,7 @@ class Spool:
         root = Path(parent or tempfile.gettempdir())
         self.removed_stale = self._remove_stale(root)
         self.directory = Path(tempfile.mkdtemp(prefix=f"{self.PREFIX}{os.getpid()}-", dir=root))
+        _OURS.add(self.directory)
         self.used_bytes = 0
         self.peak_bytes = 0
         self.active = 0
@@ -84,7 +85,8 @@ class Spool:
         """Delete spool directories of servers that died without cleaning up (SIGKILL, OOM kill).
 
         A restarted container keeps its emptyDir, so their bodies would eat the disk. A directory
-        is stale when its pid is gone, or is ours (a previous life with the same pid, e.g. pid 1).
+        is stale when its pid is gone, or is ours but not made by this process (a previous life
+        with the same pid, e.g. pid 1 in a container).
         """
         removed = 0
         for path in root.glob(f"{cls.PREFIX}*-*"):
@@ -92,7 +94,7 @@ class Spool:
             if not pid_text.isascii() or not pid_text.isdigit():
                 continue
             pid = int(pid_text)
-            if pid == os.getpid() or not _pid_alive(pid):
+            if (pid == os.getpid() and path not in _OURS) or (pid != os.getpid() and not _pid_alive(pid)):
                 shutil.rmtree(path, ignore_errors=True)
                 removed += 1
         return removed
@@ -123,6 +125,10 @@ class Spool:
 
     def close(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+        _OURS.discard(self.directory)
+
+
+_OURS: set[Path] = set()  # spool directories made by this process (several apps may share one, as in tests)
 
 
 def _pid_alive(pid: int) -> bool:
