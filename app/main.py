@@ -10,11 +10,12 @@ from extractors import SCHEMA_VERSION, __version__
 
 from . import formats, problems
 from .metrics import Metrics
-from .middleware import RequestContextMiddleware
+from .middleware import AdmissionMiddleware, RequestContextMiddleware
 from .pool import PoolConfig, WorkerPool
 from .routes import SERVICE_NAME, router
 from .settings import Settings, settings_table
 from .spec import build_spec
+from .upload import Spool
 from .worker import Task, run_extract
 
 DESCRIPTION = f"""\
@@ -54,7 +55,8 @@ def create_app(settings: Settings | None = None, *, task: Task | None = None) ->
         ),
         task or run_extract,
     )
-    metrics = Metrics(lambda: pool.stats() if pool.started else None)
+    spool = Spool(settings.spool_quota_mb * 1024 * 1024, settings.max_uploads)
+    metrics = Metrics(lambda: pool.stats() if pool.started else None, lambda: spool)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None, *, task: Task | None = None) ->
             yield
         finally:
             await pool.close()
+            spool.close()
 
     app = FastAPI(
         title=SERVICE_NAME,
@@ -70,13 +73,18 @@ def create_app(settings: Settings | None = None, *, task: Task | None = None) ->
         description=DESCRIPTION,
         lifespan=lifespan,
         license_info={"name": "MIT"},
+        redirect_slashes=False,  # a redirect would echo the Host header into Location; a trailing slash is a 404
     )
     app.state.settings = settings
     app.state.pool = pool
     app.state.metrics = metrics
+    app.state.spool = spool
     problems.install(app)
     app.include_router(router)
     app.include_router(formats.router)
+    app.add_middleware(
+        AdmissionMiddleware, spool=spool, body_timeout_seconds=settings.body_timeout_seconds, retry_after=pool.retry_after
+    )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.openapi = lambda: build_spec(app)  # type: ignore[method-assign]
     return app

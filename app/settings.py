@@ -88,6 +88,36 @@ class Settings(BaseSettings):
         "info", description="Log level of the server."
     )
 
+    # ---- server hardening (admission before the body, timeouts, connections): harden-server ----
+    max_uploads: int = Field(
+        32,
+        ge=1,
+        description="Requests with a body served at once (upload, queue and extraction; keep it at least "
+        "`workers` + `max_queue`); one more gets 503 `too-many-uploads` with `Retry-After` before its body is read.",
+    )
+    spool_quota_mb: int = Field(
+        256,
+        ge=1,
+        description="Disk (MiB, under TMPDIR) that in-flight uploads may occupy together; a body that would pass it "
+        "gets 503 `spool-full` (before reading when Content-Length says so).",
+    )
+    header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="A connection must deliver a complete request head within this time, else 408 and close.",
+    )
+    body_timeout_seconds: float = Field(
+        15.0,
+        gt=0,
+        description="Longest silence while a request body streams in; past it 408 `request-timeout`.",
+    )
+    max_connections: int = Field(
+        256,
+        ge=1,
+        description="Open client connections; one more is answered 503 and closed at once. Also kept below the "
+        "process's file-descriptor limit.",
+    )
+
     @property
     def worker_memory_limit_bytes(self) -> int:
         return self.worker_memory_limit_mb * MiB

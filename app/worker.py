@@ -7,14 +7,20 @@ as (class path, detail, extra) because exception pickling drops `extra`.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import importlib
 import logging
+import os
 import resource
 import signal
+import sys
+import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 from extractors import (
     ExtractionError,
@@ -31,12 +37,13 @@ log = logging.getLogger("app.worker")
 
 @dataclass(frozen=True, slots=True)
 class ExtractJob:
-    """One extraction request as sent to a worker."""
+    """One extraction request as sent to a worker: the bytes, or the spooled file the worker reads them from."""
 
-    data: bytes
+    data: bytes = b""
     filename: str | None = None
     content_type: str | None = None
     max_pages: int = 500
+    path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +126,8 @@ def rebuild_error(info: ErrorInfo) -> ExtractionError | None:
 def run_job(task: Task, job: ExtractJob) -> Reply:
     """Run one job and turn every outcome into a `Reply`."""
     try:
+        if job.path is not None:  # the upload was spooled by the server: read it here, not in the server
+            job = replace(job, data=Path(job.path).read_bytes(), path=None)
         return Reply(output=task(job))
     except ExtractionError as e:
         return Reply(error=error_info(e))
@@ -141,9 +150,38 @@ def limit_memory(max_bytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
 
 
+_PR_SET_PDEATHSIG = 1
+WATCHDOG_INTERVAL_SECONDS = 0.5
+
+
+def die_with_parent() -> None:
+    """Never outlive the process that started this one, even when it is SIGKILLed.
+
+    On Linux the kernel sends SIGKILL when the parent exits (prctl PR_SET_PDEATHSIG); the parent of a
+    forkserver worker is the forkserver, which itself exits when the server goes. Elsewhere a watchdog
+    thread polls the parent pid (not on Linux: a thread costs the worker a malloc arena of address
+    space, which counts against its RLIMIT_AS).
+    """
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent:  # the parent died before the prctl took effect
+                os._exit(1)
+            return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(WATCHDOG_INTERVAL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
 def worker_main(conn: Connection, task: Task, memory_limit_bytes: int) -> None:
     """Process entry point: serve jobs from `conn` until it closes or a `None` arrives."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    die_with_parent()
     limit_memory(memory_limit_bytes)
     while True:
         try:

@@ -19,6 +19,7 @@ from importlib import resources
 from rapidfuzz import fuzz
 
 from . import fit
+from .caching import text_cache
 from .catalogue import catalogue, order
 from .forms import FORMS
 from .model import Cell, Source
@@ -164,7 +165,7 @@ def rules() -> Rules:
 _FILLER = re.compile(r"(?:方式|件数|次数|数量|总数|个数|人数|的|情况|数)(?=$)|的")
 
 
-@lru_cache(maxsize=65536)
+@text_cache(maxsize=65536)
 def _core(key: str) -> str:
     """A label without the words provinces vary freely (…件数/…次数/…数量, 方式, 的)."""
     prev = None
@@ -174,7 +175,7 @@ def _core(key: str) -> str:
     return key.replace("方式", "")
 
 
-@lru_cache(maxsize=262144)
+@text_cache(maxsize=262144)
 def _score(a: str, b: str) -> float:
     """Similarity of two label keys, 0–100; containment of a long alias counts as a near match."""
     if not a or not b:

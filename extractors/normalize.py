@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+
+from .caching import text_cache
 
 try:  # opencc-python-reimplemented: pure Python, Traditional → Simplified
     from opencc import OpenCC
@@ -34,13 +35,13 @@ _QUOTES = re.compile(r"[“”\"'‘’《》〈〉]")
 _PUNCT_TAIL = re.compile(r"[:：;；,，.。、]+$")
 
 
-@lru_cache(maxsize=16384)
+@text_cache(maxsize=16384)
 def nfkc(text: str) -> str:
     """Full-width digits, letters, spaces and punctuation folded to their plain forms."""
     return unicodedata.normalize("NFKC", text)
 
 
-@lru_cache(maxsize=65536)
+@text_cache(maxsize=65536)
 def to_simplified(text: str) -> str:
     """Traditional characters → Simplified (for matching only)."""
     if _T2S is None or text.isascii():
@@ -64,7 +65,7 @@ def strip_numbering(text: str) -> str:
     return t
 
 
-@lru_cache(maxsize=65536)
+@text_cache(maxsize=65536)
 def label_key(text: str, keep_notes: bool = False) -> str:
     """The matching key of a table label: simplified, squashed, unnumbered, notes removed."""
     t = squash(nfkc(to_simplified(text)))

@@ -24,6 +24,7 @@ from importlib import resources
 
 from rapidfuzz import fuzz
 
+from .caching import text_cache
 from .model import Document, Paragraph, Table
 from .normalize import chinese_numeral, nfkc, squash, to_simplified
 from .result import Section
@@ -113,7 +114,7 @@ def load_aliases() -> tuple[TitleAlias, ...]:
     return tuple(sorted(out, key=lambda a: -len(a.alias)))
 
 
-@lru_cache(maxsize=8192)
+@text_cache(maxsize=8192)
 def classify_title(title: str, truncated_ok: bool = True) -> tuple[str, float]:
     """Canonical key of a section title and the match score (0–100); `unclassified` when nothing fits.
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
+from .caching import text_cache
 from .normalize import nfkc, safe_int, squash
 
 _BLANK = re.compile(r"^[-—–―─_/\\／、.·…]*$")
@@ -29,7 +29,7 @@ class ParsedValue:
     blank: bool  # the cell was left empty / dashed
 
 
-@lru_cache(maxsize=65536)
+@text_cache(maxsize=65536)
 def is_value_like(text: str) -> bool:
     """Whether a cell could be a value cell (number, blank, dash, 无) rather than a label."""
     t = squash(nfkc(text))
@@ -42,7 +42,7 @@ def is_value_like(text: str) -> bool:
     return bool(_UNIT_TAIL.match(rest) or _NOTE_TAIL.match(rest) or rest.startswith(("(", "（")))
 
 
-@lru_cache(maxsize=65536)
+@text_cache(maxsize=65536)
 def parse_value(text: str) -> ParsedValue:
     """The number a cell prints (None for blank), and how cleanly it parsed."""
     t = squash(nfkc(text)).replace("，", ",")

@@ -36,6 +36,9 @@ EXPECTED_STATUS = {
     "WorkerCrashedError": 500,
     "WorkerBugError": 500,
     "NotReadyError": 503,
+    "UploadsSaturatedError": 503,
+    "SpoolFullError": 503,
+    "RequestTimeoutError": 408,
 }
 
 
