@@ -144,12 +144,21 @@ def _has_glob(pattern: str) -> bool:
 
 
 def _walk(folder: Path, extensions: tuple[str, ...]) -> Iterator[Path]:
-    """Report files under `folder`, recursively, sorted, hidden files and folders skipped."""
+    """Every file under `folder`, recursively, sorted, hidden files and folders skipped.
+
+    Files of a type the extractor does not read are yielded too: `discover` lists
+    them with their reason instead of skipping them without a word.
+    """
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if not name.startswith(".") and name.lower().endswith(extensions):
+            if not name.startswith("."):
                 yield Path(root) / name
+
+
+def _not_read(p: Path) -> dict[str, object]:
+    return problem("not-read", "File type not read", 415,
+                   f"Files of type {p.suffix.lower() or '(no extension)'} are not read by the extractor.", str(p))
 
 
 def discover(paths: Iterable[str], settings: BatchSettings = BatchSettings()) -> list[Job]:
@@ -161,11 +170,14 @@ def discover(paths: Iterable[str], settings: BatchSettings = BatchSettings()) ->
     jobs: list[Job] = []
     seen: set[Path] = set()
 
-    def add(p: Path) -> None:
+    def add(p: Path, found: bool = False) -> None:
         key = p.resolve()
         if key in seen:
             return
         seen.add(key)
+        if found and not p.name.lower().endswith(settings.extensions):
+            jobs.append(Job(str(p), None, _not_read(p)))
+            return
         try:
             jobs.append(Job(str(p), sha256_of(p)))
         except OSError as e:
@@ -175,7 +187,7 @@ def discover(paths: Iterable[str], settings: BatchSettings = BatchSettings()) ->
         p = Path(arg)
         if p.is_dir():
             for f in _walk(p, settings.extensions):
-                add(f)
+                add(f, found=True)
         elif p.is_file():
             add(p)  # named explicitly: read whatever the extension
         elif _has_glob(arg):
@@ -186,7 +198,7 @@ def discover(paths: Iterable[str], settings: BatchSettings = BatchSettings()) ->
             if not files:
                 jobs.append(Job(arg, None, problem(InputError.code, "No file matches", 400, "The pattern matches no report file.", arg)))
             for f in files:
-                add(f)
+                add(f, found=True)
         else:
             jobs.append(Job(arg, None, problem(InputError.code, "The file cannot be opened", 400, "No such file or directory.", arg)))
     return jobs
@@ -246,8 +258,13 @@ class LocalEngine:
         suspects: deque[Job] = deque()  # in flight when a worker died: run alone
         limit = self.settings.workers * self.settings.inflight_per_worker
         while queue or suspects:
-            with ProcessPoolExecutor(max_workers=self.settings.workers) as pool:
+            pool = ProcessPoolExecutor(max_workers=self.settings.workers, initializer=_worker_init)
+            try:
                 broken = self._drain(pool, queue, suspects, limit, report)
+            except BaseException:  # Ctrl-C, SIGTERM (raised as KeyboardInterrupt by the CLI): no worker outlives us
+                _terminate(pool)
+                raise
+            pool.shutdown(wait=True)
             if not broken and not suspects:
                 break
 
@@ -284,6 +301,26 @@ class LocalEngine:
                     suspects.append(job)
                 return True
         return False
+
+
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them (a terminal sends SIGINT to the whole group)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: cancel queued work and kill the running workers, then reap them."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.join(5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(1)
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -559,6 +596,9 @@ class Summary:
             f"  low confidence: {self.low_confidence_values} values below {self.min_confidence:g} "
             f"in {self.low_confidence_reports} reports",
         ]
+        kinds = Counter(str(f.get("type", "")).rsplit("/", 1)[-1] for f in self.failures)
+        if kinds.get("not-a-report") or kinds.get("not-read"):
+            lines.append(f"  not reports:    {kinds.get('not-a-report', 0)} · file types not read: {kinds.get('not-read', 0)}")
         if self.failures:
             lines.append("Failures:")
             lines += [f"  {f['file']}: {f.get('title', 'failed')} ({f.get('status', '?')}) {f.get('detail', '')}".rstrip()
@@ -597,6 +637,8 @@ def run_to_dir(paths: list[str], out: Path, engine: Engine, settings: BatchSetti
                stream: TextIO | None = None, quiet: bool = False) -> Summary:
     """`python -m extractors FILE... --out DIR`: one JSON per input, failures as problem JSON."""
     jobs = discover(paths, settings)
+    if not jobs:
+        raise InputError("No input files: the paths hold no file.")
     names = Counter(Path(j.file).name for j in jobs if j.error is None)
     clashes = sorted(n for n, c in names.items() if c > 1)
     if clashes:
@@ -616,6 +658,8 @@ def run_to_jsonl(paths: list[str], out: Path, engine: Engine, settings: BatchSet
     superseding the old one.
     """
     jobs = discover(paths, settings)
+    if not jobs:
+        raise InputError("No input files: the paths hold no file.")
     done = {rec["sha256"]: slim(rec) for rec in read_jsonl(out) if rec.get("sha256") and "result" in rec}
     summary = Summary(settings.min_confidence)
     todo: list[Job] = []
@@ -665,3 +709,31 @@ def run_to_jsonl(paths: list[str], out: Path, engine: Engine, settings: BatchSet
     finally:
         sink.close()
     return summary
+
+
+class MemorySink:
+    """Keeps the records in memory (for `series` and `compare` over report files, without a results file)."""
+
+    def __init__(self) -> None:
+        self.records: list[dict] = []
+
+    def write(self, outcome: Outcome) -> None:
+        self.records.append(orjson.loads(jsonl_line(outcome)))
+
+    def close(self) -> None:
+        pass
+
+
+def records_for(paths: list[str], engine: Engine, settings: BatchSettings = BatchSettings(),
+                stream: TextIO | None = None, quiet: bool = False) -> list[dict]:
+    """Batch records for `paths`: a `.jsonl` path is read as a results file, the other paths are extracted."""
+    records = [rec for p in paths if p.endswith(".jsonl") and Path(p).is_file() for rec in read_jsonl(Path(p))]
+    others = [p for p in paths if not (p.endswith(".jsonl") and Path(p).is_file())]
+    if others:
+        jobs = discover(others, settings)
+        sink = MemorySink()
+        run(jobs, engine, sink, Summary(settings.min_confidence), Progress(len(jobs), stream, enabled=not quiet))
+        records += sink.records
+    if not records:
+        raise InputError("No input files: the paths hold no file.")
+    return records
