@@ -168,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def _stop(signum: int, _frame: object) -> None:  # SIGTERM behaves like Ctrl-C: workers are stopped, output flushed
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, _stop)
+    previous = signal.signal(signal.SIGTERM, _stop)
     try:
         return _run(mode, args)
     except KeyboardInterrupt:
@@ -182,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {e}", file=sys.stderr)
             return EXIT_USAGE
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(mode: str, args: argparse.Namespace) -> int:
