@@ -12,6 +12,7 @@ from . import problems
 from .metrics import Metrics
 from .middleware import RequestContextMiddleware
 from .pool import PoolConfig, WorkerPool
+from .compare import router as compare_router
 from .routes import SERVICE_NAME, router
 from .settings import Settings, settings_table
 from .spec import build_spec
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, task: Task | None = None) ->
     app.state.metrics = metrics
     problems.install(app)
     app.include_router(router)
+    app.include_router(compare_router)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.openapi = lambda: build_spec(app)  # type: ignore[method-assign]
     return app
