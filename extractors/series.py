@@ -60,7 +60,7 @@ def load_crosswalk() -> tuple[Crosswalk, ...]:
     return tuple(out)
 
 
-def _group_keys(keys: Iterable[str]) -> dict[str, str]:
+def agency_groups(keys: Iterable[str]) -> dict[str, str]:
     """Map each agency key to its group: a key that is another key minus a leading administrative unit joins it.
 
     `洪泽区人民政府` and `淮安市洪泽区人民政府` are one agency printed with and without
@@ -99,7 +99,7 @@ def series_rows(records: Iterable[dict], agency: str | None = None) -> list[dict
             row[c.series] = sum(nums) if nums and len(nums) == len(parts) else None
             confs += [float(p.get("confidence") or 0) for p in parts if p is not None]
         candidates.append((rec, row, sum(confs) / len(confs) if confs else 0.0))
-    groups = _group_keys(str(r["agency_key"]) for _, r, _ in candidates)
+    groups = agency_groups(str(r["agency_key"]) for _, r, _ in candidates)
     best: dict[tuple[str, int], tuple[dict[str, object], float]] = {}
     for _rec, row, score in candidates:
         row["agency_key"] = groups[str(row["agency_key"])]
