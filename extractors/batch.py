@@ -44,6 +44,13 @@ from .errors import (
 # --------------------------------------------------------------------------- settings
 
 
+def _read_extensions() -> tuple[str, ...]:
+    """Extensions of the formats the extractor reads (`extractors/data/formats.toml`, status `read`)."""
+    from .readers.formats import load_formats
+
+    return tuple(sorted({e.lower() for f in load_formats() if f.status == "read" for e in f.extensions}))
+
+
 def available_cores() -> int:
     """Cores this process may run on (a container or taskset may allow fewer than the machine has)."""
     try:
@@ -58,7 +65,7 @@ class BatchSettings:
 
     workers: int = field(default_factory=available_cores)
     min_confidence: float = 0.9  # values below this are counted in the summary and listed for review
-    extensions: tuple[str, ...] = (".pdf", ".docx", ".html", ".htm", ".txt", ".md", ".markdown")
+    extensions: tuple[str, ...] = field(default_factory=lambda: _read_extensions())  # from data/formats.toml
     inflight_per_worker: int = 2  # jobs queued per worker: enough to keep them busy, few to redo after a crash
 
 
