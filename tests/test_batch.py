@@ -533,3 +533,18 @@ def test_batch_over_the_corpus_locally_and_through_the_service(
             assert other.get("result") == rec["result"], name
         else:
             assert other["error"]["status"] == rec["error"]["status"], name
+
+
+def test_a_folder_readme_and_portal_pages_are_listed_as_not_reports(tmp_path: Path, corpus: Path) -> None:
+    """Decided from the content by the extractor's not-a-report gate (engine-text), not from the file names."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(corpus / "txt" / f"{DOC}.txt", folder)
+    shutil.copy(corpus / "README.md", folder / "README.md")
+    shutil.copy(corpus / "not_reports" / "portal_404.html", folder)
+    summary = run_to_jsonl([str(folder)], tmp_path / "r.jsonl", LocalEngine(BatchSettings(workers=1)), quiet=True)
+    recs = {Path(r["file"]).name: r for r in read_jsonl(tmp_path / "r.jsonl")}
+    assert "result" in recs[f"{DOC}.txt"]
+    for name in ("README.md", "portal_404.html"):
+        assert recs[name]["error"]["type"].endswith("/not-a-report"), name
+    assert "not reports:    2" in summary.render()
