@@ -32,6 +32,14 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 import orjson
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_attempt,
+)
+from tenacity import Future as RetryFuture
 
 from .errors import (
     ExtractionError,
@@ -381,34 +389,38 @@ class ServerEngine:
             return _failed(job, problem_for(e, job.file))
         ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         url = self.settings.url.rstrip("/") + self.settings.endpoint
-        wait_s = self.settings.backoff
-        for attempt in range(1, self.settings.max_attempts + 1):
-            last = attempt == self.settings.max_attempts
+        cfg = self.settings
+
+        def wait(state: RetryCallState) -> float:
+            """Retry-After when the service sends one (capped), else a doubling back-off."""
+            backoff = cfg.backoff * 2 ** (state.attempt_number - 1)
+            if state.outcome is not None and not state.outcome.failed:
+                asked = retry_after_seconds(state.outcome.result().headers.get("retry-after"))
+                return min(cfg.retry_after_cap, asked if asked is not None else backoff)
+            return backoff
+
+        retrying = Retrying(
+            stop=stop_after_attempt(cfg.max_attempts), wait=wait, sleep=self.sleep,
+            retry=retry_if_exception_type(httpx.HTTPError) | retry_if_result(lambda r: r.status_code in _RETRYABLE_STATUS),
+            retry_error_callback=lambda state: state.outcome,  # out of attempts: the last outcome, handled below
+        )
+        resp = retrying(client.post, url, files={"file": (path.name, data, ctype)})
+        if isinstance(resp, RetryFuture):
+            if resp.failed:
+                return _failed(job, problem("service-unreachable", "The extraction service cannot be reached", 503,
+                                            f"{type(resp.exception()).__name__} after {cfg.max_attempts} attempts.",
+                                            job.file))
+            resp = resp.result()
+        if resp.is_success:
             try:
-                resp = client.post(url, files={"file": (path.name, data, ctype)})
-            except httpx.HTTPError as e:
-                if last:
-                    return _failed(job, problem("service-unreachable", "The extraction service cannot be reached", 503,
-                                                f"{type(e).__name__} after {attempt} attempts.", job.file))
-                self.sleep(wait_s)
-                wait_s *= 2
-                continue
-            if resp.status_code in _RETRYABLE_STATUS and not last:
-                asked = retry_after_seconds(resp.headers.get("retry-after"))
-                self.sleep(min(self.settings.retry_after_cap, asked if asked is not None else wait_s))
-                wait_s *= 2
-                continue
-            if resp.is_success:
-                try:
-                    ok = isinstance(orjson.loads(resp.content), dict)
-                except orjson.JSONDecodeError:
-                    ok = False
-                if ok:
-                    return Outcome(job.file, job.sha256, True, resp.content)
-                return _failed(job, problem("bad-response", "The service answered with something other than JSON",
-                                            502, f"HTTP {resp.status_code}, {len(resp.content)} bytes.", job.file))
-            return _failed(job, self._problem_from(resp, job.file))
-        raise AssertionError("unreachable: the last attempt always returns")
+                ok = isinstance(orjson.loads(resp.content), dict)
+            except orjson.JSONDecodeError:
+                ok = False
+            if ok:
+                return Outcome(job.file, job.sha256, True, resp.content)
+            return _failed(job, problem("bad-response", "The service answered with something other than JSON",
+                                        502, f"HTTP {resp.status_code}, {len(resp.content)} bytes.", job.file))
+        return _failed(job, self._problem_from(resp, job.file))
 
     @staticmethod
     def _problem_from(resp: httpx.Response, file: str) -> dict[str, object]:  # noqa: F821
