@@ -36,7 +36,14 @@ class CompareFormat(str, enum.Enum):
     "/v1/compare",
     tags=["analysis"],
     summary="Compare two or more reports of one agency, year over year",
-    responses=problem_responses(400, 413, 415, 422, 500, 503, 504),
+    response_class=Response,
+    responses={
+        200: {"description": "The comparison: JSON, or the readable report with ?format=markdown|html",
+              "content": {"application/json": {"schema": {"type": "object"}},
+                          "text/markdown": {"schema": {"type": "string"}},
+                          "text/html": {"schema": {"type": "string"}}}},
+        **problem_responses(400, 413, 415, 422, 500, 503, 504),
+    },
 )
 async def compare_v1(
     request: Request,
