@@ -12,6 +12,7 @@ from . import formats, problems
 from .metrics import Metrics
 from .middleware import AdmissionMiddleware, RequestContextMiddleware
 from .pool import PoolConfig, WorkerPool
+from .compare import router as compare_router
 from .routes import SERVICE_NAME, router
 from .settings import Settings, settings_table
 from .spec import build_spec
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, *, task: Task | None = None) ->
     problems.install(app)
     app.include_router(router)
     app.include_router(formats.router)
+    app.include_router(compare_router)
     app.add_middleware(
         AdmissionMiddleware, spool=spool, body_timeout_seconds=settings.body_timeout_seconds, retry_after=pool.retry_after
     )

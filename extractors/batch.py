@@ -32,6 +32,14 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 import orjson
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_attempt,
+)
+from tenacity import Future as RetryFuture
 
 from .errors import (
     ExtractionError,
@@ -42,6 +50,13 @@ from .errors import (
 )
 
 # --------------------------------------------------------------------------- settings
+
+
+def _read_extensions() -> tuple[str, ...]:
+    """Extensions of the formats the extractor reads (`extractors/data/formats.toml`, status `read`)."""
+    from .readers.formats import load_formats
+
+    return tuple(sorted({e.lower() for f in load_formats() if f.status == "read" for e in f.extensions}))
 
 
 def available_cores() -> int:
@@ -58,7 +73,7 @@ class BatchSettings:
 
     workers: int = field(default_factory=available_cores)
     min_confidence: float = 0.9  # values below this are counted in the summary and listed for review
-    extensions: tuple[str, ...] = (".pdf", ".docx", ".html", ".htm", ".txt", ".md", ".markdown")
+    extensions: tuple[str, ...] = field(default_factory=lambda: _read_extensions())  # from data/formats.toml
     inflight_per_worker: int = 2  # jobs queued per worker: enough to keep them busy, few to redo after a crash
 
 
@@ -144,12 +159,21 @@ def _has_glob(pattern: str) -> bool:
 
 
 def _walk(folder: Path, extensions: tuple[str, ...]) -> Iterator[Path]:
-    """Report files under `folder`, recursively, sorted, hidden files and folders skipped."""
+    """Every file under `folder`, recursively, sorted, hidden files and folders skipped.
+
+    Files of a type the extractor does not read are yielded too: `discover` lists
+    them with their reason instead of skipping them without a word.
+    """
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if not name.startswith(".") and name.lower().endswith(extensions):
+            if not name.startswith("."):
                 yield Path(root) / name
+
+
+def _not_read(p: Path) -> dict[str, object]:
+    return problem("not-read", "File type not read", 415,
+                   f"Files of type {p.suffix.lower() or '(no extension)'} are not read by the extractor.", str(p))
 
 
 def discover(paths: Iterable[str], settings: BatchSettings = BatchSettings()) -> list[Job]:
@@ -161,11 +185,14 @@ def discover(paths: Iterable[str], settings: BatchSettings = BatchSettings()) ->
     jobs: list[Job] = []
     seen: set[Path] = set()
 
-    def add(p: Path) -> None:
+    def add(p: Path, found: bool = False) -> None:
         key = p.resolve()
         if key in seen:
             return
         seen.add(key)
+        if found and not p.name.lower().endswith(settings.extensions):
+            jobs.append(Job(str(p), None, _not_read(p)))
+            return
         try:
             jobs.append(Job(str(p), sha256_of(p)))
         except OSError as e:
@@ -175,7 +202,7 @@ def discover(paths: Iterable[str], settings: BatchSettings = BatchSettings()) ->
         p = Path(arg)
         if p.is_dir():
             for f in _walk(p, settings.extensions):
-                add(f)
+                add(f, found=True)
         elif p.is_file():
             add(p)  # named explicitly: read whatever the extension
         elif _has_glob(arg):
@@ -186,7 +213,7 @@ def discover(paths: Iterable[str], settings: BatchSettings = BatchSettings()) ->
             if not files:
                 jobs.append(Job(arg, None, problem(InputError.code, "No file matches", 400, "The pattern matches no report file.", arg)))
             for f in files:
-                add(f)
+                add(f, found=True)
         else:
             jobs.append(Job(arg, None, problem(InputError.code, "The file cannot be opened", 400, "No such file or directory.", arg)))
     return jobs
@@ -246,8 +273,13 @@ class LocalEngine:
         suspects: deque[Job] = deque()  # in flight when a worker died: run alone
         limit = self.settings.workers * self.settings.inflight_per_worker
         while queue or suspects:
-            with ProcessPoolExecutor(max_workers=self.settings.workers) as pool:
+            pool = ProcessPoolExecutor(max_workers=self.settings.workers, initializer=_worker_init)
+            try:
                 broken = self._drain(pool, queue, suspects, limit, report)
+            except BaseException:  # Ctrl-C, SIGTERM (raised as KeyboardInterrupt by the CLI): no worker outlives us
+                _terminate(pool)
+                raise
+            pool.shutdown(wait=True)
             if not broken and not suspects:
                 break
 
@@ -284,6 +316,26 @@ class LocalEngine:
                     suspects.append(job)
                 return True
         return False
+
+
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them (a terminal sends SIGINT to the whole group)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: cancel queued work and kill the running workers, then reap them."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.join(5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(1)
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -337,34 +389,38 @@ class ServerEngine:
             return _failed(job, problem_for(e, job.file))
         ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         url = self.settings.url.rstrip("/") + self.settings.endpoint
-        wait_s = self.settings.backoff
-        for attempt in range(1, self.settings.max_attempts + 1):
-            last = attempt == self.settings.max_attempts
+        cfg = self.settings
+
+        def wait(state: RetryCallState) -> float:
+            """Retry-After when the service sends one (capped), else a doubling back-off."""
+            backoff = cfg.backoff * 2 ** (state.attempt_number - 1)
+            if state.outcome is not None and not state.outcome.failed:
+                asked = retry_after_seconds(state.outcome.result().headers.get("retry-after"))
+                return min(cfg.retry_after_cap, asked if asked is not None else backoff)
+            return backoff
+
+        retrying = Retrying(
+            stop=stop_after_attempt(cfg.max_attempts), wait=wait, sleep=self.sleep,
+            retry=retry_if_exception_type(httpx.HTTPError) | retry_if_result(lambda r: r.status_code in _RETRYABLE_STATUS),
+            retry_error_callback=lambda state: state.outcome,  # out of attempts: the last outcome, handled below
+        )
+        resp = retrying(client.post, url, files={"file": (path.name, data, ctype)})
+        if isinstance(resp, RetryFuture):
+            if resp.failed:
+                return _failed(job, problem("service-unreachable", "The extraction service cannot be reached", 503,
+                                            f"{type(resp.exception()).__name__} after {cfg.max_attempts} attempts.",
+                                            job.file))
+            resp = resp.result()
+        if resp.is_success:
             try:
-                resp = client.post(url, files={"file": (path.name, data, ctype)})
-            except httpx.HTTPError as e:
-                if last:
-                    return _failed(job, problem("service-unreachable", "The extraction service cannot be reached", 503,
-                                                f"{type(e).__name__} after {attempt} attempts.", job.file))
-                self.sleep(wait_s)
-                wait_s *= 2
-                continue
-            if resp.status_code in _RETRYABLE_STATUS and not last:
-                asked = retry_after_seconds(resp.headers.get("retry-after"))
-                self.sleep(min(self.settings.retry_after_cap, asked if asked is not None else wait_s))
-                wait_s *= 2
-                continue
-            if resp.is_success:
-                try:
-                    ok = isinstance(orjson.loads(resp.content), dict)
-                except orjson.JSONDecodeError:
-                    ok = False
-                if ok:
-                    return Outcome(job.file, job.sha256, True, resp.content)
-                return _failed(job, problem("bad-response", "The service answered with something other than JSON",
-                                            502, f"HTTP {resp.status_code}, {len(resp.content)} bytes.", job.file))
-            return _failed(job, self._problem_from(resp, job.file))
-        raise AssertionError("unreachable: the last attempt always returns")
+                ok = isinstance(orjson.loads(resp.content), dict)
+            except orjson.JSONDecodeError:
+                ok = False
+            if ok:
+                return Outcome(job.file, job.sha256, True, resp.content)
+            return _failed(job, problem("bad-response", "The service answered with something other than JSON",
+                                        502, f"HTTP {resp.status_code}, {len(resp.content)} bytes.", job.file))
+        return _failed(job, self._problem_from(resp, job.file))
 
     @staticmethod
     def _problem_from(resp: httpx.Response, file: str) -> dict[str, object]:  # noqa: F821
@@ -559,6 +615,9 @@ class Summary:
             f"  low confidence: {self.low_confidence_values} values below {self.min_confidence:g} "
             f"in {self.low_confidence_reports} reports",
         ]
+        kinds = Counter(str(f.get("type", "")).rsplit("/", 1)[-1] for f in self.failures)
+        if kinds.get("not-a-report") or kinds.get("not-read"):
+            lines.append(f"  not reports:    {kinds.get('not-a-report', 0)} · file types not read: {kinds.get('not-read', 0)}")
         if self.failures:
             lines.append("Failures:")
             lines += [f"  {f['file']}: {f.get('title', 'failed')} ({f.get('status', '?')}) {f.get('detail', '')}".rstrip()
@@ -597,6 +656,8 @@ def run_to_dir(paths: list[str], out: Path, engine: Engine, settings: BatchSetti
                stream: TextIO | None = None, quiet: bool = False) -> Summary:
     """`python -m extractors FILE... --out DIR`: one JSON per input, failures as problem JSON."""
     jobs = discover(paths, settings)
+    if not jobs:
+        raise InputError("No input files: the paths hold no file.")
     names = Counter(Path(j.file).name for j in jobs if j.error is None)
     clashes = sorted(n for n, c in names.items() if c > 1)
     if clashes:
@@ -616,6 +677,8 @@ def run_to_jsonl(paths: list[str], out: Path, engine: Engine, settings: BatchSet
     superseding the old one.
     """
     jobs = discover(paths, settings)
+    if not jobs:
+        raise InputError("No input files: the paths hold no file.")
     done = {rec["sha256"]: slim(rec) for rec in read_jsonl(out) if rec.get("sha256") and "result" in rec}
     summary = Summary(settings.min_confidence)
     todo: list[Job] = []
@@ -665,3 +728,31 @@ def run_to_jsonl(paths: list[str], out: Path, engine: Engine, settings: BatchSet
     finally:
         sink.close()
     return summary
+
+
+class MemorySink:
+    """Keeps the records in memory (for `series` and `compare` over report files, without a results file)."""
+
+    def __init__(self) -> None:
+        self.records: list[dict] = []
+
+    def write(self, outcome: Outcome) -> None:
+        self.records.append(orjson.loads(jsonl_line(outcome)))
+
+    def close(self) -> None:
+        pass
+
+
+def records_for(paths: list[str], engine: Engine, settings: BatchSettings = BatchSettings(),
+                stream: TextIO | None = None, quiet: bool = False) -> list[dict]:
+    """Batch records for `paths`: a `.jsonl` path is read as a results file, the other paths are extracted."""
+    records = [rec for p in paths if p.endswith(".jsonl") and Path(p).is_file() for rec in read_jsonl(Path(p))]
+    others = [p for p in paths if not (p.endswith(".jsonl") and Path(p).is_file())]
+    if others:
+        jobs = discover(others, settings)
+        sink = MemorySink()
+        run(jobs, engine, sink, Summary(settings.min_confidence), Progress(len(jobs), stream, enabled=not quiet))
+        records += sink.records
+    if not records:
+        raise InputError("No input files: the paths hold no file.")
+    return records

@@ -855,7 +855,7 @@ def _on_review_row(st: _State, row: TableRow, found: dict[str, Match]) -> None:
 _JOINERS = re.compile(r"[、及和与/]")
 
 
-@lru_cache(maxsize=4096)
+@text_cache(4096)
 def _combined(key: str) -> Alias | None:
     """A legacy label that joins two or more sibling rows of the form ("信函、传真申请数"), as an
     alias of the documented extension id `ext.<parent>.<leaf>_<leaf>` — or None.
