@@ -18,3 +18,6 @@ class ReadOptions:
     max_compression_ratio: float = 200.0  # per zip entry, uncompressed/compressed
     max_text_chars: int = 20_000_000  # characters of decoded text for txt/html/md
     password: str | None = None  # never used by default: encrypted files are refused
+    # OCR (scanned PDF pages, images; needs the [ocr] extra)
+    max_ocr_pages: int = 50  # a file with more pages to OCR is refused (TooManyPagesError): ~5 CPU-s each
+    ocr_threads: int = 1  # onnxruntime threads per page; the service's worker pool already fills the cores

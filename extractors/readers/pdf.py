@@ -23,6 +23,7 @@ from ..errors import (
     TooManyPagesError,
 )
 from ..model import Document
+from . import ocr
 from .options import ReadOptions
 from .pdf_geometry import Char, PdfSettings, dedupe_overprint, group_lines
 from .pdf_tables import extract_rules, find_tables, find_unruled_tables
@@ -37,10 +38,15 @@ _ABSURD_BOX = 3.0  # a loose box this many times the page's typical height is a 
 
 
 def read(data: bytes, options: ReadOptions, settings: PdfSettings = DEFAULT_SETTINGS) -> Document:
-    """Read a PDF with a text layer into paragraphs and tables (see module docstring)."""
+    """Read a PDF into paragraphs and tables (see module docstring).
+
+    Decided per page: a page with a text layer is read from it; a page without
+    one that shows an image (a scan) is OCR'd when the `[ocr]` extra is installed.
+    """
     with _PDFIUM_LOCK:
         pdf = _open(data, options)
-        try:
+    try:
+        with _PDFIUM_LOCK:
             n_pages = len(pdf)
             if n_pages > options.max_pages:
                 raise TooManyPagesError(
@@ -50,21 +56,80 @@ def read(data: bytes, options: ReadOptions, settings: PdfSettings = DEFAULT_SETT
                 )
             if n_pages == 0:
                 raise CorruptFileError("The PDF has no pages.")
-            pages, n_chars = [], 0
+            pages: list[PageContent | None] = []
+            scanned: list[int] = []
+            n_chars = 0
             for i in range(n_pages):
-                page, count = _read_page(pdf, i, settings)
-                pages.append(page)
-                n_chars += count
-        except pdfium.PdfiumError as e:
-            raise CorruptFileError("The PDF could not be parsed.") from e
-        finally:
+                page, count, has_image = _read_page(pdf, i, settings)
+                if count < settings.min_chars_per_page and has_image:
+                    scanned.append(i)
+                    pages.append(None)
+                else:
+                    pages.append(page)
+                    n_chars += count
+        n_ocr_chars, warnings = _ocr_pages(pdf, pages, scanned, options, settings)
+    except pdfium.PdfiumError as e:
+        raise CorruptFileError("The PDF could not be parsed.") from e
+    finally:
+        with _PDFIUM_LOCK:
             pdf.close()
+    kept = [p for p in pages if p is not None]
+    n_chars += n_ocr_chars
     if n_chars < settings.min_chars_per_page * n_pages:
         raise NoTextLayerError(
-            f"The PDF has {n_pages} pages but only {n_chars} text characters; it looks scanned.",
+            f"The PDF has {n_pages} pages but only {n_chars} text characters and no scanned page images.",
             pages=n_pages,
         )
-    return Document(blocks=tuple(assemble(pages, settings)), format="pdf", pages=n_pages)
+    return Document(blocks=tuple(assemble(kept, settings)), format="pdf", pages=n_pages, warnings=tuple(warnings))
+
+
+def _ocr_pages(
+    pdf: pdfium.PdfDocument,
+    pages: list[PageContent | None],
+    scanned: list[int],
+    options: ReadOptions,
+    settings: PdfSettings,
+) -> tuple[int, list[str]]:
+    """OCR the image-only pages in place (returns the characters read and reader warnings).
+
+    Without the `[ocr]` extra a wholly scanned PDF is refused with the error naming
+    the extra; a partly scanned one keeps its text pages and says which were skipped.
+    """
+    if not scanned:
+        return 0, []
+    if not ocr.available():
+        if len(scanned) == len(pages):
+            ocr.require()
+        return 0, [f"ocr_unavailable: pages {', '.join(str(i + 1) for i in scanned)} are scanned images "
+                f"and were skipped ({ocr.INSTALL_HINT})"]
+    if len(scanned) > options.max_ocr_pages:
+        raise TooManyPagesError(
+            f"The PDF has {len(scanned)} scanned pages to OCR; the limit is {options.max_ocr_pages}.",
+            pages=len(scanned),
+            max_pages=options.max_ocr_pages,
+        )
+    ocr_settings = ocr.settings_for(options)
+    n_chars = 0
+    for i in scanned:
+        with _PDFIUM_LOCK:
+            gray = _render(pdf, i, ocr_settings.dpi)
+        page = ocr.read_page_image(gray, i + 1, ocr_settings.dpi, settings, ocr_settings)
+        n_chars += sum(len(ln.chars) for ln in page.lines) + sum(len(c.text) for t in page.tables for c in t.cells)
+        pages[i] = page
+    return n_chars, []
+
+
+def _render(pdf: pdfium.PdfDocument, index: int, dpi: int) -> object:
+    """Page `index` as an 8-bit grey image at `dpi` (numpy array, from the [ocr] extra)."""
+    page = pdf[index]
+    try:
+        bitmap = page.render(scale=dpi / 72.0, grayscale=True)
+        try:
+            return bitmap.to_numpy().copy()
+        finally:
+            bitmap.close()
+    finally:
+        page.close()
 
 
 def _open(data: bytes, options: ReadOptions) -> pdfium.PdfDocument:
@@ -76,10 +141,15 @@ def _open(data: bytes, options: ReadOptions) -> pdfium.PdfDocument:
         raise CorruptFileError("The PDF could not be parsed.") from e
 
 
-def _read_page(pdf: pdfium.PdfDocument, index: int, settings: PdfSettings) -> tuple[PageContent, int]:
-    """Characters and rulings of one page (the one pass over pdfium) laid out into lines and tables."""
+def _read_page(pdf: pdfium.PdfDocument, index: int, settings: PdfSettings) -> tuple[PageContent, int, bool]:
+    """Characters and rulings of one page (the one pass over pdfium) laid out into lines and tables.
+
+    Also says whether the page shows an image object: a page with no text but an
+    image is a scan, one with neither is blank (or broken) and is not OCR'd.
+    """
     page = pdf[index]
     try:
+        has_image = _has_image(page)
         left, bottom, right, top = page.get_cropbox()
         height = top
         textpage = page.get_textpage()
@@ -96,7 +166,15 @@ def _read_page(pdf: pdfium.PdfDocument, index: int, settings: PdfSettings) -> tu
     if settings.unruled_tables:
         unruled, lines = find_unruled_tables(lines, index + 1, settings)
         tables.extend(unruled)
-    return PageContent(number=index + 1, height=height - bottom, lines=lines, tables=tables), len(chars)
+    return PageContent(number=index + 1, height=height - bottom, lines=lines, tables=tables), len(chars), has_image
+
+
+def _has_image(page: pdfium.PdfPage) -> bool:
+    raw = page.raw
+    return any(
+        pdfium_c.FPDFPageObj_GetType(pdfium_c.FPDFPage_GetObject(raw, i)) == pdfium_c.FPDF_PAGEOBJ_IMAGE
+        for i in range(pdfium_c.FPDFPage_CountObjects(raw))
+    )
 
 
 def _chars(textpage: pdfium.PdfTextPage, height: float) -> list[Char]:
