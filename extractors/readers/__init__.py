@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ..errors import EmptyFileError, UnsupportedFormatError
 from ..model import Document, Format
-from . import docx, html, markdown, pdf, text
+from . import docx, html, image, markdown, pdf, text
 from .options import ReadOptions
 from .sniff import sniff
 
@@ -23,6 +23,7 @@ READERS: dict[Format, Reader] = {
     "html": html.read,
     "txt": text.read,
     "md": markdown.read,
+    "image": image.read,
 }
 
 
@@ -38,7 +39,7 @@ def read(
     fmt = sniff(data, filename, content_type)
     if fmt is None:
         raise UnsupportedFormatError(
-            "The bytes are not a PDF, DOCX, HTML or text document.",
+            "The bytes are not a PDF, DOCX, HTML, image or text document.",
             filename_extension=(filename or "").rsplit(".", 1)[-1][:10] if filename and "." in filename else None,
         )
     return READERS[fmt](data, options or ReadOptions())

@@ -8,6 +8,7 @@ import zipfile
 from ..errors import CorruptFileError, EncryptedFileError
 from ..model import Format
 from .encoding import decode_text, utf16_without_bom
+from .image import is_image
 
 _HTML_MARK = re.compile(rb"<\s*(!doctype\s+html|html|head|body|meta|div|table|p|article|title)[\s>/]", re.IGNORECASE)
 _MD_MARK = re.compile(r"^\s*(#{1,6}\s|\|.*\|\s*$|\|?\s*:?-{3,}:?\s*\|)", re.MULTILINE)
@@ -37,6 +38,8 @@ def sniff(data: bytes, filename: str | None = None, content_type: str | None = N
     head = data[:1024]
     if b"%PDF-" in head:
         return "pdf"
+    if is_image(data):
+        return "image"
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as z:
