@@ -24,7 +24,7 @@ from extractors import (
     UnsupportedFormatError,
     extract,
 )
-from extractors.readers import sniff
+from extractors.readers import ocr, sniff
 
 log = logging.getLogger("app.worker")
 
@@ -37,6 +37,8 @@ class ExtractJob:
     filename: str | None = None
     content_type: str | None = None
     max_pages: int = 500
+    max_ocr_pages: int = 50
+    ocr_threads: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,8 @@ class JobOutput:
     format: str
     template: str
     result_json: bytes
+    ocr_pages: int = 0  # pages this job OCR'd, and the wall time they took
+    ocr_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +80,17 @@ def run_extract(job: ExtractJob) -> JobOutput:
     fmt = sniff(job.data, job.filename, job.content_type)
     if fmt is None:
         raise UnsupportedFormatError("The bytes are not a PDF, DOCX, HTML, Markdown or text document.")
-    options = ExtractOptions(read=ReadOptions(max_pages=job.max_pages))
+    options = ExtractOptions(
+        read=ReadOptions(max_pages=job.max_pages, max_ocr_pages=job.max_ocr_pages, ocr_threads=job.ocr_threads)
+    )
+    pages0, seconds0 = ocr.USAGE.pages, ocr.USAGE.seconds
     result = extract(job.data, job.filename, job.content_type, options)
     return JobOutput(
         format=result.document.format or fmt,
         template=result.document.template.value,
         result_json=result.model_dump_json().encode(),
+        ocr_pages=ocr.USAGE.pages - pages0,
+        ocr_seconds=ocr.USAGE.seconds - seconds0,
     )
 
 

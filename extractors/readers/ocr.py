@@ -102,6 +102,17 @@ def _modules() -> tuple[Any, Any, Any]:
     return cv2, numpy, RapidOCR
 
 
+@dataclass(slots=True)
+class OcrUsage:
+    """What OCR cost this process so far (the service reads it around each job for its metrics)."""
+
+    pages: int = 0
+    seconds: float = 0.0  # wall time inside `read_page_image`
+    cpu_seconds: float = 0.0  # CPU time of this process inside it (all threads)
+
+
+USAGE = OcrUsage()
+
 _ENGINES: dict[tuple[int, int], Any] = {}
 _ENGINE_LOCK = threading.Lock()
 
@@ -244,6 +255,18 @@ def read_page_image(
     settings: OcrSettings = DEFAULT_SETTINGS,
 ) -> PageContent:
     """One page image (8-bit grey) laid out into lines and ruled tables, as a text-layer page would be."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    try:
+        return _read_page_image(gray, page_no, dpi, pdf_settings, settings)
+    finally:
+        USAGE.pages += 1
+        USAGE.seconds += time.perf_counter() - t0
+        USAGE.cpu_seconds += time.process_time() - c0
+
+
+def _read_page_image(
+    gray: np.ndarray, page_no: int, dpi: float, pdf_settings: PdfSettings, settings: OcrSettings
+) -> PageContent:
     upright, _ = deskew(gray, settings)
     horiz, vert = find_rules(upright, dpi, settings)
     chars: list[Char] = list(recognise(upright, dpi, settings))
