@@ -15,6 +15,7 @@ split by `tests/test_confidence.py`; they are kept here as one settings object.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -194,12 +195,18 @@ def ocr_cap(p: float, m: Match, x: dict[str, float], quality: dict[tuple[int, in
     q = quality.get((s.table, s.row, s.col)) if s.table is not None and s.row is not None else None
     holds = bool(x.get("rule_holds"))
     if q is None:
-        cap = settings.unknown
-    elif q >= settings.sure_chars:
+        return min(p, settings.unknown)
+    # a speck of noise reads as a decimal point or separator, and a cell whose text gave no
+    # number may hide one the recogniser mangled: neither is a sure reading, whatever the scores
+    sure = q >= settings.sure_chars and m.value is not None and not _FRAGILE.search(m.raw)
+    if sure:
         cap = settings.sure_and_sums if holds else settings.sure_unconfirmed
     else:
         cap = settings.unsure_and_sums if holds else settings.unsure
     return min(p, cap)
+
+
+_FRAGILE = re.compile(r"[.,，．。、·]")
 
 
 def score(matches: list[Match], findings: list[Finding], doc: Document | None = None) -> list[Indicator]:

@@ -16,8 +16,9 @@ Deskew: the page's angle is the one whose horizontal projection profile is
 sharpest (text lines and rules become thin dark bands), searched on a small copy
 of the page, so a 0.5–1.2° turned scan lines up before anything is grouped.
 Ruling lines: long thin horizontal/vertical runs of dark pixels (morphological
-opening); a vertical run counts only where it reaches a horizontal rule, so the
-strokes of a character never become a border.
+opening); a vertical run counts only where it meets at least two horizontal
+rules (a table cut by the page end has no bottom rule), so the strokes of a
+character never become a border.
 """
 from __future__ import annotations
 
@@ -51,8 +52,8 @@ class OcrSettings:
     skew_step_degrees: float = 0.1
     deskew_min_degrees: float = 0.15  # a smaller angle is left alone (rotation blurs the page)
     min_rule_inches: float = 0.25  # shortest horizontal ruling line
-    min_vrule_inches: float = 0.12  # shortest vertical ruling piece (a row of a few millimetres)
-    rule_reach_inches: float = 0.04  # a vertical piece must end this close to a horizontal rule
+    min_vrule_inches: float = 0.15  # shortest vertical ruling piece (one table row is taller)
+    rule_reach_inches: float = 0.04  # a vertical piece meets a horizontal rule this close to it
     max_rule_inches: float = 0.03  # thicker dark runs are blots or filled boxes, not rules
     min_score: float = 0.5  # recognised text boxes below this score are noise
 
@@ -89,17 +90,22 @@ def settings_for(options: ReadOptions, base: OcrSettings = DEFAULT_SETTINGS) -> 
     return replace(base, threads=max(1, options.ocr_threads))
 
 
+def _import() -> tuple[Any, Any, Any]:
+    import cv2
+    import numpy
+    from rapidocr import RapidOCR
+
+    return cv2, numpy, RapidOCR
+
+
 def _modules() -> tuple[Any, Any, Any]:
     try:
-        import cv2
-        import numpy
-        from rapidocr import RapidOCR
+        return _import()
     except ImportError as e:  # the extra is not installed (or broken): say which extra reads scans
         raise OcrUnavailableError(
             f"The file needs OCR (scanned pages or an image), which is not installed: {INSTALL_HINT}.",
             extra=EXTRA,
         ) from e
-    return cv2, numpy, RapidOCR
 
 
 @dataclass(slots=True)
@@ -191,11 +197,10 @@ def find_rules(gray: np.ndarray, dpi: float, settings: OcrSettings = DEFAULT_SET
         if w > thick:
             continue
         cx, top, bottom = (x + w / 2) * pt, y * pt, (y + h) * pt
-        ends = [
-            any(abs(hy - end) <= reach and hx0 - reach <= cx <= hx1 + reach for hy, hx0, hx1 in horiz)
-            for end in (top, bottom)
-        ]
-        if all(ends):  # a cell border runs from one horizontal rule to another; a glyph stroke does not
+        crossed = sum(
+            1 for hy, hx0, hx1 in horiz if hx0 - reach <= cx <= hx1 + reach and top - reach <= hy <= bottom + reach
+        )
+        if crossed >= 2:  # a cell border runs from one horizontal rule to (or past) another; a glyph stroke does not
             vert.append((cx, top, bottom))
     return horiz, vert
 
