@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import OcrUnavailableError
 from .options import ReadOptions
 from .pdf_geometry import Char, PdfSettings, group_lines
-from .pdf_tables import Rule, find_tables, find_unruled_tables
+from .pdf_tables import RawCell, RawTable, Rule, find_tables, find_unruled_tables
 from .pdf_text import PageContent
 
 if TYPE_CHECKING:  # numpy comes with the [ocr] extra
@@ -56,6 +56,7 @@ class OcrSettings:
     rule_reach_inches: float = 0.04  # a vertical piece meets a horizontal rule this close to it
     max_rule_inches: float = 0.03  # thicker dark runs are blots or filled boxes, not rules
     min_score: float = 0.5  # recognised text boxes below this score are noise
+    sliver_inches: float = 0.12  # an empty grid row/column this thin is a border seen twice (a photo's slant)
 
 
 DEFAULT_SETTINGS = OcrSettings()
@@ -188,13 +189,13 @@ def find_rules(gray: np.ndarray, dpi: float, settings: OcrSettings = DEFAULT_SET
     pt = 72.0 / dpi
     thick = settings.max_rule_inches * dpi
     horiz: list[Rule] = []
-    for x, y, w, h in _boxes(cv2, horiz_mask):
-        if h <= thick:
+    for x, y, w, h, area in _boxes(cv2, horiz_mask):
+        if area / w <= thick:  # mean thickness: a glyph stroke touching the rule widens its box, not the rule
             horiz.append(((y + h / 2) * pt, x * pt, (x + w) * pt))
     reach = settings.rule_reach_inches * 72.0
     vert: list[Rule] = []
-    for x, y, w, h in _boxes(cv2, vert_mask):
-        if w > thick:
+    for x, y, w, h, area in _boxes(cv2, vert_mask):
+        if area / h > thick:
             continue
         cx, top, bottom = (x + w / 2) * pt, y * pt, (y + h) * pt
         crossed = sum(
@@ -205,9 +206,51 @@ def find_rules(gray: np.ndarray, dpi: float, settings: OcrSettings = DEFAULT_SET
     return horiz, vert
 
 
-def _boxes(cv2: Any, mask: np.ndarray) -> list[tuple[int, int, int, int]]:
+def _boxes(cv2: Any, mask: np.ndarray) -> list[tuple[int, int, int, int, int]]:
+    """x, y, width, height and pixel count of every connected run in a rule mask."""
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    return [tuple(int(v) for v in stats[i, :4]) for i in range(1, n)]  # type: ignore[misc]
+    return [tuple(int(v) for v in stats[i, :5]) for i in range(1, n)]  # type: ignore[misc]
+
+
+def drop_slivers(t: RawTable, max_size: float) -> None:
+    """Remove empty grid columns and rows thinner than `max_size` points, in place.
+
+    In a photo the page is not flat: one border drawn slanted shows as two grid
+    lines a few points apart, and the thin strip between them would become an
+    empty last column (the value column, to every later stage) or an empty row.
+    """
+    for axis in ("col", "row"):
+        k = 0
+        while k < (t.n_cols if axis == "col" else t.n_rows):
+            alone = [c for c in t.cells if _span(c, axis) == (k, k + 1)]
+            sizes = [(c.x1 - c.x0) if axis == "col" else (c.bottom - c.top) for c in alone]
+            if alone and all(not c.text.strip() for c in alone) and max(sizes) < max_size:
+                _remove(t, axis, k)
+            else:
+                k += 1
+
+
+def _span(c: RawCell, axis: str) -> tuple[int, int]:
+    return (c.c0, c.c1) if axis == "col" else (c.r0, c.r1)
+
+
+def _remove(t: RawTable, axis: str, k: int) -> None:
+    kept = []
+    for c in t.cells:
+        lo, hi = _span(c, axis)
+        if (lo, hi) == (k, k + 1):
+            continue  # the empty sliver cell itself
+        lo, hi = (lo - (lo > k), hi - (hi > k))
+        if axis == "col":
+            c.c0, c.c1 = lo, max(hi, lo + 1)
+        else:
+            c.r0, c.r1 = lo, max(hi, lo + 1)
+        kept.append(c)
+    t.cells = kept
+    if axis == "col":
+        t.n_cols -= 1
+    else:
+        t.n_rows -= 1
 
 
 # --------------------------------------------------------------------------- recognition
@@ -276,6 +319,9 @@ def _read_page_image(
     horiz, vert = find_rules(upright, dpi, settings)
     chars: list[Char] = list(recognise(upright, dpi, settings))
     tables, rest = find_tables(chars, horiz, vert, page_no, pdf_settings)
+    sliver = settings.sliver_inches * 72.0
+    for t in tables:
+        drop_slivers(t, sliver)
     lines = group_lines(rest, pdf_settings)
     if pdf_settings.unruled_tables:
         unruled, lines = find_unruled_tables(lines, page_no, pdf_settings)
