@@ -114,7 +114,6 @@ def test_server_timing_header_is_parsed_into_named_durations() -> None:
 
 def test_ocr_row_times_scanned_pages_beside_the_text_layer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The OCR section OCRs one scanned page (--quick) and reports it as a row of the in-process table."""
-    pytest.importorskip("rapidocr")
     out = tmp_path / "bench.json"
     assert main(["--quick", "--corpus", str(CORPUS), "--sections", "ocr", "--json", str(out)]) == 0
     text = capsys.readouterr().out

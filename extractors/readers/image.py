@@ -22,12 +22,24 @@ from .pdf_text import assemble
 
 DEFAULT_PDF_SETTINGS = PdfSettings()
 # magic numbers of the image formats read here (sniff uses the same table)
-MAGIC: tuple[bytes, ...] = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"II*\x00", b"MM\x00*", b"BM")
+MAGIC: tuple[bytes, ...] = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"II*\x00", b"MM\x00*")
+_BMP_INFO_SIZES = frozenset({12, 40, 52, 56, 64, 108, 124})
 
 
 def is_image(data: bytes) -> bool:
-    """Whether `data` starts like an image this reader reads."""
-    return data.startswith(MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+    """Whether `data` starts like an image this reader reads.
+
+    BMP's two-letter magic is checked with its header (reserved zeros, a known
+    info-header size), so a text starting with "BM" stays text.
+    """
+    if data.startswith(MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+        return True
+    return (
+        data[:2] == b"BM"
+        and len(data) >= 18
+        and data[6:10] == b"\0\0\0\0"
+        and int.from_bytes(data[14:18], "little") in _BMP_INFO_SIZES
+    )
 
 
 def read(data: bytes, options: ReadOptions) -> Document:

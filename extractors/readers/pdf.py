@@ -169,10 +169,14 @@ def _read_page(pdf: pdfium.PdfDocument, index: int, settings: PdfSettings) -> tu
     return PageContent(number=index + 1, height=height - bottom, lines=lines, tables=tables), len(chars), has_image
 
 
+_PICTURE = frozenset({pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_FORM})  # a scan may sit in a form XObject
+
+
 def _has_image(page: pdfium.PdfPage) -> bool:
+    """Whether the page draws an image (directly or inside a form XObject): a text-less such page is a scan."""
     raw = page.raw
     return any(
-        pdfium_c.FPDFPageObj_GetType(pdfium_c.FPDFPage_GetObject(raw, i)) == pdfium_c.FPDF_PAGEOBJ_IMAGE
+        pdfium_c.FPDFPageObj_GetType(pdfium_c.FPDFPage_GetObject(raw, i)) in _PICTURE
         for i in range(pdfium_c.FPDFPage_CountObjects(raw))
     )
 

@@ -19,9 +19,7 @@ import pytest
 from extractors import OcrUnavailableError, TooManyPagesError, extract
 from extractors.readers import ReadOptions, ocr, pdf, read
 from tests.conftest import CORPUS, SHARED
-
-cv2 = pytest.importorskip("cv2")  # the [ocr] extra is part of scripts/test.sh; this only names the need
-from tests.readers import scans  # noqa: E402
+from tests.readers import scans  # needs the [ocr] extra, which scripts/test.sh installs
 
 FORMATS = SHARED / "formats"
 # the bars: indicator F1 per kind of scan, and for both precision at confidence >= 0.9 and metadata
