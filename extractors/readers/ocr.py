@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -114,33 +116,41 @@ class OcrUsage:
     """What OCR cost this process so far (the service reads it around each job for its metrics)."""
 
     pages: int = 0
-    seconds: float = 0.0  # wall time inside `read_page_image`
+    seconds: float = 0.0  # wall time inside `read_page_image`, summed over pages (parallel pages add up)
     cpu_seconds: float = 0.0  # CPU time of this process inside it (all threads)
 
 
 USAGE = OcrUsage()
 
-_ENGINES: dict[tuple[int, int], Any] = {}
+_IDLE: dict[int, list[Any]] = {}  # thread count -> recognisers not in use
 _ENGINE_LOCK = threading.Lock()
 
 
-def _engine(settings: OcrSettings) -> Any:
-    """One recogniser per process and thread count (loading the models costs ~0.5 s)."""
-    key = (threading.get_ident(), settings.threads)
-    eng = _ENGINES.get(key)
+@contextmanager
+def _engine(settings: OcrSettings) -> Iterator[Any]:
+    """A recogniser for one page: reused across pages and calls (loading the models costs ~0.5 s).
+
+    One instance serves one page at a time, so pages OCR'd in parallel threads
+    each get their own; the pool only grows to the number of parallel pages.
+    """
+    with _ENGINE_LOCK:
+        idle = _IDLE.setdefault(settings.threads, [])
+        eng = idle.pop() if idle else None
     if eng is None:
         _, _, RapidOCR = _modules()
+        eng = RapidOCR(
+            params={
+                "Global.use_cls": False,
+                "Global.log_level": "error",
+                "EngineConfig.onnxruntime.intra_op_num_threads": settings.threads,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            }
+        )
+    try:
+        yield eng
+    finally:
         with _ENGINE_LOCK:
-            eng = RapidOCR(
-                params={
-                    "Global.use_cls": False,
-                    "Global.log_level": "error",
-                    "EngineConfig.onnxruntime.intra_op_num_threads": settings.threads,
-                    "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-                }
-            )
-            _ENGINES[key] = eng
-    return eng
+            _IDLE[settings.threads].append(eng)
 
 
 # --------------------------------------------------------------------------- image geometry
@@ -258,7 +268,8 @@ def _remove(t: RawTable, axis: str, k: int) -> None:
 
 def recognise(gray: np.ndarray, dpi: float, settings: OcrSettings = DEFAULT_SETTINGS) -> list[OcrChar]:
     """Every recognised character with its own box (PDF points) and score."""
-    result = _engine(settings)(gray, use_cls=False, return_word_box=True, return_single_char_box=True)
+    with _engine(settings) as engine:
+        result = engine(gray, use_cls=False, return_word_box=True, return_single_char_box=True)
     if result.txts is None or not result.txts:
         return []
     pt = 72.0 / dpi
@@ -307,9 +318,10 @@ def read_page_image(
     try:
         return _read_page_image(gray, page_no, dpi, pdf_settings, settings)
     finally:
-        USAGE.pages += 1
-        USAGE.seconds += time.perf_counter() - t0
-        USAGE.cpu_seconds += time.process_time() - c0
+        with _ENGINE_LOCK:
+            USAGE.pages += 1
+            USAGE.seconds += time.perf_counter() - t0
+            USAGE.cpu_seconds += time.process_time() - c0
 
 
 def _read_page_image(

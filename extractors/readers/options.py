@@ -21,3 +21,4 @@ class ReadOptions:
     # OCR (scanned PDF pages, images; needs the [ocr] extra)
     max_ocr_pages: int = 50  # a file with more pages to OCR is refused (TooManyPagesError): ~5 CPU-s each
     ocr_threads: int = 1  # onnxruntime threads per page; the service's worker pool already fills the cores
+    ocr_page_workers: int = 1  # pages of one file OCR'd in parallel (library/CLI use on an idle machine)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -109,11 +110,20 @@ def _ocr_pages(
             max_pages=options.max_ocr_pages,
         )
     ocr_settings = ocr.settings_for(options)
-    n_chars = 0
-    for i in scanned:
+
+    def one(i: int) -> PageContent:
         with _PDFIUM_LOCK:
             gray = _render(pdf, i, ocr_settings.dpi)
-        page = ocr.read_page_image(gray, i + 1, ocr_settings.dpi, settings, ocr_settings)
+        return ocr.read_page_image(gray, i + 1, ocr_settings.dpi, settings, ocr_settings)
+
+    workers = max(1, min(options.ocr_page_workers, len(scanned)))
+    if workers == 1:
+        done = [one(i) for i in scanned]
+    else:  # onnxruntime and OpenCV release the GIL: threads run pages on several cores
+        with ThreadPoolExecutor(max_workers=workers) as ex:
+            done = list(ex.map(one, scanned))
+    n_chars = 0
+    for i, page in zip(scanned, done):
         n_chars += sum(len(ln.chars) for ln in page.lines) + sum(len(c.text) for t in page.tables for c in t.cells)
         pages[i] = page
     return n_chars, []

@@ -176,3 +176,10 @@ def test_blank_pdf_is_still_no_text_layer() -> None:
     with pytest.raises(NoTextLayerError) as e:
         pdf.read(out.getvalue(), ReadOptions())
     assert e.value.code == "no-text-layer"
+
+
+def test_pages_in_parallel_read_the_same_as_one_by_one() -> None:
+    two = _pages((FORMATS / "hongze_2024.scanbad.pdf").read_bytes(), [1, 2])
+    one_by_one = pdf.read(two, ReadOptions(ocr_page_workers=1))
+    parallel = pdf.read(two, ReadOptions(ocr_page_workers=2))
+    assert parallel.text() == one_by_one.text() and len(parallel.tables) == len(one_by_one.tables) >= 2
