@@ -53,6 +53,10 @@ def read(data: bytes, options: ReadOptions) -> Document:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
+            w0, h0 = img.size
+            if img.format == "JPEG" and w0 * h0 > settings.max_pixels:  # decode a phone photo at reduced size
+                f = (settings.max_pixels / (w0 * h0)) ** 0.5
+                img.draft("L", (int(w0 * f) + 1, int(h0 * f) + 1))
             n_frames = getattr(img, "n_frames", 1)
             if n_frames > min(options.max_pages, options.max_ocr_pages):
                 raise TooManyPagesError(
