@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from extractors import SCHEMA_VERSION, __version__
 
-from . import problems
+from . import formats, problems
 from .metrics import Metrics
 from .middleware import RequestContextMiddleware
 from .pool import PoolConfig, WorkerPool
@@ -20,7 +20,8 @@ from .worker import Task, run_extract
 DESCRIPTION = f"""\
 Extraction service for Chinese government information-disclosure annual reports (政府信息公开工作年度报告).
 
-Send one report (DOCX, PDF with a text layer, HTML, Markdown or plain text) to `POST /v1/extract`, as the
+Send one report (PDF with a text layer, DOCX, DOC/WPS, XLSX/XLS/ET/ODS, ODT, RTF, HTML, MHT, OFD, Markdown or
+plain text; `GET /v1/formats` lists what is read and what is refused) to `POST /v1/extract`, as the
 multipart field `file` or as the raw request body, and get the versioned extraction JSON (schema
 {SCHEMA_VERSION}): metadata, indicator values mapped to canonical ids (`GET /v1/indicators`), narrative
 sections and validation findings, each with a calibrated confidence.
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, task: Task | None = None) ->
     app.state.metrics = metrics
     problems.install(app)
     app.include_router(router)
+    app.include_router(formats.router)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.openapi = lambda: build_spec(app)  # type: ignore[method-assign]
     return app

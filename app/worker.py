@@ -79,7 +79,10 @@ def run_extract(job: ExtractJob) -> JobOutput:
     """The production task: sniff the bytes (for the format label), then run the whole pipeline."""
     fmt = sniff(job.data, job.filename, job.content_type)
     if fmt is None:
-        raise UnsupportedFormatError("The bytes are not a PDF, DOCX, HTML, Markdown or text document.")
+        raise UnsupportedFormatError(
+            "The bytes are not a format the service reads (see GET /v1/formats).",
+            hint="Save the report as .docx or as a PDF with a text layer.",
+        )
     options = ExtractOptions(
         read=ReadOptions(max_pages=job.max_pages, max_ocr_pages=job.max_ocr_pages, ocr_threads=job.ocr_threads)
     )

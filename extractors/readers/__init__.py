@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ..errors import EmptyFileError, UnsupportedFormatError
 from ..model import Document, Format
-from . import docx, html, image, markdown, pdf, text
+from . import doc, docx, html, image, markdown, mht, odt, ofd, pdf, rtf, spreadsheet, text
 from .options import ReadOptions
 from .sniff import sniff
 
@@ -23,7 +23,15 @@ READERS: dict[Format, Reader] = {
     "html": html.read,
     "txt": text.read,
     "md": markdown.read,
-    "image": image.read,
+    "doc": doc.read,  # also Kingsoft .wps
+    "xlsx": spreadsheet.read,  # one reader for every workbook container; it reports which one
+    "xls": spreadsheet.read,  # also Kingsoft .et
+    "ods": spreadsheet.read,
+    "odt": odt.read,
+    "rtf": rtf.read,
+    "mht": mht.read,  # .mht/.mhtml saved web pages
+    "ofd": ofd.read,
+    "image": image.read,  # JPEG/PNG/TIFF/BMP/WEBP through OCR (the [ocr] extra)
 }
 
 
@@ -39,7 +47,8 @@ def read(
     fmt = sniff(data, filename, content_type)
     if fmt is None:
         raise UnsupportedFormatError(
-            "The bytes are not a PDF, DOCX, HTML, image or text document.",
+            "The bytes are not a format the service reads (see GET /v1/formats).",
+            hint="Save the report as .docx or as a PDF with a text layer.",
             filename_extension=(filename or "").rsplit(".", 1)[-1][:10] if filename and "." in filename else None,
         )
     return READERS[fmt](data, options or ReadOptions())

@@ -587,3 +587,19 @@ def _unruled_table(
             cells.append(RawCell(text, r, r + 1, c, c + 1, x0, ln.top, x1, ln.bottom, page_no, chars_quality(chs)))
     bbox = (spans[0][0], lines[0].top, spans[-1][1], lines[-1].bottom)
     return RawTable(page=page_no, bbox=bbox, cells=cells, n_rows=len(lines), n_cols=len(spans), pages=[page_no])
+
+
+def path_rules(
+    subpaths: Sequence[tuple[list[tuple[float, float]], bool]], stroked: bool, settings: PdfSettings
+) -> tuple[list[Rule], list[Rule]]:
+    """Rulings of a drawn path given as (points, closed) subpaths in top-down page points.
+
+    The entry for fixed-layout formats other than PDF (OFD): their paths go
+    through the same rule extraction, so their tables get the same reconstruction.
+    `stroked` False means a fill only, where only thin bars count as rules.
+    """
+    horiz: list[Rule] = []
+    vert: list[Rule] = []
+    for pts, closed in subpaths:
+        _subpath_rules(pts, closed, not stroked, settings, horiz, vert)
+    return horiz, vert

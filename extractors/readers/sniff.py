@@ -5,6 +5,8 @@ import io
 import re
 import zipfile
 
+import olefile
+
 from ..errors import CorruptFileError, EncryptedFileError
 from ..model import Format
 from .encoding import decode_text, utf16_without_bom
@@ -14,6 +16,14 @@ _HTML_MARK = re.compile(rb"<\s*(!doctype\s+html|html|head|body|meta|div|table|p|
 _MD_MARK = re.compile(r"^\s*(#{1,6}\s|\|.*\|\s*$|\|?\s*:?-{3,}:?\s*\|)", re.MULTILINE)
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _OLE_ENCRYPTION_STREAM = "EncryptionInfo".encode("utf-16-le")  # password-protected OOXML lives in OLE
+# formats: top-level OLE2 stream names that decide the reader, first match wins
+_OLE_STREAMS: tuple[tuple[str, Format], ...] = (
+    ("worddocument", "doc"),  # Word 97–2003 and Kingsoft .wps
+    ("workbook", "xls"),  # BIFF8 .xls and Kingsoft .et
+    ("book", "xls"),  # BIFF5
+    ("contents", "doc"),  # Microsoft Works .wps: the doc reader refuses it with its own problem
+)
+_MIME_HEAD = re.compile(rb"^(?:[\w-]+:[^\n]*\r?\n(?:[ \t][^\n]*\r?\n)*)*?content-type:\s*multipart/", re.IGNORECASE)
 
 
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\ufffd]")  # control characters no text has (TAB, CR, LF, FF, VT allowed)
@@ -33,6 +43,43 @@ def _looks_binary(data: bytes) -> bool:
     return bad > max(2, len(text) // 50)
 
 
+def _ole_format(data: bytes) -> Format | None:
+    """The reader of an OLE2 (Office 97–2003) container from its stream names."""
+    try:
+        with olefile.OleFileIO(io.BytesIO(data)) as ole:
+            names = {e[0].lower() for e in ole.listdir(streams=True, storages=False) if len(e) == 1}
+    except Exception as e:  # olefile raises OSError, struct.error, IndexError... on damaged containers
+        # a valid OLE2 header (byte order mark, 512/4096-byte sectors) over damaged sectors is a damaged
+        # Office file; magic bytes over anything else are not a container we can name: unsupported
+        if data[28:30] == b"\xfe\xff" and data[30:32] in (b"\x09\x00", b"\x0c\x00"):
+            raise CorruptFileError("The file is a damaged OLE2 (Office 97–2003) container.") from e
+        return None
+    for stream, fmt in _OLE_STREAMS:
+        if stream in names:
+            return fmt
+    return None
+
+
+def _zip_format(z: zipfile.ZipFile, names: set[str]) -> Format | None:
+    """The reader of a ZIP container from its member names (and the ODF `mimetype` member)."""
+    if "word/document.xml" in names:
+        return "docx"
+    if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+        return "xlsx"
+    if "OFD.xml" in names or "ofd.xml" in names:
+        return "ofd"
+    if "mimetype" in names:
+        try:
+            mime = z.read("mimetype")[:100]
+        except (zipfile.BadZipFile, ValueError, OSError, RuntimeError, NotImplementedError):
+            return None
+        if b"opendocument.text" in mime:
+            return "odt"
+        if b"opendocument.spreadsheet" in mime:
+            return "ods"
+    return None
+
+
 def sniff(data: bytes, filename: str | None = None, content_type: str | None = None) -> Format | None:
     """The reader format for `data`, or None when no reader handles it."""
     head = data[:1024]
@@ -43,14 +90,17 @@ def sniff(data: bytes, filename: str | None = None, content_type: str | None = N
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as z:
-                names = set(z.namelist())
+                return _zip_format(z, set(z.namelist()))
         except (zipfile.BadZipFile, ValueError, OSError) as e:
             raise CorruptFileError("The file is a damaged ZIP container (DOCX?).") from e
-        return "docx" if "word/document.xml" in names else None
     if data.startswith(_OLE_MAGIC):
         if _OLE_ENCRYPTION_STREAM in data:
             raise EncryptedFileError("The file is a password-protected Office document.")
-        return None  # legacy .doc/.xls: not read yet
+        return _ole_format(data)
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:5] == b"{\\rtf":
+        return "rtf"
+    if _MIME_HEAD.match(data[:8192].lstrip()):
+        return "mht"
     if _looks_binary(data):
         return None
     name = (filename or "").lower()

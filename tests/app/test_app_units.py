@@ -20,6 +20,8 @@ EXPECTED_STATUS = {
     "InputError": 400,
     "EmptyFileError": 400,
     "UnsupportedFormatError": 415,
+    "LegacyWordFormatError": 415,  # formats (#12): Word 6/95
+    "WorksDocumentError": 415,  # formats (#12): Microsoft Works .wps
     "UnreadableDocumentError": 422,
     "CorruptFileError": 422,
     "EncryptedFileError": 422,
