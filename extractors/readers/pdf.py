@@ -179,16 +179,28 @@ def _read_page(pdf: pdfium.PdfDocument, index: int, settings: PdfSettings) -> tu
     return PageContent(number=index + 1, height=height - bottom, lines=lines, tables=tables), len(chars), has_image
 
 
-_PICTURE = frozenset({pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_FORM})  # a scan may sit in a form XObject
+_MAX_FORM_DEPTH = 4  # form XObjects nested deeper (or referencing themselves) are not searched
+_MAX_OBJECTS = 5000  # page objects looked at per page before giving up the search for an image
 
 
 def _has_image(page: pdfium.PdfPage) -> bool:
-    """Whether the page draws an image (directly or inside a form XObject): a text-less such page is a scan."""
+    """Whether the page draws an image, directly or inside form XObjects: a text-less such page is a scan.
+
+    A blank page, or one of vector drawings only, is not: it is never rendered for
+    OCR (and a self-referencing form cannot make the search endless).
+    """
     raw = page.raw
-    return any(
-        pdfium_c.FPDFPageObj_GetType(pdfium_c.FPDFPage_GetObject(raw, i)) in _PICTURE
-        for i in range(pdfium_c.FPDFPage_CountObjects(raw))
-    )
+    stack = [(pdfium_c.FPDFPage_GetObject(raw, i), 0) for i in range(pdfium_c.FPDFPage_CountObjects(raw))]
+    seen = 0
+    while stack and seen < _MAX_OBJECTS:
+        obj, depth = stack.pop()
+        seen += 1
+        kind = pdfium_c.FPDFPageObj_GetType(obj)
+        if kind == pdfium_c.FPDF_PAGEOBJ_IMAGE:
+            return True
+        if kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth < _MAX_FORM_DEPTH:
+            stack.extend((pdfium_c.FPDFFormObj_GetObject(obj, j), depth + 1) for j in range(pdfium_c.FPDFFormObj_CountObjects(obj)))
+    return False
 
 
 def _chars(textpage: pdfium.PdfTextPage, height: float) -> list[Char]:
