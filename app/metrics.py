@@ -88,6 +88,8 @@ class Metrics:
         self.failures = Counter(
             "govreport_extraction_failures", "Failed extraction requests by problem type code.", ["problem"], registry=r
         )
+        self.ocr_pages = Counter("govreport_ocr_pages", "Pages read by OCR (scanned PDF pages, images).", registry=r)
+        self.ocr_seconds = Counter("govreport_ocr_seconds", "Wall time spent in OCR, in seconds.", registry=r)
         r.register(_PoolCollector(pool_stats))
         r.register(_SpoolCollector(spool))
 

@@ -121,9 +121,16 @@ async def _extract(request: Request, include: list[Part] | None, min_confidence:
         ) as upload:
             t1 = time.perf_counter()
             timings["upload"] = (t1 - t0) * 1000
-            job = ExtractJob(b"", upload.filename, upload.content_type, settings.max_pages, path=str(upload.path))
+            job = ExtractJob(
+                b"", upload.filename, upload.content_type, settings.max_pages,
+                max_ocr_pages=settings.max_ocr_pages, ocr_threads=settings.ocr_threads, path=str(upload.path),
+            )
             output = await pool.run(job, deadline, deadline_s)
         timings["extract"] = (time.perf_counter() - t1) * 1000
+        if output.ocr_pages:
+            timings["ocr"] = output.ocr_seconds * 1000
+            metrics.ocr_pages.inc(output.ocr_pages)
+            metrics.ocr_seconds.inc(output.ocr_seconds)
         body = _shape(ExtractionResult.model_validate_json(output.result_json), include, min_confidence)
     except ClientGone:
         raise  # not a failure of ours, and nobody to answer

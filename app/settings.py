@@ -75,6 +75,17 @@ class Settings(BaseSettings):
         ge=1,
         description="PDFs with more pages are refused with 422 too-many-pages.",
     )
+    # OCR (scanned PDF pages and images; needs the [ocr] extra)
+    max_ocr_pages: int = Field(
+        50,
+        ge=0,
+        description="Files with more pages to OCR are refused with 422 too-many-pages (a page costs ~5 CPU-s).",
+    )
+    ocr_threads: int = Field(
+        1,
+        ge=1,
+        description="onnxruntime threads per OCR'd page in a worker; raise it only when workers < cores.",
+    )
     start_method: Literal["forkserver", "spawn"] = Field(
         "forkserver",
         description="How worker processes are started (multiprocessing start method).",

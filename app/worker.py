@@ -30,7 +30,7 @@ from extractors import (
     UnsupportedFormatError,
     extract,
 )
-from extractors.readers import sniff
+from extractors.readers import ocr, sniff
 
 log = logging.getLogger("app.worker")
 
@@ -44,6 +44,8 @@ class ExtractJob:
     content_type: str | None = None
     max_pages: int = 500
     path: str | None = None
+    max_ocr_pages: int = 50
+    ocr_threads: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,8 @@ class JobOutput:
     format: str
     template: str
     result_json: bytes
+    ocr_pages: int = 0  # pages this job OCR'd, and the wall time they took
+    ocr_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +90,17 @@ def run_extract(job: ExtractJob) -> JobOutput:
             "The bytes are not a format the service reads (see GET /v1/formats).",
             hint="Save the report as .docx or as a PDF with a text layer.",
         )
-    options = ExtractOptions(read=ReadOptions(max_pages=job.max_pages))
+    options = ExtractOptions(
+        read=ReadOptions(max_pages=job.max_pages, max_ocr_pages=job.max_ocr_pages, ocr_threads=job.ocr_threads)
+    )
+    pages0, seconds0 = ocr.USAGE.pages, ocr.USAGE.seconds
     result = extract(job.data, job.filename, job.content_type, options)
     return JobOutput(
         format=result.document.format or fmt,
         template=result.document.template.value,
         result_json=result.model_dump_json().encode(),
+        ocr_pages=ocr.USAGE.pages - pages0,
+        ocr_seconds=ocr.USAGE.seconds - seconds0,
     )
 
 

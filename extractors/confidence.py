@@ -15,6 +15,7 @@ split by `tests/test_confidence.py`; they are kept here as one settings object.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -171,13 +172,73 @@ def probability(x: dict[str, float], settings: ConfidenceSettings | None = None,
     return max(settings.floor, min(settings.ceiling, p))
 
 
+@dataclass(frozen=True, slots=True)
+class OcrCapSettings:
+    """Caps on values a recogniser read (a cell with `quality`), applied after the model.
+
+    An OCR value is never as sure as a text-layer one. Measured (docs/calibration.md):
+    every misread digit box scored below `sure_chars`, every right one at or above it;
+    the form's arithmetic then separates the rest. Values are capped, never raised.
+    """
+
+    sure_chars: float = 0.98  # lowest character score of a value cell that counts as a sure reading
+    sure_and_sums: float = 0.97  # sure characters and a sum rule that holds
+    sure_unconfirmed: float = 0.9  # sure characters, no arithmetic evidence either way
+    unsure_and_sums: float = 0.85  # an unsure character, yet a holding rule vouches for the value
+    unsure: float = 0.5  # an unsure character and nothing vouching for it: the likeliest misread
+    unknown: float = 0.8  # an OCR'd document, but the value's cell (a text line) has no score
+
+
+OCR_CAP = OcrCapSettings()
+
+
+def _cell_quality(doc: Document | None) -> dict[tuple[int, int, int], float | None] | None:
+    """(table, row, col) → the reader's quality of that cell; None when the document is exact text."""
+    if doc is None:
+        return None
+    out: dict[tuple[int, int, int], float | None] = {}
+    seen = False
+    for t in doc.tables:
+        for r in t.rows:
+            for c in r:
+                out[(t.index, c.row, c.col)] = c.quality
+                seen = seen or c.quality is not None
+    if not seen and all(p.quality is None for p in doc.paragraphs):
+        return None
+    return out
+
+
+def ocr_cap(p: float, m: Match, x: dict[str, float], quality: dict[tuple[int, int, int], float | None] | None,
+            settings: OcrCapSettings = OCR_CAP) -> float:
+    """`p` capped by how surely the recogniser read the value's cell (see `OcrCapSettings`)."""
+    if quality is None:
+        return p
+    s = m.source
+    q = quality.get((s.table, s.row, s.col)) if s.table is not None and s.row is not None else None
+    holds = bool(x.get("rule_holds"))
+    if q is None:
+        return min(p, settings.unknown)
+    # a speck of noise reads as a decimal point or separator, and a cell whose text gave no
+    # number may hide one the recogniser mangled: neither is a sure reading, whatever the scores
+    sure = q >= settings.sure_chars and m.value is not None and not _FRAGILE.search(m.raw)
+    if sure:
+        cap = settings.sure_and_sums if holds else settings.sure_unconfirmed
+    else:
+        cap = settings.unsure_and_sums if holds else settings.unsure
+    return min(p, cap)
+
+
+_FRAGILE = re.compile(r"[.,，．。、·]")
+
+
 def score(matches: list[Match], findings: list[Finding], doc: Document | None = None) -> list[Indicator]:
     """Turn matches into response indicators with calibrated confidence."""
     cat = catalogue()
     w = SETTINGS.weights()
+    quality = _cell_quality(doc)
     out = []
     for m, x in features_of(matches, findings, doc):
-        p = probability(x, SETTINGS, w)
+        p = ocr_cap(probability(x, SETTINGS, w), m, x, quality)
         d = cat.get(m.id)
         src = _src(m.source)
         # model_construct: every field is built here from typed pipeline records, so pydantic's

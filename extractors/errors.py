@@ -74,6 +74,13 @@ class NoTextLayerError(UnreadableDocumentError):
     title = "The PDF has no text layer (scanned image)"
 
 
+class OcrUnavailableError(NoTextLayerError):
+    """Scanned pages or an image that only OCR reads, and the `[ocr]` extra is not installed."""
+
+    code = "ocr-unavailable"
+    title = "The file needs OCR, which this installation does not have (install the [ocr] extra)"
+
+
 class NotAReportError(UnreadableDocumentError):
     """Readable, but not an annual report (a 404 page, a listing, a news item): `detail` says why."""
 

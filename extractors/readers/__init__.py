@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ..errors import EmptyFileError, ResourceLimitError, UnsupportedFormatError
 from ..model import Document, Format, Table
-from . import doc, docx, html, markdown, mht, odt, ofd, pdf, rtf, spreadsheet, text
+from . import doc, docx, html, image, markdown, mht, odt, ofd, pdf, rtf, spreadsheet, text
 from .options import ReadOptions
 from .sniff import sniff
 
@@ -31,6 +31,7 @@ READERS: dict[Format, Reader] = {
     "rtf": rtf.read,
     "mht": mht.read,  # .mht/.mhtml saved web pages
     "ofd": ofd.read,
+    "image": image.read,  # JPEG/PNG/TIFF/BMP/WEBP through OCR (the [ocr] extra)
 }
 
 

@@ -24,3 +24,7 @@ class ReadOptions:
     max_document_lines: int = 30_000  # paragraphs + table rows
     max_document_cells: int = 100_000  # table cells of all tables
     max_document_chars: int = 1_000_000  # text of paragraphs and cells (500 real PDF pages ~260,000; ~3 µs each later)
+    # OCR (scanned PDF pages, images; needs the [ocr] extra)
+    max_ocr_pages: int = 50  # a file with more pages to OCR is refused (TooManyPagesError): ~5 CPU-s each
+    ocr_threads: int = 1  # onnxruntime threads per page; the service's worker pool already fills the cores
+    ocr_page_workers: int = 1  # pages of one file OCR'd in parallel (library/CLI use on an idle machine)

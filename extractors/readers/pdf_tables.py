@@ -51,6 +51,13 @@ class RawCell:
     x1: float
     bottom: float
     page: int
+    quality: float | None = None  # lowest OCR character score in the cell; None for a text layer
+
+
+def chars_quality(chars: Sequence[Char]) -> float | None:
+    """The lowest recogniser score among `chars` (OCR characters carry one), None for exact text."""
+    scores = [s for s in (getattr(c, "score", None) for c in chars) if s is not None]
+    return min(scores) if scores else None
 
 
 @dataclass(slots=True)
@@ -382,6 +389,7 @@ def find_tables(
                 x1=g.xs[c1],
                 bottom=g.ys[r1],
                 page=page_no,
+                quality=chars_quality(chs),
             )
             for (r0, c0, r1, c1), chs in zip(g.boxes, bucket)
         ]
@@ -461,6 +469,7 @@ def merge_continued(a: RawTable, b: RawTable, settings: PdfSettings) -> RawTable
             if c.r0 == drop and c.text:
                 above = next(u for u in last if u.c0 == c.c0)
                 above.text = join_pieces([above.text, c.text], separator="\n")
+                above.quality = _min_quality(above.quality, c.quality)
         drop += 1
     offset = a.n_rows - drop
     for c in b.cells:
@@ -503,6 +512,10 @@ def _joins_split_row(last: list[RawCell], first: list[RawCell]) -> bool:
     return True
 
 
+def _min_quality(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
 def to_table(t: RawTable, index: int) -> Table:
     """The model Table of a finished (possibly multi-page) raw table."""
     rows: dict[int, list[Cell]] = {}
@@ -520,6 +533,7 @@ def to_table(t: RawTable, index: int) -> Table:
                 row=c.r0,
                 col=c.c0,
             ),
+            quality=c.quality,
         )
         rows.setdefault(c.r0, []).append(cell)
     ordered = tuple(tuple(sorted(rows.get(r, []), key=lambda x: x.col)) for r in range(t.n_rows))
@@ -588,8 +602,9 @@ def _unruled_table(
             texts.setdefault(max(bisect_right(starts, (s[0] + s[1]) / 2) - 1, 0), []).append(s)
         for c, (x0, x1) in enumerate(spans):
             got = texts.get(c, [])
-            text = make_line([ch for s in got for ch in s[3]], settings).text if got else ""
-            cells.append(RawCell(text, r, r + 1, c, c + 1, x0, ln.top, x1, ln.bottom, page_no))
+            chs = [ch for s in got for ch in s[3]]
+            text = make_line(chs, settings).text if got else ""
+            cells.append(RawCell(text, r, r + 1, c, c + 1, x0, ln.top, x1, ln.bottom, page_no, chars_quality(chs)))
     bbox = (spans[0][0], lines[0].top, spans[-1][1], lines[-1].bottom)
     return RawTable(page=page_no, bbox=bbox, cells=cells, n_rows=len(lines), n_cols=len(spans), pages=[page_no])
 

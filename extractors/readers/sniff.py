@@ -10,6 +10,7 @@ import olefile
 from ..errors import CorruptFileError, EncryptedFileError
 from ..model import Format
 from .encoding import decode_text, utf16_without_bom
+from .image import is_image
 
 _HTML_MARK = re.compile(rb"<\s*(!doctype\s+html|html|head|body|meta|div|table|p|article|title)[\s>/]", re.IGNORECASE)
 _MD_MARK = re.compile(r"^\s*(#{1,6}\s|\|.*\|\s*$|\|?\s*:?-{3,}:?\s*\|)", re.MULTILINE)
@@ -142,6 +143,8 @@ def sniff(data: bytes, filename: str | None = None, content_type: str | None = N
     is_zip = data.startswith((b"PK\x03\x04", b"PK\x05\x06"))
     if not is_zip and _is_pdf(data):  # a ZIP's first member may itself be a PDF: the container decides
         return "pdf"
+    if is_image(data):
+        return "image"
     if is_zip:
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as z:

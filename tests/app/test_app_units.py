@@ -26,6 +26,7 @@ EXPECTED_STATUS = {
     "CorruptFileError": 422,
     "EncryptedFileError": 422,
     "NoTextLayerError": 422,
+    "OcrUnavailableError": 422,
     "NotAReportError": 422,
     "TooManyPagesError": 422,
     "ResourceLimitError": 422,

@@ -40,6 +40,17 @@ def test_sniff_by_bytes_not_name(corpus: Path, path: str, fmt: str) -> None:
     assert sniff(data, Path(path).name) == fmt
 
 
+def _page_png(pdf_path: Path, page: int) -> bytes:
+    """One page of a scanned PDF as a PNG (there are no image files in the corpus)."""
+    import io
+
+    import pypdfium2 as pdfium
+
+    out = io.BytesIO()
+    pdfium.PdfDocument(pdf_path.read_bytes())[page].render(scale=150 / 72, grayscale=True).to_pil().save(out, format="PNG")
+    return out.getvalue()
+
+
 def _sample(corpus: Path, fmt: str) -> bytes:
     """A real report in `fmt`: a corpus file, a ../shared/formats conversion, or one built from the corpus."""
     from tests.readers import formats_build as fb
@@ -55,6 +66,7 @@ def _sample(corpus: Path, fmt: str) -> bytes:
         "rtf": lambda: fb.rtf_from_document(read(docx.read_bytes(), docx.name)),
         "mht": lambda: fb.mht_from_html((corpus / "html/001_3b9418f33333a698.html").read_text(encoding="utf-8")),
         "ofd": lambda: fb.ofd_from_pdf((corpus / "pdf/hongze_2024.pdf").read_bytes()),
+        "image": lambda: _page_png(formats / "hongze_2024.scan.pdf", 2),
     }
     if fmt in built:
         return built[fmt]()
