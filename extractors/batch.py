@@ -21,17 +21,16 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import (
     FIRST_COMPLETED,
     Future,
-    ProcessPoolExecutor,
     ThreadPoolExecutor,
     wait,
 )
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Protocol, TextIO
 
 import orjson
+from tenacity import Future as RetryFuture
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -39,7 +38,6 @@ from tenacity import (
     retry_if_result,
     stop_after_attempt,
 )
-from tenacity import Future as RetryFuture
 
 from .errors import (
     ExtractionError,
@@ -75,6 +73,7 @@ class BatchSettings:
     min_confidence: float = 0.9  # values below this are counted in the summary and listed for review
     extensions: tuple[str, ...] = field(default_factory=lambda: _read_extensions())  # from data/formats.toml
     inflight_per_worker: int = 2  # jobs queued per worker: enough to keep them busy, few to redo after a crash
+    task_timeout: float = 600.0  # seconds one file may take in a worker before it is killed and recorded as timed out
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,13 +250,22 @@ def _failed(job: Job, body: dict[str, object]) -> Outcome:
     return Outcome(job.file, job.sha256, False, orjson.dumps(body))
 
 
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them (a terminal sends SIGINT to the whole group)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @dataclass
 class LocalEngine:
-    """Extract in worker processes (or inline for one worker / one file).
+    """Extract in worker processes (pebble's pool; inline for one worker / one file).
 
-    A worker that dies (a crash in a native PDF library, out of memory) breaks the
-    whole pool; the files that were in flight are then re-run one at a time in a
-    fresh pool, so only the file that really crashes is recorded as failed.
+    pebble gives each file its own timeout and survives a worker that dies (a crash
+    in a native PDF library, out of memory): only that file is recorded as failed
+    and the pool replaces the worker. On an interrupt (SIGINT, or SIGTERM which the
+    CLI turns into one) the pool is stopped, its workers terminated, before the
+    interrupt goes on.
     """
 
     settings: BatchSettings = field(default_factory=BatchSettings)
@@ -269,73 +277,42 @@ class LocalEngine:
                 ok, body = self.task(job.file)
                 report(Outcome(job.file, job.sha256, ok, body))
             return
-        queue: deque[Job] = deque(jobs)
-        suspects: deque[Job] = deque()  # in flight when a worker died: run alone
-        limit = self.settings.workers * self.settings.inflight_per_worker
-        while queue or suspects:
-            pool = ProcessPoolExecutor(max_workers=self.settings.workers, initializer=_worker_init)
-            try:
-                broken = self._drain(pool, queue, suspects, limit, report)
-            except BaseException:  # Ctrl-C, SIGTERM (raised as KeyboardInterrupt by the CLI): no worker outlives us
-                _terminate(pool)
-                raise
-            pool.shutdown(wait=True)
-            if not broken and not suspects:
-                break
+        from concurrent.futures import TimeoutError as FutureTimeout
 
-    def _drain(self, pool: ProcessPoolExecutor, queue: deque[Job], suspects: deque[Job], limit: int, report: Report) -> bool:
-        """Run jobs until done or the pool breaks; returns True when it broke."""
-        inflight: dict[Future, tuple[Job, bool]] = {}
-        while queue or suspects or inflight:
-            if suspects:  # isolation mode: one suspect at a time, nothing else alongside
-                if not inflight:
-                    job = suspects.popleft()
-                    inflight[pool.submit(self.task, job.file)] = (job, True)
-            else:
+        from pebble import ProcessExpired, ProcessPool
+
+        queue: deque[Job] = deque(jobs)
+        limit = self.settings.workers * self.settings.inflight_per_worker
+        pool = ProcessPool(max_workers=self.settings.workers, initializer=_worker_init)
+        try:
+            inflight: dict[Future, Job] = {}
+            while queue or inflight:
                 while queue and len(inflight) < limit:
                     job = queue.popleft()
-                    inflight[pool.submit(self.task, job.file)] = (job, False)
-            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-            broken = False
-            for fut in done:
-                job, alone = inflight.pop(fut)
-                try:
-                    ok, body = fut.result()
-                except BrokenProcessPool:
-                    broken = True
-                    if alone:
+                    inflight[pool.schedule(self.task, args=(job.file,), timeout=self.settings.task_timeout)] = job
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    job = inflight.pop(fut)
+                    try:
+                        ok, body = fut.result()
+                    except FutureTimeout:
+                        report(_failed(job, problem("timeout", "The extraction took too long", 504,
+                                                    f"Stopped after {self.settings.task_timeout:g} s.", job.file)))
+                        continue
+                    except ProcessExpired as e:
                         report(_failed(job, problem("worker-crashed", "The extractor process crashed", 500,
-                                                    "The worker process died while reading this file.", job.file)))
-                    else:
-                        suspects.append(job)
-                    continue
-                report(Outcome(job.file, job.sha256, ok, body))
-            if broken:
-                for fut, (job, _alone) in inflight.items():
-                    fut.cancel()
-                    suspects.append(job)
-                return True
-        return False
-
-
-def _worker_init() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them (a terminal sends SIGINT to the whole group)."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _terminate(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool now: cancel queued work and kill the running workers, then reap them."""
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        proc.join(5)
-        if proc.is_alive():
-            proc.kill()
-            proc.join(1)
+                                                    f"The worker process died while reading this file ({e}).", job.file)))
+                        continue
+                    except Exception as e:  # noqa: BLE001 — the task itself never raises; pickling may
+                        report(_failed(job, problem_for(e, job.file)))
+                        continue
+                    report(Outcome(job.file, job.sha256, ok, body))
+        except BaseException:
+            pool.stop()  # terminate the workers now, not after their files
+            pool.join(timeout=10)
+            raise
+        pool.close()
+        pool.join()
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -532,44 +509,42 @@ def latest_records(records: Iterable[dict]) -> list[dict]:
 # --------------------------------------------------------------------------- progress and summary
 
 
-class Progress:
-    """A progress bar with rate and ETA on stderr: redrawn in place on a terminal, one line per file otherwise."""
+_BAR_FORMAT = "[{bar:24}] {n_fmt}/{total_fmt} {percentage:3.0f}% {rate_fmt} ETA {remaining}{postfix}"
 
-    def __init__(self, total: int, stream: TextIO | None = None, enabled: bool = True, width: int = 24) -> None:
+
+class Progress:
+    """tqdm's progress bar with rate and ETA on stderr; off a terminal, one line per file instead (for logs)."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, enabled: bool = True) -> None:
+        from tqdm import tqdm
+
         self.total, self.done, self.failed = total, 0, 0
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = enabled and total > 0
         self.tty = self.enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.width = width
         self.start = time.monotonic()
+        self.bar = tqdm(total=total, file=self.stream, disable=not self.tty, unit="files", dynamic_ncols=True,
+                        bar_format=_BAR_FORMAT)
 
     def advance(self, outcome: Outcome) -> None:
+        from tqdm import tqdm
+
         self.done += 1
         self.failed += not outcome.ok
         if not self.enabled:
             return
-        elapsed = max(time.monotonic() - self.start, 1e-6)
-        rate = self.done / elapsed
-        eta = (self.total - self.done) / rate if rate else 0.0
-        filled = round(self.width * self.done / self.total)
-        bar = "█" * filled + "░" * (self.width - filled)
-        status = "ok  " if outcome.ok else "FAIL"
-        name = Path(outcome.file).name
-        stats = f"{self.done}/{self.total} {100 * self.done / self.total:3.0f}% {rate:5.2f} files/s ETA {_hms(eta)}"
-        if self.failed:
-            stats += f" ({self.failed} failed)"
+        postfix = f" ({self.failed} not extracted)" if self.failed else ""
         if self.tty:
-            self.stream.write(f"\r\x1b[K[{bar}] {stats} {name[:40]}")
+            if self.failed:
+                self.bar.set_postfix_str(postfix.strip(), refresh=False)
+            self.bar.update(1)
             if self.done == self.total:
-                self.stream.write("\n")
-        else:
-            self.stream.write(f"[{bar}] {stats} {status} {outcome.file}\n")
+                self.bar.close()
+            return
+        meter = tqdm.format_meter(self.done, self.total, time.monotonic() - self.start, unit="files",
+                                  bar_format=_BAR_FORMAT, postfix=postfix.strip() or None)
+        self.stream.write(f"{meter} {'ok  ' if outcome.ok else 'FAIL'} {outcome.file}\n")
         self.stream.flush()
-
-
-def _hms(seconds: float) -> str:
-    s = int(round(seconds))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 @dataclass

@@ -335,6 +335,29 @@ def test_interrupted_line_is_ignored_and_the_next_run_starts_a_clean_line(tmp_pa
     assert [Path(r["file"]).name for r in records] == [f"{DOC}.txt"]
 
 
+def hang_on_marked_file(path: str) -> tuple[bool, bytes]:
+    """A worker task that never finishes on files named hang* (a pathological file)."""
+    if Path(path).name.startswith("hang"):
+        time.sleep(3600)
+    from extractors.batch import extract_file
+
+    return extract_file(path)
+
+
+def test_a_file_past_its_timeout_is_killed_and_recorded_the_rest_goes_on(tmp_path: Path, corpus: Path) -> None:
+    for name in ("a.txt", "hang.txt", "b.txt"):
+        (tmp_path / name).write_bytes((corpus / "txt" / f"{DOC}.txt").read_bytes() + name.encode())
+    out = tmp_path / "r.jsonl"
+    start = time.monotonic()
+    summary = run_to_jsonl([str(tmp_path)], out, LocalEngine(BatchSettings(workers=2, task_timeout=2.0),
+                                                             task=hang_on_marked_file), quiet=True)
+    assert time.monotonic() - start < 30  # not the hour the file asked for
+    records = {Path(r["file"]).name: r for r in read_jsonl(out)}
+    assert records["hang.txt"]["error"]["type"].endswith("/timeout") and records["hang.txt"]["error"]["status"] == 504
+    assert "result" in records["a.txt"] and "result" in records["b.txt"]
+    assert [Path(f["file"]).name for f in summary.failures] == ["hang.txt"]
+
+
 def crash_on_marked_file(path: str) -> tuple[bool, bytes]:
     """A worker task that dies like a segfaulting native library on files named crash*."""
     if Path(path).name.startswith("crash"):
