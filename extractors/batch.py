@@ -73,6 +73,7 @@ class BatchSettings:
     min_confidence: float = 0.9  # values below this are counted in the summary and listed for review
     extensions: tuple[str, ...] = field(default_factory=lambda: _read_extensions())  # from data/formats.toml
     inflight_per_worker: int = 2  # jobs queued per worker: enough to keep them busy, few to redo after a crash
+    sniff_max_bytes: int = 512 * 1024 * 1024  # larger files are not sniffed in discovery (extraction refuses them)
     task_timeout: float = 600.0  # seconds one file may take in a worker before it is killed and recorded as timed out
 
 
@@ -170,15 +171,30 @@ def _walk(folder: Path, extensions: tuple[str, ...]) -> Iterator[Path]:
                 yield Path(root) / name
 
 
-def _not_read(p: Path) -> dict[str, object]:
+def _not_read(p: Path, settings: BatchSettings) -> dict[str, object] | None:
+    """The `not-read` problem for a file no reader handles, decided from its bytes (readers/sniff), else None.
+
+    Content, not the name, decides (as in the service): a report saved as `.dat` is read, a binary
+    under `.txt` is not. A file the sniffer finds damaged or encrypted goes on to extraction, which
+    names the precise problem; a readable file that is no report gets the pipeline's `not-a-report`.
+    """
+    from .readers.sniff import sniff
+
+    try:
+        if p.stat().st_size > settings.sniff_max_bytes or sniff(p.read_bytes()) is not None:
+            return None
+    except ExtractionError:
+        return None
     return problem("not-read", "File type not read", 415,
-                   f"Files of type {p.suffix.lower() or '(no extension)'} are not read by the extractor.", str(p))
+                   f"No reader handles this kind of file ({p.suffix.lower() or 'no extension'}; decided from its "
+                   "content, not its name).", str(p))
 
 
 def discover(paths: Iterable[str], settings: BatchSettings = BatchSettings()) -> list[Job]:
-    """Expand files, folders (recursive, known extensions) and globs into jobs, in order, without duplicates.
+    """Expand files, folders (recursive) and globs into jobs, in order, without duplicates.
 
-    A path that does not exist, or a glob that matches nothing, becomes a failed job
+    Every file found is a job; one that no reader handles (decided from its bytes) carries its
+    `not-read` problem, so it is listed with its reason. A path that does not exist, or a glob that matches nothing, becomes a failed job
     rather than an abort, so the rest of the batch still runs.
     """
     jobs: list[Job] = []
@@ -189,11 +205,9 @@ def discover(paths: Iterable[str], settings: BatchSettings = BatchSettings()) ->
         if key in seen:
             return
         seen.add(key)
-        if found and not p.name.lower().endswith(settings.extensions):
-            jobs.append(Job(str(p), None, _not_read(p)))
-            return
         try:
-            jobs.append(Job(str(p), sha256_of(p)))
+            reason = _not_read(p, settings) if found else None
+            jobs.append(Job(str(p), None if reason else sha256_of(p), reason))
         except OSError as e:
             jobs.append(Job(str(p), None, problem_for(e, str(p))))
 
@@ -206,7 +220,7 @@ def discover(paths: Iterable[str], settings: BatchSettings = BatchSettings()) ->
             add(p)  # named explicitly: read whatever the extension
         elif _has_glob(arg):
             matches = sorted(glob.glob(arg, recursive=True))
-            files = [Path(m) for m in matches if Path(m).is_file() and m.lower().endswith(settings.extensions)]
+            files = [Path(m) for m in matches if Path(m).is_file()]
             for d in (Path(m) for m in matches if Path(m).is_dir()):
                 files.extend(_walk(d, settings.extensions))
             if not files:

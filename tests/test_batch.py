@@ -187,14 +187,17 @@ def test_discover_walks_folders_expands_globs_and_reports_missing_paths(corpus: 
     assert txt.sha256 == hashlib.sha256(Path(txt.file).read_bytes()).hexdigest()
 
 
-def test_discover_lists_file_types_it_does_not_read_with_their_reason(corpus: Path) -> None:
-    jobs = discover([str(corpus)])
-    read = {Path(j.file).suffix for j in jobs if j.error is None}
-    assert read == {".txt", ".docx", ".html", ".pdf", ".md"}  # the corpus holds these; .json and the rest are not read
-    not_read = {Path(j.file).name: j.error for j in jobs if j.error is not None}
-    assert "hongze_2024.json" in not_read and "api_error.json" in not_read
-    assert not_read["hongze_2024.json"]["type"].endswith("/not-read")
-    assert ".json" in not_read["hongze_2024.json"]["detail"]
+def test_discover_lists_file_types_it_does_not_read_with_their_reason(tmp_path: Path, corpus: Path) -> None:
+    report = (corpus / "txt" / f"{DOC}.txt").read_bytes()
+    (tmp_path / "report.dat").write_bytes(report)  # content decides: a report under an odd name is read
+    (tmp_path / "blob.txt").write_bytes(bytes(range(256)) * 8)  # and a binary under a text name is not
+    (tmp_path / ".hidden.txt").write_bytes(report)
+    jobs = {Path(j.file).name: j for j in discover([str(tmp_path)])}
+    assert set(jobs) == {"report.dat", "blob.txt"}
+    assert jobs["report.dat"].error is None and jobs["report.dat"].sha256
+    assert jobs["blob.txt"].error["type"].endswith("/not-read") and ".txt" in jobs["blob.txt"].error["detail"]
+    corpus_jobs = discover([str(corpus)])
+    assert all(j.error is None for j in corpus_jobs)  # every corpus file is text or a document: all go to the gate
 
 
 def test_not_read_files_are_in_the_jsonl_and_the_summary(tmp_path: Path, corpus: Path) -> None:
@@ -202,12 +205,14 @@ def test_not_read_files_are_in_the_jsonl_and_the_summary(tmp_path: Path, corpus:
     folder.mkdir()
     shutil.copy(corpus / "txt" / f"{DOC}.txt", folder)
     shutil.copy(corpus / "not_reports" / "api_error.json", folder)
+    (folder / "blob.bin").write_bytes(bytes(range(256)) * 8)
     stream = io.StringIO()
     summary = run_to_jsonl([str(folder)], tmp_path / "r.jsonl", LocalEngine(BatchSettings(workers=1)), stream=stream)
     recs = {Path(r["file"]).name: r for r in read_jsonl(tmp_path / "r.jsonl")}
     assert "result" in recs[f"{DOC}.txt"]
-    assert recs["api_error.json"]["error"]["type"].endswith("/not-read")
-    assert "file types not read: 1" in summary.render()
+    assert recs["api_error.json"]["error"]["type"].endswith("/not-a-report")  # text, refused by the gate
+    assert recs["blob.bin"]["error"]["type"].endswith("/not-read")
+    assert "not reports:    1 · file types not read: 1" in summary.render()
 
 
 def test_empty_input_is_a_usage_error_with_a_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
