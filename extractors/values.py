@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from .caching import text_cache
 from .normalize import nfkc, safe_int, squash
 
+MAX_RUN_DIGITS = 96
 _BLANK = re.compile(r"^[-—–―─_/\\／、.·…]*$")
 _ZERO_WORDS = {"无", "没有", "零", "未发生", "0件", "无。"}
 _NUMBER = re.compile(r"^([+\-−－]?)(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?")
@@ -61,7 +62,10 @@ def parse_value(text: str) -> ParsedValue:
             quality = 0.6
         digits = digits.replace(",", "")
         quality = min(quality, 0.97)
-    whole = safe_int(digits)  # None past 18 digits: no statistic has that many, and int() would raise
+    # a run of up to MAX_RUN_DIGITS digits stays a number: a crawler's run-together row (fifteen 表四
+    # numbers in one cell) is cut by the fitting stage from it; past that nothing can be read, and
+    # int() of thousands of digits would raise
+    whole = int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= MAX_RUN_DIGITS else None
     if whole is None:
         return ParsedValue(None, 0.3, False)
     num: int | float = float(digits + frac) if frac else whole

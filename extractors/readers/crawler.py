@@ -38,6 +38,7 @@ class CrawlerSettings:
 
     header_scan_lines: int = 15  # the crawler's header block is among the first lines
     max_field_value: int = 300  # a header field's value is short
+    header_scan_chars: int = 1024  # header fields are looked for in a line's first characters only (linear time)
     max_bare_title: int = 80  # a bare first line (title) before the header fields
     run_line_chars: int = 300  # a body line this long with glued numbers is run-together text
     min_glued_numbers: int = 4  # ... holding at least this many numbers glued to labels
@@ -111,6 +112,7 @@ def _title_key(text: str) -> str:
 _SEPARATOR = re.compile(r"^\s*[-=_*~#—－─━·.]{3,}\s*$")
 _BRACKET_FIELD = re.compile(r"^\s*[【\[]\s*(?P<name>[^】\]\n]{1,12}?)\s*[】\]]\s*[:：]?\s*(?P<value>.*)$")
 _COLON_FIELD = re.compile(r"(?P<name>[A-Za-z_\u4e00-\u9fff]{1,16})\s*[:：]\s*")
+_LINE_FIELD = re.compile(r"\s*[A-Za-z_\u4e00-\u9fff]{1,16}\s*[:：]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +133,10 @@ def _fields_of_line(line: str, d: CrawlerData, st: CrawlerSettings) -> list[tupl
         if name in d.fields or len(name) <= 6:
             return [(name, m.group("value").strip())]
         return None
+    if not _LINE_FIELD.match(line):  # a header line starts with its field: nothing else is scanned
+        return None
     starts: list[tuple[int, int, str]] = []  # (field start, value start, field name)
-    for x in _COLON_FIELD.finditer(line):
+    for x in _COLON_FIELD.finditer(line, 0, st.header_scan_chars):
         name = x.group("name")
         # the longest tail of the word that is a field name ("…人民政府发布日期：" → 发布日期)
         for k in range(len(name)):
