@@ -21,6 +21,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import UnauthorizedError
+from .middleware import route_label
 from .problems import InvalidParameterError, error_response
 
 access_log = logging.getLogger("app.access")
@@ -103,12 +104,11 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, counting_send)
         finally:
-            route = scope.get("route")
             state = scope.get("state", {})
             record = {
                 "request_id": headers.get("request_id") or state.get("request_id"),
                 "method": scope.get("method"),
-                "route": getattr(route, "path", None) or "unmatched",
+                "route": route_label(scope),
                 "status": status,
                 "duration_ms": round((time.perf_counter() - start) * 1000, 1),
                 "bytes": sent,
