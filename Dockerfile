@@ -3,6 +3,7 @@
 # Two stages: the builder turns the project into a wheel and installs it with its
 # dependencies into a virtualenv; the runtime stage copies only that virtualenv,
 # so no build tooling, source tree or pip cache reaches the final image.
+# The [ocr] extra (rapidocr + onnxruntime + OpenCV headless, models inside the wheel) reads scans.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -17,7 +18,7 @@ COPY extractors ./extractors
 COPY app ./app
 RUN python -m venv /opt/venv \
     && python -m pip wheel --no-deps --wheel-dir /wheels . \
-    && /opt/venv/bin/pip install /wheels/*.whl \
+    && /opt/venv/bin/pip install "$(echo /wheels/*.whl)[ocr]" \
     && /opt/venv/bin/python -m compileall -q /opt/venv/lib
 
 FROM ${PYTHON_IMAGE} AS runtime

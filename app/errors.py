@@ -84,3 +84,24 @@ class UnauthorizedError(ServiceError):
 
     code = "unauthorized"
     title = "A valid API key is required"
+
+
+class UploadsSaturatedError(ServiceError):
+    """Too many requests are sending or holding a body: refused before reading this one."""
+
+    code = "too-many-uploads"
+    title = "Too many uploads in flight"
+
+
+class SpoolFullError(ServiceError):
+    """The disk quota for in-flight uploads would be exceeded by this body."""
+
+    code = "spool-full"
+    title = "No room to receive the upload"
+
+
+class RequestTimeoutError(ServiceError):
+    """The client stopped sending its request (head or body) for too long."""
+
+    code = "request-timeout"
+    title = "The request was not received in time"

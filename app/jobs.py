@@ -42,7 +42,7 @@ from .pool import WorkerPool
 from .problems import Problem, localized_problem, problem_responses, status_for
 from .routes import API_VERSION, EXTRACT_REQUEST_BODY, FilenameParam, IncludeParam, MinConfidenceParam, Part, shape
 from .settings import Settings
-from .upload import Upload, read_upload
+from .upload import Spool, spooled_upload
 from .worker import ExtractJob
 
 log = logging.getLogger("app.jobs")
@@ -124,7 +124,7 @@ class JobRunner:
                 f"callback_url must be an http(s) URL on one of the allowed hosts: {', '.join(sorted(allowed))}."
             )
 
-    async def submit(self, upload: Upload, options: dict[str, Any], callback_url: str | None) -> JobRecord:
+    async def submit(self, job: ExtractJob, options: dict[str, Any], callback_url: str | None) -> JobRecord:
         if self.pending >= self.settings.max_jobs_pending:
             raise PoolSaturatedError(
                 f"This replica already holds {self.pending} unfinished jobs.", retry_after=self.pool.retry_after()
@@ -136,19 +136,17 @@ class JobRunner:
             created_at=now,
             expires_at=now + self.settings.job_deadline_seconds + self.settings.job_ttl_seconds,
             heartbeat_at=now,
-            filename=upload.filename,
+            filename=job.filename,
             callback_url=callback_url,
             options=options,
         )
         await asyncio.to_thread(self.store.put, record)
-        task = asyncio.create_task(self._run(record, upload))
+        task = asyncio.create_task(self._run(record, job))
         self._tasks[record.id] = task
         task.add_done_callback(lambda _t, job_id=record.id: self._tasks.pop(job_id, None))
         return record
 
-    async def _run(self, record: JobRecord, upload: Upload) -> None:
-        job = ExtractJob(upload.data, upload.filename, upload.content_type, self.settings.max_pages)
-        del upload
+    async def _run(self, record: JobRecord, job: ExtractJob) -> None:
         loop = asyncio.get_running_loop()
         deadline_s = self.settings.job_deadline_seconds
         deadline = loop.time() + deadline_s
@@ -376,9 +374,16 @@ async def create_job(
     runner = _runner(request)
     runner.check_callback(callback_url)
     settings: Settings = request.app.state.settings
-    upload = await read_upload(request, settings.max_upload_bytes, filename)
+    spool: Spool = request.app.state.spool
+    async with spooled_upload(request, spool, settings.max_upload_bytes, filename) as upload:
+        # the spooled file goes when this request ends; the job keeps its own copy of the bytes
+        data = await asyncio.to_thread(upload.path.read_bytes)
+        job = ExtractJob(
+            data, upload.filename, upload.content_type, settings.max_pages,
+            max_ocr_pages=settings.max_ocr_pages, ocr_threads=settings.ocr_threads,
+        )
     options = {"include": [p.value for p in include], "min_confidence": min_confidence}
-    record = await runner.submit(upload, options, callback_url)
+    record = await runner.submit(job, options, callback_url)
     return _job_response(record, request, 202)
 
 

@@ -16,18 +16,22 @@ from .gateway import AccessLogMiddleware, ApiKeyMiddleware, reject_unknown_query
 from .jobs import JobRunner
 from .jobs import router as jobs_router
 from .jobstore import open_store
+from . import formats
 from .metrics import Metrics
-from .middleware import RequestContextMiddleware
+from .middleware import AdmissionMiddleware, RequestContextMiddleware
 from .pool import PoolConfig, WorkerPool
+from .compare import router as compare_router
 from .routes import SERVICE_NAME, router
 from .settings import Settings, settings_table
 from .spec import build_spec
+from .upload import Spool
 from .worker import Task, run_extract
 
 DESCRIPTION = f"""\
 Extraction service for Chinese government information-disclosure annual reports (政府信息公开工作年度报告).
 
-Send one report (DOCX, PDF with a text layer, HTML, Markdown or plain text) to `POST /v1/extract`, as the
+Send one report (PDF with a text layer, DOCX, DOC/WPS, XLSX/XLS/ET/ODS, ODT, RTF, HTML, MHT, OFD, Markdown or
+plain text; `GET /v1/formats` lists what is read and what is refused) to `POST /v1/extract`, as the
 multipart field `file` or as the raw request body, and get the versioned extraction JSON (schema
 {SCHEMA_VERSION}): metadata, indicator values mapped to canonical ids (`GET /v1/indicators`), narrative
 sections and validation findings, each with a calibrated confidence.
@@ -60,7 +64,8 @@ def create_app(settings: Settings | None = None, *, task: Task | None = None) ->
         ),
         task or run_extract,
     )
-    metrics = Metrics(lambda: pool.stats() if pool.started else None)
+    spool = Spool(settings.spool_quota_mb * 1024 * 1024, settings.max_uploads)
+    metrics = Metrics(lambda: pool.stats() if pool.started else None, lambda: spool)
 
     store = open_store(settings.job_store, directory=settings.job_dir, redis_url=settings.redis_url)
     jobs = JobRunner(store, pool, settings, metrics)
@@ -74,6 +79,7 @@ def create_app(settings: Settings | None = None, *, task: Task | None = None) ->
         finally:
             await jobs.close()
             await pool.close()
+            spool.close()
 
     app = FastAPI(
         title=SERVICE_NAME,
@@ -84,6 +90,7 @@ def create_app(settings: Settings | None = None, *, task: Task | None = None) ->
         docs_url=None,
         redoc_url=None,
         dependencies=[Depends(reject_unknown_query)],
+        redirect_slashes=False,  # a redirect would echo the Host header into Location; a trailing slash is a 404
     )
     app.state.settings = settings
     app.state.pool = pool
@@ -93,7 +100,13 @@ def create_app(settings: Settings | None = None, *, task: Task | None = None) ->
     app.include_router(router)
     app.include_router(jobs_router)
     ui.install(app)
+    app.state.spool = spool
+    app.include_router(formats.router)
+    app.include_router(compare_router)
     _add_gateway(app, settings)
+    app.add_middleware(
+        AdmissionMiddleware, spool=spool, body_timeout_seconds=settings.body_timeout_seconds, retry_after=pool.retry_after
+    )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     if settings.access_log:
         _log_access()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -15,6 +16,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from .pool import PoolStats
+
+if TYPE_CHECKING:
+    from .upload import Spool
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 
@@ -43,10 +47,28 @@ class _PoolCollector(Collector):
         yield restarts
 
 
-class Metrics:
-    """The service's counters, histogram and gauges."""
+class _SpoolCollector(Collector):
+    """Upload admission gauges read at scrape time."""
 
-    def __init__(self, pool_stats: Callable[[], PoolStats | None] = lambda: None) -> None:
+    def __init__(self, spool: Callable[[], Spool | None]) -> None:
+        self._spool = spool
+
+    def collect(self) -> Iterable[Metric]:
+        s = self._spool()
+        if s is None:
+            return
+        yield GaugeMetricFamily("govreport_uploads_in_flight", "Requests holding an upload slot.", value=s.active)
+        yield GaugeMetricFamily("govreport_spool_bytes", "Bytes of in-flight uploads on disk.", value=s.used_bytes)
+
+
+class Metrics:
+    """The service's counters, histogram and gauges. Every label value comes from a fixed set."""
+
+    def __init__(
+        self,
+        pool_stats: Callable[[], PoolStats | None] = lambda: None,
+        spool: Callable[[], Spool | None] = lambda: None,
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.requests = Counter(
@@ -66,7 +88,10 @@ class Metrics:
         self.failures = Counter(
             "govreport_extraction_failures", "Failed extraction requests by problem type code.", ["problem"], registry=r
         )
+        self.ocr_pages = Counter("govreport_ocr_pages", "Pages read by OCR (scanned PDF pages, images).", registry=r)
+        self.ocr_seconds = Counter("govreport_ocr_seconds", "Wall time spent in OCR, in seconds.", registry=r)
         r.register(_PoolCollector(pool_stats))
+        r.register(_SpoolCollector(spool))
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""

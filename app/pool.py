@@ -208,8 +208,23 @@ class WorkerPool:
         remaining = max(0.0, deadline - self._loop.time())
         fut = self._loop.run_in_executor(self._threads, self._execute, worker, job, remaining)
         fut.add_done_callback(lambda f, w=worker: self._release(w, f))
-        outcome: _Outcome = await asyncio.shield(fut)
+        try:
+            outcome: _Outcome = await asyncio.shield(fut)
+        except asyncio.CancelledError:
+            self._abandon(worker)
+            raise
         return self._result(outcome, worker, deadline_seconds)
+
+    def _abandon(self, worker: _Worker) -> None:
+        """The request was cancelled (its client went away): stop its work now so the slot frees at once.
+
+        Killing the process makes the waiting thread see EOF; the worker is then replaced like any other.
+        """
+        worker.retire, worker.retire_reason = True, "cancelled"
+        try:
+            worker.process.kill()
+        except (OSError, ValueError):
+            pass  # already gone
 
     async def _acquire(self, deadline: float, deadline_seconds: float) -> _Worker:
         """An idle live worker: at once if one is free, else after queueing (bounded) until the deadline."""
@@ -254,7 +269,8 @@ class WorkerPool:
                 return _Outcome(timed_out=True, seconds=time.monotonic() - t0)
             reply = worker.conn.recv()
         except (EOFError, OSError):
-            worker.retire, worker.retire_reason = True, "crashed"
+            if not worker.retire:  # a cancelled job's worker was killed on purpose
+                worker.retire, worker.retire_reason = True, "crashed"
             worker.process.join(_KILL_JOIN_SECONDS)
             if worker.process.is_alive():  # pipe broke but the process lingers
                 worker.process.kill()

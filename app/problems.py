@@ -36,7 +36,10 @@ from .errors import (
     UnauthorizedError,
     NotReadyError,
     PoolSaturatedError,
+    RequestTimeoutError,
     ServiceError,
+    SpoolFullError,
+    UploadsSaturatedError,
     WorkerBugError,
     WorkerCrashedError,
 )
@@ -64,12 +67,16 @@ STATUS_BY_ERROR: dict[type[ExtractionError], int] = {
     JobLostError: 500,
     CallbackNotAllowedError: 400,
     UnauthorizedError: 401,
+    UploadsSaturatedError: 503,
+    SpoolFullError: 503,
+    RequestTimeoutError: 408,
 }
 
 # Framework-level statuses (routing, methods) → stable codes.
 CODE_BY_HTTP_STATUS: dict[int, str] = {
     400: "bad-request",
     404: "not-found",
+    408: "request-timeout",
     405: "method-not-allowed",
     406: "not-acceptable",
     413: "file-too-large",
@@ -217,7 +224,7 @@ def problem_response(
 def error_response(exc: ExtractionError, request: Request) -> JSONResponse:
     """The problem response for a library or service error."""
     status = status_for(exc)
-    if status >= 500 and not isinstance(exc, (PoolSaturatedError, NotReadyError)):
+    if status >= 500 and not isinstance(exc, (PoolSaturatedError, NotReadyError, UploadsSaturatedError, SpoolFullError)):
         log.warning("request %s failed: %s (%s)", _request_id(request), exc.code, exc.detail)
     return problem_response(
         status,

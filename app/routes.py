@@ -17,13 +17,13 @@ from pydantic import BaseModel, Field
 from extractors import SCHEMA_VERSION, ExtractionResult, __version__
 
 from .catalogue import IndicatorCatalogue, load_catalogue
-from .errors import DeadlineExceededError, NotReadyError
+from .errors import NotReadyError
 from .health import available_memory_bytes
 from .metrics import Metrics
 from .pool import WorkerPool
 from .problems import code_of, problem_responses
 from .settings import Settings
-from .upload import read_upload
+from .upload import ClientGone, Spool, spooled_upload
 from .worker import ExtractJob
 
 API_VERSION = "v1"
@@ -149,24 +149,31 @@ async def _extract(request: Request, include: list[Part] | None, min_confidence:
     loop = asyncio.get_running_loop()
     deadline_s = settings.request_deadline_seconds
     deadline = loop.time() + deadline_s
+    spool: Spool = request.app.state.spool
     try:
         t0 = time.perf_counter()
-        try:
-            upload = await asyncio.wait_for(read_upload(request, settings.max_upload_bytes, filename), deadline_s)
-        except TimeoutError:
-            raise DeadlineExceededError(
-                f"The upload did not arrive within the {deadline_s:g} s deadline.", deadline_seconds=deadline_s
-            ) from None
-        t1 = time.perf_counter()
-        timings["upload"] = (t1 - t0) * 1000
-        job = ExtractJob(upload.data, upload.filename, upload.content_type, settings.max_pages)
-        output = await pool.run(job, deadline, deadline_s)
+        async with spooled_upload(
+            request, spool, settings.max_upload_bytes, filename, deadline=deadline, deadline_seconds=deadline_s
+        ) as upload:
+            t1 = time.perf_counter()
+            timings["upload"] = (t1 - t0) * 1000
+            job = ExtractJob(
+                b"", upload.filename, upload.content_type, settings.max_pages,
+                max_ocr_pages=settings.max_ocr_pages, ocr_threads=settings.ocr_threads, path=str(upload.path),
+            )
+            output = await pool.run(job, deadline, deadline_s)
         timings["extract"] = (time.perf_counter() - t1) * 1000
+        if output.ocr_pages:
+            timings["ocr"] = output.ocr_seconds * 1000
+            metrics.ocr_pages.inc(output.ocr_pages)
+            metrics.ocr_seconds.inc(output.ocr_seconds)
         result = ExtractionResult.model_validate_json(output.result_json)
         request.state.format = output.format
         if wants_csv(request):
             return Response(indicators_csv(result, min_confidence), media_type="text/csv; charset=utf-8")
         body = shape(result, include, min_confidence)
+    except ClientGone:
+        raise  # not a failure of ours, and nobody to answer
     except Exception as e:
         metrics.failures.labels(code_of(e)).inc()
         raise

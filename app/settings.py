@@ -75,6 +75,17 @@ class Settings(BaseSettings):
         ge=1,
         description="PDFs with more pages are refused with 422 too-many-pages.",
     )
+    # OCR (scanned PDF pages and images; needs the [ocr] extra)
+    max_ocr_pages: int = Field(
+        50,
+        ge=0,
+        description="Files with more pages to OCR are refused with 422 too-many-pages (a page costs ~5 CPU-s).",
+    )
+    ocr_threads: int = Field(
+        1,
+        ge=1,
+        description="onnxruntime threads per OCR'd page in a worker; raise it only when workers < cores.",
+    )
     start_method: Literal["forkserver", "spawn"] = Field(
         "forkserver",
         description="How worker processes are started (multiprocessing start method).",
@@ -128,6 +139,35 @@ class Settings(BaseSettings):
     api_keys_file: str = Field("", description="File with one API key per line (blank lines and `#` comments ignored).")
     gzip_min_bytes: int = Field(1024, ge=0, description="Responses at least this large are gzip-compressed when asked.")
     access_log: bool = Field(True, description="Write one JSON access-log line per request (logger `app.access`).")
+    # ---- server hardening (admission before the body, timeouts, connections): harden-server ----
+    max_uploads: int = Field(
+        32,
+        ge=1,
+        description="Requests with a body served at once (upload, queue and extraction; keep it at least "
+        "`workers` + `max_queue`); one more gets 503 `too-many-uploads` with `Retry-After` before its body is read.",
+    )
+    spool_quota_mb: int = Field(
+        256,
+        ge=1,
+        description="Disk (MiB, under TMPDIR) that in-flight uploads may occupy together; a body that would pass it "
+        "gets 503 `spool-full` (before reading when Content-Length says so).",
+    )
+    header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="A connection must deliver a complete request head within this time, else 408 and close.",
+    )
+    body_timeout_seconds: float = Field(
+        15.0,
+        gt=0,
+        description="Longest silence while a request body streams in; past it 408 `request-timeout`.",
+    )
+    max_connections: int = Field(
+        256,
+        ge=1,
+        description="Open client connections; one more is answered 503 and closed at once. Also kept below the "
+        "process's file-descriptor limit.",
+    )
 
     @property
     def worker_memory_limit_bytes(self) -> int:

@@ -1,38 +1,183 @@
-"""Getting the report bytes out of a request without ever holding more than the limit.
+"""Getting the report out of a request onto disk, never holding more than one chunk in memory.
 
-The body is read from the ASGI stream chunk by chunk and counted; the moment
-it passes the limit the read stops with `FileTooLargeError` (a declared
-`Content-Length` over the limit is refused before reading anything). Multipart
-bodies are parsed from that same counted stream, so an oversized part is cut
-off mid-upload too.
+The body is read from the ASGI stream chunk by chunk, counted, and written to a
+file in the service's spool directory; the worker reads that file, so the
+server's memory does not grow with the size or the number of uploads. Two
+bounds apply while the bytes arrive:
+
+- the size limit (`FileTooLargeError`, 413): a declared `Content-Length` over
+  it is refused before anything is read, a streamed body the moment it passes;
+- the spool quota (`SpoolFullError`, 503): every in-flight upload reserves its
+  declared length up front and its real size as it grows, so the bodies on
+  disk together never pass `spool_quota_mb`.
+
+Multipart bodies are parsed from the same counted stream by python-multipart's
+streaming parser: only the `file` part is written, straight to the spool file.
+A client that goes away mid-body raises `ClientGone` (not an error response).
+The admission of the request itself (how many bodies at once) is
+`app.middleware.AdmissionMiddleware`'s job; `Spool` keeps both counts.
 """
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.message import Message
+from pathlib import Path
 
-from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
+from python_multipart.multipart import (
+    MultipartParseError,
+    MultipartParser,
+    parse_options_header,
+)
 from starlette.requests import Request
 from starlette.types import Message as AsgiMessage
 from starlette.types import Receive
 
 from extractors import EmptyFileError, FileTooLargeError, InputError
 
+from .errors import DeadlineExceededError, SpoolFullError
+
 # Room for multipart boundaries and part headers on top of the file limit.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 MAX_FILENAME_CHARS = 255
+MAX_MULTIPART_PARTS = 32
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class ClientGone(Exception):
+    """The client disconnected before its request was complete; nobody is left to answer."""
 
 
 @dataclass(frozen=True, slots=True)
 class Upload:
-    """The report as received: bytes plus the client's name and declared type (hints only)."""
+    """The report as received: a spooled file plus the client's name and declared type (hints only)."""
 
-    data: bytes
+    path: Path
+    size: int
     filename: str | None
     content_type: str | None
+
+
+class Spool:
+    """The directory in-flight bodies are written to, its byte quota, and the count of admitted bodies."""
+
+    PREFIX = "govreport-spool-"
+
+    def __init__(self, quota_bytes: int, max_uploads: int, parent: str | None = None) -> None:
+        self.quota_bytes = quota_bytes
+        self.max_uploads = max_uploads
+        root = Path(parent or tempfile.gettempdir())
+        self.removed_stale = self._remove_stale(root)
+        self.directory = Path(tempfile.mkdtemp(prefix=f"{self.PREFIX}{os.getpid()}-", dir=root))
+        _OURS.add(self.directory)
+        self.used_bytes = 0
+        self.peak_bytes = 0
+        self.active = 0
+
+    @classmethod
+    def _remove_stale(cls, root: Path) -> int:
+        """Delete spool directories of servers that died without cleaning up (SIGKILL, OOM kill).
+
+        A restarted container keeps its emptyDir, so their bodies would eat the disk. A directory
+        is stale when its pid is gone, or is ours but not made by this process (a previous life
+        with the same pid, e.g. pid 1 in a container).
+        """
+        removed = 0
+        for path in root.glob(f"{cls.PREFIX}*-*"):
+            pid_text = path.name[len(cls.PREFIX):].split("-", 1)[0]
+            if not pid_text.isascii() or not pid_text.isdigit():
+                continue
+            pid = int(pid_text)
+            if (pid == os.getpid() and path not in _OURS) or (pid != os.getpid() and not _pid_alive(pid)):
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
+        return removed
+
+    def admit(self) -> bool:
+        """Take an upload slot if one is free (event-loop thread only, so no lock)."""
+        if self.active >= self.max_uploads:
+            return False
+        self.active += 1
+        return True
+
+    def leave(self) -> None:
+        self.active -= 1
+
+    def reserve(self, n: int) -> None:
+        """Count `n` more bytes against the quota or refuse them."""
+        if self.used_bytes + n > self.quota_bytes:
+            raise SpoolFullError(
+                f"The uploads in flight already use {self.used_bytes} of the {self.quota_bytes}-byte spool; "
+                "retry shortly.",
+                retry_after=5,
+            )
+        self.used_bytes += n
+        self.peak_bytes = max(self.peak_bytes, self.used_bytes)
+
+    def release(self, n: int) -> None:
+        self.used_bytes -= n
+
+    def close(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+        _OURS.discard(self.directory)
+
+
+_OURS: set[Path] = set()  # spool directories made by this process (several apps may share one, as in tests)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+class _SpoolFile:
+    """One body on disk: written chunk by chunk against the size limit and the spool quota."""
+
+    def __init__(self, spool: Spool, max_bytes: int, reserved: int) -> None:
+        self.spool = spool
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.reserved = 0
+        spool.reserve(reserved)
+        self.reserved = reserved
+        fd, name = tempfile.mkstemp(dir=spool.directory, prefix="upload-")
+        self.fd: int | None = fd
+        self.path = Path(name)
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        if self.size + len(data) > self.max_bytes:
+            raise too_large(self.max_bytes)
+        grow = self.size + len(data) - self.reserved
+        if grow > 0:
+            self.spool.reserve(grow)
+            self.reserved += grow
+        assert self.fd is not None
+        os.write(self.fd, data)
+        self.size += len(data)
+
+    def finish(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def discard(self) -> None:
+        self.finish()
+        self.path.unlink(missing_ok=True)
+        self.spool.release(self.reserved)
+        self.reserved = 0
 
 
 def too_large(max_bytes: int) -> FileTooLargeError:
@@ -75,6 +220,19 @@ def limited_receive(receive: Receive, limit: int, max_bytes: int) -> Receive:
     return wrapped
 
 
+async def body_chunks(receive: Receive) -> AsyncIterator[bytes]:
+    """The request body chunk by chunk; `ClientGone` when the client disconnects first."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone()
+        body = message.get("body", b"")
+        if body:
+            yield body
+        if not message.get("more_body", False):
+            return
+
+
 def _declared_length(request: Request) -> int | None:
     value = request.headers.get("content-length")
     try:
@@ -83,47 +241,117 @@ def _declared_length(request: Request) -> int | None:
         return None
 
 
-async def read_upload(request: Request, max_bytes: int, filename: str | None = None) -> Upload:
-    """The uploaded report from a multipart `file` field or from the raw body."""
+@asynccontextmanager
+async def spooled_upload(
+    request: Request, spool: Spool, max_bytes: int, filename: str | None = None, *, deadline: float | None = None,
+    deadline_seconds: float | None = None,
+) -> AsyncIterator[Upload]:
+    """The uploaded report (multipart `file` field or raw body) on disk; the file is deleted on exit.
+
+    `deadline` (event-loop time) bounds the whole upload: a body trickling in slower than that is a 504.
+    """
     content_type = request.headers.get("content-type")
     is_multipart = (content_type or "").lower().startswith("multipart/form-data")
     limit = max_bytes + (MULTIPART_OVERHEAD_BYTES if is_multipart else 0)
     declared = _declared_length(request)
     if declared is not None and declared > limit:
         raise too_large(max_bytes)
-    counted = Request(request.scope, limited_receive(request.receive, limit, max_bytes))
-    if is_multipart:
-        upload = await _read_multipart(counted, max_bytes)
-    else:
-        upload = await _read_raw(counted, content_type)
-    name = clean_filename(filename) or clean_filename(upload.filename)
-    return Upload(upload.data, name, upload.content_type)
-
-
-async def _read_raw(request: Request, content_type: str | None) -> Upload:
-    chunks = bytearray()
-    async for chunk in request.stream():
-        chunks += chunk
-    if not chunks:
-        raise EmptyFileError("The request body is empty; send the report as the body or as a multipart `file` field.")
-    name = filename_from_disposition(request.headers.get("content-disposition"))
-    return Upload(bytes(chunks), name, content_type)
-
-
-async def _read_multipart(request: Request, max_bytes: int) -> Upload:
+    out = _SpoolFile(spool, max_bytes, min(declared or 0, max_bytes))
     try:
-        form = await request.form(max_files=1, max_fields=32)
-    except HTTPException as e:  # Starlette reports a malformed multipart body this way
-        raise InputError(f"Malformed multipart body: {e.detail}") from None
-    try:
-        part = form.get("file")
-        if not isinstance(part, UploadFile):
-            raise InputError("The multipart body has no `file` part with a file in it.")
-        data = await part.read()
-        if len(data) > max_bytes:
-            raise too_large(max_bytes)
-        if not data:
-            raise EmptyFileError("The uploaded `file` part is empty.")
-        return Upload(data, part.filename, part.content_type)
+        receive = limited_receive(request.receive, limit, max_bytes)
+        try:
+            async with asyncio.timeout_at(deadline):
+                if is_multipart:
+                    name, part_type = await _read_multipart(receive, content_type or "", out)
+                else:
+                    name, part_type = await _read_raw(receive, request, content_type, out)
+        except TimeoutError:
+            raise DeadlineExceededError(
+                f"The upload did not arrive within the {deadline_seconds or 0:g} s deadline.",
+                deadline_seconds=deadline_seconds,
+            ) from None
+        out.finish()
+        yield Upload(out.path, out.size, clean_filename(filename) or clean_filename(name), part_type)
     finally:
-        await form.close()
+        out.discard()
+
+
+async def _read_raw(
+    receive: Receive, request: Request, content_type: str | None, out: _SpoolFile
+) -> tuple[str | None, str | None]:
+    async for chunk in body_chunks(receive):
+        out.write(chunk)
+    if not out.size:
+        raise EmptyFileError("The request body is empty; send the report as the body or as a multipart `file` field.")
+    return filename_from_disposition(request.headers.get("content-disposition")), content_type
+
+
+async def _read_multipart(receive: Receive, content_type: str, out: _SpoolFile) -> tuple[str | None, str | None]:
+    """Stream a multipart body; the first `file` part with a file name goes to `out`. (name, type) of it."""
+    _, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
+    if not boundary:
+        raise InputError("Malformed multipart body: the Content-Type has no boundary.")
+    state: dict[str, object] = {"parts": 0, "found": False, "active": False}
+    headers: dict[bytes, bytes] = {}
+    field: list[bytes] = []
+    value: list[bytes] = []
+    meta: dict[str, str | None] = {"filename": None, "type": None}
+
+    def on_part_begin() -> None:
+        state["parts"] = int(state["parts"]) + 1  # type: ignore[call-overload]
+        if int(state["parts"]) > MAX_MULTIPART_PARTS:  # type: ignore[call-overload]
+            raise InputError(f"Malformed multipart body: more than {MAX_MULTIPART_PARTS} parts.")
+        headers.clear()
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        field.append(data[start:end])
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        value.append(data[start:end])
+
+    def on_header_end() -> None:
+        headers[b"".join(field).lower()] = b"".join(value)
+        field.clear()
+        value.clear()
+
+    def on_headers_finished() -> None:
+        _, disposition = parse_options_header(headers.get(b"content-disposition"))
+        is_file = disposition.get(b"name") == b"file" and b"filename" in disposition and not state["found"]
+        state["active"] = is_file
+        if is_file:
+            state["found"] = True
+            meta["filename"] = disposition[b"filename"].decode("utf-8", "replace")
+            raw_type = headers.get(b"content-type")
+            meta["type"] = raw_type.decode("latin-1") if raw_type else None
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        if state["active"]:
+            out.write(data[start:end])
+
+    def on_part_end() -> None:
+        state["active"] = False
+
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
+    try:
+        async for chunk in body_chunks(receive):
+            parser.write(chunk)
+        parser.finalize()
+    except MultipartParseError as e:
+        raise InputError(f"Malformed multipart body: {e}") from None
+    if not state["found"]:
+        raise InputError("The multipart body has no `file` part with a file in it.")
+    if not out.size:
+        raise EmptyFileError("The uploaded `file` part is empty.")
+    return meta["filename"], meta["type"]

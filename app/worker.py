@@ -7,14 +7,20 @@ as (class path, detail, extra) because exception pickling drops `extra`.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import importlib
 import logging
+import os
 import resource
 import signal
+import sys
+import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 from extractors import (
     ExtractionError,
@@ -24,19 +30,22 @@ from extractors import (
     UnsupportedFormatError,
     extract,
 )
-from extractors.readers import sniff
+from extractors.readers import ocr, sniff
 
 log = logging.getLogger("app.worker")
 
 
 @dataclass(frozen=True, slots=True)
 class ExtractJob:
-    """One extraction request as sent to a worker."""
+    """One extraction request as sent to a worker: the bytes, or the spooled file the worker reads them from."""
 
-    data: bytes
+    data: bytes = b""
     filename: str | None = None
     content_type: str | None = None
     max_pages: int = 500
+    path: str | None = None
+    max_ocr_pages: int = 50
+    ocr_threads: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +55,8 @@ class JobOutput:
     format: str
     template: str
     result_json: bytes
+    ocr_pages: int = 0  # pages this job OCR'd, and the wall time they took
+    ocr_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +86,21 @@ def run_extract(job: ExtractJob) -> JobOutput:
     """The production task: sniff the bytes (for the format label), then run the whole pipeline."""
     fmt = sniff(job.data, job.filename, job.content_type)
     if fmt is None:
-        raise UnsupportedFormatError("The bytes are not a PDF, DOCX, HTML, Markdown or text document.")
-    options = ExtractOptions(read=ReadOptions(max_pages=job.max_pages))
+        raise UnsupportedFormatError(
+            "The bytes are not a format the service reads (see GET /v1/formats).",
+            hint="Save the report as .docx or as a PDF with a text layer.",
+        )
+    options = ExtractOptions(
+        read=ReadOptions(max_pages=job.max_pages, max_ocr_pages=job.max_ocr_pages, ocr_threads=job.ocr_threads)
+    )
+    pages0, seconds0 = ocr.USAGE.pages, ocr.USAGE.seconds
     result = extract(job.data, job.filename, job.content_type, options)
     return JobOutput(
         format=result.document.format or fmt,
         template=result.document.template.value,
         result_json=result.model_dump_json().encode(),
+        ocr_pages=ocr.USAGE.pages - pages0,
+        ocr_seconds=ocr.USAGE.seconds - seconds0,
     )
 
 
@@ -116,6 +135,8 @@ def rebuild_error(info: ErrorInfo) -> ExtractionError | None:
 def run_job(task: Task, job: ExtractJob) -> Reply:
     """Run one job and turn every outcome into a `Reply`."""
     try:
+        if job.path is not None:  # the upload was spooled by the server: read it here, not in the server
+            job = replace(job, data=Path(job.path).read_bytes(), path=None)
         return Reply(output=task(job))
     except ExtractionError as e:
         return Reply(error=error_info(e))
@@ -138,9 +159,38 @@ def limit_memory(max_bytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
 
 
+_PR_SET_PDEATHSIG = 1
+WATCHDOG_INTERVAL_SECONDS = 0.5
+
+
+def die_with_parent() -> None:
+    """Never outlive the process that started this one, even when it is SIGKILLed.
+
+    On Linux the kernel sends SIGKILL when the parent exits (prctl PR_SET_PDEATHSIG); the parent of a
+    forkserver worker is the forkserver, which itself exits when the server goes. Elsewhere a watchdog
+    thread polls the parent pid (not on Linux: a thread costs the worker a malloc arena of address
+    space, which counts against its RLIMIT_AS).
+    """
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent:  # the parent died before the prctl took effect
+                os._exit(1)
+            return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(WATCHDOG_INTERVAL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
 def worker_main(conn: Connection, task: Task, memory_limit_bytes: int) -> None:
     """Process entry point: serve jobs from `conn` until it closes or a `None` arrives."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    die_with_parent()
     limit_memory(memory_limit_bytes)
     while True:
         try:

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from . import corpus, http, inprocess, report, scaling, workers
+from . import corpus, http, inprocess, ocr, report, scaling, workers
 from .settings import FULL, QUICK, TARGETS, BenchSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = REPO_ROOT / ".." / "shared" / "corpus"
-SECTIONS: tuple[str, ...] = ("inprocess", "throughput", "http", "memory", "scaling")
+SECTIONS: tuple[str, ...] = ("inprocess", "ocr", "throughput", "http", "memory", "scaling")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -66,6 +66,9 @@ def run(args: argparse.Namespace) -> report.Results:
     def do_inprocess() -> None:
         res.inprocess = inprocess.run(files, s)
 
+    def do_ocr() -> None:
+        res.ocr, res.ocr_peak_rss_mb = ocr.run(root, pdfs, s)
+
     def do_throughput() -> None:
         res.throughput = [
             workers.throughput(root, files, s.max_files_per_format, n, s.throughput_rounds) for n in sorted({1, s.workers})
@@ -86,7 +89,7 @@ def run(args: argparse.Namespace) -> report.Results:
         res.scaling = scaling.run(pdfs, s.scaling_pages, s.scaling_repetitions)
 
     steps: dict[str, Callable[[], None]] = {
-        "inprocess": do_inprocess, "throughput": do_throughput, "http": do_http, "memory": do_memory, "scaling": do_scaling,
+        "inprocess": do_inprocess, "ocr": do_ocr, "throughput": do_throughput, "http": do_http, "memory": do_memory, "scaling": do_scaling,
     }
     for name in SECTIONS:
         if name not in wanted:

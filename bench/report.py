@@ -26,6 +26,8 @@ class Results:
     http: list[Level] | None = None
     memory: Memory | None = None
     scaling: list[ScalingPoint] | None = None
+    ocr: FormatResult | None = None  # scanned pages through OCR (a row of the in-process table)
+    ocr_peak_rss_mb: float | None = None
     errors: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
@@ -37,6 +39,7 @@ class Results:
             "http": None if self.http is None else [lv.to_json() for lv in self.http],
             "memory": None if self.memory is None else self.memory.to_json(),
             "scaling": None if self.scaling is None else [vars_of(p) for p in self.scaling],
+            "ocr": None if self.ocr is None else {**self.ocr.to_json(), "peak_rss_mb": self.ocr_peak_rss_mb},
             "errors": self.errors,
             "targets": [c.to_json() for c in checks(self, Targets())],
         }
@@ -200,17 +203,17 @@ def render(res: Results, t: Targets) -> str:
     if _busy(m):
         lines += [("**The machine was busy** (load average ≥ CPU count): wall-clock numbers include waiting for a core; "
                   "the CPU/page column shows the work itself."), ""]
-    if res.inprocess is not None:
+    if res.inprocess is not None or res.ocr is not None:
         lines += ["### In-process `extract()`, warm (ms)", ""]
         rows = []
-        for r in res.inprocess:
+        for r in [*(res.inprocess or []), *([res.ocr] if res.ocr is not None else [])]:
             e = r.engine.summary() if r.engine.per_file else None
             fl, nv, ep = _page_median(r.floor), _page_median(r.naive), _page_median(r.engine)
             rows.append([
                 r.fmt.upper(), str(r.files), str(r.pages),
                 fmt_ms(e["median_ms"] if e else None), fmt_ms(e["p95_ms"] if e else None),
-                fmt_ms(e["page_median_ms"] if e and r.fmt == "pdf" else None),
-                fmt_ms(e["page_p95_ms"] if e and r.fmt == "pdf" else None),
+                fmt_ms(e["page_median_ms"] if e and r.fmt.startswith("pdf") else None),
+                fmt_ms(e["page_p95_ms"] if e and r.fmt.startswith("pdf") else None),
                 fmt_ms(e["cpu_page_median_ms"] if e else None), fmt_ms(_page_median(r.reader)), fmt_ms(fl), fmt_ms(nv), fmt_ratio(_ratio(ep, fl)), fmt_ratio(_ratio(nv, ep)),
                 str(len(r.engine.errors)),
             ])
@@ -223,8 +226,11 @@ def render(res: Results, t: Targets) -> str:
                   "busy machine). Reader: `extractors.readers.read()` alone (the rest of Median/page is the format-independent "
                   "pipeline after it). Floor: pypdfium2 text only (PDF), lxml parse of word/document.xml (DOCX), lxml.html parse (HTML), "
                   "UTF-8 decode (TXT/MD). Naive: pdfplumber extract_text + extract_tables per page (PDF), "
-                  "python-docx Document() + every cell.text (DOCX). For non-PDF formats a file counts as one page."), ""]
-        failed = {f"{r.fmt}/{name}": err for r in res.inprocess for name, err in r.engine.errors.items()}
+                  "python-docx Document() + every cell.text (DOCX). For non-PDF formats a file counts as one page."
+                  + (f" PDF-SCAN (OCR): image-only pages read by the [ocr] extra (one warm call, then timed); peak RSS "
+                     f"of the process after it {res.ocr_peak_rss_mb:.0f} MiB." if res.ocr is not None and res.ocr_peak_rss_mb else "")), ""]
+        everything = [*(res.inprocess or []), *([res.ocr] if res.ocr is not None else [])]
+        failed = {f"{r.fmt}/{name}": err for r in everything for name, err in r.engine.errors.items()}
         for key, err in list(failed.items())[:10]:
             lines.append(f"- engine error on `{key}`: {err}")
         if failed:

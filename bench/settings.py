@@ -32,6 +32,8 @@ class BenchSettings:
     rss_extractions: int = 500
     scaling_pages: tuple[int, ...] = (100, 300)  # synthetic PDF sizes built from the corpus
     scaling_repetitions: int = 3
+    ocr_pages: int = 3  # scanned pages the OCR row times (each costs seconds)
+    ocr_repetitions: int = 1
 
 
 FULL = BenchSettings()
@@ -47,6 +49,7 @@ QUICK = replace(
     rss_extractions=100,
     scaling_pages=(100,),
     scaling_repetitions=1,
+    ocr_pages=1,
 )
 
 

@@ -2,7 +2,9 @@
 
     python -m extractors FILE... --out DIR                 one <file name>.json per input
     python -m extractors batch PATH... --out results.jsonl [--csv panel.csv] [--xlsx panel.xlsx]
-    python -m extractors panel results.jsonl [--csv panel.csv] [--xlsx panel.xlsx]
+    python -m extractors panel results.jsonl [--csv panel.csv] [--xlsx panel.xlsx] [--dta panel.dta] [--long long.parquet]
+    python -m extractors series PATH... --out series.csv [--agency NAME]
+    python -m extractors compare A B ... --out DIR
 
 Add `--server URL` to send the files to a running service instead of extracting
 in this machine's processes. Progress and the summary go to stderr. Exit code:
@@ -31,7 +33,7 @@ from .errors import InputError
 from .version import __version__
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
-_SUBCOMMANDS = ("batch", "panel")
+_SUBCOMMANDS = ("batch", "panel", "series", "compare")
 _BATCH_DEFAULTS = BatchSettings()
 _SERVER_DEFAULTS = ServerSettings(url="")
 
@@ -54,6 +56,10 @@ def _add_panel_options(p: argparse.ArgumentParser) -> None:
                    help="write the panel as CSV, with PANEL_review.csv and PANEL_dictionary.csv next to it")
     p.add_argument("--xlsx", type=Path, metavar="PANEL.xlsx",
                    help="write the panel as an Excel workbook (sheets panel, review, dictionary)")
+    p.add_argument("--long", type=Path, metavar="LONG.parquet",
+                   help="write the tidy long table (one row per report × indicator): .parquet, else CSV")
+    p.add_argument("--dta", type=Path, metavar="PANEL.dta", help="write the wide panel as Stata .dta with variable labels")
+    p.add_argument("--conf", action="store_true", help="add a <variable>_c confidence column after each value in the .dta")
     p.add_argument("--min-confidence", type=float, default=_BATCH_DEFAULTS.min_confidence,
                    help="values below this confidence are listed for review (default: %(default)s)")
 
@@ -81,7 +87,38 @@ def _parsers() -> dict[str, argparse.ArgumentParser]:
     panel = argparse.ArgumentParser(prog=f"{prog} panel", description="Build the panel dataset from a batch's JSONL results.")
     panel.add_argument("jsonl", type=Path, metavar="RESULTS.jsonl")
     _add_panel_options(panel)
-    return {"files": files, "batch": batch, "panel": panel}
+    series = argparse.ArgumentParser(
+        prog=f"{prog} series", description="Per agency and year, the indicators comparable across the 2019 form "
+                                           "revision (extractors/data/crosswalk.csv).")
+    series.add_argument("paths", nargs="+", metavar="PATH", help="report files, folders, globs or results .jsonl files")
+    series.add_argument("--out", type=Path, required=True, metavar="SERIES.csv")
+    series.add_argument("--agency", help="keep only agencies whose key contains this name")
+    _add_engine_options(series)
+    series.add_argument("--min-confidence", type=float, default=_BATCH_DEFAULTS.min_confidence, help=argparse.SUPPRESS)
+
+    comp = argparse.ArgumentParser(
+        prog=f"{prog} compare", description="Year-over-year comparison of two or more reports of one agency.")
+    comp.add_argument("paths", nargs="+", metavar="REPORT", help="report files or results .jsonl files")
+    comp.add_argument("--out", type=Path, required=True, metavar="DIR",
+                      help="folder for comparison.json, comparison.md and comparison.html")
+    _add_engine_options(comp)
+    comp.add_argument("--min-confidence", type=float, default=_BATCH_DEFAULTS.min_confidence, help=argparse.SUPPRESS)
+    return {"files": files, "batch": batch, "panel": panel, "series": series, "compare": comp}
+
+
+def _check_server(url: str) -> str | None:
+    """None when `url` answers at all (any HTTP status); else why not, so a bad --server stops before any file."""
+    import httpx
+
+    try:
+        host = httpx.URL(url).host
+        if not host:
+            return f"{url}: not an http(s) URL"
+        httpx.get(url.rstrip("/") + "/healthz", timeout=5.0,
+                  trust_env=host not in ("localhost", "::1") and not host.startswith("127."))
+    except (httpx.HTTPError, ValueError) as e:
+        return f"{url}: cannot be reached ({type(e).__name__})"
+    return None
 
 
 def _engine(args: argparse.Namespace, settings: BatchSettings) -> Engine:
@@ -94,6 +131,17 @@ def _engine(args: argparse.Namespace, settings: BatchSettings) -> Engine:
 def _write_panel(records: list[dict], args: argparse.Namespace) -> None:
     from .panel import PanelSettings, build_panel, write_csv, write_xlsx
 
+    if args.long or args.dta:
+        from .dataset import DatasetSettings, long_rows, write_dta, write_long
+
+        ds = DatasetSettings(min_confidence=args.min_confidence)
+        if args.long:
+            rows = long_rows(records, ds)
+            write_long(rows, args.long, ds)
+            print(f"Long table: {len(rows)} values -> {args.long}", file=sys.stderr)
+        if args.dta:
+            write_dta(records, args.dta, ds, conf=args.conf)
+            print(f"Stata panel -> {args.dta}", file=sys.stderr)
     if not (args.csv or args.xlsx):
         return
     settings = PanelSettings(min_confidence=args.min_confidence)
@@ -115,19 +163,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as e:  # argparse exits 2 on usage errors, 0 on --help
         return int(e.code or 0)
 
+    import signal
+
+    def _stop(signum: int, _frame: object) -> None:  # SIGTERM behaves like Ctrl-C: workers are stopped, output flushed
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        return _run(mode, args)
+    except KeyboardInterrupt:
+        again = "run the same command again to resume" if mode == "batch" else "finished files are kept"
+        print(f"\ninterrupted: {again}", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 — a missing [dataset] extra is a usage problem, not a traceback
+        from .dataset import MissingExtraError
+
+        if isinstance(e, MissingExtraError):
+            print(f"error: {e}", file=sys.stderr)
+            return EXIT_USAGE
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(mode: str, args: argparse.Namespace) -> int:
     if mode == "panel":
         if not args.jsonl.is_file():
             print(f"error: {args.jsonl}: no such results file", file=sys.stderr)
             return EXIT_USAGE
-        if not (args.csv or args.xlsx):
-            print("error: give --csv and/or --xlsx", file=sys.stderr)
+        if not (args.csv or args.xlsx or args.long or args.dta):
+            print("error: give --csv, --xlsx, --long and/or --dta", file=sys.stderr)
             return EXIT_USAGE
         _write_panel([slim(r) for r in read_jsonl(args.jsonl)], args)
         return EXIT_OK
 
     settings = BatchSettings(workers=max(1, args.workers), min_confidence=args.min_confidence)
+    if args.server and (why := _check_server(args.server)):
+        print(f"error: --server {why}", file=sys.stderr)
+        return EXIT_USAGE
     engine = _engine(args, settings)
     try:
+        if mode in ("series", "compare"):
+            return _analyse(mode, args, engine, settings)
         if mode == "files":
             summary = run_to_dir(args.files, args.out, engine, settings, quiet=args.quiet)
         else:
@@ -135,14 +212,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as e:
         print(f"error: {e.detail}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        again = "run the same command again to resume" if mode == "batch" else "finished files are in the folder"
-        print(f"\ninterrupted: {again}", file=sys.stderr)
-        return 130
     print(summary.render(), file=sys.stderr)
     if mode == "batch":
         _write_panel([slim(r) for r in read_jsonl(args.out)], args)
     return EXIT_FAILURES if summary.failures else EXIT_OK
+
+
+def _analyse(mode: str, args: argparse.Namespace, engine: Engine, settings: BatchSettings) -> int:
+    import csv
+
+    import orjson
+
+    from .batch import records_for
+
+    records = records_for(args.paths, engine, settings, quiet=args.quiet)
+    failed = [r for r in records if "result" not in r]
+    for r in failed:
+        err = r.get("error") or {}
+        print(f"  {r['file']}: {err.get('title', 'failed')} ({err.get('status', '?')}) {err.get('detail', '')}", file=sys.stderr)
+    if mode == "series":
+        from .series import series_columns, series_rows
+
+        rows = series_rows(records, args.agency)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with args.out.open("w", encoding="utf-8-sig", newline="") as f:
+            w = csv.DictWriter(f, series_columns(), extrasaction="ignore")
+            w.writeheader()
+            w.writerows(rows)
+        print(f"Series: {len(rows)} agency-years, {len({r['agency_key'] for r in rows})} agencies -> {args.out}",
+              file=sys.stderr)
+        return EXIT_FAILURES if failed else EXIT_OK
+    from .compare import compare, to_html, to_markdown
+
+    results = [r["result"] for r in records if "result" in r]
+    if len(results) < 2:
+        print("error: a comparison needs at least two extracted reports", file=sys.stderr)
+        return EXIT_USAGE
+    report = compare(results)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "comparison.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    (args.out / "comparison.md").write_text(to_markdown(report), encoding="utf-8")
+    (args.out / "comparison.html").write_text(to_html(report), encoding="utf-8")
+    print(f"Comparison: {len(report['pairs'])} pairs -> {args.out}/comparison.{{json,md,html}}", file=sys.stderr)
+    return EXIT_FAILURES if failed else EXIT_OK
 
 
 if __name__ == "__main__":

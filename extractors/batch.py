@@ -21,17 +21,23 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import (
     FIRST_COMPLETED,
     Future,
-    ProcessPoolExecutor,
     ThreadPoolExecutor,
     wait,
 )
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Protocol, TextIO
 
 import orjson
+from tenacity import Future as RetryFuture
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_attempt,
+)
 
 from .errors import (
     ExtractionError,
@@ -42,6 +48,13 @@ from .errors import (
 )
 
 # --------------------------------------------------------------------------- settings
+
+
+def _read_extensions() -> tuple[str, ...]:
+    """Extensions of the formats the extractor reads (`extractors/data/formats.toml`, status `read`)."""
+    from .readers.formats import load_formats
+
+    return tuple(sorted({e.lower() for f in load_formats() if f.status == "read" for e in f.extensions}))
 
 
 def available_cores() -> int:
@@ -58,8 +71,10 @@ class BatchSettings:
 
     workers: int = field(default_factory=available_cores)
     min_confidence: float = 0.9  # values below this are counted in the summary and listed for review
-    extensions: tuple[str, ...] = (".pdf", ".docx", ".html", ".htm", ".txt", ".md", ".markdown")
+    extensions: tuple[str, ...] = field(default_factory=lambda: _read_extensions())  # from data/formats.toml
     inflight_per_worker: int = 2  # jobs queued per worker: enough to keep them busy, few to redo after a crash
+    sniff_max_bytes: int = 512 * 1024 * 1024  # larger files are not sniffed in discovery (extraction refuses them)
+    task_timeout: float = 600.0  # seconds one file may take in a worker before it is killed and recorded as timed out
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,30 +159,55 @@ def _has_glob(pattern: str) -> bool:
 
 
 def _walk(folder: Path, extensions: tuple[str, ...]) -> Iterator[Path]:
-    """Report files under `folder`, recursively, sorted, hidden files and folders skipped."""
+    """Every file under `folder`, recursively, sorted, hidden files and folders skipped.
+
+    Files of a type the extractor does not read are yielded too: `discover` lists
+    them with their reason instead of skipping them without a word.
+    """
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if not name.startswith(".") and name.lower().endswith(extensions):
+            if not name.startswith("."):
                 yield Path(root) / name
 
 
-def discover(paths: Iterable[str], settings: BatchSettings = BatchSettings()) -> list[Job]:
-    """Expand files, folders (recursive, known extensions) and globs into jobs, in order, without duplicates.
+def _not_read(p: Path, settings: BatchSettings) -> dict[str, object] | None:
+    """The `not-read` problem for a file no reader handles, decided from its bytes (readers/sniff), else None.
 
-    A path that does not exist, or a glob that matches nothing, becomes a failed job
+    Content, not the name, decides (as in the service): a report saved as `.dat` is read, a binary
+    under `.txt` is not. A file the sniffer finds damaged or encrypted goes on to extraction, which
+    names the precise problem; a readable file that is no report gets the pipeline's `not-a-report`.
+    """
+    from .readers.sniff import sniff
+
+    try:
+        if p.stat().st_size > settings.sniff_max_bytes or sniff(p.read_bytes()) is not None:
+            return None
+    except ExtractionError:
+        return None
+    return problem("not-read", "File type not read", 415,
+                   f"No reader handles this kind of file ({p.suffix.lower() or 'no extension'}; decided from its "
+                   "content, not its name).", str(p))
+
+
+def discover(paths: Iterable[str], settings: BatchSettings = BatchSettings()) -> list[Job]:
+    """Expand files, folders (recursive) and globs into jobs, in order, without duplicates.
+
+    Every file found is a job; one that no reader handles (decided from its bytes) carries its
+    `not-read` problem, so it is listed with its reason. A path that does not exist, or a glob that matches nothing, becomes a failed job
     rather than an abort, so the rest of the batch still runs.
     """
     jobs: list[Job] = []
     seen: set[Path] = set()
 
-    def add(p: Path) -> None:
+    def add(p: Path, found: bool = False) -> None:
         key = p.resolve()
         if key in seen:
             return
         seen.add(key)
         try:
-            jobs.append(Job(str(p), sha256_of(p)))
+            reason = _not_read(p, settings) if found else None
+            jobs.append(Job(str(p), None if reason else sha256_of(p), reason))
         except OSError as e:
             jobs.append(Job(str(p), None, problem_for(e, str(p))))
 
@@ -175,18 +215,18 @@ def discover(paths: Iterable[str], settings: BatchSettings = BatchSettings()) ->
         p = Path(arg)
         if p.is_dir():
             for f in _walk(p, settings.extensions):
-                add(f)
+                add(f, found=True)
         elif p.is_file():
             add(p)  # named explicitly: read whatever the extension
         elif _has_glob(arg):
             matches = sorted(glob.glob(arg, recursive=True))
-            files = [Path(m) for m in matches if Path(m).is_file() and m.lower().endswith(settings.extensions)]
+            files = [Path(m) for m in matches if Path(m).is_file()]
             for d in (Path(m) for m in matches if Path(m).is_dir()):
                 files.extend(_walk(d, settings.extensions))
             if not files:
                 jobs.append(Job(arg, None, problem(InputError.code, "No file matches", 400, "The pattern matches no report file.", arg)))
             for f in files:
-                add(f)
+                add(f, found=True)
         else:
             jobs.append(Job(arg, None, problem(InputError.code, "The file cannot be opened", 400, "No such file or directory.", arg)))
     return jobs
@@ -224,13 +264,22 @@ def _failed(job: Job, body: dict[str, object]) -> Outcome:
     return Outcome(job.file, job.sha256, False, orjson.dumps(body))
 
 
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them (a terminal sends SIGINT to the whole group)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @dataclass
 class LocalEngine:
-    """Extract in worker processes (or inline for one worker / one file).
+    """Extract in worker processes (pebble's pool; inline for one worker / one file).
 
-    A worker that dies (a crash in a native PDF library, out of memory) breaks the
-    whole pool; the files that were in flight are then re-run one at a time in a
-    fresh pool, so only the file that really crashes is recorded as failed.
+    pebble gives each file its own timeout and survives a worker that dies (a crash
+    in a native PDF library, out of memory): only that file is recorded as failed
+    and the pool replaces the worker. On an interrupt (SIGINT, or SIGTERM which the
+    CLI turns into one) the pool is stopped, its workers terminated, before the
+    interrupt goes on.
     """
 
     settings: BatchSettings = field(default_factory=BatchSettings)
@@ -242,48 +291,42 @@ class LocalEngine:
                 ok, body = self.task(job.file)
                 report(Outcome(job.file, job.sha256, ok, body))
             return
-        queue: deque[Job] = deque(jobs)
-        suspects: deque[Job] = deque()  # in flight when a worker died: run alone
-        limit = self.settings.workers * self.settings.inflight_per_worker
-        while queue or suspects:
-            with ProcessPoolExecutor(max_workers=self.settings.workers) as pool:
-                broken = self._drain(pool, queue, suspects, limit, report)
-            if not broken and not suspects:
-                break
+        from concurrent.futures import TimeoutError as FutureTimeout
 
-    def _drain(self, pool: ProcessPoolExecutor, queue: deque[Job], suspects: deque[Job], limit: int, report: Report) -> bool:
-        """Run jobs until done or the pool breaks; returns True when it broke."""
-        inflight: dict[Future, tuple[Job, bool]] = {}
-        while queue or suspects or inflight:
-            if suspects:  # isolation mode: one suspect at a time, nothing else alongside
-                if not inflight:
-                    job = suspects.popleft()
-                    inflight[pool.submit(self.task, job.file)] = (job, True)
-            else:
+        from pebble import ProcessExpired, ProcessPool
+
+        queue: deque[Job] = deque(jobs)
+        limit = self.settings.workers * self.settings.inflight_per_worker
+        pool = ProcessPool(max_workers=self.settings.workers, initializer=_worker_init)
+        try:
+            inflight: dict[Future, Job] = {}
+            while queue or inflight:
                 while queue and len(inflight) < limit:
                     job = queue.popleft()
-                    inflight[pool.submit(self.task, job.file)] = (job, False)
-            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-            broken = False
-            for fut in done:
-                job, alone = inflight.pop(fut)
-                try:
-                    ok, body = fut.result()
-                except BrokenProcessPool:
-                    broken = True
-                    if alone:
+                    inflight[pool.schedule(self.task, args=(job.file,), timeout=self.settings.task_timeout)] = job
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    job = inflight.pop(fut)
+                    try:
+                        ok, body = fut.result()
+                    except FutureTimeout:
+                        report(_failed(job, problem("timeout", "The extraction took too long", 504,
+                                                    f"Stopped after {self.settings.task_timeout:g} s.", job.file)))
+                        continue
+                    except ProcessExpired as e:
                         report(_failed(job, problem("worker-crashed", "The extractor process crashed", 500,
-                                                    "The worker process died while reading this file.", job.file)))
-                    else:
-                        suspects.append(job)
-                    continue
-                report(Outcome(job.file, job.sha256, ok, body))
-            if broken:
-                for fut, (job, _alone) in inflight.items():
-                    fut.cancel()
-                    suspects.append(job)
-                return True
-        return False
+                                                    f"The worker process died while reading this file ({e}).", job.file)))
+                        continue
+                    except Exception as e:  # noqa: BLE001 — the task itself never raises; pickling may
+                        report(_failed(job, problem_for(e, job.file)))
+                        continue
+                    report(Outcome(job.file, job.sha256, ok, body))
+        except BaseException:
+            pool.stop()  # terminate the workers now, not after their files
+            pool.join(timeout=10)
+            raise
+        pool.close()
+        pool.join()
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -337,34 +380,38 @@ class ServerEngine:
             return _failed(job, problem_for(e, job.file))
         ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         url = self.settings.url.rstrip("/") + self.settings.endpoint
-        wait_s = self.settings.backoff
-        for attempt in range(1, self.settings.max_attempts + 1):
-            last = attempt == self.settings.max_attempts
+        cfg = self.settings
+
+        def wait(state: RetryCallState) -> float:
+            """Retry-After when the service sends one (capped), else a doubling back-off."""
+            backoff = cfg.backoff * 2 ** (state.attempt_number - 1)
+            if state.outcome is not None and not state.outcome.failed:
+                asked = retry_after_seconds(state.outcome.result().headers.get("retry-after"))
+                return min(cfg.retry_after_cap, asked if asked is not None else backoff)
+            return backoff
+
+        retrying = Retrying(
+            stop=stop_after_attempt(cfg.max_attempts), wait=wait, sleep=self.sleep,
+            retry=retry_if_exception_type(httpx.HTTPError) | retry_if_result(lambda r: r.status_code in _RETRYABLE_STATUS),
+            retry_error_callback=lambda state: state.outcome,  # out of attempts: the last outcome, handled below
+        )
+        resp = retrying(client.post, url, files={"file": (path.name, data, ctype)})
+        if isinstance(resp, RetryFuture):
+            if resp.failed:
+                return _failed(job, problem("service-unreachable", "The extraction service cannot be reached", 503,
+                                            f"{type(resp.exception()).__name__} after {cfg.max_attempts} attempts.",
+                                            job.file))
+            resp = resp.result()
+        if resp.is_success:
             try:
-                resp = client.post(url, files={"file": (path.name, data, ctype)})
-            except httpx.HTTPError as e:
-                if last:
-                    return _failed(job, problem("service-unreachable", "The extraction service cannot be reached", 503,
-                                                f"{type(e).__name__} after {attempt} attempts.", job.file))
-                self.sleep(wait_s)
-                wait_s *= 2
-                continue
-            if resp.status_code in _RETRYABLE_STATUS and not last:
-                asked = retry_after_seconds(resp.headers.get("retry-after"))
-                self.sleep(min(self.settings.retry_after_cap, asked if asked is not None else wait_s))
-                wait_s *= 2
-                continue
-            if resp.is_success:
-                try:
-                    ok = isinstance(orjson.loads(resp.content), dict)
-                except orjson.JSONDecodeError:
-                    ok = False
-                if ok:
-                    return Outcome(job.file, job.sha256, True, resp.content)
-                return _failed(job, problem("bad-response", "The service answered with something other than JSON",
-                                            502, f"HTTP {resp.status_code}, {len(resp.content)} bytes.", job.file))
-            return _failed(job, self._problem_from(resp, job.file))
-        raise AssertionError("unreachable: the last attempt always returns")
+                ok = isinstance(orjson.loads(resp.content), dict)
+            except orjson.JSONDecodeError:
+                ok = False
+            if ok:
+                return Outcome(job.file, job.sha256, True, resp.content)
+            return _failed(job, problem("bad-response", "The service answered with something other than JSON",
+                                        502, f"HTTP {resp.status_code}, {len(resp.content)} bytes.", job.file))
+        return _failed(job, self._problem_from(resp, job.file))
 
     @staticmethod
     def _problem_from(resp: httpx.Response, file: str) -> dict[str, object]:  # noqa: F821
@@ -476,44 +523,42 @@ def latest_records(records: Iterable[dict]) -> list[dict]:
 # --------------------------------------------------------------------------- progress and summary
 
 
-class Progress:
-    """A progress bar with rate and ETA on stderr: redrawn in place on a terminal, one line per file otherwise."""
+_BAR_FORMAT = "[{bar:24}] {n_fmt}/{total_fmt} {percentage:3.0f}% {rate_fmt} ETA {remaining}{postfix}"
 
-    def __init__(self, total: int, stream: TextIO | None = None, enabled: bool = True, width: int = 24) -> None:
+
+class Progress:
+    """tqdm's progress bar with rate and ETA on stderr; off a terminal, one line per file instead (for logs)."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, enabled: bool = True) -> None:
+        from tqdm import tqdm
+
         self.total, self.done, self.failed = total, 0, 0
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = enabled and total > 0
         self.tty = self.enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.width = width
         self.start = time.monotonic()
+        self.bar = tqdm(total=total, file=self.stream, disable=not self.tty, unit="files", dynamic_ncols=True,
+                        bar_format=_BAR_FORMAT)
 
     def advance(self, outcome: Outcome) -> None:
+        from tqdm import tqdm
+
         self.done += 1
         self.failed += not outcome.ok
         if not self.enabled:
             return
-        elapsed = max(time.monotonic() - self.start, 1e-6)
-        rate = self.done / elapsed
-        eta = (self.total - self.done) / rate if rate else 0.0
-        filled = round(self.width * self.done / self.total)
-        bar = "█" * filled + "░" * (self.width - filled)
-        status = "ok  " if outcome.ok else "FAIL"
-        name = Path(outcome.file).name
-        stats = f"{self.done}/{self.total} {100 * self.done / self.total:3.0f}% {rate:5.2f} files/s ETA {_hms(eta)}"
-        if self.failed:
-            stats += f" ({self.failed} failed)"
+        postfix = f" ({self.failed} not extracted)" if self.failed else ""
         if self.tty:
-            self.stream.write(f"\r\x1b[K[{bar}] {stats} {name[:40]}")
+            if self.failed:
+                self.bar.set_postfix_str(postfix.strip(), refresh=False)
+            self.bar.update(1)
             if self.done == self.total:
-                self.stream.write("\n")
-        else:
-            self.stream.write(f"[{bar}] {stats} {status} {outcome.file}\n")
+                self.bar.close()
+            return
+        meter = tqdm.format_meter(self.done, self.total, time.monotonic() - self.start, unit="files",
+                                  bar_format=_BAR_FORMAT, postfix=postfix.strip() or None)
+        self.stream.write(f"{meter} {'ok  ' if outcome.ok else 'FAIL'} {outcome.file}\n")
         self.stream.flush()
-
-
-def _hms(seconds: float) -> str:
-    s = int(round(seconds))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 @dataclass
@@ -559,6 +604,9 @@ class Summary:
             f"  low confidence: {self.low_confidence_values} values below {self.min_confidence:g} "
             f"in {self.low_confidence_reports} reports",
         ]
+        kinds = Counter(str(f.get("type", "")).rsplit("/", 1)[-1] for f in self.failures)
+        if kinds.get("not-a-report") or kinds.get("not-read"):
+            lines.append(f"  not reports:    {kinds.get('not-a-report', 0)} · file types not read: {kinds.get('not-read', 0)}")
         if self.failures:
             lines.append("Failures:")
             lines += [f"  {f['file']}: {f.get('title', 'failed')} ({f.get('status', '?')}) {f.get('detail', '')}".rstrip()
@@ -597,6 +645,8 @@ def run_to_dir(paths: list[str], out: Path, engine: Engine, settings: BatchSetti
                stream: TextIO | None = None, quiet: bool = False) -> Summary:
     """`python -m extractors FILE... --out DIR`: one JSON per input, failures as problem JSON."""
     jobs = discover(paths, settings)
+    if not jobs:
+        raise InputError("No input files: the paths hold no file.")
     names = Counter(Path(j.file).name for j in jobs if j.error is None)
     clashes = sorted(n for n, c in names.items() if c > 1)
     if clashes:
@@ -616,6 +666,8 @@ def run_to_jsonl(paths: list[str], out: Path, engine: Engine, settings: BatchSet
     superseding the old one.
     """
     jobs = discover(paths, settings)
+    if not jobs:
+        raise InputError("No input files: the paths hold no file.")
     done = {rec["sha256"]: slim(rec) for rec in read_jsonl(out) if rec.get("sha256") and "result" in rec}
     summary = Summary(settings.min_confidence)
     todo: list[Job] = []
@@ -665,3 +717,31 @@ def run_to_jsonl(paths: list[str], out: Path, engine: Engine, settings: BatchSet
     finally:
         sink.close()
     return summary
+
+
+class MemorySink:
+    """Keeps the records in memory (for `series` and `compare` over report files, without a results file)."""
+
+    def __init__(self) -> None:
+        self.records: list[dict] = []
+
+    def write(self, outcome: Outcome) -> None:
+        self.records.append(orjson.loads(jsonl_line(outcome)))
+
+    def close(self) -> None:
+        pass
+
+
+def records_for(paths: list[str], engine: Engine, settings: BatchSettings = BatchSettings(),
+                stream: TextIO | None = None, quiet: bool = False) -> list[dict]:
+    """Batch records for `paths`: a `.jsonl` path is read as a results file, the other paths are extracted."""
+    records = [rec for p in paths if p.endswith(".jsonl") and Path(p).is_file() for rec in read_jsonl(Path(p))]
+    others = [p for p in paths if not (p.endswith(".jsonl") and Path(p).is_file())]
+    if others:
+        jobs = discover(others, settings)
+        sink = MemorySink()
+        run(jobs, engine, sink, Summary(settings.min_confidence), Progress(len(jobs), stream, enabled=not quiet))
+        records += sink.records
+    if not records:
+        raise InputError("No input files: the paths hold no file.")
+    return records

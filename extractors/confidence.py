@@ -15,6 +15,7 @@ split by `tests/test_confidence.py`; they are kept here as one settings object.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -22,6 +23,7 @@ from .catalogue import catalogue
 from .indicators import FLAGS, Match, _src
 from .model import Document
 from .result import Finding, Indicator, SourceRef
+from .validation import sum_parts
 
 FEATURES: tuple[str, ...] = (
     "bias",
@@ -35,6 +37,7 @@ FEATURES: tuple[str, ...] = (
     "broken_unconfirmed",  # ... and no rule that holds vouches for it
     "unconfirmed",  # a table value in no rule that holds (no arithmetic evidence either way)
     "narrative_disagrees",  # a sentence states another number for this id
+    "reader_doubt",  # 1 - Cell.quality where the reader was not exact (crawler text's cell extents)
 )
 # Evidence that can only lower confidence (the fit keeps these weights ≤ 0); the rest may raise it.
 RAISING = frozenset({"bias", "rule_holds"})
@@ -44,24 +47,31 @@ RAISING = frozenset({"bias", "rule_holds"})
 class ConfidenceSettings:
     """Logistic weights, one per feature (fitted by `python -m tests.robustness.calibrate`), and bounds."""
 
-    bias: float = 7.34
-    label_gap: float = -5.77
-    parse_gap: float = -2.77
-    loose: float = -1.5
-    narrative: float = -1.3
-    fuzzy: float = 0.0
-    rescued: float = -0.72
-    tie: float = -1.26
-    header_unseen: float = -3.65
-    short_row: float = -1.0
-    label_below: float = -1.5
-    zone_guessed: float = 0.0
-    contested: float = -1.8
-    rule_holds: float = 2.66
-    rule_broken: float = -1.65
+    bias: float = 7.62
+    label_gap: float = -5.79
+    parse_gap: float = -2.78
+    loose: float = -0.48
+    narrative: float = -1.34
+    fuzzy: float = 0.00
+    rescued: float = -0.79
+    tie: float = -1.35
+    header_unseen: float = -3.59
+    short_row: float = -1.00
+    label_below: float = -1.50
+    zone_guessed: float = 0.00
+    contested: float = -1.81
+    cell_split: float = -0.74
+    digit_run: float = -0.50
+    row_inferred: float = -0.63
+    form_unverified: float = -1.34
+    detached: float = -0.91
+    shifted: float = -0.47
+    rule_holds: float = 2.85
+    rule_broken: float = -1.84
     broken_unconfirmed: float = -1.92
-    unconfirmed: float = -1.45
-    narrative_disagrees: float = -0.84
+    unconfirmed: float = -1.59
+    narrative_disagrees: float = -0.86
+    reader_doubt: float = -3.20
     # policy on top of the fit: a value in a broken rule that no holding rule vouches for is
     # capped below the 0.9 review threshold, whatever the model says (it is the likeliest misread)
     broken_cap: float = 0.85
@@ -71,6 +81,11 @@ class ConfidenceSettings:
     # a row rebuilt from a line of text with fewer numbers than the table has columns: its blank
     # cells vanished with the table's grid, so which column each number belongs to is a guess
     loose_short_cap: float = 0.8
+    # a 表三 row placed by the form's order whose table the column arithmetic does not confirm:
+    # the order is the only evidence for which row it is
+    unverified_cap: float = 0.8
+    # a value or label printed on a line of its own: which row it belongs to is a guess
+    detached_cap: float = 0.85
     floor: float = 0.02
     ceiling: float = 0.999
 
@@ -99,14 +114,14 @@ def _rule_status(findings: list[Finding], matches: list[Match]) -> tuple[set[str
     for d in catalogue().values():
         if not d.sum_of or values.get(d.id) is None or d.id in broken:
             continue
-        parts = [values.get(p) for p in d.sum_of]
-        known = [p for p in parts if p is not None]
+        ids = sum_parts(d.sum_of, values)
+        known = [values[p] for p in ids]
         # a total with one printed part "holds" trivially: only a zero total is evidence then
         if not known or len(known) < 2 and values.get(d.id) != 0:
             continue
-        if abs(sum(known) - values[d.id]) < 1e-6:  # type: ignore[operator]
+        if abs(sum(known) - values[d.id]) < 1e-6:  # type: ignore[operator, arg-type]
             holds.add(d.id)
-            holds.update(p for p in d.sum_of if values.get(p) is not None)
+            holds.update(ids)
     return holds, broken
 
 
@@ -130,6 +145,7 @@ def features_of(matches: list[Match], findings: list[Finding], doc: Document | N
         x["broken_unconfirmed"] = float(m.id in broken and m.id not in holds)
         x["unconfirmed"] = float(m.value is not None and m.method != "narrative" and m.id not in holds and m.id not in broken)
         x["narrative_disagrees"] = float(m.id in disagree)
+        x["reader_doubt"] = 0.0 if m.reader_quality is None else max(0.0, 1.0 - m.reader_quality)
         out.append((m, x))
     return out
 
@@ -146,16 +162,83 @@ def probability(x: dict[str, float], settings: ConfidenceSettings | None = None,
         p = min(p, settings.narrative_cap)
     if x.get("loose") and x.get("short_row"):
         p = min(p, settings.loose_short_cap)
+    if x.get("form_unverified"):
+        p = min(p, settings.unverified_cap)
+    if x.get("detached"):
+        p = min(p, settings.detached_cap)
+    if x.get("reader_doubt"):
+        # the reader's own certainty in the cell (Cell.quality) bounds the value's
+        p = min(p, 1.0 - x["reader_doubt"])
     return max(settings.floor, min(settings.ceiling, p))
+
+
+@dataclass(frozen=True, slots=True)
+class OcrCapSettings:
+    """Caps on values a recogniser read (a cell with `quality`), applied after the model.
+
+    An OCR value is never as sure as a text-layer one. Measured (docs/calibration.md):
+    every misread digit box scored below `sure_chars`, every right one at or above it;
+    the form's arithmetic then separates the rest. Values are capped, never raised.
+    """
+
+    sure_chars: float = 0.98  # lowest character score of a value cell that counts as a sure reading
+    sure_and_sums: float = 0.97  # sure characters and a sum rule that holds
+    sure_unconfirmed: float = 0.9  # sure characters, no arithmetic evidence either way
+    unsure_and_sums: float = 0.85  # an unsure character, yet a holding rule vouches for the value
+    unsure: float = 0.5  # an unsure character and nothing vouching for it: the likeliest misread
+    unknown: float = 0.8  # an OCR'd document, but the value's cell (a text line) has no score
+
+
+OCR_CAP = OcrCapSettings()
+
+
+def _cell_quality(doc: Document | None) -> dict[tuple[int, int, int], float | None] | None:
+    """(table, row, col) → the reader's quality of that cell; None when the document is exact text."""
+    if doc is None:
+        return None
+    out: dict[tuple[int, int, int], float | None] = {}
+    seen = False
+    for t in doc.tables:
+        for r in t.rows:
+            for c in r:
+                out[(t.index, c.row, c.col)] = c.quality
+                seen = seen or c.quality is not None
+    if not seen and all(p.quality is None for p in doc.paragraphs):
+        return None
+    return out
+
+
+def ocr_cap(p: float, m: Match, x: dict[str, float], quality: dict[tuple[int, int, int], float | None] | None,
+            settings: OcrCapSettings = OCR_CAP) -> float:
+    """`p` capped by how surely the recogniser read the value's cell (see `OcrCapSettings`)."""
+    if quality is None:
+        return p
+    s = m.source
+    q = quality.get((s.table, s.row, s.col)) if s.table is not None and s.row is not None else None
+    holds = bool(x.get("rule_holds"))
+    if q is None:
+        return min(p, settings.unknown)
+    # a speck of noise reads as a decimal point or separator, and a cell whose text gave no
+    # number may hide one the recogniser mangled: neither is a sure reading, whatever the scores
+    sure = q >= settings.sure_chars and m.value is not None and not _FRAGILE.search(m.raw)
+    if sure:
+        cap = settings.sure_and_sums if holds else settings.sure_unconfirmed
+    else:
+        cap = settings.unsure_and_sums if holds else settings.unsure
+    return min(p, cap)
+
+
+_FRAGILE = re.compile(r"[.,，．。、·]")
 
 
 def score(matches: list[Match], findings: list[Finding], doc: Document | None = None) -> list[Indicator]:
     """Turn matches into response indicators with calibrated confidence."""
     cat = catalogue()
     w = SETTINGS.weights()
+    quality = _cell_quality(doc)
     out = []
     for m, x in features_of(matches, findings, doc):
-        p = probability(x, SETTINGS, w)
+        p = ocr_cap(probability(x, SETTINGS, w), m, x, quality)
         d = cat.get(m.id)
         src = _src(m.source)
         # model_construct: every field is built here from typed pipeline records, so pydantic's

@@ -38,6 +38,20 @@ class UnsupportedFormatError(ExtractionError):
     title = "Unsupported file type"
 
 
+class LegacyWordFormatError(UnsupportedFormatError):
+    """A Word 6.0/95 (or older) binary document: a different format from Word 97–2003."""
+
+    code = "legacy-word-format"
+    title = "Word 6.0/95 documents are not read"
+
+
+class WorksDocumentError(UnsupportedFormatError):
+    """A Microsoft Works word-processor `.wps` (not Kingsoft WPS, which is read as Word 97–2003)."""
+
+    code = "works-document"
+    title = "Microsoft Works documents are not read"
+
+
 class UnreadableDocumentError(ExtractionError):
     """A supported format that cannot be read: corrupt, encrypted, no text layer, too big."""
 
@@ -58,6 +72,13 @@ class EncryptedFileError(UnreadableDocumentError):
 class NoTextLayerError(UnreadableDocumentError):
     code = "no-text-layer"
     title = "The PDF has no text layer (scanned image)"
+
+
+class OcrUnavailableError(NoTextLayerError):
+    """Scanned pages or an image that only OCR reads, and the `[ocr]` extra is not installed."""
+
+    code = "ocr-unavailable"
+    title = "The file needs OCR, which this installation does not have (install the [ocr] extra)"
 
 
 class NotAReportError(UnreadableDocumentError):

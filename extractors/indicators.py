@@ -18,7 +18,10 @@ from importlib import resources
 
 from rapidfuzz import fuzz
 
+from . import fit
+from .caching import text_cache
 from .catalogue import catalogue, order
+from .forms import FORMS
 from .model import Cell, Source
 from .normalize import label_key, squash
 from .result import SourceRef
@@ -57,6 +60,7 @@ class Match:
     sentence: str | None = None
     # evidence the confidence stage weighs (see FLAGS): how the label and the column were found
     flags: tuple[str, ...] = ()
+    reader_quality: float | None = None  # Cell.quality of the value's cell: the reader's own certainty
 
 
 # Why a value's reading is less than certain; the confidence model has one weight per flag.
@@ -69,6 +73,13 @@ FLAGS = (
     "label_below",  # the label was printed below its numbers (converter layouts)
     "zone_guessed",  # no header announced the table; the zone came from the row's own label
     "contested",  # another row claimed the same id with another value (the weaker was dropped)
+    # provenance of the number itself (extractors/fit.py): how the cell was cut out of what was printed
+    "cell_split",  # one of several numbers printed in one cell (a converter merged cells: "0 0")
+    "digit_run",  # cut out of a run of digits where only one split satisfies the form's arithmetic
+    "row_inferred",  # the row's label was not beside it: placed by the form's row order
+    "form_unverified",  # ... and the placed table's column arithmetic does not confirm it
+    "detached",  # the value (or the label) was printed on a line of its own next to the row
+    "shifted",  # empty cells moved the numbers off their header columns; one number per column was taken
 )
 
 
@@ -154,7 +165,7 @@ def rules() -> Rules:
 _FILLER = re.compile(r"(?:方式|件数|次数|数量|总数|个数|人数|的|情况|数)(?=$)|的")
 
 
-@lru_cache(maxsize=65536)
+@text_cache(maxsize=65536)
 def _core(key: str) -> str:
     """A label without the words provinces vary freely (…件数/…次数/…数量, 方式, 的)."""
     prev = None
@@ -164,7 +175,7 @@ def _core(key: str) -> str:
     return key.replace("方式", "")
 
 
-@lru_cache(maxsize=262144)
+@text_cache(maxsize=262144)
 def _score(a: str, b: str) -> float:
     """Similarity of two label keys, 0–100; containment of a long alias counts as a near match."""
     if not a or not b:
@@ -303,6 +314,12 @@ class _State:
     pending_label: str | None = None  # a label-only row waiting for its values on the next row
     orphan: list[Cell] | None = None  # values whose label may follow on the next row
     last_id: str | None = None
+    # 表三 rows as read, in document order, for the form-order fit (fit.place_rows)
+    readings: list[fit.RowReading] = field(default_factory=list)
+    orphan_at: int | None = None  # index in `readings` of the pending orphan
+    detached: Cell | None = None  # legacy: a lone number printed just above a row with an empty value cell
+    legacy_label: list[Cell] | None = None  # legacy: a label-only row waiting for its value row
+    active_last: str | None = None  # 表二: the row prefix the last row under the current header matched
 
 
 def _zone_of_header(key: str) -> str | None:
@@ -336,13 +353,15 @@ def _requests_columns(header_keys: list[str]) -> list[str]:
     return cols
 
 
-def _emit(matches: dict[str, Match], m: Match, dup: list[Unmatched]) -> None:
+def _emit(matches: dict[str, Match], m: Match | None, dup: list[Unmatched]) -> None:
     """Keep one value per id: a filled one over a blank, the better-matched label over a weaker one.
 
     A clearly weaker label that lost is reported as an unmatched row (it was never that id); two
     equally good rows with different values are reported as a duplicate, and the kept one is
-    flagged as contested.
+    flagged as contested. A cell the fit could not decide (`fit.UnreadCell`) gives no value.
     """
+    if m is None:
+        return
     if m.id not in matches:
         matches[m.id] = m
         return
@@ -361,8 +380,14 @@ def _emit(matches: dict[str, Match], m: Match, dup: list[Unmatched]) -> None:
         dup.append(Unmatched(label=lose.label, raw=(lose.raw,), source=lose.source, zone=f"duplicate:{m.id}"))
 
 
-def _value_match(iid: str, cell: Cell, label: str, score: float, zone: str, loose: bool, flags: tuple[str, ...] = ()) -> Match:
+def _value_match(iid: str, cell: Cell, label: str, score: float, zone: str, loose: bool, flags: tuple[str, ...] = ()) -> Match | None:
+    if isinstance(cell, fit.UnreadCell):
+        return None
     pv = parse_value(cell.text)
+    if isinstance(cell, fit.SplitCell):
+        flags += ("cell_split",)
+    elif isinstance(cell, fit.RunCell):
+        flags += ("digit_run",)
     return Match(
         id=iid,
         value=pv.value,
@@ -374,6 +399,7 @@ def _value_match(iid: str, cell: Cell, label: str, score: float, zone: str, loos
         zone=zone,
         loose=loose,
         flags=flags,
+        reader_quality=cell.quality,
     )
 
 
@@ -389,6 +415,11 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
     known = catalogue()
     for row in rows:
         if not row.cells or _is_column_letters(row):
+            continue
+        if not row.loose and fit.has_multi(row.cells):
+            row = replace(row, cells=tuple(fit.expand_cells(row.cells)))
+        if st.zone == "legacy" and _lone_number(row):
+            st.detached = row.cells[0]
             continue
         key = row.joined_key()
         numeric = row.numeric_count()
@@ -422,10 +453,46 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
             if numeric:
                 labels, _, _ = row.split(len(row.trailing_values()))
                 unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, None))
+    _place_orphans(st, found, unmatched)
     pos = order()
     ms = sorted(found.values(), key=lambda m: (pos.get(m.id, 10**6), m.id))
     ms = [m for m in ms if m.id in known or m.id.startswith("ext.")]
     return ms, unmatched
+
+
+def _place_orphans(st: _State, found: dict[str, Match], unmatched: list[Unmatched]) -> None:
+    """表三 rows whose label was printed elsewhere, placed by the form's row order (fit.place_rows).
+
+    Only unlabelled rows in a gap that holds exactly as many rows as the form has there are
+    placed; the values get `row_inferred`, and `form_unverified` unless the whole table then
+    satisfies the form's column arithmetic.
+    """
+    todo = [r for r in st.readings if r.target is None]
+    if not todo:
+        return
+    fitted = fit.place_rows(st.readings)
+    form_name, placed = fitted if fitted is not None else ("", {})
+    cols = st.requests_columns or _requests_columns([])
+    k = len(cols)
+    if not placed:
+        return
+    new: list[Match] = []
+    for i, prefix in placed.items():
+        cells = st.readings[i].cells
+        if len(cells) != k:
+            continue
+        for cell, col in zip(cells, cols):
+            iid = f"{prefix}.{col}" if col != "subtotal" else f"ext.{prefix}.subtotal"
+            if iid in found and found[iid].value is not None:
+                continue
+            flags = ("row_inferred",) + (() if st.header_seen else ("header_unseen",))
+            m = _value_match(iid, cell, "", 0.9, "requests", False, flags)
+            if m is not None:
+                new.append(m)
+    values = {m.id: m.value for m in found.values()} | {m.id: m.value for m in new}
+    verified = fit.verify_columns(values, form_name)
+    for m in new:
+        found[m.id] = m if verified else replace(m, flags=m.flags + ("form_unverified",))
 
 
 def _on_header(st: _State, zone: str, row: TableRow, key: str) -> None:
@@ -433,6 +500,7 @@ def _on_header(st: _State, zone: str, row: TableRow, key: str) -> None:
         st.review_buffer = []
     st.zone = zone
     st.header_seen = True
+    st.active_last = None
     if zone == "active":
         cells = [c for c in row.cells if label_key(c.text)]
         if cells and "信息内容" in label_key(cells[0].text):
@@ -527,6 +595,23 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
         return
     cols = st.requests_columns or _requests_columns([])
     trailing = row.trailing_values()
+    filled = [c for c in trailing if squash(c.text)]
+    if len(filled) == 1 and fit.is_digit_run(filled[0], len(cols)) and not row.loose:
+        # the row's numbers run together (crawler text): cut only where the arithmetic allows one cut
+        run = filled[0]
+        row = replace(row, cells=tuple(c for c in row.cells if c is run or not any(c is t for t in trailing)))
+        cut = fit.split_requests_run(fit.leading_run(run), "subtotal" in cols)
+        if cut is None and "subtotal" not in cols:
+            cut = fit.split_requests_run(fit.leading_run(run), True)
+            if cut is not None:
+                st.requests_columns = cols = _requests_columns(["小计"])
+        if cut is None:
+            labels, _, _ = row.split(1)
+            unmatched.append(Unmatched(_label_text(labels), row.texts, run.source, "requests"))
+            st.readings.append(fit.RowReading((), fit.HOLE))  # a row is there, unread: no gap around it fits
+            return
+        row = replace(row, cells=row.cells[:-1] + tuple(fit.run_cells(run, cut)))
+        trailing = row.trailing_values()
     if "subtotal" not in cols and len(trailing) > len(cols) and _has_subtotal(trailing[-len(cols) - 1:]):
         st.requests_columns = cols = _requests_columns(["小计"])
     k = len(cols)
@@ -544,8 +629,16 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
                 return
             segs = rest
         text = " ".join(segs)
-        if st.orphan is not None and _requests_target(st, text, "") is not None:
-            # the label printed below its numbers (PDF converters do this)
+        hit = _requests_target(st, text, "")
+        if hit is not None and not row.loose:
+            # a label on a line of its own: whether it names the numbers above it or below it is
+            # for the form-order fit to decide (fit.place_rows), never a guess here
+            st.readings.append(fit.RowReading((), hit[0].target, text, label=True))
+            st.orphan, st.orphan_at = None, None
+            st.pending_label = text
+            return
+        if st.orphan is not None and hit is not None:
+            # a line of running text holding the label below its numbers (PDF text layers)
             orphan, st.orphan = st.orphan, None
             _requests_emit(st, orphan, text, found, unmatched, cols, penalty=0.8, loose=row.loose)
             return
@@ -559,9 +652,17 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
                 st.requests_group = label_key(x)
     if not text:
         st.orphan = values
+        numbers = sum(1 for c in values if parse_value(c.text).value is not None)
+        if len(values) == k:
+            st.orphan_at = len(st.readings)
+            st.readings.append(fit.RowReading(tuple(values), None))
+        elif numbers >= 3:
+            st.readings.append(fit.RowReading((), fit.HOLE))  # a row we cannot read fills a place
+        # fewer numbers and no label: a page number or a stray note caught in the table
         st.pending_label = None
         return
     st.orphan = None
+    st.orphan_at = None
     pending, st.pending_label = st.pending_label, None
     if pending and _requests_target(st, text, "") is None and _requests_target(st, pending + text, "") is not None:
         text = pending + text
@@ -613,10 +714,15 @@ def _requests_emit(
     hit = _requests_target(st, text, "")
     if hit is None:
         unmatched.append(Unmatched(text, raw, source or (values[0].source if values else Source()), "requests"))
+        if penalty >= 1.0 and len(values) == len(cols):
+            # a fragment of a wrapped label ("本", "（三）不"): the numbers are still a row of the form
+            st.readings.append(fit.RowReading(tuple(values), None))
         return
     a, s = hit
     k = len(cols)
     short = len(values) < k
+    if penalty >= 1.0:
+        st.readings.append(fit.RowReading(tuple(values), a.target, text))
     flags = _label_flags(label_key(_segments(text)[-1]) if _segments(text) else "", a)
     flags += ("short_row",) if short else ()
     flags += ("label_below",) if penalty < 1.0 else ()
@@ -645,14 +751,23 @@ def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     if not trailing:
         return
     labels, values, _ = row.split(k)
+    inferred: Alias | None = None
     if not labels:
+        inferred = _active_next(st, found)
+        if inferred is None or not any(parse_value(c.text).value is not None for c in trailing):
+            return
+    if cols and len(cols) > 1 and len([c for c in trailing if squash(c.text)]) == 1 and fit.is_digit_run(next(c for c in trailing if squash(c.text)), len(cols)) and not row.loose:
+        # 本年制发/本年废止/现行有效 run together ("1011"): no arithmetic ties them, so no split
+        # is more right than another — the row is reported, its numbers are not guessed
+        unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, "active"))
         return
-    own = label_key(labels[-1].text)
-    a, s, _ = _best(own, R.active_rows)
+    own = label_key(labels[-1].text) if labels else ""
+    a, s, _ = (inferred, 100.0, 1) if inferred is not None else _best(own, R.active_rows)
     if a is None:
         unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, "active"))
         return
-    flags = _label_flags(own, a)
+    st.active_last = a.target
+    flags = _label_flags(own, a) if inferred is None else ("row_inferred", "form_unverified")
     if not cols:
         cols = ["issued", "repealed", "in_force"] if len(values) == 3 and a.target in {"active.rules", "active.normative_docs"} else []
         if not cols and len(values) == 1:
@@ -665,6 +780,18 @@ def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     aligned = _by_position(row, st.active_positions) if cols and len(st.active_positions) == len(cols) else None
     if aligned is not None and all(is_value_like(c.text) for c in aligned):
         values = aligned  # the header's own columns: trailing empty cells of a wider grid are not values
+    if cols:
+        # a converter's grid: empty cells shift the numbers away from their header columns; where
+        # exactly one number per column is printed right of the label, that is the only reading
+        last = max((i for i, c in enumerate(row.cells) if any(c is x for x in labels)), default=-1)
+        filled = [c for c in row.cells[last + 1:] if squash(c.text)]
+        taken = values[: len(cols)]
+        if (
+            len(filled) == len(cols)
+            and all(is_value_like(c.text) for c in filled)
+            and any(not squash(c.text) for c in taken)
+        ):
+            values, flags = filled, flags + ("shifted",)
     for i, cell in enumerate(values[: len(cols)]):
         if not cols[i]:
             continue
@@ -672,6 +799,14 @@ def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
         if iid not in catalogue():
             continue
         _emit(found, _value_match(iid, cell, label, s / 100.0 * col_score, "active", row.loose, flags), unmatched)
+
+
+def _active_next(st: _State, found: dict[str, Match]) -> Alias | None:
+    """The row a label-less 表二 row must be: the second of the form's pair after the first."""
+    for first, second in FORMS().active_pairs:
+        if st.active_last == first and not any(i.startswith(second + ".") for i in found):
+            return Alias(key="", target=second)
+    return None
 
 
 def _by_position(row: TableRow, positions: list[int]) -> list[Cell] | None:
@@ -691,6 +826,14 @@ def _on_review_row(st: _State, row: TableRow, found: dict[str, Match]) -> None:
     vals = row.trailing_values()
     if not vals or not any(parse_value(c.text).value is not None for c in vals):
         return
+    filled = [c for c in vals if squash(c.text)]
+    if len(filled) == 1 and fit.is_digit_run(filled[0], len(order_)) and not row.loose:
+        # the fifteen numbers run together: cut only where each group's total makes the cut unique
+        cut = fit.split_review_run(fit.leading_run(filled[0]))
+        st.review_buffer = []
+        if cut is None:
+            return
+        vals = fit.run_cells(filled[0], cut)
     if len(vals) >= len(order_):
         vals = vals[-len(order_):]
         st.review_buffer = []
@@ -709,7 +852,52 @@ def _on_review_row(st: _State, row: TableRow, found: dict[str, Match]) -> None:
         _emit(found, _value_match(iid, cell, "表四", 0.97, "review_litigation", row.loose, () if st.header_seen else ("header_unseen",)), [])
 
 
+_JOINERS = re.compile(r"[、及和与/]")
+
+
+@text_cache(4096)
+def _combined(key: str) -> Alias | None:
+    """A legacy label that joins two or more sibling rows of the form ("信函、传真申请数"), as an
+    alias of the documented extension id `ext.<parent>.<leaf>_<leaf>` — or None.
+
+    The parts share the last part's tail ("…申请数"): every way of cutting that tail off is tried,
+    and the label is combined only when each part then names a different indicator exactly (or at
+    its core) under one parent, and the whole label names none by itself.
+    """
+    parts = _JOINERS.split(key)
+    if len(parts) < 2 or any(not p for p in parts):
+        return None
+    R = rules()
+    whole, whole_score, _ = _best(key, R.legacy)
+    if whole is not None and whole_score >= 97.0:
+        return None
+    last = parts[-1]
+    for cut in range(1, len(last)):
+        tail = last[cut:]
+        ids = []
+        for p in [*parts[:-1], last]:
+            cand = p if p.endswith(tail) else p + tail
+            a = _exact_index(R.legacy).get(cand)
+            t = a[0].target if a else None
+            if t is None:
+                b, sc, _ = _best(cand, R.legacy)
+                t = b.target if b is not None and sc >= 97.0 else None
+            ids.append(t)
+        if all(ids) and len(set(ids)) == len(ids) and len({i.rsplit(".", 1)[0] for i in ids}) == 1:  # type: ignore[union-attr]
+            parent = ids[0].rsplit(".", 1)[0]  # type: ignore[union-attr]
+            leaves = "_".join(i.rsplit(".", 1)[1] for i in ids)  # type: ignore[union-attr]
+            return Alias(key=key, target=f"ext.{parent}.{leaves}")
+    return None
+
+
+def _lone_number(row: TableRow) -> bool:
+    """A row of one cell that is only a number (a value a converter pulled out of its row)."""
+    return len(row.cells) == 1 and not row.loose and parse_value(row.cells[0].text).value is not None and is_value_like(row.cells[0].text)
+
+
 def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched: list[Unmatched]) -> None:
+    detached, st.detached = st.detached, None
+    waiting, st.legacy_label = st.legacy_label, None
     R = rules()
     roles = st.legacy_roles
     if roles and len(row.cells) > len(roles):
@@ -719,14 +907,26 @@ def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
         values = [c for c, r in zip(tail, roles) if r in {"value", "cumulative"}]
     else:
         labels, values, _ = row.split(st.legacy_values)
+    extra: tuple[str, ...] = ()
+    if not labels and waiting and any(parse_value(c.text).value is not None for c in values):
+        labels, extra = waiting, ("detached",)  # the label was printed on its own line above
     if not labels:
         return
-    if not values or not all(is_value_like(c.text) for c in values):
+    if (not values or not all(is_value_like(c.text) for c in values)) and len(row.cells) <= len(labels):
         # a group row with no value cell (e.g. 一、主动公开情况 | —— ) or a label-only line
-        if len(row.cells) <= len(labels):
-            return
+        if len(row.cells) == 1:
+            st.legacy_label = labels
+        return
+    if detached is not None and values and all(parse_value(c.text).value is None for c in values) and not any(squash(c.text) for c in values):
+        values = [detached] + values[1:]  # the row's value was printed on its own line above it
+        extra = ("detached",)
     key = label_key(" ".join(c.text for c in labels))
-    a, s, n = _best(key, R.legacy, last_id=st.last_id)
+    combined = _combined(key)
+    if combined is not None:
+        # one row for two of the form's rows (信函、传真申请数): never one of its parts
+        a, s, n = combined, 100.0, 1
+    else:
+        a, s, n = _best(key, R.legacy, last_id=st.last_id)
     if a is None and len(labels) > 1:
         key = label_key(labels[-1].text)
         a, s, n = _best(key, R.legacy, last_id=st.last_id)
@@ -738,14 +938,16 @@ def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     score = s / 100.0
     if n > 1:
         score *= 0.97 if st.last_id and _prefix_len(a.target, st.last_id) >= 1 else 0.8
-    flags = _label_flags(key, a, n) + (() if st.header_seen else ("zone_guessed",))
+    flags = _label_flags(key, a, n) + (() if st.header_seen else ("zone_guessed",)) + extra
+    flags += ("detached",) if row.joined and "detached" not in flags else ()
     if values:
         current = [i for i in range(len(values)) if i not in st.legacy_cumulative]
         if current:
             _emit(found, _value_match(a.target, values[current[0]], label, score, "legacy", row.loose, flags), unmatched)
         for i in st.legacy_cumulative:
             if i < len(values):
-                _emit(found, _value_match(f"ext.{a.target}.cumulative", values[i], label, score, "legacy", row.loose, flags), unmatched)
+                cum = f"{a.target}.cumulative" if a.target.startswith("ext.") else f"ext.{a.target}.cumulative"
+                _emit(found, _value_match(cum, values[i], label, score, "legacy", row.loose, flags), unmatched)
     st.last_id = a.target
 
 

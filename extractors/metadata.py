@@ -60,11 +60,15 @@ _PERIOD_BARE = re.compile(
     r"自(?P<y1>\d{4})年(?P<m1>\d{1,2})月(?P<d1>\d{1,2})日起?至(?:(?P<y2>\d{4})年)?(?P<m2>\d{1,2})月(?P<d2>\d{1,2})日止"
 )
 _CONTACT_PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
-    "address": (re.compile(r"(?:通讯地址|联系地址|办公地址|地址|地点)[：:](?P<v>[^，,；;。）)]{3,80})"),),
+    # an address stops where the postcode or a phone begins when no comma separates them
+    "address": (re.compile(
+        r"(?:通讯地址|联系地址|办公地址|地址|地点)[：:]"
+        r"(?P<v>(?:(?!邮政编码|邮编|联系电话|咨询电话|办公电话|电话|传真|电子邮箱|电子信箱|邮箱)[^，,；;。）)]){3,80})"
+    ),),
     "postcode": (re.compile(r"(?:邮政编码|邮编)[：:]?(?P<v>\d{6})(?!\d)"),),
     "phone": (
         re.compile(
-            r"(?:联系电话|咨询电话|办公电话|电话|联系方式)[：:]?"
+            r"(?:联系电话|咨询电话|监督电话|办公电话|电话号码|电话|联系方式)(?:[(（][^)）]{1,6}[)）])?[：:]?"
             r"(?P<v>(?:[（(]\d{3,4}[）)]|\d{3,4}[-－—])?\d{7,8}(?:[-－转]\d{1,5})?)(?!\d)"
         ),
     ),
@@ -150,8 +154,13 @@ def _field(value: str | int | None, conf: float) -> dict[str, object]:
     return {"value": value, "confidence": round(conf if value is not None else 0.0, 3)}
 
 
+# a crawler's or portal's field prefix left in front of the title line (标题：, 【标题】, Title:)
+_FIELD_PREFIX = re.compile(r"^(?:[【\[]\s*(?:标题|题目|文章标题|名称|title)\s*[】\]]|(?:标题|题目|文章标题|名称|title)\s*[:：])\s*", re.IGNORECASE)
+
+
 def _clean_agency(text: str) -> str:
     """Agency name without decoration, trailing 关于/的 ("XX办公室关于2019年…报告") or punctuation."""
+    text = _FIELD_PREFIX.sub("", text.strip())
     text = re.sub(r"^[\s“”\"《》#*]+|[\s“”\"《》:：，,。]+$", "", text)
     return re.sub(r"(?:关于|關於|的)$", "", text)
 
@@ -161,8 +170,18 @@ def _is_title(text: str, st: MetadataSettings) -> bool:
     return len(s) <= st.title_max_chars and "根据" not in s and not s.endswith("。") and bool(_TITLE.match(s))
 
 
+# the report's title at the start of its opening sentence, the body run on after it with no break
+_TITLE_PREFIX = re.compile(
+    rf"^(?P<agency>[^。，,；;：:]{{2,40}}?)(?P<year>{_YEAR})\s*年度?(?:政府|政务)?(?:信息公开|政务公开)(?:工作)?(?:年度)?(?:报告|年报)"
+)
+_OPENING_LINES = 3  # the opening sentence is among the first lines
+
+
 def _title_block(lines: list[str], st: MetadataSettings) -> tuple[int | None, str | None]:
-    """Index and text of the title line among the first lines, before 一、 (a title wrapped onto two lines is joined)."""
+    """Index and text of the title line among the first lines, before 一、 (a title wrapped onto two lines is joined).
+
+    Without a title line, the title that opens the first sentence ("XX2017年度信息公开工作年度报告本年报根据…").
+    """
     top = lines[: st.top_lines]
     for i, ln in enumerate(top):
         if _HEADING_ONE.match(ln):
@@ -171,6 +190,11 @@ def _title_block(lines: list[str], st: MetadataSettings) -> tuple[int | None, st
             return i, ln.strip("#* ")
         if i + 1 < len(top) and len(top[i + 1]) <= 12 and _is_title(ln + top[i + 1], st):
             return i, (ln.strip("#* ") + top[i + 1].strip("#* "))
+    for i, ln in enumerate(top[:_OPENING_LINES]):
+        printed = _FIELD_PREFIX.sub("", _WS.sub("", ln).strip("#* "))
+        m = _TITLE_PREFIX.match(matchable(printed))
+        if m:
+            return i, printed[: m.end()]
     return None, None
 
 
@@ -213,6 +237,40 @@ def _period(view: _View, st: MetadataSettings) -> tuple[str | None, str | None, 
         found = _first_period(pat, view.simple)
         if found:
             return found[0], found[1], found[2] * factor
+    return None, None, 0.0
+
+
+_PERIOD_KEY = re.compile(r"统计期限|统计时限|统计期间|统计时间|统计区间")
+_SCATTER_CONFIDENCE = 0.6
+_SCATTER_LINES, _SCATTER_CHARS = 10, 240  # the numbers follow within a few table rows
+
+
+def _scattered_period(lines: list[str], st: MetadataSettings) -> tuple[str | None, str | None, float]:
+    """A period whose digits a converter put apart from 年/月/日 (PDF → Markdown tables): after the
+    keyword, the 年 月 日 … 至 … markers, and the next six numbers read as two dates in order.
+
+    Less sure than a printed date (the numbers were re-associated with their markers), so lower confidence.
+    """
+    for i, ln in enumerate(lines):
+        k = _PERIOD_KEY.search(matchable(ln))
+        if not k:
+            continue
+        text = " ".join([ln[k.end():], *lines[i + 1: i + 1 + _SCATTER_LINES]])[: _SCATTER_CHARS]
+        simple = matchable(text)
+        if "至" not in simple and "到" not in simple or not all(x in simple for x in "年月日"):
+            return None, None, 0.0
+        nums = [int(x) for x in re.findall(r"(?<!\d)\d{1,4}(?!\d)", simple)]
+        for j in range(len(nums) - 5):
+            y1, m1, d1, y2, m2, d2 = nums[j: j + 6]
+            if not (1990 <= y1 <= 2100 and y1 <= y2 <= y1 + 1):
+                continue
+            try:
+                start, end = date(y1, m1, d1), date(y2, m2, d2)
+            except ValueError:
+                continue
+            if start < end:
+                return start.isoformat(), end.isoformat(), _SCATTER_CONFIDENCE
+        return None, None, 0.0
     return None, None, 0.0
 
 
@@ -277,6 +335,8 @@ def extract(doc: Document, tpl: TemplateGuess, secs: list[Section], settings: Me
     title_idx, title = _title_block(lines, st)
     agency, agency_conf = _agency(lines, title_idx, title, doc.title, view, st)
     p_start, p_end, p_conf = _period(view, st)
+    if p_start is None:
+        p_start, p_end, p_conf = _scattered_period(lines, st)
     year, year_conf = _report_year(title, p_start, doc.title, view)
     contact = _contact(view, st)
     website, web_conf = _website(view, st)

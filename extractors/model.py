@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Literal, Union
 
-Format = Literal["pdf", "docx", "html", "txt", "md"]
+Format = Literal["pdf", "docx", "html", "txt", "md", "doc", "xlsx", "xls", "ods", "odt", "rtf", "mht", "ofd", "image"]
 
 
 @dataclass(frozen=True, slots=True)

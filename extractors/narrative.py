@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -21,6 +22,10 @@ from .values import parse_value
 _NUM_UNIT = re.compile(r"(\d[\d,]*(?:\.\d+)?)(人次|万元|件|条|次|个|人|篇|元|期|份|项)")
 _CLAUSE_END = re.compile(r"[，。；：、（）()!！?？,;:]")
 _FILLER = "(?:共计|共|计|达到|达|为|了|约|有|总数为|总数|数量为|数为|数)?"
+# How far before a number its phrase may start: phrases are at most ~20 characters, so a longer
+# window changes nothing but keeps each number's search constant-time (a paragraph of 10,000
+# numbers with no punctuation was quadratic).
+_CLAUSE_WINDOW = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +83,11 @@ def claims(doc: Document) -> list[Claim]:
         text = _clean(b.text)
         if not _NUM_UNIT.search(text):
             continue
+        ends = [x.end() for x in _CLAUSE_END.finditer(text)]  # once per paragraph, not per number
         for m in _NUM_UNIT.finditer(text):
-            head = text[: m.start()]
-            cut = max((x.end() for x in _CLAUSE_END.finditer(head)), default=0)
-            clause = head[cut:]
+            i = bisect_right(ends, m.start())
+            cut = ends[i - 1] if i else 0
+            clause = text[max(cut, m.start() - _CLAUSE_WINDOW): m.start()]
             hit = _phrases().search(clause)
             if hit is None:
                 continue

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+
+from .caching import text_cache
 
 try:  # opencc-python-reimplemented: pure Python, Traditional → Simplified
     from opencc import OpenCC
@@ -34,13 +35,13 @@ _QUOTES = re.compile(r"[“”\"'‘’《》〈〉]")
 _PUNCT_TAIL = re.compile(r"[:：;；,，.。、]+$")
 
 
-@lru_cache(maxsize=16384)
+@text_cache(maxsize=16384)
 def nfkc(text: str) -> str:
     """Full-width digits, letters, spaces and punctuation folded to their plain forms."""
     return unicodedata.normalize("NFKC", text)
 
 
-@lru_cache(maxsize=65536)
+@text_cache(maxsize=65536)
 def to_simplified(text: str) -> str:
     """Traditional characters → Simplified (for matching only)."""
     if _T2S is None or text.isascii():
@@ -64,7 +65,7 @@ def strip_numbering(text: str) -> str:
     return t
 
 
-@lru_cache(maxsize=65536)
+@text_cache(maxsize=65536)
 def label_key(text: str, keep_notes: bool = False) -> str:
     """The matching key of a table label: simplified, squashed, unnumbered, notes removed."""
     t = squash(nfkc(to_simplified(text)))
@@ -112,3 +113,29 @@ def chinese_numeral(text: str) -> int | None:
     if t is None or o is None:
         return None
     return t * 10 + o
+
+
+_INT_MAX_DIGITS = 18  # past this a "count" is not a count; also keeps int() far from Python's digit limit
+
+
+def safe_int(text: str | None, default: int | None = None, lo: int | None = None, hi: int | None = None) -> int | None:
+    """An integer written in `text` (ASCII or full-width digits, optional sign), or `default`.
+
+    Total by design, for every count, span, level and start value a file declares: other
+    Unicode digits (superscripts, circled numbers) that `str.isdigit()` accepts but `int()`
+    refuses give `default`, as do more than 18 digits; the result is clamped to [lo, hi].
+    """
+    if text is None:
+        return default
+    t = unicodedata.normalize("NFKC", text).strip()
+    sign = 1
+    if t[:1] in ("-", "+", "−"):
+        sign, t = (-1 if t[0] != "+" else 1), t[1:].lstrip()
+    if not t or len(t) > _INT_MAX_DIGITS or not t.isascii() or not t.isdigit():
+        return default
+    n = sign * int(t)
+    if lo is not None and n < lo:
+        n = lo
+    if hi is not None and n > hi:
+        n = hi
+    return n

@@ -209,6 +209,7 @@ def write_xlsx(panel: Panel, path: Path, settings: PanelSettings = PanelSettings
         ws.freeze_panes = "B2"
         for j, col in enumerate(columns, start=1):
             ws.column_dimensions[get_column_letter(j)].width = widths.get(col, 12)
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"  # filters on the header row
         ws.append([cell(ws, c, font=bold) for c in columns])
         for i, row in enumerate(rows):
             ws.append([cell(ws, row.get(c), **({"fill": fill} if (i, c) in shaded else {})) for c in columns])

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from . import (
     confidence,
+    gate,
     indicators,
     metadata,
     narrative,
@@ -24,6 +25,7 @@ class ExtractOptions:
     """Knobs of the whole pipeline, one settings object per stage."""
 
     read: ReadOptions = field(default_factory=ReadOptions)
+    gate: gate.GateSettings = field(default_factory=gate.GateSettings)
 
 
 def extract(
@@ -35,20 +37,26 @@ def extract(
     """Extract one report file. Raises an `ExtractionError` subclass for unusable input."""
     opts = options or ExtractOptions()
     doc = read(data, filename, content_type, opts.read)
-    return extract_document(doc)
+    return extract_document(doc, opts)
 
 
-def extract_document(doc: Document) -> ExtractionResult:
-    """Run every stage after the reader on an already-read document."""
+def extract_document(doc: Document, options: ExtractOptions | None = None) -> ExtractionResult:
+    """Run every stage after the reader on an already-read document.
+
+    Raises NotAReportError when the document does not read as an annual report (`gate`).
+    """
+    opts = options or ExtractOptions()
     rows = tables.interpret(doc)
     matches, unmatched = indicators.map_rows(rows)
     tpl = template.detect(doc, {m.id for m in matches})
     claims = [c for c in narrative.claims(doc) if c.rule.template in (None, tpl.name)]
+    secs = sections.split(doc)
+    # the not-a-report gate: weighs what the stages above found, before the rest is built
+    gate.check(doc, len(matches), gate.count_sections([s.key for s in secs], sections.UNCLASSIFIED), len(claims), opts.gate)
     fill = [c.match for c in claims if c.rule.fill] if tpl.name != "revised_2019" else []
     matches = indicators.fill_from_narrative(matches, fill)
     findings = validation.check(matches, claims)
     scored = confidence.score(matches, findings, doc)
-    secs = sections.split(doc)
     info = metadata.extract(doc, tpl, secs)
     warnings = [Warning(code=w.split(":", 1)[0], message=w) for w in doc.warnings]
     warnings += [indicators.unmatched_warning(u) for u in unmatched]

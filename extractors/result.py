@@ -52,7 +52,7 @@ class DocumentInfo(_Model):
     period_end: StrField = Field(default_factory=StrField)
     contact: Contact = Field(default_factory=Contact)
     website: StrField = Field(default_factory=StrField)
-    format: Literal["pdf", "docx", "html", "txt", "md"] | None = Field(None, description="Format the bytes were read as.")
+    format: Literal["pdf", "docx", "html", "txt", "md", "doc", "xlsx", "xls", "ods", "odt", "rtf", "mht", "ofd", "image"] | None = Field(None, description="Format the bytes were read as.")
     pages: int | None = Field(None, description="Page count (PDF).")
     title: str | None = Field(None, description="Report title line as printed.")
 

@@ -15,6 +15,7 @@ that are just a known title.
 """
 from __future__ import annotations
 
+import heapq
 import re
 import tomllib
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from importlib import resources
 
 from rapidfuzz import fuzz
 
+from .caching import text_cache
 from .model import Document, Paragraph, Table
 from .normalize import chinese_numeral, nfkc, squash, to_simplified
 from .result import Section
@@ -45,6 +47,9 @@ class SectionSettings:
     continuation_max_chars: int = 16  # a heading wrapped onto a second line: that line's maximum length
     attachment_table_rows: int = 10  # a table this long in the last section is the attached statistics table
     out_of_sequence_factor: float = 0.8  # confidence factor for a heading whose numeral skips one
+    # cells of a legacy form's 单位 column; a table with this many is a form, its lone cells no headings
+    form_unit_cells: frozenset[str] = frozenset({"单位", "计量单位", "条", "件", "次", "个", "人", "人次", "万元", "篇", "——", "—"})
+    form_unit_min: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,7 @@ class TitleAlias:
 class _Line:
     text: str
     is_paragraph: bool
+    lone: bool = False  # the only filled cell of a table row (text a converter boxed into a false table)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +114,7 @@ def load_aliases() -> tuple[TitleAlias, ...]:
     return tuple(sorted(out, key=lambda a: -len(a.alias)))
 
 
-@lru_cache(maxsize=8192)
+@text_cache(maxsize=8192)
 def classify_title(title: str, truncated_ok: bool = True) -> tuple[str, float]:
     """Canonical key of a section title and the match score (0–100); `unclassified` when nothing fits.
 
@@ -128,7 +134,26 @@ def classify_title(title: str, truncated_ok: bool = True) -> tuple[str, float]:
     return best_key, best
 
 
-def _lines(doc: Document) -> list[_Line]:
+def known_prefix(text: str, max_chars: int = 60) -> int | None:
+    """End (in `text`) of the longest known section title that `text` starts with, or None.
+
+    For a heading run into its body with no punctuation between them ("一、概况2017年，…").
+    """
+    window = text[:max_chars]
+    pos: list[int] = []
+    chars: list[str] = []
+    for i, ch in enumerate(window):
+        for c in match_key(ch):
+            chars.append(c)
+            pos.append(i)
+    norm = "".join(chars).replace("其它", "其他")  # same length: positions still map
+    for a in load_aliases():  # longest first
+        if a.alias and norm.startswith(a.alias):
+            return pos[len(a.alias) - 1] + 1
+    return None
+
+
+def _lines(doc: Document, st: SectionSettings) -> list[_Line]:
     out: list[_Line] = []
     for b in doc.blocks:
         if isinstance(b, Paragraph):
@@ -136,7 +161,14 @@ def _lines(doc: Document) -> list[_Line]:
         elif isinstance(b, Table):
             # a one-column table is page layout (a boxed preface, a report typeset in a frame): its rows read as text
             layout = b.n_cols == 1
-            out.extend(_Line(t, layout) for t in b.text().split("\n"))
+            # a legacy statistics form (a 单位 column: 条/件/——) has group rows named like sections
+            # (三、依申请公开情况); a converter's false table (text and forms boxed together) has none
+            units = sum(1 for r in b.rows for c in r if "".join(c.text.split()) in st.form_unit_cells)
+            legacy_form = units >= st.form_unit_min
+            for r in b.rows:
+                parts = [" ".join(c.text.split()) for c in r if c.text.strip()]
+                if parts:
+                    out.append(_Line(" ".join(parts), layout, lone=not legacy_form and len(parts) == 1 and b.n_cols > 1))
     return out
 
 
@@ -159,16 +191,34 @@ def _numbered_candidate(lines: list[_Line], i: int, st: SectionSettings) -> _Can
     inline = ""
     title = _TRAIL_PUNCT.sub("", rest)
     if len(title) > st.max_title_chars or re.search(r"[。；;]", title):
-        cut = _INLINE_SPLIT.search(rest)
-        if not cut or cut.start() == 0 or cut.start() > st.max_title_chars:
-            return None
-        title, inline = rest[: cut.start()].strip(), rest[cut.end():].strip()
+        known = known_prefix(rest)
+        if known is not None:  # a known title run into its body text
+            title, inline = rest[:known].strip(), rest[known:].lstrip(" 　：:。.，,")
+        else:
+            cut = _INLINE_SPLIT.search(rest)
+            if not cut or cut.start() == 0 or cut.start() > st.max_title_chars:
+                return None
+            title, inline = rest[: cut.start()].strip(), rest[cut.end():].strip()
+    if not inline:
+        known = known_prefix(rest)
+        tail = rest[known:].lstrip(" 　：:，,") if known is not None else ""
+        # "五、…诉讼情况未发生。": a known title, then a body sentence with no punctuation between
+        if tail and (re.search(r"[。！？!?]$", tail) or len(tail) > st.continuation_max_chars) and classify_title(title)[1] < 100:
+            title, inline = rest[:known].strip(), tail
     if len(match_key(title)) < 2:
         return None
     key, score = classify_title(title)
     extra = 0
     if not inline and i + 1 < len(lines) and lines[i + 1].is_paragraph:
         nxt = _clean(lines[i + 1].text)
+        joined = known_prefix(title + nxt) if score < 100 and not _HEADING.match(nxt) else None
+        if joined is not None and joined > len(title):
+            # a title wrapped onto the next line, which then goes on with the body text
+            head = (title + nxt)[:joined]
+            k2, s2 = classify_title(head)
+            if s2 > score:
+                return _Candidate(i, numeral, m.group("num"), head, k2, s2 / 100.0,
+                                  (title + nxt)[joined:].lstrip(" 　：:。.，,"), 1)
         if 0 < len(nxt) <= st.continuation_max_chars and not _HEADING.match(nxt) and not nxt.endswith("。"):
             k2, s2 = classify_title(title + nxt)
             if s2 >= score + 3 and s2 >= st.min_title_score:
@@ -181,21 +231,31 @@ def _numbered_candidate(lines: list[_Line], i: int, st: SectionSettings) -> _Can
 
 
 def _best_chain(cands: list[_Candidate], st: SectionSettings) -> list[_Candidate]:
-    """The subsequence whose numerals best follow 一, 二, 三 …, weighted by title scores."""
+    """The subsequence whose numerals best follow 一, 二, 三 …, weighted by title scores.
+
+    Dynamic programming over candidates; the predecessor search keeps the best earlier candidate
+    per numeral (numerals are 0–99), so the work is linear in the candidates, not quadratic.
+    """
     if not cands:
         return []
     n = len(cands)
     best = [0.0] * n
     prev: list[int | None] = [None] * n
+    top: dict[int, int] = {}  # numeral -> index of its best candidate that may precede the current one
+    pending: list[tuple[int, int]] = []  # (last line, index): a candidate precedes lines after its last
     for i, c in enumerate(cands):
+        while pending and pending[0][0] < c.line:
+            _, j = heapq.heappop(pending)
+            k = top.get(cands[j].numeral)
+            if k is None or best[j] > best[k] or best[j] == best[k] and j < k:
+                top[cands[j].numeral] = j
         own = st.base_weight + c.score
         best[i] = own - st.gap_penalty * (c.numeral - 1)
-        for j in range(i):
-            p = cands[j]
-            if p.numeral < c.numeral and p.line + p.extra_lines < c.line:
-                v = best[j] + own - st.gap_penalty * (c.numeral - p.numeral - 1)
-                if v > best[i]:
-                    best[i], prev[i] = v, j
+        for j in sorted(j for num, j in top.items() if num < c.numeral):  # earliest wins ties
+            v = best[j] + own - st.gap_penalty * (c.numeral - cands[j].numeral - 1)
+            if v > best[i]:
+                best[i], prev[i] = v, j
+        heapq.heappush(pending, (c.line + c.extra_lines, i))
     end = max(range(n), key=lambda k: best[k])
     chain: list[_Candidate] = []
     k: int | None = end
@@ -252,8 +312,14 @@ def _body(lines: list[_Line], start: int, end: int, last: bool, st: SectionSetti
 def split(doc: Document, settings: SectionSettings | None = None) -> list[Section]:
     """The report's top-level narrative sections, in document order."""
     st = settings or SectionSettings()
-    lines = _lines(doc)
-    cands = [c for i, ln in enumerate(lines) if ln.is_paragraph and (c := _numbered_candidate(lines, i, st))]
+    lines = _lines(doc, st)
+    cands = [
+        c for i, ln in enumerate(lines)
+        if (ln.is_paragraph or ln.lone) and (c := _numbered_candidate(lines, i, st))
+        # a lone cell of a table row is a heading only when its title is a known one (a converter
+        # boxed running text into a table); a form's group row (四、结转下年度继续办理) never is
+        and (ln.is_paragraph or c.key != UNCLASSIFIED and not c.inline_body)
+    ]
     chain = _best_chain(cands, st)
     numbered = True
     if sum(1 for c in chain if c.key != UNCLASSIFIED) < st.min_numbered_headings:

@@ -31,6 +31,7 @@ class TableRow:
     cells: tuple[Cell, ...]  # cells that start in this row, left to right
     inherited: tuple[str, ...]  # texts of merged cells from rows above that cover this row
     loose: bool = False  # rebuilt from a line of running text, not from a table the reader found
+    joined: bool = False  # its label was the line above its numbers (a converter split the row)
 
     @property
     def texts(self) -> tuple[str, ...]:
@@ -47,7 +48,8 @@ class TableRow:
         if k <= 0 or len(self.cells) <= k:
             values = [c for c in self.cells if is_value_like(c.text)] if k > 0 else []
             values = values[-k:] if k > 0 else []
-            head = [c for c in self.cells if c not in values]
+            taken = {id(c) for c in values}  # identity, not dataclass equality: linear in the row
+            head = [c for c in self.cells if id(c) not in taken]
         else:
             values = list(self.cells[-k:])
             head = list(self.cells[:-k])
@@ -169,12 +171,32 @@ def interpret(doc: Document) -> list[TableRow]:
     recognise still yields its values (with lower confidence).
     """
     rows: list[TableRow] = []
+    prev: Paragraph | None = None
     for i, b in enumerate(doc.blocks):
         if isinstance(b, Table):
             rows.extend(_rows_of(b))
         elif isinstance(b, Paragraph):
-            r = _paragraph_row(b, -1, i)
+            joined = _unit_value_row(b, prev, i)
+            r = joined or _paragraph_row(b, -1, i)
             if r is not None:
                 rows.append(r)
+        prev = b if isinstance(b, Paragraph) else None
     return rows
+
+
+_UNIT_VALUE = re.compile(r"^(?P<unit>\S{1,3})\s+(?P<num>[+\-]?\d[\d,]*(?:\.\d+)?)$")
+
+
+def _unit_value_row(p: Paragraph, above: Paragraph | None, line: int) -> TableRow | None:
+    """A legacy row split over two lines by a converter: its label alone, then "条 212"."""
+    m = _UNIT_VALUE.match(" ".join(nfkc(p.text).split()))
+    if not m or m.group("unit") not in _UNITS or above is None:
+        return None
+    label = " ".join(above.text.split())
+    lo, hi = LINE_SHAPES.short_row_label
+    if not lo <= len(squash(label)) <= hi or _SENTENCE.search(label) or _NUM_TOKEN.fullmatch(label.split(" ")[-1]):
+        return None
+    texts = [label, m.group("unit"), m.group("num")]
+    cells = tuple(Cell(text=x, row=0, col=k, source=p.source) for k, x in enumerate(texts))
+    return TableRow(table=-1, row=line, cells=cells, inherited=(), loose=True, joined=True)
 

@@ -8,6 +8,12 @@ Findings never change a value: they report it. Rules:
   pseudo-id `requests.balance.<column>`, since no single cell is to blame.
 - `narrative`: a headline number in the text that differs from the table;
   target `narrative.<id>`, the table's id in `ids`.
+
+A rule is only checked where the values it uses were read confidently: a value
+whose row was placed by the form's order without the arithmetic confirming it,
+or whose label was guessed to be the one printed below it, is not evidence
+against its neighbours (`ValidationSettings.unsure_flags`). A value printed on a
+line of its own next to an empty cell of its row is (its reading is unique).
 """
 from __future__ import annotations
 
@@ -24,20 +30,58 @@ COLUMNS = ("natural_person", "commercial", "research", "nonprofit", "legal_servi
 @dataclass(frozen=True, slots=True)
 class ValidationSettings:
     tolerance: float = 1e-6  # amounts in 万元 are compared exactly as printed
+    # a value read with one of these is not read confidently enough to accuse its neighbours: its
+    # row came from the form's order without the arithmetic confirming it, or its label from below
+    unsure_flags: frozenset[str] = frozenset({"form_unverified", "label_below"})
 
 
 SETTINGS = ValidationSettings()
 
 
+def sum_parts(parts: tuple[str, ...], values: dict[str, object]) -> list[str]:
+    """The ids whose printed values make up a total: its parts, where a combined row
+    (`ext.<parent>.<leaf>_<leaf>`, e.g. 信函、传真申请数) stands for the parts it joins."""
+    out = [p for p in parts if values.get(p) is not None]
+    if not parts:
+        return out
+    parent = parts[0].rsplit(".", 1)[0]
+    leaves = {p.rsplit(".", 1)[1]: p for p in parts}
+    for k, v in values.items():
+        if v is None or not k.startswith(f"ext.{parent}.") or k.count(".") != parent.count(".") + 2:
+            continue
+        split = _leaf_split(k.rsplit(".", 1)[1], leaves)
+        if split and len(split) >= 2 and not any(values.get(leaves[x]) is not None for x in split):
+            out.append(k)
+    return out
+
+
+def _leaf_split(name: str, leaves: dict[str, str]) -> list[str] | None:
+    """`name` as leaves of the rule joined by "_" (leaves such as `in_person` hold "_" too)."""
+    if not name:
+        return []
+    for leaf in sorted(leaves, key=len, reverse=True):
+        if name == leaf:
+            return [leaf]
+        if name.startswith(leaf + "_"):
+            rest = _leaf_split(name[len(leaf) + 1:], leaves)
+            if rest is not None:
+                return [leaf, *rest]
+    return None
+
+
 def check(matches: list[Match], claims: list[Claim]) -> list[Finding]:
     """Every broken rule among the extracted values."""
     values = {m.id: m.value for m in matches if m.method != "narrative"}
+    unsure = {m.id for m in matches if SETTINGS.unsure_flags.intersection(m.flags)}
     out: list[Finding] = []
     for d in catalogue().values():
         if not d.sum_of or values.get(d.id) is None:
             continue
-        parts = [p for p in d.sum_of if values.get(p) is not None]
+        parts = sum_parts(d.sum_of, values)
         if not parts:
+            continue
+        if unsure.intersection((d.id, *d.sum_of)):
+            # a misplaced row must not become an "inconsistency": no finding from doubtful readings
             continue
         total = sum(values[p] for p in parts)  # type: ignore[misc]
         if abs(total - values[d.id]) > SETTINGS.tolerance:  # type: ignore[operator]
@@ -54,7 +98,7 @@ def check(matches: list[Match], claims: list[Claim]) -> list[Finding]:
     for col in COLUMNS:
         ids = [f"requests.new.{col}", f"requests.carried_over.{col}", f"requests.total.{col}", f"requests.carried_forward.{col}"]
         v = [values.get(i) for i in ids]
-        if v[0] is None or v[2] is None:
+        if v[0] is None or v[2] is None or unsure.intersection(ids):
             continue
         left = (v[0] or 0) + (v[1] or 0)
         right = (v[2] or 0) + (v[3] or 0)

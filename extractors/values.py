@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
-from .normalize import nfkc, squash
+from .caching import text_cache
+from .normalize import nfkc, safe_int, squash
 
 _BLANK = re.compile(r"^[-—–―─_/\\／、.·…]*$")
 _ZERO_WORDS = {"无", "没有", "零", "未发生", "0件", "无。"}
@@ -29,7 +29,7 @@ class ParsedValue:
     blank: bool  # the cell was left empty / dashed
 
 
-@lru_cache(maxsize=65536)
+@text_cache(maxsize=65536)
 def is_value_like(text: str) -> bool:
     """Whether a cell could be a value cell (number, blank, dash, 无) rather than a label."""
     t = squash(nfkc(text))
@@ -42,7 +42,7 @@ def is_value_like(text: str) -> bool:
     return bool(_UNIT_TAIL.match(rest) or _NOTE_TAIL.match(rest) or rest.startswith(("(", "（")))
 
 
-@lru_cache(maxsize=65536)
+@text_cache(maxsize=65536)
 def parse_value(text: str) -> ParsedValue:
     """The number a cell prints (None for blank), and how cleanly it parsed."""
     t = squash(nfkc(text)).replace("，", ",")
@@ -61,11 +61,10 @@ def parse_value(text: str) -> ParsedValue:
             quality = 0.6
         digits = digits.replace(",", "")
         quality = min(quality, 0.97)
-    num: int | float
-    if frac:
-        num = float(digits + frac)
-    else:
-        num = int(digits)
+    whole = safe_int(digits)  # None past 18 digits: no statistic has that many, and int() would raise
+    if whole is None:
+        return ParsedValue(None, 0.3, False)
+    num: int | float = float(digits + frac) if frac else whole
     if sign in {"-", "−", "－"}:
         num = -num
     if rest:

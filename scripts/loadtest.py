@@ -181,7 +181,11 @@ class Service:
 
 def mixed_corpus(corpus: Path = CORPUS) -> list[tuple[str, bytes]]:
     """Every report of a supported format in the corpus (all formats, variants included)."""
-    paths = sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix in FORMATS and "gold" not in p.parts)
+    # reports only: the corpus also holds its README, blank templates and pages that are not reports
+    # (refused as not-a-report), which are not load
+    reports = {g.stem for g in (corpus / "gold").glob("*.json")}
+    paths = sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix in FORMATS and "gold" not in p.parts
+                   and p.name.split(".")[0] in reports)
     if not paths:
         raise SystemExit(f"no corpus files under {corpus}")
     return [(p.name, p.read_bytes()) for p in paths]
@@ -289,23 +293,44 @@ class SoakResult:
     max_growth_pct: float
     total_growth_pct: float  # all workers together: what the host sees, and less noisy than one process
     same_workers: bool
+    window_requests: int = 0  # one pass over the corpus: every window sees the same inputs
+    window_rss_kib: list[int] = field(default_factory=list)  # workers' total RSS at the end of each window
+    trend_kib_per_1000: float = 0.0  # least-squares slope of the window samples
+    trend_growth_pct: float = 0.0  # that slope over the measured span, relative to the first window
+
+
+def rss_trend(samples: list[int], window: int) -> tuple[float, float]:
+    """(KiB per 1,000 requests, % growth over the span) of a least-squares line through the window samples.
+
+    One difference between two instants moves with whichever file each worker read last; a line
+    through several windows of the same inputs shows growth and ignores that noise.
+    """
+    if len(samples) < 2 or not samples[0]:
+        return 0.0, 0.0
+    xs = [i * window for i in range(len(samples))]
+    slope, _ = statistics.linear_regression(xs, samples)
+    return round(slope * 1000, 1), round(100.0 * slope * xs[-1] / samples[0], 2)
 
 
 def soak(service: Service, files: list[tuple[str, bytes]], requests: int = 2000, clients: int = 2,
          warmup: int | None = None) -> SoakResult:
-    """`requests` posts over `clients` connections; worker RSS after `warmup` requests vs at the end.
+    """`requests` posts over `clients` connections; worker RSS sampled after each corpus pass past `warmup`.
 
     The service must run with `GOVREPORT_MAX_TASKS_PER_CHILD` above `requests`, so
-    the same worker processes serve the whole soak and any leak accumulates.
+    the same worker processes serve the whole soak and any leak accumulates. The
+    warm-up is at least two passes over the corpus (caches fill, allocator settles);
+    after it, one sample per pass gives the windows the trend is fitted to.
     """
     assert_loopback(service.url)
-    warmup = warmup if warmup is not None else max(len(files) * 2, requests // 10)
+    window = len(files)
+    warmup = warmup if warmup is not None else max(window * 2, requests // 5)
     counter = iter(range(requests))
     lock = threading.Lock()
     errors: list[str] = []
     done = 0
     warm_pids: list[int] = []
     warm_rss: dict[str, int] = {}
+    windows: list[int] = []
     warm_event = threading.Event()
 
     def client_loop() -> None:
@@ -327,7 +352,10 @@ def soak(service: Service, files: list[tuple[str, bytes]], requests: int = 2000,
                     if done == warmup:
                         warm_pids.extend(service.worker_pids())
                         warm_rss.update({str(p): rss_kib(p) for p in warm_pids})
+                        windows.append(sum(warm_rss.values()))
                         warm_event.set()
+                    elif done > warmup and (done - warmup) % window == 0:
+                        windows.append(sum(rss_kib(p) for p in warm_pids))
 
     t0 = time.monotonic()
     threads = [threading.Thread(target=client_loop, daemon=True) for _ in range(clients)]
@@ -339,6 +367,7 @@ def soak(service: Service, files: list[tuple[str, bytes]], requests: int = 2000,
     end_pids = service.worker_pids()
     end_rss = {str(p): rss_kib(p) for p in end_pids}
     growth = {p: round(100.0 * (end_rss.get(p, 0) - warm_rss[p]) / warm_rss[p], 2) for p in warm_rss if warm_rss[p]}
+    slope, trend_pct = rss_trend(windows, window)
     return SoakResult(
         requests=done, errors=len(errors), error_samples=errors[:10], seconds=round(elapsed, 1),
         warmup_requests=warmup, rss_kib_after_warmup=warm_rss, rss_kib_at_end=end_rss,
@@ -347,6 +376,7 @@ def soak(service: Service, files: list[tuple[str, bytes]], requests: int = 2000,
         total_growth_pct=round(100.0 * (sum(end_rss.get(p, 0) for p in warm_rss) - sum(warm_rss.values()))
                                / max(sum(warm_rss.values()), 1), 2),
         same_workers=sorted(warm_pids) == sorted(end_pids),
+        window_requests=window, window_rss_kib=windows, trend_kib_per_1000=slope, trend_growth_pct=trend_pct,
     )
 
 
@@ -392,7 +422,9 @@ def markdown(load_result: LoadResult | None, soak_result: SoakResult | None, set
                   + ", ".join(f"{s.rss_kib_after_warmup[p]} → {s.rss_kib_at_end.get(p, 0)} ({s.growth_pct.get(p)} %)"
                               for p in s.rss_kib_after_warmup)
                   + f"; all workers together **{s.total_growth_pct} %** (largest single worker {s.max_growth_pct} %); "
-                  f"same worker processes throughout: {s.same_workers}."]
+                  f"same worker processes throughout: {s.same_workers}. Trend over {len(s.window_rss_kib)} windows of "
+                  f"{s.window_requests} requests (least squares): **{s.trend_kib_per_1000} KiB per 1,000 requests, "
+                  f"{s.trend_growth_pct} %** over the span."]
     return "\n".join(lines)
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the project with its test extras into ./.venv and run the whole test suite.
+# Install the project with its test and ocr extras into ./.venv and run the whole test suite.
 # Usage: scripts/test.sh [pytest args...]   (the corpus is read from ../shared)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +8,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
-.venv/bin/python -m pip install --quiet -e '.[test]'
+.venv/bin/python -m pip install --quiet -e '.[test,ocr]'
 set +e
 .venv/bin/python -m pytest "$@"
 rc=$?

@@ -10,6 +10,7 @@ import csv
 import email.parser
 import email.policy
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -186,9 +187,84 @@ def test_discover_walks_folders_expands_globs_and_reports_missing_paths(corpus: 
     assert txt.sha256 == hashlib.sha256(Path(txt.file).read_bytes()).hexdigest()
 
 
-def test_discover_in_the_whole_corpus_skips_gold_json_and_readme(corpus: Path) -> None:
-    found = {Path(j.file).suffix for j in discover([str(corpus)])}
-    assert found == {".txt", ".docx", ".html", ".pdf", ".md"}
+def test_discover_lists_file_types_it_does_not_read_with_their_reason(tmp_path: Path, corpus: Path) -> None:
+    report = (corpus / "txt" / f"{DOC}.txt").read_bytes()
+    (tmp_path / "report.dat").write_bytes(report)  # content decides: a report under an odd name is read
+    (tmp_path / "blob.txt").write_bytes(bytes(range(256)) * 8)  # and a binary under a text name is not
+    (tmp_path / ".hidden.txt").write_bytes(report)
+    jobs = {Path(j.file).name: j for j in discover([str(tmp_path)])}
+    assert set(jobs) == {"report.dat", "blob.txt"}
+    assert jobs["report.dat"].error is None and jobs["report.dat"].sha256
+    assert jobs["blob.txt"].error["type"].endswith("/not-read") and ".txt" in jobs["blob.txt"].error["detail"]
+    corpus_jobs = discover([str(corpus)])
+    assert all(j.error is None for j in corpus_jobs)  # every corpus file is text or a document: all go to the gate
+
+
+def test_not_read_files_are_in_the_jsonl_and_the_summary(tmp_path: Path, corpus: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(corpus / "txt" / f"{DOC}.txt", folder)
+    shutil.copy(corpus / "not_reports" / "api_error.json", folder)
+    (folder / "blob.bin").write_bytes(bytes(range(256)) * 8)
+    stream = io.StringIO()
+    summary = run_to_jsonl([str(folder)], tmp_path / "r.jsonl", LocalEngine(BatchSettings(workers=1)), stream=stream)
+    recs = {Path(r["file"]).name: r for r in read_jsonl(tmp_path / "r.jsonl")}
+    assert "result" in recs[f"{DOC}.txt"]
+    assert recs["api_error.json"]["error"]["type"].endswith("/not-a-report")  # text, refused by the gate
+    assert recs["blob.bin"]["error"]["type"].endswith("/not-read")
+    assert "not reports:    1 · file types not read: 1" in summary.render()
+
+
+def test_empty_input_is_a_usage_error_with_a_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "empty").mkdir()
+    assert main(["batch", str(tmp_path / "empty"), "--out", str(tmp_path / "r.jsonl")]) == 2
+    assert "No input files" in capsys.readouterr().err
+
+
+def test_unreachable_server_stops_before_any_file(tmp_path: Path, corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed when the block ends: nothing listens there
+    started = time.monotonic()
+    rc = main(["batch", str(corpus / "txt"), "--out", str(tmp_path / "r.jsonl"), "--server", f"http://127.0.0.1:{port}"])
+    assert rc == 2 and time.monotonic() - started < 10
+    assert "cannot be reached" in capsys.readouterr().err
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat.parent.name))
+    return out
+
+
+def test_sigterm_stops_the_batch_and_its_workers(tmp_path: Path, corpus: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(150):  # enough work that the batch is still running when it is killed
+        shutil.copy(corpus / "pdf" / "huaian_2024.pdf", folder / f"{i:03d}.pdf")
+        with (folder / f"{i:03d}.pdf").open("ab") as f:
+            f.write(b"\n%" + str(i).encode())  # distinct content: no copy is skipped as already done
+    proc = subprocess.Popen([sys.executable, "-m", "extractors", "batch", str(folder), "--out", str(tmp_path / "r.jsonl"),
+                             "--workers", "2", "-q"], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    workers: set[int] = set()
+    while time.monotonic() < deadline and len(workers) < 2:
+        workers = _children(proc.pid)
+        time.sleep(0.1)
+    assert len(workers) >= 2, "the batch did not start its workers"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 130
+    assert b"interrupted" in proc.stderr.read()
+    time.sleep(0.5)
+    alive = [w for w in workers if Path(f"/proc/{w}").exists() and "Z" not in Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1][:3]]
+    assert alive == []
 
 
 @pytest.mark.parametrize(("error", "status", "code"), [
@@ -262,6 +338,29 @@ def test_interrupted_line_is_ignored_and_the_next_run_starts_a_clean_line(tmp_pa
     run_to_jsonl([str(corpus / "txt" / f"{DOC}.txt")], out, LocalEngine(BatchSettings(workers=1)), quiet=True)
     records = list(read_jsonl(out))
     assert [Path(r["file"]).name for r in records] == [f"{DOC}.txt"]
+
+
+def hang_on_marked_file(path: str) -> tuple[bool, bytes]:
+    """A worker task that never finishes on files named hang* (a pathological file)."""
+    if Path(path).name.startswith("hang"):
+        time.sleep(3600)
+    from extractors.batch import extract_file
+
+    return extract_file(path)
+
+
+def test_a_file_past_its_timeout_is_killed_and_recorded_the_rest_goes_on(tmp_path: Path, corpus: Path) -> None:
+    for name in ("a.txt", "hang.txt", "b.txt"):
+        (tmp_path / name).write_bytes((corpus / "txt" / f"{DOC}.txt").read_bytes() + name.encode())
+    out = tmp_path / "r.jsonl"
+    start = time.monotonic()
+    summary = run_to_jsonl([str(tmp_path)], out, LocalEngine(BatchSettings(workers=2, task_timeout=2.0),
+                                                             task=hang_on_marked_file), quiet=True)
+    assert time.monotonic() - start < 30  # not the hour the file asked for
+    records = {Path(r["file"]).name: r for r in read_jsonl(out)}
+    assert records["hang.txt"]["error"]["type"].endswith("/timeout") and records["hang.txt"]["error"]["status"] == 504
+    assert "result" in records["a.txt"] and "result" in records["b.txt"]
+    assert [Path(f["file"]).name for f in summary.failures] == ["hang.txt"]
 
 
 def crash_on_marked_file(path: str) -> tuple[bool, bytes]:
@@ -462,3 +561,18 @@ def test_batch_over_the_corpus_locally_and_through_the_service(
             assert other.get("result") == rec["result"], name
         else:
             assert other["error"]["status"] == rec["error"]["status"], name
+
+
+def test_a_folder_readme_and_portal_pages_are_listed_as_not_reports(tmp_path: Path, corpus: Path) -> None:
+    """Decided from the content by the extractor's not-a-report gate (engine-text), not from the file names."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(corpus / "txt" / f"{DOC}.txt", folder)
+    shutil.copy(corpus / "README.md", folder / "README.md")
+    shutil.copy(corpus / "not_reports" / "portal_404.html", folder)
+    summary = run_to_jsonl([str(folder)], tmp_path / "r.jsonl", LocalEngine(BatchSettings(workers=1)), quiet=True)
+    recs = {Path(r["file"]).name: r for r in read_jsonl(tmp_path / "r.jsonl")}
+    assert "result" in recs[f"{DOC}.txt"]
+    for name in ("README.md", "portal_404.html"):
+        assert recs[name]["error"]["type"].endswith("/not-a-report"), name
+    assert "not reports:    2" in summary.render()

@@ -110,3 +110,15 @@ def test_server_timing_header_is_parsed_into_named_durations() -> None:
     assert server_timing("total;dur=12.5, upload;dur=0.4, extract;dur=11.9") == {
         "total": 12.5, "upload": 0.4, "extract": 11.9}
     assert server_timing("cache;desc=hit, total;dur=x") == {}
+
+
+def test_ocr_row_times_scanned_pages_beside_the_text_layer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The OCR section OCRs one scanned page (--quick) and reports it as a row of the in-process table."""
+    out = tmp_path / "bench.json"
+    assert main(["--quick", "--corpus", str(CORPUS), "--sections", "ocr", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "| PDF-SCAN (OCR) | 1 | 1 |" in text
+    raw = json.loads(out.read_text())["ocr"]
+    assert raw["engine"]["errors"] == {} and len(raw["engine"]["per_page"]) == 1
+    assert raw["engine"]["cpu_page_median_ms"] > 100  # OCR costs CPU-seconds, not the text layer's milliseconds
+    assert raw["peak_rss_mb"] > 100

@@ -130,3 +130,31 @@ def test_active_table_whose_rows_merge_other_columns_than_the_header() -> None:
     assert v["active.licensing.items_change"] == 246
     assert v["active.licensing.decisions"] == 482066
     assert v["active.procurement.items"] == 6 and v["active.procurement.amount"] == 251000
+
+
+def test_provincial_legacy_layout_and_combined_row(corpus: Path) -> None:
+    """指标名称 | 计量单位 | 本年度 | 历年累计, 其中：1、… sub-rows, and 信函、传真申请数 on an extension id.
+
+    The values are report 001's (its gold), laid out as provinces print the legacy table.
+    """
+    import json
+
+    g = json.loads((corpus / "gold" / "001_3b9418f33333a698.json").read_text(encoding="utf-8"))["indicators"]
+    combined = g["request.received.letter"] + g["request.received.fax"]
+    doc = _table([
+        ["指标名称", "计量单位", "本年度", "历年累计"],
+        ["一、主动公开政府信息数", "条", str(g["active.total"]), "9999"],
+        ["其中：1、政府网站公开数", "条", str(g["active.channels.website"]), ""],
+        ["2、政府公报公开数", "条", str(g["active.channels.gazette"]), ""],
+        ["收到申请数", "件", str(g["request.received.total"]), ""],
+        ["其中：1、当面申请数", "件", str(g["request.received.in_person"]), ""],
+        ["2、网络申请数", "件", str(g["request.received.online"]), ""],
+        ["3、信函、传真申请数", "件", str(combined), ""],
+    ])
+    ms, _ = map_rows(interpret(doc))
+    v = {m.id: m.value for m in ms}
+    assert v["active.total"] == g["active.total"] and v["ext.active.total.cumulative"] == 9999
+    assert v["active.channels.website"] == g["active.channels.website"]
+    assert v["active.channels.gazette"] == g["active.channels.gazette"]
+    assert v["ext.request.received.letter_fax"] == combined
+    assert "request.received.fax" not in v and "request.received.letter" not in v

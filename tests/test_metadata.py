@@ -120,3 +120,50 @@ def test_year_first_title_and_chinese_numeral_year() -> None:
     assert info.report_year.value == 2019
     assert info.agency.value == "余姚市人民政府"
     assert info.title == "二〇一九年度余姚市人民政府信息公开工作年度报告"
+
+
+def _doc_info(*paras: str) -> DocumentInfo:
+    doc = Document(blocks=tuple(Paragraph(p) for p in paras), format="txt")
+    return extract(doc, TemplateGuess(), split(doc))
+
+
+def test_address_stops_before_postcode_and_phone_without_a_comma() -> None:
+    info = _doc_info(
+        "示例县2023年政府信息公开工作年度报告",
+        "如对本报告有疑问，请与示例县人民政府办公室联系（地址：示例县人民路8号 邮编：315700 联系电话：0574-65785101）。",
+    )
+    assert info.contact.address.value == "示例县人民路8号"
+    assert info.contact.postcode.value == "315700"
+    assert info.contact.phone.value == "0574-65785101"
+
+
+@pytest.mark.parametrize("phrase", ["联系电话：", "咨询电话：", "联系电话（传真）：", "监督电话"])
+def test_phones_written_several_ways(phrase: str) -> None:
+    info = _doc_info("示例县2023年政府信息公开工作年度报告", f"（地址：示例县人民路8号，邮编：315700，{phrase}0574-6578510）。")
+    assert info.contact.phone.value == "0574-6578510"
+
+
+def test_agency_never_keeps_a_crawler_field_prefix() -> None:
+    for line in ("标题：示例县交通运输局2023年政府信息公开工作年度报告", "【标题】示例县交通运输局2023年政府信息公开工作年度报告"):
+        info = _doc_info(line, "一、总体情况", "本年度主动公开政府信息。")
+        assert info.agency.value == "示例县交通运输局", line
+        assert info.report_year.value == 2023
+
+
+def test_agency_from_the_title_that_opens_the_first_sentence() -> None:
+    info = _doc_info("示例县交通运输局2023年度政府信息公开工作年度报告本年报根据《条例》要求编制而成，本年报由概述等部分组成。")
+    assert info.agency.value == "示例县交通运输局"
+    assert info.report_year.value == 2023
+
+
+def test_period_whose_digits_a_converter_put_apart_from_the_date_words(corpus: Path) -> None:
+    from extractors.readers import read
+
+    for name, year in (("hongze_2023", 2023), ("huaian_2024", 2024)):
+        doc = read((corpus / "markitdown" / f"{name}.pdf.md").read_bytes(), f"{name}.pdf.md")
+        info = extract(doc, TemplateGuess(), split(doc))
+        assert (info.period_start.value, info.period_end.value) == (f"{year}-01-01", f"{year}-12-31")
+        assert info.period_start.confidence < 0.9  # re-associated, not printed as a date
+    # the date words without numbers after them give nothing
+    info = _doc_info("示例县2023年政府信息公开工作年度报告", "报告中所列数据统计期限自年月日起至年月日止。")
+    assert info.period_start.value is None

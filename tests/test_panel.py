@@ -124,6 +124,7 @@ def test_xlsx_has_three_sheets_typed_values_shaded_review_cells(records: list[di
     assert not str(ws.cell(2, col["request.received.total"]).fill.start_color.rgb).endswith("FFF2CC")
     assert ws.cell(3, col["error"]).value.startswith("The file is empty")
     assert ws.freeze_panes == "B2"
+    assert ws.auto_filter.ref == f"A1:{ws.cell(1, len(header)).column_letter}{len(panel.rows) + 1}"
     assert [c.value for c in wb["review"]["B"]][1:] == ["agency", "active.total", "ext.requests.by_mail"]
     assert wb["dictionary"].max_row == len(panel.columns) + 1
 

@@ -8,7 +8,7 @@ from extractors.result import ExtractionResult
 
 PUBLIC = {
     "CorruptFileError", "EmptyFileError", "EncryptedFileError", "ExtractOptions", "ExtractionError", "ExtractionResult",
-    "FileTooLargeError", "InputError", "NoTextLayerError", "NotAReportError", "ReadOptions", "ResourceLimitError", "SCHEMA_VERSION",
+    "FileTooLargeError", "InputError", "NoTextLayerError", "NotAReportError", "OcrUnavailableError", "ReadOptions", "ResourceLimitError", "SCHEMA_VERSION",
     "TooManyPagesError", "UnreadableDocumentError", "UnsupportedFormatError", "__version__", "extract", "extract_document",
 }
 

@@ -131,3 +131,45 @@ def test_report_typeset_inside_a_one_column_layout_table() -> None:
     framed = Document(blocks=(Table(rows=rows),), format="docx")
     assert [(s.key, s.text) for s in split(framed)] == [(s.key, s.text) for s in split(doc)]
     assert len(split(framed)) == 7
+
+
+def _cells(*rows: tuple[str, ...]) -> "Table":
+    from extractors.model import Cell, Table
+
+    return Table(rows=tuple(tuple(Cell(t, r, c) for c, t in enumerate(row)) for r, row in enumerate(rows)))
+
+
+def test_a_known_title_in_a_lone_cell_of_a_converter_table_is_a_heading() -> None:
+    from extractors.model import Document, Paragraph
+
+    doc = Document(blocks=(
+        Paragraph("示例县2023年政府信息公开工作年度报告"),
+        _cells(("本报告根据《条例》编制。", "", ""), ("一、概述", "", ""), ("2023 年，我县", "推进公开。", "")),
+        Paragraph("二、主动公开政府信息情况"),
+        Paragraph("本年度主动公开信息200条。"),
+        # a form's group row in a lone cell is never a heading
+        _cells(("统计指标", "单位", "统计数"), ("三、依申请公开情况", "", ""), ("（一）收到申请数", "件", "5"),
+               ("（二）申请办结数", "件", "5")),
+    ), format="md")
+    secs = split(doc)
+    assert [s.key for s in secs] == ["overview", "active_disclosure"]
+    assert secs[0].text.startswith("2023 年，我县")
+
+
+def test_a_known_title_run_into_its_body_is_cut_where_the_title_ends() -> None:
+    from extractors.model import Document, Paragraph
+
+    doc = Document(blocks=(
+        Paragraph("一、概述"), Paragraph("正文。"),
+        Paragraph("二、因政务信息公开申请行政复议和提起行政诉讼情况未发生。"),
+        Paragraph("三、政府信息公开工作存在的主要问题和改进措施回顾过去一年，我县工作取得成绩，但仍存在差距：一是……"),
+        Paragraph("四、因政府信息公开引起投诉、申请行政复议、提起行政"),
+        Paragraph("诉讼情况2018年，我区未发生行政复议。"),
+    ), format="md")
+    secs = split(doc)
+    assert [(s.key, s.text) for s in secs[1:]] == [
+        ("review_litigation", "未发生。"),
+        ("problems_improvements", "回顾过去一年，我县工作取得成绩，但仍存在差距：一是……"),
+        ("review_litigation", "2018年，我区未发生行政复议。"),
+    ]
+    assert secs[3].heading == "因政府信息公开引起投诉、申请行政复议、提起行政诉讼情况"

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from extractors import extract
+from extractors import NotAReportError, extract
+from extractors.template import detect
 
 
 @pytest.mark.parametrize(
@@ -26,6 +27,9 @@ def test_template_and_variant(corpus: Path, path: str, name: str, variant: str) 
 
 
 def test_unknown_for_a_text_that_is_no_report() -> None:
-    r = extract("今天天气很好。\n我们去公园散步。\n".encode(), "note.txt")
-    assert r.document.template.value == "unknown"
-    assert r.indicators == []
+    from extractors.readers import read
+
+    doc = read("今天天气很好。\n我们去公园散步。\n".encode(), "note.txt")
+    assert detect(doc, set()).name == "unknown"
+    with pytest.raises(NotAReportError):  # and the pipeline refuses it (extractors/gate.py)
+        extract("今天天气很好。\n我们去公园散步。\n".encode(), "note.txt")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..errors import EmptyFileError, UnsupportedFormatError
-from ..model import Document, Format
-from . import docx, html, markdown, pdf, text
+from ..errors import EmptyFileError, ResourceLimitError, UnsupportedFormatError
+from ..model import Document, Format, Table
+from . import doc, docx, html, image, markdown, mht, odt, ofd, pdf, rtf, spreadsheet, text
 from .options import ReadOptions
 from .sniff import sniff
 
@@ -23,6 +23,15 @@ READERS: dict[Format, Reader] = {
     "html": html.read,
     "txt": text.read,
     "md": markdown.read,
+    "doc": doc.read,  # also Kingsoft .wps
+    "xlsx": spreadsheet.read,  # one reader for every workbook container; it reports which one
+    "xls": spreadsheet.read,  # also Kingsoft .et
+    "ods": spreadsheet.read,
+    "odt": odt.read,
+    "rtf": rtf.read,
+    "mht": mht.read,  # .mht/.mhtml saved web pages
+    "ofd": ofd.read,
+    "image": image.read,  # JPEG/PNG/TIFF/BMP/WEBP through OCR (the [ocr] extra)
 }
 
 
@@ -38,10 +47,42 @@ def read(
     fmt = sniff(data, filename, content_type)
     if fmt is None:
         raise UnsupportedFormatError(
-            "The bytes are not a PDF, DOCX, HTML or text document.",
+            "The bytes are not a format the service reads (see GET /v1/formats).",
+            hint="Save the report as .docx or as a PDF with a text layer.",
             filename_extension=(filename or "").rsplit(".", 1)[-1][:10] if filename and "." in filename else None,
         )
-    return READERS[fmt](data, options or ReadOptions())
+    opts = options or ReadOptions()
+    return check_size(READERS[fmt](data, opts), opts)
 
 
-__all__ = ["READERS", "ReadOptions", "Reader", "read", "sniff"]
+def check_size(doc: Document, options: ReadOptions) -> Document:
+    """Refuse a document whose size would make the later stages cost far more than a report's."""
+    lines = cells = chars = 0
+    for b in doc.blocks:
+        if isinstance(b, Table):
+            lines += len(b.rows)
+            for r in b.rows:
+                cells += len(r)
+                chars += sum(len(c.text) for c in r)
+        else:
+            lines += 1
+            chars += len(b.text)
+    if lines > options.max_document_lines:
+        raise ResourceLimitError(
+            f"The document has {lines} lines (limit max_document_lines={options.max_document_lines}).",
+            limit="max_document_lines", lines=lines,
+        )
+    if cells > options.max_document_cells:
+        raise ResourceLimitError(
+            f"The document has {cells} table cells (limit max_document_cells={options.max_document_cells}).",
+            limit="max_document_cells", cells=cells,
+        )
+    if chars > options.max_document_chars:
+        raise ResourceLimitError(
+            f"The document has {chars} characters of text (limit max_document_chars={options.max_document_chars}).",
+            limit="max_document_chars", chars=chars,
+        )
+    return doc
+
+
+__all__ = ["READERS", "ReadOptions", "Reader", "check_size", "read", "sniff"]

@@ -25,6 +25,7 @@ from lxml import etree
 
 from ..errors import CorruptFileError, EncryptedFileError, ResourceLimitError
 from ..model import Cell, Document, Paragraph, Source, Table
+from ..normalize import safe_int
 from .options import ReadOptions
 
 
@@ -40,6 +41,12 @@ class DocxSettings:
     unwrap_single_cell_tables: bool = True  # a 1x1 layout "frame" table is read as its content
     skip_hidden_text: bool = True  # runs marked <w:vanish/> are invisible in Word and PDF
     bold_heading_max_chars: int = 40  # a short body paragraph set all in bold is hinted "heading"
+    # caps (past them: ResourceLimitError naming the cap); Word's own limits are far below each
+    max_grid_span: int = 1024  # columns one cell may span or a row may skip (Word: 63 columns)
+    max_table_positions: int = 2_000_000  # grid positions (sum of spans) of one table
+    max_style_depth: int = 64  # length of a basedOn chain of styles
+    max_list_start: int = 32767  # a list's start value (Word's own maximum)
+    max_level_text_chars: int = 64  # a list level's lvlText pattern
 
 
 SETTINGS = DocxSettings()
@@ -210,7 +217,7 @@ class _Styles:
     numbering: dict[str, tuple[str, int]]  # styleId -> (numId, ilvl) of a style-linked list
 
 
-def _read_styles(styles_root: etree._Element, w: str) -> _Styles:
+def _read_styles(styles_root: etree._Element, w: str, settings: DocxSettings = SETTINGS) -> _Styles:
     """Hints and list links per styleId, following basedOn so a style built on "heading 1" stays a heading."""
     wp = "{" + w + "}"
     val = wp + "val"
@@ -229,7 +236,7 @@ def _read_styles(styles_root: etree._Element, w: str) -> _Styles:
                 hint = h
                 break
         lvl = st.find(f"{wp}pPr/{wp}outlineLvl")
-        if hint is None and lvl is not None and _int(lvl.get(val), 9) < 9:
+        if hint is None and lvl is not None and 0 <= _int(lvl.get(val), 9) < 9:
             hint = "heading"
         own[sid] = hint
         numpr = st.find(f"{wp}pPr/{wp}numPr")
@@ -243,16 +250,35 @@ def _read_styles(styles_root: etree._Element, w: str) -> _Styles:
         if base is not None and base.get(val):
             based[sid] = base.get(val) or ""
 
+    # Each style's chain is walked once: a style reached again (from a longer chain) is already
+    # resolved, so the work is linear in the number of styles; a cycle ends the chain.
     def inherit(table: dict) -> dict:  # type: ignore[type-arg]
-        out = {}
+        out: dict = {}  # type: ignore[type-arg]
+        steps: dict[str, int] = {}  # style -> how many styles its resolution walks through
         for sid in own:
-            cur, seen = sid, set()
+            chain: list[str] = []
+            cur, seen, found, rest = sid, set(), None, 0
             while cur in own and cur not in seen:
+                if cur in steps:
+                    found, rest = out.get(cur), steps[cur]
+                    break
                 seen.add(cur)
+                chain.append(cur)
                 if table.get(cur):
-                    out[sid] = table[cur]
+                    found = table[cur]
                     break
                 cur = based.get(cur, "")
+            if len(chain) + rest > settings.max_style_depth:
+                raise ResourceLimitError(
+                    f"A DOCX style is based on a chain of more than {settings.max_style_depth} styles "
+                    "(limit max_style_depth).",
+                    limit="max_style_depth",
+                )
+            for i, c in enumerate(chain):
+                steps[c] = len(chain) - i + rest
+                value = table[c] if table.get(c) else found
+                if value is not None:
+                    out[c] = value
         return out
 
     return _Styles(inherit(own), inherit(own_num))
@@ -274,6 +300,8 @@ def _chinese(n: int) -> str:
 
 
 def _roman(n: int) -> str:
+    if not 0 < n < 4000:  # no Roman numeral past MMMCMXCIX; Word prints such counters in decimal too
+        return str(n)
     out = []
     for value, sym in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
                        (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
@@ -284,6 +312,8 @@ def _roman(n: int) -> str:
 
 
 def _letters(n: int) -> str:
+    if not 0 < n <= 780:  # Word stops at "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz" (30 letters)
+        return str(n)
     return chr(ord("a") + (n - 1) % 26) * ((n - 1) // 26 + 1)
 
 
@@ -329,9 +359,28 @@ class _Level:
 class _Numbering:
     """Counters of numbering.xml lists, advanced in document order like Word does."""
 
-    def __init__(self, root: etree._Element, w: str) -> None:
+    def __init__(self, root: etree._Element, w: str, settings: DocxSettings = SETTINGS) -> None:
         wp = "{" + w + "}"
         val = wp + "val"
+
+        def start(text: str | None, default: int) -> int:
+            n = _int(text, default, lo=0)
+            if n > settings.max_list_start:
+                raise ResourceLimitError(
+                    f"A DOCX list starts at {n} (limit max_list_start={settings.max_list_start}).",
+                    limit="max_list_start",
+                )
+            return n
+
+        def pattern(text: str) -> str:
+            if len(text) > settings.max_level_text_chars:
+                raise ResourceLimitError(
+                    f"A DOCX list level's number pattern has {len(text)} characters "
+                    f"(limit max_level_text_chars={settings.max_level_text_chars}).",
+                    limit="max_level_text_chars",
+                )
+            return text
+
         abstract: dict[str, dict[int, _Level]] = {}
         for an in root.iter(wp + "abstractNum"):
             levels: dict[int, _Level] = {}
@@ -340,7 +389,7 @@ class _Numbering:
                     el = lvl.find(wp + tag)
                     return el.get(val, default) if el is not None else default
                 levels[_int(lvl.get(wp + "ilvl"), 0)] = _Level(
-                    _int(v("start", "1"), 1), v("numFmt", "decimal"), v("lvlText", ""), v("suff", "tab")
+                    start(v("start", "1"), 1), v("numFmt", "decimal"), pattern(v("lvlText", "")), v("suff", "tab")
                 )
             abstract[an.get(wp + "abstractNumId") or ""] = levels
         self.nums: dict[str, dict[int, _Level]] = {}
@@ -352,7 +401,7 @@ class _Numbering:
                 so = ov.find(wp + "startOverride")
                 if so is not None and ilvl in levels:
                     lv = levels[ilvl]
-                    levels[ilvl] = _Level(_int(so.get(val), lv.start), lv.fmt, lv.text, lv.suffix)
+                    levels[ilvl] = _Level(start(so.get(val), lv.start), lv.fmt, lv.text, lv.suffix)
             self.nums[num.get(wp + "numId") or ""] = levels
         self.counters: dict[str, dict[int, int]] = {}
 
@@ -518,7 +567,7 @@ class _Walker:
         lvl = ppr.find(wp + "outlineLvl")
         if lvl is not None:
             v = lvl.get(self.val) or ""
-            if v.isdigit() and int(v) < 9:
+            if 0 <= _int(v, 9) < 9:
                 return "heading"
         ps = ppr.find(wp + "pStyle")
         if ps is not None:
@@ -607,7 +656,7 @@ class _Walker:
         """Empty grid columns a row skips before its first cell (w:trPr or w:tblPrEx)."""
         for holder in tr.iterchildren(self.tag_trpr, self.tag_tblprex):
             for el in holder.iterchildren(self.tag_gridbefore):
-                return max(0, _int(el.get(self.val), 0))
+                return _int(el.get(self.val), 0, 0, self.settings.max_grid_span)
         return 0
 
     def _cell_props(self, tc: etree._Element) -> tuple[int, str | None, str | None, bool]:
@@ -617,7 +666,7 @@ class _Walker:
             for el in tcpr.iterchildren(*self.cell_props):  # tag filter runs in C: borders, shading skipped
                 prop = self.cell_props[el.tag]
                 if prop == "span":
-                    span = max(1, _int(el.get(self.val), 1))
+                    span = _int(el.get(self.val), 1, 1, self.settings.max_grid_span)
                 elif prop == "v":
                     vmerge = el.get(self.val) or "continue"
                 elif prop == "h":
@@ -634,21 +683,38 @@ class _Walker:
         # cell record: [text, row, col, rowspan, colspan]
         rows_out: list[list[list]] = []
         open_v: dict[int, list] = {}  # start column -> the cell a vertical merge is growing
+        cover: dict[int, list] = {}  # every column an open merge spans -> that merge (O(1) lookups)
         r = 0
+        positions, cap = 0, self.settings.max_table_positions
+
+        def close(rec: list) -> None:
+            if open_v.get(rec[2]) is rec:
+                del open_v[rec[2]]
+            for k in range(rec[2], rec[2] + rec[4]):
+                if cover.get(k) is rec:
+                    del cover[k]
+
         for tr in self._rows(tbl):
             col = self._grid_before(tr)
+            positions += col
             row_cells: list[list] = []
             continued: set[int] = set()
             for tc in self._cells(tr):
                 span, vmerge, hmerge, deleted = self._cell_props(tc)
                 if deleted:
                     continue
+                positions += span
+                if positions > cap:
+                    raise ResourceLimitError(
+                        f"A DOCX table has more than {cap} grid positions (limit max_table_positions).",
+                        limit="max_table_positions",
+                    )
                 if hmerge == "continue" and row_cells and row_cells[-1][2] + row_cells[-1][4] == col:
                     row_cells[-1][4] += span  # legacy horizontal merge: widen the cell on the left
                     col += span
                     continue
                 if vmerge == "continue":
-                    start = open_v.get(col) or _covering(open_v, col)
+                    start = open_v.get(col) or cover.get(col)
                     if start is not None:
                         start[3] = r - start[1] + 1
                         continued.add(start[2])
@@ -656,14 +722,17 @@ class _Walker:
                         continue
                 rec = [self._cell_text(tc), r, col, 1, span]
                 row_cells.append(rec)
-                for c in [c for c in open_v if col <= c < col + span or c <= col < c + open_v[c][4]]:
-                    del open_v[c]
+                for k in range(col, col + span):  # merges this cell overlaps end here
+                    if k in cover:
+                        close(cover[k])
                 if vmerge is not None:  # restart, or a continue with nothing above: starts a merge
                     open_v[col] = rec
+                    for k in range(col, col + span):
+                        cover[k] = rec
                     continued.add(col)
                 col += span
             for c in [c for c in open_v if c not in continued]:
-                del open_v[c]
+                close(open_v[c])
             rows_out.append(row_cells)
             r += 1
         rows = tuple(
@@ -676,19 +745,9 @@ class _Walker:
         self.blocks.append(Table(rows=rows, index=index, source=Source(table=index, line=len(self.blocks))))
 
 
-def _covering(open_v: dict[int, list], col: int) -> list | None:
-    """The open vertical merge whose span covers `col` (producers disagree on continue-cell spans)."""
-    for start, rec in open_v.items():
-        if start <= col < start + rec[4]:
-            return rec
-    return None
-
-
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value is not None else default
-    except ValueError:
-        return default
+def _int(value: str | None, default: int, lo: int | None = None, hi: int | None = None) -> int:
+    n = safe_int(value, default, lo, hi)
+    return default if n is None else n
 
 
 # ---------------------------------------------------------------------------
@@ -764,11 +823,11 @@ def read(data: bytes, options: ReadOptions, settings: DocxSettings = SETTINGS) -
         styles = _Styles({}, {})
         if next(body.iter(f"{{{w}}}pStyle"), None) is not None:
             styles_root = _side_part(zf, names, doc_part, "styles.xml", settings)
-            styles = _read_styles(styles_root, w) if styles_root is not None else styles
+            styles = _read_styles(styles_root, w, settings) if styles_root is not None else styles
         numbering = None
         if styles.numbering or next(body.iter(f"{{{w}}}numPr"), None) is not None:
             numbering_root = _side_part(zf, names, doc_part, "numbering.xml", settings)
-            numbering = _Numbering(numbering_root, w) if numbering_root is not None else None
+            numbering = _Numbering(numbering_root, w, settings) if numbering_root is not None else None
         title = _title(zf, names, core_part, settings)
     _prune(body, w, settings)
     walker = _Walker(w, styles, numbering, settings)

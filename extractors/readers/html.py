@@ -31,6 +31,7 @@ from lxml import etree
 
 from ..errors import CorruptFileError, ResourceLimitError, UnreadableDocumentError
 from ..model import Block, Cell, Document, Paragraph, Source, Table
+from ..normalize import safe_int
 from .encoding import decode_text
 from .options import ReadOptions
 
@@ -615,10 +616,11 @@ def _int_attr(el: etree._Element, name: str, default: int) -> int:
     v = el.get(name)
     if v is None:
         return default
-    if v.isdigit() and len(v) <= 6:
-        return int(v)
-    m = _LEADING_INT.match(v)
-    return int(m.group(1)) if m else default
+    n = safe_int(v)  # not str.isdigit() + int(): superscript and circled digits pass the one, fail the other
+    if n is None:
+        m = _LEADING_INT.match(v)  # "3px", "2;": the leading number, as browsers read it
+        n = safe_int(m.group(1)) if m else None
+    return default if n is None else n
 
 
 def cell_text(td: etree._Element) -> str:

@@ -9,7 +9,9 @@ Converters keep the PDF's layout artefacts, so this reader undoes them:
   ``（一）…`` at line start; they always start their own Paragraph (a run-in
   heading like ``（一）主动公开情况。主要通过…`` keeps its sentence).
 * Page numbers (``- 3 -``, ``—3—``, ``第 3 页``, a bare ``3``) are dropped
-  wherever they sit, including inside a paragraph or a table. A paragraph
+  wherever they sit, including inside a paragraph or a table — except a bare
+  number line with a table row right above and right below it: converters pull
+  a cell's value out onto such a line, so it is kept as a one-cell row. A paragraph
   broken only by a page number continues when its last line ran to the full
   width without closing punctuation.
 * Pipe tables become `Table` blocks: cells split on unescaped ``|``, the
@@ -163,6 +165,10 @@ def clean_inline(text: str, keep_breaks: bool = False) -> str:
 def display_width(text: str) -> int:
     """Columns a line takes in a fixed-width layout: CJK and full-width characters count double."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+_STAT_LINE = re.compile(r"\S\s+(?:——|[+\-]?\d[\d,]*(?:\.\d+)?)$")
+_SENTENCE_MARK = re.compile(r"[，。；！？,;]")
 
 
 def join_lines(left: str, right: str) -> str:
@@ -364,7 +370,12 @@ class _Builder:
         closed = _CLOSED.search(text) is not None
         self.last_full = self.wrap is not None and width >= self.settings.wrap_full_ratio * self.wrap and not closed
         short_heading = opens and not is_list and len(text) <= self.settings.max_heading_chars and not closed
-        if short_heading and not self.last_full:
+        if _STAT_LINE.search(text) and not _SENTENCE_MARK.search(self.buf) and "：" not in self.buf.replace("其中：", ""):
+            # a statistics-table row the converter printed as a line ("1.政府公报公开政府信息数 条 0",
+            # "（二）…的情况 ——"): it ends where its number (or dash) ends, however wide it is
+            self.buf_style = self.buf_style if not opens else None
+            self._flush()
+        elif short_heading and not self.last_full:
             self.buf_style = "heading"
             self._flush()
         elif self.blank_separated:
@@ -401,6 +412,12 @@ class _Builder:
             return None
         return None
 
+    def _wedged_number(self, j: int) -> bool:
+        """An undecorated number line with a table row right above and right below it."""
+        if j == 0 or j + 1 >= len(self.lines) or is_page_number(self.lines[j].text, decorated_only=True):
+            return False
+        return self.lines[j - 1].kind in ("row", "sep") and self.lines[j + 1].kind == "row"
+
     def _table(self, i: int) -> int:
         """Collect one pipe table from line i, continuing across page breaks; returns the next line index."""
         rows: list[tuple[int, list[str]]] = []  # (line number, cells); a label row has one cell
@@ -417,6 +434,11 @@ class _Builder:
                 j += 1
             elif ln.kind == "text" and _UNESCAPED_PIPE.search(ln.text) and rows:
                 rows.append((ln.no, split_row(ln.text, self.settings)))
+                j += 1
+            elif ln.kind == "page" and rows and self._wedged_number(j):
+                # a bare number squeezed between two rows is a value the converter pulled out of
+                # its cell (the fitting stage gives it to a neighbouring row with an empty cell)
+                rows.append((ln.no, [ln.text]))
                 j += 1
             elif ln.kind in ("blank", "page"):
                 k = self._next_row_after(j, allow_blank=True)

@@ -18,3 +18,13 @@ class ReadOptions:
     max_compression_ratio: float = 200.0  # per zip entry, uncompressed/compressed
     max_text_chars: int = 20_000_000  # characters of decoded text for txt/html/md
     password: str | None = None  # never used by default: encrypted files are refused
+    # document size caps, checked on every reader's Document before any later stage runs: they keep
+    # the stages after the reader (linear, ~80 µs per line) within seconds; real reports stay far
+    # below (corpus maximum: ~1,500 lines, ~3,000 table cells; 500 real PDF pages ~9,000 lines)
+    max_document_lines: int = 30_000  # paragraphs + table rows
+    max_document_cells: int = 100_000  # table cells of all tables
+    max_document_chars: int = 1_000_000  # text of paragraphs and cells (500 real PDF pages ~260,000; ~3 µs each later)
+    # OCR (scanned PDF pages, images; needs the [ocr] extra)
+    max_ocr_pages: int = 50  # a file with more pages to OCR is refused (TooManyPagesError): ~5 CPU-s each
+    ocr_threads: int = 1  # onnxruntime threads per page; the service's worker pool already fills the cores
+    ocr_page_workers: int = 1  # pages of one file OCR'd in parallel (library/CLI use on an idle machine)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -20,9 +21,11 @@ from ..errors import (
     CorruptFileError,
     EncryptedFileError,
     NoTextLayerError,
+    ResourceLimitError,
     TooManyPagesError,
 )
 from ..model import Document
+from . import ocr, pdf_budget
 from .options import ReadOptions
 from .pdf_geometry import Char, PdfSettings, dedupe_overprint, group_lines
 from .pdf_tables import extract_rules, find_tables, find_unruled_tables
@@ -37,10 +40,16 @@ _ABSURD_BOX = 3.0  # a loose box this many times the page's typical height is a 
 
 
 def read(data: bytes, options: ReadOptions, settings: PdfSettings = DEFAULT_SETTINGS) -> Document:
-    """Read a PDF with a text layer into paragraphs and tables (see module docstring)."""
+    """Read a PDF into paragraphs and tables (see module docstring).
+
+    Decided per page: a page with a text layer is read from it; a page without
+    one that shows an image (a scan) is OCR'd when the `[ocr]` extra is installed.
+    """
+    pdf_budget.check(data)  # inflated content and ToUnicode sizes, before pdfium allocates them
     with _PDFIUM_LOCK:
         pdf = _open(data, options)
-        try:
+    try:
+        with _PDFIUM_LOCK:
             n_pages = len(pdf)
             if n_pages > options.max_pages:
                 raise TooManyPagesError(
@@ -50,21 +59,97 @@ def read(data: bytes, options: ReadOptions, settings: PdfSettings = DEFAULT_SETT
                 )
             if n_pages == 0:
                 raise CorruptFileError("The PDF has no pages.")
-            pages, n_chars = [], 0
+            pages: list[PageContent | None] = []
+            scanned: list[int] = []
+            n_chars, n_cells = 0, 0
             for i in range(n_pages):
-                page, count = _read_page(pdf, i, settings)
+                page, count, has_image = _read_page(pdf, i, settings)
+                if count < settings.min_chars_per_page and has_image:
+                    scanned.append(i)
+                    pages.append(None)
+                    continue
                 pages.append(page)
                 n_chars += count
-        except pdfium.PdfiumError as e:
-            raise CorruptFileError("The PDF could not be parsed.") from e
-        finally:
+                n_cells += sum(len(t.cells) for t in page.tables)
+                if n_cells > options.max_document_cells or n_chars > options.max_document_chars:
+                    raise ResourceLimitError(  # refused while reading, not after every page is read
+                        f"The PDF passes {options.max_document_cells} table cells or "
+                        f"{options.max_document_chars} characters by page {i + 1} "
+                        "(limits max_document_cells, max_document_chars).",
+                        limit="max_document_cells" if n_cells > options.max_document_cells else "max_document_chars",
+                    )
+        n_ocr_chars, warnings = _ocr_pages(pdf, pages, scanned, options, settings)
+    except pdfium.PdfiumError as e:
+        raise CorruptFileError("The PDF could not be parsed.") from e
+    finally:
+        with _PDFIUM_LOCK:
             pdf.close()
+    kept = [p for p in pages if p is not None]
+    n_chars += n_ocr_chars
     if n_chars < settings.min_chars_per_page * n_pages:
         raise NoTextLayerError(
-            f"The PDF has {n_pages} pages but only {n_chars} text characters; it looks scanned.",
+            f"The PDF has {n_pages} pages but only {n_chars} text characters and no scanned page images.",
             pages=n_pages,
         )
-    return Document(blocks=tuple(assemble(pages, settings)), format="pdf", pages=n_pages)
+    return Document(blocks=tuple(assemble(kept, settings)), format="pdf", pages=n_pages, warnings=tuple(warnings))
+
+
+def _ocr_pages(
+    pdf: pdfium.PdfDocument,
+    pages: list[PageContent | None],
+    scanned: list[int],
+    options: ReadOptions,
+    settings: PdfSettings,
+) -> tuple[int, list[str]]:
+    """OCR the image-only pages in place (returns the characters read and reader warnings).
+
+    Without the `[ocr]` extra a wholly scanned PDF is refused with the error naming
+    the extra; a partly scanned one keeps its text pages and says which were skipped.
+    """
+    if not scanned:
+        return 0, []
+    if not ocr.available():
+        if len(scanned) == len(pages):
+            ocr.require()
+        return 0, [f"ocr_unavailable: pages {', '.join(str(i + 1) for i in scanned)} are scanned images "
+                f"and were skipped ({ocr.INSTALL_HINT})"]
+    if len(scanned) > options.max_ocr_pages:
+        raise TooManyPagesError(
+            f"The PDF has {len(scanned)} scanned pages to OCR; the limit is {options.max_ocr_pages}.",
+            pages=len(scanned),
+            max_pages=options.max_ocr_pages,
+        )
+    ocr_settings = ocr.settings_for(options)
+
+    def one(i: int) -> PageContent:
+        with _PDFIUM_LOCK:
+            gray = _render(pdf, i, ocr_settings.dpi)
+        return ocr.read_page_image(gray, i + 1, ocr_settings.dpi, settings, ocr_settings)
+
+    workers = max(1, min(options.ocr_page_workers, len(scanned)))
+    if workers == 1:
+        done = [one(i) for i in scanned]
+    else:  # onnxruntime and OpenCV release the GIL: threads run pages on several cores
+        with ThreadPoolExecutor(max_workers=workers) as ex:
+            done = list(ex.map(one, scanned))
+    n_chars = 0
+    for i, page in zip(scanned, done):
+        n_chars += sum(len(ln.chars) for ln in page.lines) + sum(len(c.text) for t in page.tables for c in t.cells)
+        pages[i] = page
+    return n_chars, []
+
+
+def _render(pdf: pdfium.PdfDocument, index: int, dpi: int) -> object:
+    """Page `index` as an 8-bit grey image at `dpi` (numpy array, from the [ocr] extra)."""
+    page = pdf[index]
+    try:
+        bitmap = page.render(scale=dpi / 72.0, grayscale=True)
+        try:
+            return bitmap.to_numpy().copy()
+        finally:
+            bitmap.close()
+    finally:
+        page.close()
 
 
 def _open(data: bytes, options: ReadOptions) -> pdfium.PdfDocument:
@@ -76,10 +161,15 @@ def _open(data: bytes, options: ReadOptions) -> pdfium.PdfDocument:
         raise CorruptFileError("The PDF could not be parsed.") from e
 
 
-def _read_page(pdf: pdfium.PdfDocument, index: int, settings: PdfSettings) -> tuple[PageContent, int]:
-    """Characters and rulings of one page (the one pass over pdfium) laid out into lines and tables."""
+def _read_page(pdf: pdfium.PdfDocument, index: int, settings: PdfSettings) -> tuple[PageContent, int, bool]:
+    """Characters and rulings of one page (the one pass over pdfium) laid out into lines and tables.
+
+    Also says whether the page shows an image object: a page with no text but an
+    image is a scan, one with neither is blank (or broken) and is not OCR'd.
+    """
     page = pdf[index]
     try:
+        has_image = _has_image(page)
         left, bottom, right, top = page.get_cropbox()
         height = top
         textpage = page.get_textpage()
@@ -96,7 +186,31 @@ def _read_page(pdf: pdfium.PdfDocument, index: int, settings: PdfSettings) -> tu
     if settings.unruled_tables:
         unruled, lines = find_unruled_tables(lines, index + 1, settings)
         tables.extend(unruled)
-    return PageContent(number=index + 1, height=height - bottom, lines=lines, tables=tables), len(chars)
+    return PageContent(number=index + 1, height=height - bottom, lines=lines, tables=tables), len(chars), has_image
+
+
+_MAX_FORM_DEPTH = 4  # form XObjects nested deeper (or referencing themselves) are not searched
+_MAX_OBJECTS = 5000  # page objects looked at per page before giving up the search for an image
+
+
+def _has_image(page: pdfium.PdfPage) -> bool:
+    """Whether the page draws an image, directly or inside form XObjects: a text-less such page is a scan.
+
+    A blank page, or one of vector drawings only, is not: it is never rendered for
+    OCR (and a self-referencing form cannot make the search endless).
+    """
+    raw = page.raw
+    stack = [(pdfium_c.FPDFPage_GetObject(raw, i), 0) for i in range(pdfium_c.FPDFPage_CountObjects(raw))]
+    seen = 0
+    while stack and seen < _MAX_OBJECTS:
+        obj, depth = stack.pop()
+        seen += 1
+        kind = pdfium_c.FPDFPageObj_GetType(obj)
+        if kind == pdfium_c.FPDF_PAGEOBJ_IMAGE:
+            return True
+        if kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth < _MAX_FORM_DEPTH:
+            stack.extend((pdfium_c.FPDFFormObj_GetObject(obj, j), depth + 1) for j in range(pdfium_c.FPDFFormObj_CountObjects(obj)))
+    return False
 
 
 def _chars(textpage: pdfium.PdfTextPage, height: float) -> list[Char]:

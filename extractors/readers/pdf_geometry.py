@@ -14,6 +14,11 @@ from dataclasses import dataclass
 class PdfSettings:
     """Tuning knobs of the PDF reader (tolerances in points or as a ratio of the font size)."""
 
+    # caps of the table builder (past them: ResourceLimitError naming the cap); real report pages
+    # have a few hundred rulings and cells, a table continued over pages a few thousand cells
+    max_page_rules: int = 10_000  # ruling lines on one page
+    max_grid_cells: int = 20_000  # grid squares of one ruled table on one page
+    max_table_cells: int = 10_000  # cells of one table continued over pages
     # ruling lines and table grids
     max_rule_thickness: float = 2.5  # a filled rectangle thinner than this is a drawn line
     min_rule_length: float = 4.0  # shorter strokes are glyph decoration, not table rules

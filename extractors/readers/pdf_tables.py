@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import pypdfium2.raw as pdfium_c
 
+from ..errors import ResourceLimitError
 from ..model import Cell, Source, Table
 from .pdf_geometry import (
     Char,
@@ -50,6 +51,13 @@ class RawCell:
     x1: float
     bottom: float
     page: int
+    quality: float | None = None  # lowest OCR character score in the cell; None for a text layer
+
+
+def chars_quality(chars: Sequence[Char]) -> float | None:
+    """The lowest recogniser score among `chars` (OCR characters carry one), None for exact text."""
+    scores = [s for s in (getattr(c, "score", None) for c in chars) if s is not None]
+    return min(scores) if scores else None
 
 
 @dataclass(slots=True)
@@ -297,6 +305,12 @@ def _build_grid(horiz: list[Rule], vert: list[Rule], settings: PdfSettings) -> _
     for y, s, e in horiz:
         hat.setdefault(_nearest(ys, y), []).append((s, e))
     n_r, n_c = len(ys) - 1, len(xs) - 1
+    if n_r * n_c > settings.max_grid_cells:
+        raise ResourceLimitError(
+            f"A ruled PDF table has {n_r} x {n_c} grid squares on one page "
+            f"(limit max_grid_cells={settings.max_grid_cells}).",
+            limit="max_grid_cells",
+        )
     dsu = _DSU(n_r * n_c)
     ttol = settings.touch_tolerance
     for r in range(n_r):
@@ -333,6 +347,11 @@ def find_tables(
     chars: list[Char], horiz: list[Rule], vert: list[Rule], page_no: int, settings: PdfSettings
 ) -> tuple[list[RawTable], list[Char]]:
     """Ruled tables of a page with their cell texts, and the characters left for running text."""
+    if len(horiz) + len(vert) > settings.max_page_rules:
+        raise ResourceLimitError(
+            f"A PDF page draws {len(horiz) + len(vert)} ruling lines (limit max_page_rules={settings.max_page_rules}).",
+            limit="max_page_rules",
+        )
     horiz = normalize_rules(horiz, settings)
     vert = normalize_rules(vert, settings)
     grids = []
@@ -370,6 +389,7 @@ def find_tables(
                 x1=g.xs[c1],
                 bottom=g.ys[r1],
                 page=page_no,
+                quality=chars_quality(chs),
             )
             for (r0, c0, r1, c1), chs in zip(g.boxes, bucket)
         ]
@@ -382,12 +402,14 @@ def _compact(t: RawTable) -> RawTable:
     """Drop grid rows and columns where no cell starts (a border drawn in only some rows)."""
     rows = sorted({c.r0 for c in t.cells})
     cols = sorted({c.c0 for c in t.cells})
+    row_at = {v: i for i, v in enumerate(rows)}  # a dict, not list.index: linear in the cells
+    col_at = {v: i for i, v in enumerate(cols)}
     for c in t.cells:
         c.r1 = max(bisect_right(rows, c.r1 - 1), 1)
-        c.r0 = rows.index(c.r0)
+        c.r0 = row_at[c.r0]
         c.r1 = max(c.r1, c.r0 + 1)
         c.c1 = max(bisect_right(cols, c.c1 - 1), 1)
-        c.c0 = cols.index(c.c0)
+        c.c0 = col_at[c.c0]
         c.c1 = max(c.c1, c.c0 + 1)
     t.n_rows, t.n_cols = len(rows), len(cols)
     return t
@@ -430,6 +452,12 @@ def merge_continued(a: RawTable, b: RawTable, settings: PdfSettings) -> RawTable
     Parts with the same column count are aligned by column index (a page may
     redraw the widths); otherwise by the borders' x positions.
     """
+    if len(a.cells) + len(b.cells) > settings.max_table_cells:
+        raise ResourceLimitError(
+            f"A PDF table continued over pages passes {settings.max_table_cells} cells "
+            "(limit max_table_cells).",
+            limit="max_table_cells",
+        )
     ra, rb = _row_texts(a), _row_texts(b)
     drop = 0
     while drop < min(len(ra), len(rb)) - 1 and rb[drop] == ra[drop] and any(rb[drop]):
@@ -441,6 +469,7 @@ def merge_continued(a: RawTable, b: RawTable, settings: PdfSettings) -> RawTable
             if c.r0 == drop and c.text:
                 above = next(u for u in last if u.c0 == c.c0)
                 above.text = join_pieces([above.text, c.text], separator="\n")
+                above.quality = _min_quality(above.quality, c.quality)
         drop += 1
     offset = a.n_rows - drop
     for c in b.cells:
@@ -483,6 +512,10 @@ def _joins_split_row(last: list[RawCell], first: list[RawCell]) -> bool:
     return True
 
 
+def _min_quality(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
 def to_table(t: RawTable, index: int) -> Table:
     """The model Table of a finished (possibly multi-page) raw table."""
     rows: dict[int, list[Cell]] = {}
@@ -500,6 +533,7 @@ def to_table(t: RawTable, index: int) -> Table:
                 row=c.r0,
                 col=c.c0,
             ),
+            quality=c.quality,
         )
         rows.setdefault(c.r0, []).append(cell)
     ordered = tuple(tuple(sorted(rows.get(r, []), key=lambda x: x.col)) for r in range(t.n_rows))
@@ -568,7 +602,24 @@ def _unruled_table(
             texts.setdefault(max(bisect_right(starts, (s[0] + s[1]) / 2) - 1, 0), []).append(s)
         for c, (x0, x1) in enumerate(spans):
             got = texts.get(c, [])
-            text = make_line([ch for s in got for ch in s[3]], settings).text if got else ""
-            cells.append(RawCell(text, r, r + 1, c, c + 1, x0, ln.top, x1, ln.bottom, page_no))
+            chs = [ch for s in got for ch in s[3]]
+            text = make_line(chs, settings).text if got else ""
+            cells.append(RawCell(text, r, r + 1, c, c + 1, x0, ln.top, x1, ln.bottom, page_no, chars_quality(chs)))
     bbox = (spans[0][0], lines[0].top, spans[-1][1], lines[-1].bottom)
     return RawTable(page=page_no, bbox=bbox, cells=cells, n_rows=len(lines), n_cols=len(spans), pages=[page_no])
+
+
+def path_rules(
+    subpaths: Sequence[tuple[list[tuple[float, float]], bool]], stroked: bool, settings: PdfSettings
+) -> tuple[list[Rule], list[Rule]]:
+    """Rulings of a drawn path given as (points, closed) subpaths in top-down page points.
+
+    The entry for fixed-layout formats other than PDF (OFD): their paths go
+    through the same rule extraction, so their tables get the same reconstruction.
+    `stroked` False means a fill only, where only thin bars count as rules.
+    """
+    horiz: list[Rule] = []
+    vert: list[Rule] = []
+    for pts, closed in subpaths:
+        _subpath_rules(pts, closed, not stroked, settings, horiz, vert)
+    return horiz, vert

@@ -16,6 +16,7 @@ from ..model import Block, Paragraph, Source
 from .pdf_geometry import Line, PdfSettings, join_pieces
 from .pdf_tables import (
     RawTable,
+    chars_quality,
     is_continuation_caption,
     merge_continued,
     same_outline,
@@ -196,7 +197,8 @@ def assemble(pages: list[PageContent], settings: PdfSettings) -> list[Block]:
             style = "title"
         if style is None and len(para) > 1:
             seen_body = True
-        blocks.append(Paragraph(text=text, source=Source(page=page_no, bbox=bbox), style=style))
+        quality = chars_quality([c for _, ln in para for c in ln.chars])
+        blocks.append(Paragraph(text=text, source=Source(page=page_no, bbox=bbox), style=style, quality=quality))
         para.clear()
 
     for page in pages:

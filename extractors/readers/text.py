@@ -12,6 +12,7 @@ import re
 
 from ..errors import ResourceLimitError
 from ..model import Block, Cell, Document, Paragraph, Source, Table
+from . import crawler
 from .encoding import decode_text
 from .options import ReadOptions
 
@@ -23,14 +24,17 @@ def _clean(line: str) -> str:
 
 
 def read(data: bytes, options: ReadOptions) -> Document:
-    """Read a plain-text report; TAB-led lines become table cells."""
+    """Read a plain-text report; TAB-led lines become table cells; crawler text goes to `crawler`."""
     text = decode_text(data) or ""
     if len(text) > options.max_text_chars:
         raise ResourceLimitError(
             f"The text has {len(text)} characters; the limit is {options.max_text_chars}.",
             limit=options.max_text_chars,
         )
-    lines = [_clean(x) for x in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if crawler.detect(text):  # a crawler's header block or run-together table text
+        return crawler.read_text(text)
+    lines = [_clean(x) for x in text.split("\n")]
     blocks: list[Block] = []
     rows: list[list[tuple[str, int]]] = []  # cells of the table being built: (text, line number)
     row: list[tuple[str, int]] = []
@@ -43,11 +47,13 @@ def read(data: bytes, options: ReadOptions) -> Document:
             rows.append(row)
         row = []
 
+    n_tables = 0
+
     def flush_table() -> None:
-        nonlocal rows
+        nonlocal rows, n_tables
         flush_row()
         if rows:
-            index = sum(1 for b in blocks if isinstance(b, Table))
+            index = n_tables  # a running count: recounting the blocks per table was quadratic
             cells = tuple(
                 tuple(
                     Cell(text=t, row=r, col=c, source=Source(table=index, row=r, col=c, line=ln))
@@ -56,6 +62,7 @@ def read(data: bytes, options: ReadOptions) -> Document:
                 for r, cells_ in enumerate(rows)
             )
             blocks.append(Table(rows=cells, index=index, source=Source(table=index, line=table_start)))
+            n_tables += 1
         rows = []
 
     for i, line in enumerate(lines):

@@ -20,10 +20,13 @@ EXPECTED_STATUS = {
     "InputError": 400,
     "EmptyFileError": 400,
     "UnsupportedFormatError": 415,
+    "LegacyWordFormatError": 415,  # formats (#12): Word 6/95
+    "WorksDocumentError": 415,  # formats (#12): Microsoft Works .wps
     "UnreadableDocumentError": 422,
     "CorruptFileError": 422,
     "EncryptedFileError": 422,
     "NoTextLayerError": 422,
+    "OcrUnavailableError": 422,
     "NotAReportError": 422,
     "TooManyPagesError": 422,
     "ResourceLimitError": 422,
@@ -34,6 +37,9 @@ EXPECTED_STATUS = {
     "WorkerCrashedError": 500,
     "WorkerBugError": 500,
     "NotReadyError": 503,
+    "UploadsSaturatedError": 503,
+    "SpoolFullError": 503,
+    "RequestTimeoutError": 408,
 }
 
 

@@ -40,13 +40,48 @@ def test_sniff_by_bytes_not_name(corpus: Path, path: str, fmt: str) -> None:
     assert sniff(data, Path(path).name) == fmt
 
 
-@pytest.mark.parametrize("fmt", sorted(READERS))
-def test_every_reader_returns_its_format(corpus: Path, fmt: str) -> None:
+def _page_png(pdf_path: Path, page: int) -> bytes:
+    """One page of a scanned PDF as a PNG (there are no image files in the corpus)."""
+    import io
+
+    import pypdfium2 as pdfium
+
+    out = io.BytesIO()
+    pdfium.PdfDocument(pdf_path.read_bytes())[page].render(scale=150 / 72, grayscale=True).to_pil().save(out, format="PNG")
+    return out.getvalue()
+
+
+def _sample(corpus: Path, fmt: str) -> bytes:
+    """A real report in `fmt`: a corpus file, a ../shared/formats conversion, or one built from the corpus."""
+    from tests.readers import formats_build as fb
+
+    formats = corpus.parent / "formats"
+    docx = corpus / "docx/001_3b9418f33333a698.docx"
+    built = {
+        "doc": lambda: (formats / "dev04.doc").read_bytes(),
+        "xls": lambda: (formats / "dev04.xls").read_bytes(),
+        "xlsx": lambda: (formats / "dev04.xlsx").read_bytes(),
+        "ods": lambda: fb.ods_from_xlsx((formats / "dev04.xlsx").read_bytes()),
+        "odt": lambda: fb.odt_from_document(read(docx.read_bytes(), docx.name)),
+        "rtf": lambda: fb.rtf_from_document(read(docx.read_bytes(), docx.name)),
+        "mht": lambda: fb.mht_from_html((corpus / "html/001_3b9418f33333a698.html").read_text(encoding="utf-8")),
+        "ofd": lambda: fb.ofd_from_pdf((corpus / "pdf/hongze_2024.pdf").read_bytes()),
+        "image": lambda: _page_png(formats / "hongze_2024.scan.pdf", 2),
+    }
+    if fmt in built:
+        return built[fmt]()
     path = {"pdf": "pdf/hongze_2024.pdf", "docx": "docx/001_3b9418f33333a698.docx", "html": "html/001_3b9418f33333a698.html",
             "txt": "txt/001_3b9418f33333a698.txt", "md": "variants/dev07.md"}[fmt]
-    doc = READERS[fmt]((corpus / path).read_bytes(), ReadOptions())
+    return (corpus / path).read_bytes()
+
+
+@pytest.mark.parametrize("fmt", sorted(READERS))
+def test_every_reader_returns_its_format(corpus: Path, fmt: str) -> None:
+    data = _sample(corpus, fmt)
+    doc = READERS[fmt](data, ReadOptions())
     assert doc.format == fmt
     assert doc.blocks and doc.tables
+    assert sniff(data, "misleading.pdf") == fmt  # chosen by the bytes, never by the name
 
 
 def test_empty_and_random_bytes() -> None:

@@ -94,7 +94,10 @@ def _uncompressed_pdf(data: bytes) -> bytes:
 
 def seeds(corpus: Path, fmt: str, count: int = 2) -> list[bytes]:
     """The `count` smallest corpus files of a format (plus an uncompressed copy of each PDF)."""
-    paths = sorted((p for p in corpus.rglob(f"*{SUFFIX[fmt]}") if "gold" not in p.parts), key=lambda p: p.stat().st_size)
+    # reports only (the corpus also holds its README and pages that are not reports, refused as such)
+    reports = {g.stem for g in (corpus / "gold").glob("*.json")}
+    paths = sorted((p for p in corpus.rglob(f"*{SUFFIX[fmt]}") if "gold" not in p.parts and p.name.split(".")[0] in reports),
+                   key=lambda p: p.stat().st_size)
     out = [p.read_bytes() for p in paths[:count]]
     assert out, f"no {fmt} seed in the corpus"
     if fmt == "pdf":

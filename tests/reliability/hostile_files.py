@@ -277,7 +277,7 @@ def html_billion_laughs() -> bytes:
     ents = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)]
     return (
         "<!DOCTYPE html [" + "".join(ents) + "]><html><head><meta charset='utf-8'><title>报告</title></head>"
-        "<body><p>政府信息公开工作年度报告</p><p>&lol9;</p></body></html>"
+        "<body><p>政府信息公开工作年度报告</p><p>一、总体情况</p><p>&lol9;</p></body></html>"
     ).encode()
 
 
@@ -285,7 +285,7 @@ def html_external_entity(secret_path: Path) -> bytes:
     return (
         f'<?xml version="1.0"?><!DOCTYPE html [<!ENTITY xxe SYSTEM "{secret_path.as_uri()}">]>'
         "<html><head><meta charset='utf-8'><title>报告</title></head>"
-        f'<body><p>政府信息公开工作年度报告</p><p>&xxe;</p><iframe src="{secret_path.as_uri()}"></iframe>'
+        f'<body><p>政府信息公开工作年度报告</p><p>一、总体情况</p><p>&xxe;</p><iframe src="{secret_path.as_uri()}"></iframe>'
         f'<object data="{secret_path.as_uri()}"></object></body></html>'
     ).encode()
 

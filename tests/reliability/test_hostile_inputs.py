@@ -23,6 +23,7 @@ import httpx
 import olefile
 import pikepdf
 import pytest
+import scaling_inputs as S
 from hostile_files import (
     MiB,
     docx_billion_laughs,
@@ -118,7 +119,10 @@ CASES: list[Case] = [
     Case("docx-truncated", "r.docx", lambda c: truncated(_corpus_file(DOCX)(c), 0.5), 422, "corrupt-file"),
     Case("docx-truncated-central-directory", "r.docx", lambda c: _corpus_file(DOCX)(c)[:-30], 422, "corrupt-file"),
     Case("docx-malformed-xml", "r.docx", lambda c: docx_malformed_xml(_corpus_file(DOCX)(c)), 422, "corrupt-file"),
-    Case("docx-no-document-part", "r.docx", lambda c: _zip_without_body(), 415, "unsupported-media-type"),
+    # word/ members make a DOCX (issue #16), so a package that lost its main part is a corrupt DOCX;
+    # a ZIP with no word/ member at all is no format we read
+    Case("docx-no-document-part", "r.docx", lambda c: _zip_without_body(), 422, "corrupt-file"),
+    Case("zip-without-word-members", "r.docx", lambda c: _zip_of({"data/a.csv": "a,b\n1,2\n"}), 415, "unsupported-media-type"),
     Case("docx-zip-bomb-300MiB-part", "r.docx", lambda c: docx_huge_part(300 * MiB), 422, "resource-limit"),
     Case("docx-zip-bomb-parts-add-up", "r.docx", lambda c: _docx_parts_add_up(), 422, "resource-limit"),
     Case("docx-zip-bomb-5000-entries", "r.docx", lambda c: docx_many_entries(5000), 422, "resource-limit"),
@@ -135,6 +139,20 @@ CASES: list[Case] = [
     # anything
     Case("random-bytes-named-pdf", "r.pdf", lambda c: random.Random(1).randbytes(256 * 1024), 415, "unsupported-media-type"),
     Case("empty-file", "r.txt", lambda c: b"", 400, "empty-file"),
+    # issue #16 (input half): tiny inputs that were a 500, a bomb that aborted a worker, misrouting
+    Case("docx-gridspan-1e20", "r.docx", lambda c: S.docx_grid_span(), 422, "not-a-report"),
+    Case("docx-list-negative-fullwidth", "r.docx", lambda c: S.docx_list("-５", "decimalFullWidth"), 422, "not-a-report"),
+    Case("html-colspan-superscript", "r.html", lambda c: S.html_span("²"), 422, "not-a-report"),
+    Case("text-5000-digit-number", "r.txt", lambda c: S.text_many_digits(), 422, "not-a-report"),
+    Case("text-10000-numbers-in-a-sentence", "r.txt", lambda c: S.text_numbers_in_sentence(10_000), 422, "not-a-report"),
+    Case("docx-styles-40000-deep", "r.docx", lambda c: S.docx_style_chain(40_000), 422, "resource-limit"),
+    Case("docx-roman-list-from-2e9", "r.docx", lambda c: S.docx_list("2000000000", "upperRoman", 100), 422, "resource-limit"),
+    Case("text-40000-tab-tables", "r.txt", lambda c: S.text_tab_tables(40_000), 422, "resource-limit"),
+    Case("pdf-flate-bomb-1GiB", "r.pdf", lambda c: S.pdf_flate_bomb(1 << 30), 422, "resource-limit"),
+    Case("pdf-500-pages-one-content-stream", "r.pdf", lambda c: S.pdf_shared_content(500), 422, "resource-limit"),
+    Case("text-mentioning-pdf-header", "r.txt", lambda c: S.text_mentioning_pdf(), 200, None),
+    Case("docx-main-part-named-by-rels", "r.docx", lambda c: S.docx_main_part_elsewhere(_corpus_file(DOCX)(c)), 200, None),
+    Case("docx-first-entry-a-pdf", "r.docx", lambda c: S.docx_pdf_first(_corpus_file(DOCX)(c), _corpus_file(PDF)(c)), 200, None),
 ]
 
 
@@ -144,6 +162,14 @@ def _declaring(corpus: Path, charset: str) -> bytes:
     out, n = re.subn(rb"charset=[\"']?[\w-]+[\"']?", b'charset="' + charset.encode() + b'"', page, count=1)
     assert n == 1
     return out
+
+
+def _zip_of(entries: dict[str, str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, text in entries.items():
+            z.writestr(name, text)
+    return buf.getvalue()
 
 
 def _zip_without_body() -> bytes:

@@ -72,7 +72,7 @@ def _docx_network_entity(url: str) -> bytes:
 
 def _docx_xinclude(target: str) -> bytes:
     """No DTD at all: an XInclude element pointing at a local file (only fetched if XInclude were processed)."""
-    xml = docx_body(["政府信息公开工作年度报告"]).replace(
+    xml = docx_body(["政府信息公开工作年度报告", "一、总体情况", "本年度主动公开政府信息。"]).replace(
         b"<w:body>",
         b'<w:body><w:p><w:r><w:t><xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="'
         + target.encode() + b'" parse="text"/></w:t></w:r></w:p>',
@@ -88,14 +88,14 @@ def _docx_external_rels(target: str) -> bytes:
         f'<Relationship Id="rId9" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image" '
         f'Target="{target}" TargetMode="External"/></Relationships>'
     )
-    return docx_package(docx_body(["政府信息公开工作年度报告"]), {"word/_rels/document.xml.rels": rels.encode()})
+    return docx_package(docx_body(["政府信息公开工作年度报告", "一、总体情况", "本年度主动公开政府信息。"]), {"word/_rels/document.xml.rels": rels.encode()})
 
 
 def _html_network(url: str) -> bytes:
     return (
         f'<!DOCTYPE html SYSTEM "{url}/doctype.dtd"><html><head><meta charset="utf-8">'
         f'<link rel="stylesheet" href="{url}/style.css"><script src="{url}/app.js"></script>'
-        f'<base href="{url}/"></head><body><p>政府信息公开工作年度报告</p><img src="{url}/img.png">'
+        f'<base href="{url}/"></head><body><p>政府信息公开工作年度报告</p><p>一、总体情况</p><img src="{url}/img.png">'
         f'<iframe src="{url}/frame.html"></iframe><p>&net;</p></body></html>'
     ).encode()
 

@@ -28,6 +28,9 @@ PRIOR = {
     "rescued": -2.5, "tie": -1.0, "header_unseen": -1.5, "short_row": -1.0, "label_below": -1.5,
     "zone_guessed": -0.5, "contested": -2.0, "rule_holds": 1.0, "rule_broken": -1.0,
     "broken_unconfirmed": -1.0, "unconfirmed": -0.5, "narrative_disagrees": -1.0,
+    # provenance of the number (extractors/fit.py): each reading was forced, but by less direct evidence
+    "cell_split": -1.0, "digit_run": -1.5, "row_inferred": -1.5, "form_unverified": -2.0,
+    "detached": -1.5, "shifted": -1.0, "reader_doubt": -3.0,
 }
 
 

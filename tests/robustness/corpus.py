@@ -707,6 +707,203 @@ def p_ocr_digits(doc: Document, g: dict, rng: random.Random) -> tuple:
     return _map_cells(doc, fn)
 
 
+# ------------------------------------------------------------------ converter and crawler renderings
+# What a PDF→Markdown converter or a crawler makes of the tables (the corpus's markitdown and crawler
+# folders show each): the grid is lost, so these families rebuild each table as flat rows of the
+# texts that start in them and then degrade them. Truth stays the gold: the fitting stage must
+# recover what the form's arithmetic forces and must not be sure of anything else.
+
+
+def _flat(t: Table) -> list[list[str]]:
+    return [[c.text for c in r] for r in t.rows]
+
+
+def _from_flat(rows: list[list[str]], index: int) -> Table:
+    return edit.build([C(x, r, k) for r, row in enumerate(rows) for k, x in enumerate(row)], index)
+
+
+def _tail(row: list[str]) -> int:
+    """How many cells at the row's end are printed numbers."""
+    n = 0
+    for x in reversed(row):
+        if x.strip() and is_value_like(x) and parse_value(x).value is not None:
+            n += 1
+        else:
+            break
+    return n
+
+
+def _flat_edit(doc: Document, pick: Callable[[Table], bool], fn: Callable[[list[list[str]]], bool]) -> tuple[Document, bool]:
+    blocks = _blocks(doc)
+    changed = False
+    for i, b in enumerate(blocks):
+        if isinstance(b, Table) and pick(b):
+            rows = _flat(b)
+            if fn(rows):
+                changed = True
+                blocks[i] = _from_flat(rows, b.index)
+    return edit.renumber(doc, blocks), changed
+
+
+def _is_requests(t: Table) -> bool:
+    return "申请人情况" in t.text()
+
+
+def _is_review(t: Table) -> bool:
+    return "复议后起诉" in t.text() or any(_tail([c.text for c in r]) >= 15 for r in t.rows)
+
+
+def p_conv_merged_cells(doc: Document, g: dict, rng: random.Random) -> tuple:
+    """Neighbouring value cells merged into one (`208 1`, `0 0`), as converters do with narrow columns."""
+    start = rng.choice((0, 1))
+
+    def fn(rows: list[list[str]]) -> bool:
+        hit = False
+        for k, row in enumerate(rows):
+            n = _tail(row)
+            if n < 7:
+                continue
+            vals = row[-n:]
+            out, j = [], 0
+            while j < len(vals):
+                if j >= start and j + 1 < len(vals) - 1 and (j - start) % 2 == 0:
+                    out.append(f"{vals[j]} {vals[j + 1]}")
+                    j += 2
+                else:
+                    out.append(vals[j])
+                    j += 1
+            rows[k] = row[:-n] + out
+            hit = True
+        return hit
+
+    return _flat_edit(doc, lambda t: _is_requests(t) or _is_review(t), fn)
+
+
+def p_conv_detached_labels(doc: Document, g: dict, rng: random.Random) -> tuple:
+    """表三 labels printed on a line of their own, above (or below) their numbers."""
+    below = rng.random() < 0.5
+    share = rng.uniform(0.3, 0.8)
+
+    def fn(rows: list[list[str]]) -> bool:
+        out: list[list[str]] = []
+        hit = False
+        for row in rows:
+            n = _tail(row)
+            if n >= 7 and rng.random() < share:
+                label = " ".join(x for x in row[:-n] if x.strip())
+                if label:
+                    vals = ["", *row[-n:]]
+                    out += [vals, [label]] if below else [[label], vals]
+                    hit = True
+                    continue
+            out.append(row)
+        rows[:] = out
+        return hit
+
+    return _flat_edit(doc, _is_requests, fn)
+
+
+def p_conv_lost_row(doc: Document, g: dict, rng: random.Random) -> tuple:
+    """表三 with every label on its own line, one row's numbers lost and a page number caught in the
+    table: the form's order can no longer place the rows around the gap, and must not guess."""
+
+    def fn(rows: list[list[str]]) -> bool:
+        out: list[list[str]] = []
+        value_rows = [k for k, r in enumerate(rows) if _tail(r) >= 7]
+        if len(value_rows) < 5:
+            return False
+        lost = rng.choice(value_rows[1:-1])
+        for k, row in enumerate(rows):
+            n = _tail(row)
+            if n >= 7:
+                label = " ".join(x for x in row[:-n] if x.strip())
+                if label:
+                    out.append([label])
+                if k != lost:
+                    out.append(["", *row[-n:]])
+                continue
+            out.append(row)
+        at = rng.randrange(1, len(out))
+        out.insert(at, ["", "", f"- {rng.randint(2, 9)}", "-"])
+        rows[:] = out
+        return True
+
+    return _flat_edit(doc, _is_requests, fn)
+
+
+def p_conv_shifted(doc: Document, g: dict, rng: random.Random) -> tuple:
+    """表二 numbers moved off their header columns by empty cells the converter inserted."""
+
+    def fn(rows: list[list[str]]) -> bool:
+        hit = False
+        for k, row in enumerate(rows):
+            n = _tail(row)
+            if n < 1 or n == len(row) or rng.random() < 0.3:
+                continue
+            vals = row[-n:]
+            out: list[str] = []
+            for v in vals:
+                out += [""] * rng.choice((1, 1, 2)) + [v]
+            head = row[:-n]
+            if k >= 2 and _tail(rows[k - 1]) and rng.random() < 0.5:
+                head = [""] * len(head)  # the second row's label lost (its row follows the first's)
+            rows[k] = head + out
+            hit = True
+        return hit
+
+    return _flat_edit(doc, lambda t: "信息内容" in t.text(), fn)
+
+
+def p_conv_detached_legacy(doc: Document, g: dict, rng: random.Random) -> tuple:
+    """Legacy rows whose value (or label) the converter printed on a line of its own above the row."""
+
+    def fn(rows: list[list[str]]) -> bool:
+        out: list[list[str]] = []
+        hit = False
+        prev_detached = False
+        for row in rows:
+            if (
+                len(row) >= 3
+                and row[-2].strip() in _UNITS
+                and _tail(row) == 1
+                and not prev_detached
+                and out
+                and rng.random() < 0.15
+            ):
+                if rng.random() < 0.5:
+                    out += [[row[-1]], [*row[:-1], ""]]
+                else:
+                    label = " ".join(x for x in row[:-2] if x.strip())
+                    out += [[label], ["", *row[-2:]]]
+                hit = prev_detached = True
+                continue
+            prev_detached = False
+            out.append(row)
+        rows[:] = out
+        return hit
+
+    return _flat_edit(doc, lambda t: sum(1 for r in t.rows if len(r) >= 3 and r[-2].text.strip() in _UNITS) >= 5, fn)
+
+
+def p_digit_runs(doc: Document, g: dict, rng: random.Random) -> tuple:
+    """A crawler's run-together cells: a 表三 row's numbers (and 表四's fifteen) as one digit run."""
+
+    def fn(rows: list[list[str]]) -> bool:
+        hit = False
+        for k, row in enumerate(rows):
+            n = _tail(row)
+            if n < 7:
+                continue
+            vals = row[-n:]
+            if not all(x.strip().isdigit() for x in vals):
+                continue
+            rows[k] = row[:-n] + ["".join(x.strip() for x in vals)]
+            hit = True
+        return hit
+
+    return _flat_edit(doc, lambda t: _is_requests(t) or _is_review(t), fn)
+
+
 FAMILIES: dict[str, tuple[Callable, tuple[str, ...]]] = {
     # name: (perturbation, templates it applies to)
     "whitespace": (p_whitespace, ("legacy", "revised_2019")),
@@ -730,6 +927,22 @@ FAMILIES: dict[str, tuple[Callable, tuple[str, ...]]] = {
     "ocr_labels": (p_ocr_labels, ("legacy", "revised_2019")),
     "unseen_reword": (p_unseen_reword, ("legacy", "revised_2019")),
     "ocr_digits": (p_ocr_digits, ("legacy", "revised_2019")),
+    "conv_merged_cells": (p_conv_merged_cells, ("revised_2019",)),
+    "conv_detached_labels": (p_conv_detached_labels, ("revised_2019",)),
+    "conv_shifted": (p_conv_shifted, ("revised_2019",)),
+    "conv_lost_row": (p_conv_lost_row, ("revised_2019",)),
+    "conv_detached_legacy": (p_conv_detached_legacy, ("legacy",)),
+    "digit_runs": (p_digit_runs, ("revised_2019",)),
+}
+# the converter/crawler families reach the engine as what those tools write: Markdown, or the
+# document itself (a crawler's text is read by engine-side readers into the same rows)
+FAMILY_FORMAT: dict[str, tuple[str, ...]] = {
+    "conv_merged_cells": ("md",),
+    "conv_detached_labels": ("md",),
+    "conv_shifted": ("md",),
+    "conv_lost_row": ("md",),
+    "conv_detached_legacy": ("md",),
+    "digit_runs": ("doc", "txt"),
 }
 
 
@@ -748,7 +961,8 @@ def make(family: str, source: tuple[str, str], seed: int) -> Sample | None:
         return None
     truth = dict(g["indicators"])
     truth.update(extra.get("truth", {}))
-    fmt = FORMATS[(seed + len(family)) % len(FORMATS)]
+    fmts = FAMILY_FORMAT.get(family, FORMATS)
+    fmt = fmts[(seed + len(family)) % len(fmts)]
     # one composite perturbation in three: a second, cell-text family on top (realistic reports have several)
     if rng.random() < 0.33 and family not in {"broken_total", "narrative_disagree", "ocr_digits"}:
         second = rng.choice(["whitespace", "fullwidth_digits", "thousands", "units_notes"])
@@ -770,7 +984,7 @@ def make(family: str, source: tuple[str, str], seed: int) -> Sample | None:
 def corpus_files(with_pdf: bool = False) -> list[Sample]:
     """Every gold-bearing shared corpus file as it is (the unperturbed baseline)."""
     golds = {p.stem for p in (CORPUS / "gold").glob("*.json")}
-    subs = ("txt", "docx", "html", "variants") + (("pdf",) if with_pdf else ())
+    subs = ("txt", "docx", "html", "variants") + (("pdf", "markitdown", "crawler") if with_pdf else ())
     out = []
     for sub in subs:
         for p in sorted((CORPUS / sub).iterdir()):

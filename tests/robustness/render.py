@@ -118,4 +118,33 @@ def to_docx(doc: Document) -> bytes:
     return buf.getvalue()
 
 
-RENDERERS = {"txt": (to_txt, "report.txt"), "html": (to_html, "report.html"), "docx": (to_docx, "report.docx")}
+def to_md(doc: Document) -> bytes:
+    """A PDF→Markdown converter's output (markitdown's layout): each table row as a pipe row of the
+    cells that start in it, no spans; a row of one cell printed as a line of its own (converters
+    put a label or a value they pulled out of the grid there)."""
+    out: list[str] = []
+    for b in doc.blocks:
+        if isinstance(b, Paragraph):
+            out += [b.text.replace("\n", " "), ""]
+            continue
+        first = True
+        for row in b.rows:
+            texts = [c.text.replace("\n", " ").replace("|", "\\|") for c in row]
+            if len(texts) == 1:
+                if texts[0].strip():
+                    out.append(texts[0].strip())
+                continue
+            out.append("| " + " | ".join(texts) + " |")
+            if first:
+                out.append("|" + "|".join(" --- " for _ in texts) + "|")
+                first = False
+        out.append("")
+    return "\n".join(out).encode("utf-8")
+
+
+RENDERERS = {
+    "txt": (to_txt, "report.txt"),
+    "html": (to_html, "report.html"),
+    "docx": (to_docx, "report.docx"),
+    "md": (to_md, "report.pdf.md"),
+}

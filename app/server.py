@@ -1,0 +1,179 @@
+"""The HTTP server around the app: uvicorn's h11 protocol with the limits it lacks.
+
+uvicorn answers a request head only once it is complete, never times out a
+head that stops half-way, accepts connections until the process runs out of
+file descriptors, and writes its own protocol errors as text/plain. The
+subclass here is the one seam for all of that (`uvicorn.Config(http=...)`):
+
+- a head must be complete `header_timeout_seconds` after the connection opens
+  (or after the previous response): else 408 problem+json and close;
+- at most `max_connections` open connections (kept below RLIMIT_NOFILE, with a
+  listen backlog small enough that an accept burst cannot exhaust descriptors):
+  one more is answered 503 problem+json and closed at once, without a log line each;
+- uvicorn's 400 for a malformed request is a problem+json document too.
+
+Responses written here bypass the app (there is no request yet), so they are
+built with `app.problems.problem_response` and written raw.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+from typing import Any
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from .errors import RequestTimeoutError, ServiceError
+from .problems import problem_response
+from .settings import Settings
+
+log = logging.getLogger("app.server")
+
+# Descriptors kept free beyond client connections: worker pipes, spool files, logs, the listening socket.
+FD_RESERVE = 64
+_PHRASES = {400: b"Bad Request", 408: b"Request Timeout", 503: b"Service Unavailable"}
+
+
+class ConnectionLimitError(ServiceError):
+    """The server holds as many connections as it allows."""
+
+    code = "too-many-connections"
+    title = "Too many open connections"
+
+
+def raw_problem(status: int, code: str, title: str, detail: str, **extra: object) -> bytes:
+    """A complete HTTP/1.1 problem response that closes the connection, as bytes."""
+    response = problem_response(status, code, title, detail, instance=None, request_id=None, extra=extra)
+    head = [b"HTTP/1.1 %d %s" % (status, _PHRASES.get(status, b"Error"))]
+    head += [b"%s: %s" % (k, v) for k, v in response.raw_headers]
+    head.append(b"connection: close")
+    return b"\r\n".join(head) + b"\r\n\r\n" + bytes(response.body)
+
+
+def accept_backlog() -> int:
+    """The listen backlog, which asyncio also uses as the number of sockets it accepts in one go.
+
+    Sockets refused by the cap hold a descriptor until their close runs a loop iteration later, so a
+    burst of accepts must stay small next to the descriptor limit.
+    """
+    soft = _raise_fd_limit()
+    return 2048 if soft == resource.RLIM_INFINITY else max(16, min(2048, soft // 16))
+
+
+def _raise_fd_limit() -> int:
+    """Raise RLIMIT_NOFILE's soft limit to the hard one; the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
+def connection_limit(wanted: int) -> int:
+    """`wanted`, or less if the descriptor limit cannot hold that many plus the reserve and accept bursts."""
+    soft = _raise_fd_limit()
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    room = soft - FD_RESERVE - 4 * accept_backlog()
+    if room < wanted:
+        log.warning("max_connections %d lowered to %d by the file-descriptor limit %d", wanted, room, soft)
+    return max(1, min(wanted, room))
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol plus a head timeout, a connection cap and problem+json protocol errors."""
+
+    header_timeout: float = 10.0
+    max_connections: int = 256
+    refused = 0  # connections answered 503 by the cap (class-wide, for tests and logs)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        if len(self.connections) >= self.max_connections:
+            cls = type(self)
+            cls.refused += 1
+            if cls.refused in (1, 10, 100, 1000) or cls.refused % 10000 == 0:
+                log.warning("connection limit %d reached; %d connections refused so far", self.max_connections, cls.refused)
+            err = ConnectionLimitError(f"The server already holds {self.max_connections} connections.")
+            transport.write(raw_problem(503, err.code, err.title, err.detail, retry_after=1))
+            transport.close()
+            self.transport = transport
+            return
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        if self.flow is None:  # refused in connection_made: nothing was set up
+            return
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            if self._head_timer is None:
+                self._arm_head_timer()
+        else:
+            self._cancel_head_timer()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        # uvicorn's keep-alive timer covers an idle connection; once bytes of a next head arrive it is
+        # cancelled, and data_received arms the head timer instead.
+
+    def _arm_head_timer(self) -> None:
+        self._cancel_head_timer()
+        self._head_timer = self.loop.call_later(self.header_timeout, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            return  # a response is still being produced (pipelining): not a stalled head
+        err = RequestTimeoutError(f"The request head was not complete within {self.header_timeout:g} s.")
+        if self.conn.our_state is h11.IDLE or self.conn.our_state is h11.DONE:
+            self.transport.write(raw_problem(408, err.code, err.title, err.detail))
+        self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request h11 cannot parse, as problem+json."""
+        self._cancel_head_timer()
+        response = problem_response(
+            400, "bad-request", "Bad Request", f"{msg} The request could not be parsed as HTTP/1.1.",
+            instance=None, request_id=None,
+        )
+        headers = [*response.raw_headers, (b"connection", b"close")]
+        try:
+            self.transport.write(self.conn.send(h11.Response(status_code=400, headers=headers, reason=b"Bad Request")))
+            self.transport.write(self.conn.send(h11.Data(data=bytes(response.body))))
+            self.transport.write(self.conn.send(h11.EndOfMessage()))
+        except h11.LocalProtocolError:  # h11 cannot frame a response in this state: close without one
+            pass
+        self.transport.close()
+
+
+def protocol_class(settings: Settings) -> type[GuardedH11Protocol]:
+    """A protocol class carrying this service's limits (uvicorn instantiates it per connection)."""
+    return type(
+        "ServiceH11Protocol",
+        (GuardedH11Protocol,),
+        {
+            "header_timeout": settings.header_timeout_seconds,
+            "max_connections": connection_limit(settings.max_connections),
+            "refused": 0,
+        },
+    )

@@ -1,0 +1,359 @@
+"""Fitting the numbers to the official form: readings the cells allow, chosen by the form's arithmetic.
+
+Converters and crawlers do not keep a table's grid. A PDF→Markdown converter
+merges neighbouring cells (`0 0`), drops empty ones, and prints a row's label on
+a line of its own; a crawler runs a row's numbers together (`300153006141183119`).
+Reading such rows by position produces confident wrong values. This stage
+offers the indicator stage the readings that are *forced*:
+
+- `expand_cells`: a cell holding several whitespace-separated numbers is as many
+  cells (`SplitCell`), one per number — the only reading of `0 0`;
+- `split_requests_run` / `split_review_run`: a digit run is cut into the form's
+  columns only where the arithmetic (a 表三 row's 总计 = its six columns, 小计 =
+  the five organisation columns, 总计 = 自然人 + 小计; each 表四 group's total =
+  its four parts) leaves exactly one split; otherwise no value (`RunCell`);
+- `place_rows`: 表三 rows whose label was printed elsewhere are placed by the
+  form's row order between rows whose label is known, only where the gap holds
+  exactly as many rows as the form has there.
+
+Work is bounded (`FitSettings`): enumerations stop after a fixed number of steps
+and give no reading. Every reading leaves its provenance on the cell type, and
+the indicator stage turns it into a confidence flag (`cell_split`, `digit_run`,
+`row_inferred`).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+from .forms import FORMS
+from .model import Cell
+from .normalize import nfkc
+
+
+@dataclass(frozen=True, slots=True)
+class FitSettings:
+    """Bounds of the fitting stage's searches."""
+
+    max_steps: int = 20_000  # nodes one digit-run enumeration may visit before it gives up
+    max_run: int = 60  # digit runs longer than this are not split at all
+    max_part_digits: int = 7  # no single form cell is split out longer than this
+    max_readings: int = 64  # more readings of one run than this: no value at all
+
+
+SETTINGS = FitSettings()
+
+
+@dataclass(frozen=True, slots=True)
+class SplitCell(Cell):
+    """One number of a cell that printed several (a converter merged neighbouring cells)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunCell(Cell):
+    """One number cut out of a digit run, where the form's arithmetic allowed only that cut."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadCell(Cell):
+    """A column of a digit run that the arithmetic did not decide: no value is reported for it."""
+
+
+_TOKEN = r"(?:[+\-]?\d[\d,]*(?:\.\d+)?|[—–\-/／])"
+_MULTI = re.compile(rf"^\s*{_TOKEN}(?:\s+{_TOKEN})+\s*$")
+_DIGITS = re.compile(r"^\d+$")
+
+
+def expand_cells(cells: Sequence[Cell]) -> list[Cell]:
+    """Cells with each multi-number cell (`208 1`) replaced by one `SplitCell` per number."""
+    out: list[Cell] = []
+    for c in cells:
+        t = nfkc(c.text)
+        if _MULTI.match(t):
+            out.extend(SplitCell(text=x, row=c.row, col=c.col, source=c.source, quality=c.quality) for x in t.split())
+        else:
+            out.append(c)
+    return out
+
+
+def has_multi(cells: Sequence[Cell]) -> bool:
+    return any(_MULTI.match(nfkc(c.text)) for c in cells)
+
+
+class _Budget:
+    __slots__ = ("left",)
+
+    def __init__(self, n: int) -> None:
+        self.left = n
+
+    def spend(self) -> bool:
+        self.left -= 1
+        return self.left >= 0
+
+
+def _parts(s: str, i: int, settings: FitSettings):
+    """Numbers that can start at s[i]: '0' alone, or a digit run without a leading zero."""
+    if i >= len(s):
+        return
+    if s[i] == "0":
+        yield 0, i + 1
+        return
+    for j in range(i + 1, min(len(s), i + settings.max_part_digits) + 1):
+        yield int(s[i:j]), j
+
+
+def split_requests_run(run: str, subtotal: bool, settings: FitSettings = SETTINGS) -> tuple[int | None, ...] | None:
+    """A 表三 row's digit run cut into its 7 (8 with 小计) columns where the arithmetic forces it.
+
+    Without 小计: six numbers, then their sum. With 小计: 自然人, five organisations, their sum
+    (小计), then 自然人 + 小计. Each position holds the number every valid split agrees on, None
+    where valid splits differ; the result is None when no split is valid, there are more than
+    `max_readings`, or the search would exceed its budget.
+    """
+    s = nfkc(run).strip()
+    if not _DIGITS.match(s) or len(s) > settings.max_run:
+        return None
+    budget = _Budget(settings.max_steps)
+    found: list[tuple[int, ...]] = []
+
+    def tail(i: int, head: list[int]) -> None:
+        # what is left must print the form's totals exactly
+        if subtotal:
+            sub = sum(head[1:6])
+            rest = f"{sub}{head[0] + sub}"
+            if s[i:] == rest:
+                found.append((*head, sub, head[0] + sub))
+        elif s[i:] == str(sum(head)):
+            found.append((*head, sum(head)))
+
+    def walk(i: int, head: list[int]) -> bool:
+        if not budget.spend():
+            return False
+        if len(head) == 6:
+            tail(i, head)
+            return len(found) <= settings.max_readings
+        # leave at least one digit for each remaining column and the totals
+        remaining = 6 - len(head)
+        for v, j in _parts(s, i, settings):
+            if len(s) - j < remaining - 1 + (2 if subtotal else 1):
+                break
+            head.append(v)
+            ok = walk(j, head)
+            head.pop()
+            if not ok:
+                return False
+        return True
+
+    if not walk(0, []):
+        return None
+    return consensus(found)
+
+
+def consensus(readings: Sequence[tuple[int, ...]]) -> tuple[int | None, ...] | None:
+    """The numbers every reading agrees on (None where they differ); None when there is no reading.
+
+    A position all readings share is forced by the arithmetic even when the run as a whole has
+    several splits ("121162 0" → 1|2|1|16|20 or 12|1|1|6|20: only the total 20 is certain).
+    """
+    if not readings:
+        return None
+    first = readings[0]
+    return tuple(v if all(r[i] == v for r in readings) else None for i, v in enumerate(first))
+
+
+def _group_splits(s: str, i: int, budget: _Budget, settings: FitSettings) -> list[tuple[tuple[int, ...], int]] | None:
+    """Every way to read a 表四 group (four parts, then their total) from s[i:]; None past the budget."""
+    out: list[tuple[tuple[int, ...], int]] = []
+
+    def walk(j: int, head: list[int]) -> bool:
+        if not budget.spend():
+            return False
+        if len(head) == 4:
+            t = str(sum(head))
+            if s.startswith(t, j):
+                out.append(((*head, sum(head)), j + len(t)))
+            return True
+        for v, k in _parts(s, j, settings):
+            head.append(v)
+            ok = walk(k, head)
+            head.pop()
+            if not ok:
+                return False
+        return True
+
+    return out if walk(i, []) else None
+
+
+def split_review_run(run: str, settings: FitSettings = SETTINGS) -> tuple[int | None, ...] | None:
+    """表四's fifteen numbers printed as one digit run, where the arithmetic forces them.
+
+    Each group of five ends with the total of its four parts; the three groups must use the
+    whole run. Positions valid splits disagree on are None; a report whose printed totals do not
+    add up gets no reading at all (never a guess).
+    """
+    s = nfkc(run).strip()
+    if not _DIGITS.match(s) or len(s) > settings.max_run:
+        return None
+    budget = _Budget(settings.max_steps)
+    found: list[tuple[int, ...]] = []
+
+    def walk(i: int, acc: tuple[int, ...]) -> bool:
+        if len(acc) == 15:
+            if i == len(s):
+                found.append(acc)
+            return len(found) <= settings.max_readings
+        groups = _group_splits(s, i, budget, settings)
+        if groups is None:
+            return False
+        for vals, j in groups:
+            if not walk(j, acc + vals):
+                return False
+        return True
+
+    if not walk(0, ()):
+        return None
+    return consensus(found)
+
+
+def run_cells(cell: Cell, values: Sequence[int | None]) -> list[Cell]:
+    """`RunCell`s for the numbers a digit run was cut into (same source as the printed cell).
+
+    A position the arithmetic left open becomes an `UnreadCell`: a place, not a blank.
+    """
+    return [
+        RunCell(text=str(v), row=cell.row, col=cell.col, source=cell.source, quality=cell.quality)
+        if v is not None
+        else UnreadCell(text="", row=cell.row, col=cell.col, source=cell.source)
+        for v in values
+    ]
+
+
+_LEADING_RUN = re.compile(r"^\s*(\d+)")
+
+
+def leading_run(cell: Cell) -> str:
+    """The digits a cell starts with (a unit or a note may follow them: `171110131187（同比…）`)."""
+    m = _LEADING_RUN.match(nfkc(cell.text))
+    return m.group(1) if m else ""
+
+
+def is_digit_run(cell: Cell, min_len: int) -> bool:
+    """A cell starting with at least `min_len` digits: in a row of that many columns, a run."""
+    return len(leading_run(cell)) >= min_len
+
+
+# ---------------------------------------------------------------- 表三 rows placed by the form's order
+
+
+HOLE = "?"  # RowReading.target of a row that is there but could not be read: it fills a place
+
+
+@dataclass(frozen=True, slots=True)
+class RowReading:
+    """A 表三 row as read: its value cells, and the form row its own label names (None: no label)."""
+
+    cells: tuple[Cell, ...]
+    target: str | None
+    text: str = ""
+    label: bool = False  # a label printed on a line of its own (no cells): it names a neighbour
+
+
+def row_total_holds(values: Sequence[int | float | None], subtotal: bool) -> bool:
+    """Whether a 表三 vector satisfies its row arithmetic (blank cells count as 0)."""
+    v = [x or 0 for x in values]
+    if subtotal:
+        return len(v) == 8 and abs(sum(v[1:6]) - v[6]) < 1e-6 and abs(v[0] + v[6] - v[7]) < 1e-6
+    return len(v) == 7 and abs(sum(v[:6]) - v[6]) < 1e-6
+
+
+def _attach(readings: Sequence[RowReading], step: int) -> tuple[int, dict[int, str]]:
+    """Labels on lines of their own given to the reading next to them (step -1: the one above).
+
+    Returns how many labels found no unlabelled reading there (dangling) and {reading: row}.
+    A label next to a reading that prints the same label is no evidence either way.
+    """
+    dangling = 0
+    out: dict[int, str] = {}
+    for k, r in enumerate(readings):
+        if not r.label:
+            continue
+        j = k + step
+        nb = readings[j] if 0 <= j < len(readings) else None
+        if nb is None or nb.label or nb.target == HOLE or j in out:
+            dangling += 1
+        elif nb.target is not None:
+            dangling += nb.target != r.target
+        else:
+            out[j] = r.target  # type: ignore[assignment]
+    return dangling, out
+
+
+def _fill_gaps(readings: Sequence[RowReading], targets: dict[int, str | None]) -> tuple[str, dict[int, str]] | None:
+    """Rows of the best-fitting form for readings without a target, between those with one."""
+    best: tuple[str, dict[int, str]] | None = None
+    for form in FORMS().requests.forms:
+        pos = {r: i for i, r in enumerate(form.rows)}
+        if any(t is not None and t != HOLE and t not in pos for t in targets.values()):
+            continue
+        anchors = [(k, pos[t]) for k, t in targets.items() if t in pos]
+        if any(b[1] <= a[1] for a, b in pairwise(anchors)):
+            continue  # labels out of the form's order: another form, or a misread label
+        placed: dict[int, str] = {}
+        keys = list(targets)
+        bounds = [(-1, -1), *[(keys.index(k), f) for k, f in anchors], (len(keys), len(form.rows))]
+        for (ka, fa), (kb, fb) in pairwise(bounds):
+            gap = keys[ka + 1:kb]
+            if gap and len(gap) == fb - fa - 1:
+                for k, f in zip(gap, range(fa + 1, fb)):
+                    if targets[k] is None:
+                        placed[k] = form.rows[f]
+        if best is None or len(placed) > len(best[1]):
+            best = (form.name, placed)
+    return best
+
+
+def place_rows(readings: Sequence[RowReading]) -> tuple[str, dict[int, str]] | None:
+    """Form rows for the readings without a label of their own, or None when no form fits.
+
+    Labels printed on lines of their own name the numbers above them or those below them; the
+    direction is the one that leaves fewer labels without numbers (a tie with different results:
+    neither is used). Readings whose label is known (their own, or attached) are anchors: they must
+    name rows of one form in its order. Between two anchors (and before the first, after the last),
+    unlabelled readings are placed in order only where the gap holds exactly as many readings as
+    the form has rows there. Returns the form's name and {reading index: row prefix} for every
+    reading placed, by an attached label or by its gap.
+    """
+    above, below = _attach(readings, +1), _attach(readings, -1)
+    if above[0] < below[0]:
+        attach = above[1]
+    elif below[0] < above[0]:
+        attach = below[1]
+    else:
+        attach = above[1] if above[1] == below[1] else {}
+    for labels in (attach, {}):
+        targets = {k: labels.get(k, r.target) for k, r in enumerate(readings) if not r.label}
+        fitted = _fill_gaps(readings, targets)
+        if fitted is not None:
+            form, placed = fitted
+            placed.update({k: t for k, t in labels.items() if readings[k].target is None})
+            return form, placed
+    return None
+
+
+def verify_columns(values: dict[str, int | float | None], form_name: str, subtotal: bool = False) -> bool:
+    """Whether every column of a placed 表三 satisfies the form: （七） = Σ outcome rows, 一 + 二 = （七） + 四."""
+    rq = FORMS().requests
+    form = next(f for f in rq.forms if f.name == form_name)
+    for col in rq.columns_with(subtotal):
+        def v(row: str, col: str = col) -> float:
+            return values.get(f"{row}.{col}") or 0  # type: ignore[return-value]
+
+        if any(f"{r}.{col}" not in values for r in form.rows):
+            return False
+        if abs(sum(v(r) for r in form.outcome_rows) - v(rq.outcome_total)) > 1e-6:
+            return False
+        if abs(sum(v(r) for r in rq.balance_left) - sum(v(r) for r in rq.balance_right)) > 1e-6:
+            return False
+    return True

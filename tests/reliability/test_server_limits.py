@@ -1,0 +1,437 @@
+"""The server half of issue #16, over the real service (`python -m app` on loopback, bounded loops).
+
+Admission before the body (upload slots, the spool quota), memory that does
+not grow with uploads, head/body timeouts, the connection cap, fixed metric
+labels, protocol errors as problem+json, CL+TE refused, no redirect echoing
+Host, and the lifecycle: a vanished client cancels its work, workers die with
+the server, SIGTERM exits 0 and leaves no temp directory. Measured figures are
+printed in the reliability notes (and copied into docs/limits.md).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from rel_support import assert_problem, loadtest, note_for_summary
+
+MiB = 1024 * 1024
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+
+
+def _connect(service: object, timeout: float = 30.0) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", service.port), timeout=timeout)
+    return sock
+
+
+def _read_all(sock: socket.socket, timeout: float = 30.0) -> bytes:
+    """Everything the server sends until it closes the connection (or `timeout`)."""
+    sock.settimeout(timeout)
+    out = b""
+    try:
+        while chunk := sock.recv(65536):
+            out += chunk
+    except (TimeoutError, ConnectionResetError):
+        pass
+    return out
+
+
+def _status(raw: bytes) -> int:
+    return int(raw.split(b" ", 2)[1]) if raw.startswith(b"HTTP/1.1 ") else 0
+
+
+def _head(method: str, path: str, length: int | None = None, extra: str = "") -> bytes:
+    cl = f"Content-Length: {length}\r\n" if length is not None else ""
+    return f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{cl}{extra}\r\n".encode()
+
+
+def _problem_body(raw: bytes) -> dict:
+    import json
+
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert b"content-type: application/problem+json" in head.lower(), head
+    return json.loads(body)
+
+
+def _dir_bytes(path: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is dead for our purposes
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _metric_lines(url: str) -> list[str]:
+    return [line for line in httpx.get(url + "/metrics").text.splitlines() if not line.startswith("#")]
+
+
+@pytest.fixture
+def service_tmp(tmp_path: Path) -> Path:
+    d = tmp_path / "tmp"
+    d.mkdir()
+    return d
+
+
+def _service(tmp: Path, **env: str) -> loadtest.Service:
+    base = {"GOVREPORT_WORKERS": "1", "TMPDIR": str(tmp)}
+    return loadtest.Service({**base, **{f"GOVREPORT_{k.upper()}": v for k, v in env.items()}}, cwd=tmp.parent)
+
+
+@pytest.fixture(scope="module")
+def slow_pdf(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A real PDF of many corpus pages: seconds of extraction, so a request is still running when its client goes."""
+    import pypdfium2 as pdfium
+
+    merged = pdfium.PdfDocument.new()
+    sources = [pdfium.PdfDocument(p) for p in sorted((corpus / "pdf").glob("*.pdf"))]
+    while len(merged) < 150:
+        for src in sources:
+            merged.import_pages(src)
+    out = tmp_path_factory.mktemp("slow") / "slow.pdf"
+    merged.save(out)
+    return out.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def small_docx(corpus: Path) -> tuple[str, bytes]:
+    path = min((p for p in (corpus / "docx").glob("*.docx")), key=lambda p: p.stat().st_size)
+    return path.name, path.read_bytes()
+
+
+# ---- admission before the body ---------------------------------------------------------------------
+
+
+def test_an_upload_beyond_the_slots_gets_503_before_its_body_is_read(service_tmp: Path, small_docx) -> None:
+    name, data = small_docx
+    with _service(service_tmp, max_uploads="2") as service:
+        holders = [_connect(service) for _ in range(2)]
+        for sock in holders:  # two uploads that announce 10 MB and send only the first bytes
+            sock.sendall(_head("POST", "/v1/extract", 10 * MiB) + b"x" * 1000)
+        time.sleep(0.5)
+        extra = _connect(service)
+        t0 = time.monotonic()
+        extra.sendall(_head("POST", "/v1/extract", 10 * MiB))  # the head only: not one body byte
+        raw = _read_all(extra, timeout=10)
+        waited = time.monotonic() - t0
+        assert _status(raw) == 503, raw[:300]
+        assert b"retry-after:" in raw.lower() and b"connection: close" in raw.lower()
+        assert _problem_body(raw)["type"].endswith("/too-many-uploads")
+        assert waited < 5, "answered without waiting for a body"
+        for sock in holders:
+            sock.close()
+        time.sleep(0.5)  # the slots are freed when the clients go
+        r = httpx.post(service.url + "/v1/extract", content=data, params={"filename": name}, timeout=60)
+        assert r.status_code == 200, r.text[:300]
+        assert "Traceback" not in service.log()
+
+
+def _post_many(url: str, bodies: list[tuple[dict[str, str], bytes | None, dict | None]]) -> list[int]:
+    statuses: list[int] = [0] * len(bodies)
+
+    def one(i: int) -> None:
+        headers, content, files = bodies[i]
+        try:
+            with httpx.Client(timeout=120) as client:
+                r = client.post(url + "/v1/extract", content=content, files=files, headers=headers)
+            statuses[i] = r.status_code
+        except httpx.HTTPError:
+            statuses[i] = -1  # refused mid-body: the server closed while we were still sending
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(bodies))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    return statuses
+
+
+@pytest.mark.parametrize("multipart", [False, True], ids=["raw", "multipart"])
+def test_20_concurrent_45mb_uploads_keep_server_memory_and_spool_bounded(service_tmp: Path, multipart: bool) -> None:
+    """Bodies go to disk, never to the server's heap; the disk they take is capped by the spool quota."""
+    quota_mib = 256
+    body = os.urandom(45 * MiB)  # not a document: the worker reads it and answers 415
+    with _service(service_tmp, workers="2", spool_quota_mb=str(quota_mib)) as service:
+        service.wait_workers(2)
+        idle_kib = loadtest.rss_kib(service.pid)
+        peak = {"server": 0, "spool": 0}
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                peak["server"] = max(peak["server"], loadtest.rss_kib(service.pid))
+                peak["spool"] = max(peak["spool"], _dir_bytes(service_tmp))
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        if multipart:
+            requests = [({}, None, {"file": ("big.bin", body, "application/octet-stream")})] * 20
+        else:
+            requests = [({"content-type": "application/octet-stream"}, body, None)] * 20
+        t0 = time.monotonic()
+        statuses = _post_many(service.url, requests)
+        elapsed = time.monotonic() - t0
+        stop.set()
+        sampler.join(5)
+        growth_mib = (peak["server"] - idle_kib) / 1024
+        note_for_summary(
+            f"20 concurrent 45 MB {'multipart' if multipart else 'raw'} uploads: {elapsed:.1f} s, statuses "
+            f"{sorted(set(statuses))}, server RSS idle {idle_kib / 1024:.0f} MiB → peak {peak['server'] / 1024:.0f} MiB "
+            f"(+{growth_mib:.0f}), spool peak {peak['spool'] / MiB:.0f} MiB of {quota_mib} MiB quota"
+        )
+        assert set(statuses) <= {415, 503, -1}, statuses
+        assert statuses.count(415) >= 2, "some uploads were received and read by the workers"
+        assert growth_mib < 64, f"server RSS grew {growth_mib:.0f} MiB with 20 × 45 MB uploads in flight"
+        assert peak["spool"] <= (quota_mib + 8) * MiB
+        assert _dir_bytes(service_tmp) < MiB, "every spooled body was deleted"
+        assert "Traceback" not in service.log()
+
+
+def test_a_declared_body_over_the_spool_quota_is_refused_before_reading(service_tmp: Path) -> None:
+    with _service(service_tmp, spool_quota_mb="8", max_upload_bytes=str(20 * MiB)) as service:
+        sock = _connect(service)
+        sock.sendall(_head("POST", "/v1/extract", 9 * MiB))
+        raw = _read_all(sock, timeout=10)
+        assert _status(raw) == 503 and _problem_body(raw)["type"].endswith("/spool-full"), raw[:300]
+        # a chunked body (no declared length) is counted as it streams
+        r = httpx.post(service.url + "/v1/extract", content=iter([b"y" * MiB] * 9), timeout=30)
+        assert_problem(r, 503, "spool-full")
+        assert _dir_bytes(service_tmp) < MiB
+
+
+# ---- timeouts and connections ----------------------------------------------------------------------
+
+
+def test_1000_half_sent_heads_time_out_while_the_service_answers(service_tmp: Path) -> None:
+    with _service(service_tmp, header_timeout_seconds="3", max_connections="1200") as service:
+        socks = []
+        for _ in range(1000):
+            sock = _connect(service)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            socks.append(sock)
+        t0 = time.monotonic()
+        assert httpx.get(service.url + "/healthz", timeout=5).status_code == 200
+        answered = time.monotonic() - t0
+        statuses = []
+        for sock in socks:
+            statuses.append(_status(_read_all(sock, timeout=15)))
+            sock.close()
+        closed_after = time.monotonic() - t0
+        note_for_summary(
+            f"1,000 half-sent heads: /healthz answered in {answered * 1000:.0f} ms meanwhile; all closed with 408 "
+            f"within {closed_after:.1f} s (header timeout 3 s)"
+        )
+        assert statuses == [408] * 1000
+        assert closed_after < 15
+
+
+def test_a_silent_body_gets_408(service_tmp: Path) -> None:
+    with _service(service_tmp, body_timeout_seconds="1") as service:
+        sock = _connect(service)
+        t0 = time.monotonic()
+        sock.sendall(_head("POST", "/v1/extract", 1000) + b"%PDF-1.7\n")
+        raw = _read_all(sock, timeout=10)
+        assert _status(raw) == 408 and _problem_body(raw)["type"].endswith("/request-timeout"), raw[:300]
+        assert time.monotonic() - t0 < 5
+
+
+def test_connections_past_the_cap_get_503_and_the_service_survives_the_fd_limit(tmp_path: Path) -> None:
+    """With 256 descriptors the cap is lowered below the limit: extra connections are refused, never EMFILE."""
+    port = loadtest.free_port()
+    log = tmp_path / "service.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVREPORT_")}
+    env.update(GOVREPORT_HOST="127.0.0.1", GOVREPORT_PORT=str(port), GOVREPORT_WORKERS="1", TMPDIR=str(tmp_path))
+
+    # `python -m app` with RLIMIT_NOFILE lowered (hard limit too) before the service starts
+    boot = (
+        "import resource, runpy; resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256)); "
+        "runpy.run_module('app', run_name='__main__', alter_sys=True)"
+    )
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", boot], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            try:
+                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        socks = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(400)]
+        time.sleep(1.0)
+        open_fds = len(os.listdir(f"/proc/{proc.pid}/fd"))
+        refused = 0
+        for sock in socks:
+            sock.settimeout(0.05)
+            try:
+                data = sock.recv(4096)
+            except TimeoutError:
+                continue
+            if _status(data) == 503:
+                assert b'"too-many-connections"' in data or b"/too-many-connections" in data
+                refused += 1
+        for sock in socks:
+            sock.close()
+        time.sleep(0.5)
+        assert httpx.get(url + "/healthz", timeout=5).status_code == 200
+        text = log.read_text(errors="replace")
+        note_for_summary(
+            f"400 idle connections at RLIMIT_NOFILE 256: {refused} refused with 503 (the rest wait in the kernel's "
+            f"accept queue), server fds {open_fds}, log {len(text)} bytes"
+        )
+        assert refused > 0
+        assert open_fds < 256 - 16
+        assert "out of system resource" not in text and "Too many open files" not in text
+        assert len(text.splitlines()) < 50, "the log is not flooded"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+
+
+def test_protocol_errors_are_problems_and_framing_is_strict(service_tmp: Path) -> None:
+    with _service(service_tmp, header_timeout_seconds="2") as service:
+        sock = _connect(service)
+        sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        raw = _read_all(sock, timeout=10)
+        assert _status(raw) == 400 and _problem_body(raw)["status"] == 400
+        sock = _connect(service)
+        sock.sendall(_head("POST", "/v1/extract", 5, "Transfer-Encoding: chunked\r\n") + b"0\r\n\r\n")
+        raw = _read_all(sock, timeout=10)
+        assert _status(raw) == 400 and b"connection: close" in raw.lower()
+        assert "Content-Length and Transfer-Encoding" in _problem_body(raw)["detail"]
+        sock = _connect(service)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
+        raw = _read_all(sock, timeout=10)
+        assert _status(raw) == 408 and _problem_body(raw)["type"].endswith("/request-timeout")
+        r = httpx.post(service.url + "/v1/extract/", content=b"x", headers={"Host": "evil.example"})
+        assert "location" not in r.headers
+        assert_problem(r, 404, "not-found")
+
+
+def test_metric_labels_come_from_a_fixed_set(service_tmp: Path) -> None:
+    with _service(service_tmp) as service:
+        with httpx.Client(base_url=service.url, timeout=10) as client:
+            _metric_lines(service.url)  # /metrics' own series exist from here on
+            for i in range(20):
+                client.request(f"M{i:04d}X", "/healthz")
+                client.request(f"N{i:04d}X", f"/nothing/{i}")
+            size_after_20 = len(_metric_lines(service.url))
+            for i in range(20, 400):
+                client.request(f"M{i:04d}X", "/healthz")
+                client.request(f"N{i:04d}X", f"/nothing/{i}")
+        lines = _metric_lines(service.url)
+        assert len(lines) == size_after_20, "new series for new methods or paths"
+        assert not any('method="M0' in line for line in lines)
+        assert any('method="other"' in line for line in lines)
+
+
+# ---- lifecycle -----------------------------------------------------------------------------------
+
+
+def test_vanished_clients_free_their_worker(service_tmp: Path, slow_pdf: bytes, small_docx) -> None:
+    name, data = small_docx
+    with _service(service_tmp) as service:
+        service.wait_workers(1)
+        t0 = time.monotonic()
+        r = httpx.post(service.url + "/v1/extract", content=slow_pdf, timeout=120)
+        slow_s = time.monotonic() - t0
+        assert r.status_code in (200, 422), r.text[:300]
+        for _ in range(6):  # send the whole body, then go away while it is being extracted
+            sock = _connect(service)
+            sock.sendall(_head("POST", "/v1/extract", len(slow_pdf), "Content-Type: application/pdf\r\n") + slow_pdf)
+            time.sleep(0.3)
+            sock.close()
+        t1 = time.monotonic()
+        r = httpx.post(service.url + "/v1/extract", content=data, params={"filename": name}, timeout=120)
+        next_s = time.monotonic() - t1
+        assert r.status_code == 200, r.text[:300]
+        note_for_summary(
+            f"6 vanished clients of a {slow_s:.1f} s extraction: the next real request answered in {next_s:.1f} s"
+        )
+        assert next_s < max(3.0, slow_s), "the vanished clients' extractions kept the worker"
+        lines = _metric_lines(service.url)
+        assert not any('status="500"' in line for line in lines), lines
+        assert any('status="499"' in line for line in lines)
+        assert any('reason="cancelled"' in line for line in lines)
+        assert "Traceback" not in service.log()
+
+
+def _descendants(pid: int) -> list[int]:
+    out = []
+    for child in loadtest._children(pid):
+        out += [child, *_descendants(child)]
+    return out
+
+
+def test_sigkill_of_the_server_takes_forkserver_and_workers_along(service_tmp: Path) -> None:
+    service = _service(service_tmp, workers="2").start()
+    try:
+        service.wait_workers(2)
+        family = _descendants(service.pid)
+        assert len(family) >= 3  # forkserver (+ resource tracker) and two workers
+        os.kill(service.pid, signal.SIGKILL)
+        service.proc.wait(10)
+        end = time.monotonic() + 10
+        while time.monotonic() < end and any(_alive(p) for p in family):
+            time.sleep(0.1)
+        assert [p for p in family if _alive(p)] == []
+    finally:
+        for pid in _descendants(service.pid) if service.proc.poll() is None else []:
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_a_restart_removes_the_spool_a_killed_server_left(service_tmp: Path) -> None:
+    service = _service(service_tmp).start()
+    sock = _connect(service)
+    sock.sendall(_head("POST", "/v1/extract", 10 * MiB) + b"z" * MiB)  # a body half on disk
+    time.sleep(1.0)
+    os.kill(service.pid, signal.SIGKILL)
+    service.proc.wait(10)
+    sock.close()
+    left = [p for p in service_tmp.iterdir() if p.name.startswith("govreport-spool-")]
+    assert left and _dir_bytes(service_tmp) >= MiB // 2, "the killed server left its spool behind"
+    with _service(service_tmp) as again:
+        assert httpx.get(again.url + "/healthz").status_code == 200
+        assert not any(p.exists() for p in left)
+
+
+def test_sigterm_exits_0_and_leaves_no_temp_dir(service_tmp: Path, small_docx) -> None:
+    name, data = small_docx
+    service = _service(service_tmp).start()
+    r = httpx.post(service.url + "/v1/extract", content=data, params={"filename": name}, timeout=60)
+    assert r.status_code == 200
+    family = _descendants(service.pid)
+    service.proc.send_signal(signal.SIGTERM)
+    assert service.proc.wait(30) == 0, service.log()[-2000:]
+    end = time.monotonic() + 5  # the forkserver and workers exit right after the server
+    while time.monotonic() < end and (any(service_tmp.iterdir()) or any(_alive(p) for p in family)):
+        time.sleep(0.1)
+    assert sorted(p.name for p in service_tmp.iterdir()) == []
+    assert [p for p in family if _alive(p)] == []
