@@ -17,6 +17,30 @@ try:  # opencc-python-reimplemented: pure Python, Traditional → Simplified
 except Exception:  # pragma: no cover - the dependency is declared; keep import-time failures readable
     _T2S = None
 
+
+def _key_sets(cc: object) -> tuple[frozenset[str], tuple[str, ...], re.Pattern[str]] | None:
+    """What can make OpenCC change a text: its one-character keys, the longer keys holding none of them,
+    and a pattern of runs of characters that occur in any key.
+
+    OpenCC (pure Python, ~20 µs per character) only changes a text where one of its dictionary keys
+    occurs, and no key spans a character that is in no key; so a text without any key is returned
+    as is, and a text with some is converted run by run, each run of key characters on its own,
+    which gives the same result as converting it whole. None (convert everything) when the
+    dictionaries are not laid out as expected.
+    """
+    try:
+        keys = [k for group in cc._dict_chain_data for entry in group for k in entry[2]]  # type: ignore[attr-defined]
+    except (AttributeError, TypeError, IndexError):  # pragma: no cover - another opencc layout
+        return None
+    single = frozenset(k for k in keys if len(k) == 1)
+    longer = tuple(sorted({k for k in keys if len(k) > 1 and not single.intersection(k)}))
+    chars = sorted(set("".join(keys)))
+    runs = re.compile("[" + "".join(re.escape(c) for c in chars) + "]+")
+    return single, longer, runs
+
+
+_T2S_KEYS = _key_sets(_T2S) if _T2S is not None else None
+
 _WS = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
 
 # Leading enumerations: 一、 （一） (1) 1. 1、 ① 第一 … and the 其中： prefix.
@@ -46,7 +70,20 @@ def to_simplified(text: str) -> str:
     """Traditional characters → Simplified (for matching only)."""
     if _T2S is None or text.isascii():
         return text
-    return _T2S.convert(text)
+    if _T2S_KEYS is None:  # pragma: no cover - another opencc layout
+        return _T2S.convert(text)
+    single, longer, runs = _T2S_KEYS
+    if single.isdisjoint(text) and not any(k in text for k in longer):
+        return text
+    return runs.sub(lambda m: _convert_run(m.group(0)), text)
+
+
+def _convert_run(run: str) -> str:
+    """One run of key characters through OpenCC, skipped when it holds no key."""
+    single, longer, _ = _T2S_KEYS  # type: ignore[misc]
+    if single.isdisjoint(run) and not any(k in run for k in longer):
+        return run
+    return _T2S.convert(run)  # type: ignore[union-attr]
 
 
 def squash(text: str) -> str:

@@ -29,3 +29,22 @@ def test_numbering_level(label: str, level: int | None) -> None:
 @pytest.mark.parametrize("text, n", [("一", 1), ("十", 10), ("十二", 12), ("二十", 20), ("二十三", 23), ("甲", None)])
 def test_chinese_numeral(text: str, n: int | None) -> None:
     assert chinese_numeral(text) == n
+
+
+def test_to_simplified_converts_traditional_runs_and_keeps_the_rest() -> None:
+    from extractors.normalize import to_simplified
+
+    assert to_simplified("餘姚市蘭江街道辦事處2023年政府信息公開工作年度報告") == "余姚市兰江街道办事处2023年政府信息公开工作年度报告"
+    assert to_simplified("本机关收到政府信息公开申请58件。") == "本机关收到政府信息公开申请58件。"
+
+
+def test_to_simplified_is_opencc_on_every_corpus_line() -> None:
+    """The run-by-run fast path gives exactly what converting the whole text with OpenCC gives."""
+    from extractors.normalize import _T2S, to_simplified
+    from tests.corpus_files import gold_files, read_doc
+
+    lines = [line for rel in gold_files(("txt", "variants")) for line in read_doc(rel).text().splitlines() if line.strip()]
+    assert len(lines) > 1000
+    changed = [line for line in lines if _T2S.convert(line) != line]
+    assert changed  # the corpus has Traditional-script renderings
+    assert [to_simplified.__wrapped__(line) for line in lines] == [_T2S.convert(line) for line in lines]
