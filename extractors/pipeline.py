@@ -40,6 +40,16 @@ def extract(
     return extract_document(doc, opts)
 
 
+def extract_json(
+    data: bytes,
+    filename: str | None = None,
+    content_type: str | None = None,
+    options: ExtractOptions | None = None,
+) -> bytes:
+    """`extract` serialised once: the response as the JSON bytes a service returns untouched."""
+    return extract(data, filename, content_type, options).to_json()
+
+
 def extract_document(doc: Document, options: ExtractOptions | None = None) -> ExtractionResult:
     """Run every stage after the reader on an already-read document.
 
