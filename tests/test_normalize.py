@@ -48,3 +48,31 @@ def test_to_simplified_is_opencc_on_every_corpus_line() -> None:
     changed = [line for line in lines if _T2S.convert(line) != line]
     assert changed  # the corpus has Traditional-script renderings
     assert [to_simplified.__wrapped__(line) for line in lines] == [_T2S.convert(line) for line in lines]
+
+
+def test_to_simplified_is_opencc_on_dense_mixes_of_its_own_keys() -> None:
+    """Overlapping phrases, phrase fragments, single characters and separators: the case the
+    longest-first order decides, compared with the library itself."""
+    import random
+
+    from extractors.normalize import _FAST_T2S, _T2S
+
+    keys = [k for group in _T2S._dict_chain_data for entry in group for k in entry[2]]
+    phrases = [k for k in keys if len(k) > 1]
+    rng = random.Random(15)
+    plain = list("的是在政府信息公开申请，。、 \n（）-")
+    texts = []
+    for _ in range(4000):
+        parts = []
+        for _ in range(rng.randint(1, 12)):
+            x = rng.random()
+            if x < 0.4:
+                k = rng.choice(phrases)
+                parts.append(k[rng.randint(0, len(k) - 1):] if rng.random() < 0.3 else k)
+            elif x < 0.6:
+                parts.append(rng.choice(keys))
+            else:
+                parts.append(rng.choice(plain))
+        texts.append("".join(parts))
+    assert sum(_T2S.convert(t) != t for t in texts) > 3000
+    assert [_FAST_T2S.convert(t) for t in texts] == [_T2S.convert(t) for t in texts]
