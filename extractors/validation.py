@@ -46,8 +46,9 @@ def sum_parts(parts: tuple[str, ...], values: dict[str, object]) -> list[str]:
         return out
     parent = parts[0].rsplit(".", 1)[0]
     leaves = {p.rsplit(".", 1)[1]: p for p in parts}
+    prefix, dots = f"ext.{parent}.", parent.count(".") + 2  # once per rule, not once per value
     for k, v in values.items():
-        if v is None or not k.startswith(f"ext.{parent}.") or k.count(".") != parent.count(".") + 2:
+        if v is None or not k.startswith(prefix) or k.count(".") != dots:
             continue
         split = _leaf_split(k.rsplit(".", 1)[1], leaves)
         if split and len(split) >= 2 and not any(values.get(leaves[x]) is not None for x in split):
