@@ -46,7 +46,7 @@ from extractors.batch import (
     run_to_jsonl,
 )
 from extractors.errors import EmptyFileError, ExtractionError, FileTooLargeError, UnsupportedFormatError
-from extractors.panel import load_catalogue
+from extractors.dataset import REPORT_COLUMNS, _catalogue_rows as load_catalogue, indicator_columns, variable_name
 
 GOLD_FOLDERS = ("txt", "docx", "html", "pdf")
 DOC = "000_32e6960542ba4ec5"
@@ -459,21 +459,24 @@ def _csv_value(value: object) -> str:
 def assert_panel_says_what_the_jsonl_says(records: dict[str, dict], panel_csv: Path, panel_xlsx: Path,
                                           min_confidence: float) -> None:
     catalogue_ids = [r["id"] for r in load_catalogue()]
+    names = {iid: variable_name(iid) for iid in catalogue_ids}
+    first = len(REPORT_COLUMNS)
     with panel_csv.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [Path(r["file"]).name for r in rows] == sorted(records, key=lambda n: records[n]["file"])
     header = list(rows[0])
-    assert header[8:8 + len(catalogue_ids)] == catalogue_ids
+    assert header[first:first + len(catalogue_ids)] == [names[i] for i in catalogue_ids]
     wb = load_workbook(panel_xlsx, read_only=True)
     xrows = list(wb["panel"].iter_rows(values_only=True))
-    assert list(xrows[0]) == header
+    assert list(xrows[1]) == header  # row 1 is the Chinese labels
+    assert xrows[0][first] == load_catalogue()[0]["label_zh"]
     low_expected = 0
-    for row, xrow in zip(rows, xrows[1:]):
+    for row, xrow in zip(rows, xrows[2:], strict=True):
         rec = records[Path(row["file"]).name]
         xcell = dict(zip_longest(header, xrow))  # a streamed sheet may end a row at its last value
         if "error" in rec:
             assert row["error"].startswith(rec["error"]["title"])
-            assert all(row[i] == "" for i in catalogue_ids)
+            assert all(row[names[i]] == "" for i in catalogue_ids)
             continue
         result = rec["result"]
         doc = result["document"]
@@ -483,20 +486,26 @@ def assert_panel_says_what_the_jsonl_says(records: dict[str, dict], panel_csv: P
         assert row["findings"] == str(len(result["validation"]))
         values = _first_values(result)
         for iid in catalogue_ids:
-            assert row[iid] == _csv_value(values.get(iid)), (row["file"], iid)
-            assert xcell[iid] == values.get(iid), (row["file"], iid)
-        confs = [i["confidence"] for i in result["indicators"]] + [doc[k]["confidence"] for k in ("agency", "report_year", "template")]
+            assert row[names[iid]] == _csv_value(values.get(iid)), (row["file"], iid)
+            assert xcell[names[iid]] == values.get(iid), (row["file"], iid)
+        firsts = {}
+        for i in result["indicators"]:
+            firsts.setdefault(i["id"], i["confidence"])
+        confs = [c for i, c in firsts.items() if i in {c.id for c in indicator_columns()}] + [
+            doc[k]["confidence"] for k in ("agency", "report_year", "template")]
         assert float(row["min_confidence"]) == min(confs)
         seen: set[str] = set()
+        panel_ids = {c.id for c in indicator_columns()}
         low_expected += sum(1 for i in result["indicators"] if i["id"] not in seen and not seen.add(i["id"])
-                            and i["confidence"] < min_confidence)
+                            and i["id"] in panel_ids and i["confidence"] < min_confidence)
         low_expected += sum(1 for k in ("agency", "report_year", "template") if doc[k]["confidence"] < min_confidence)
     review = panel_csv.with_name(panel_csv.stem + "_review.csv")
     with review.open(encoding="utf-8-sig", newline="") as f:
         assert len(list(csv.DictReader(f))) == low_expected
     assert sum(1 for _ in wb["review"].iter_rows(values_only=True)) == low_expected + 1
     dictionary = [r for r in wb["dictionary"].iter_rows(min_row=2, values_only=True)]
-    assert [r[0] for r in dictionary][8:8 + len(catalogue_ids)] == catalogue_ids
+    assert [r[0] for r in dictionary][first:first + len(catalogue_ids)] == [names[i] for i in catalogue_ids]
+    assert [r[1] for r in dictionary][first:first + len(catalogue_ids)] == catalogue_ids
 
 
 def assert_headline_gold_values_in_panel(panel_csv: Path, corpus: Path) -> None:
@@ -509,7 +518,7 @@ def assert_headline_gold_values_in_panel(panel_csv: Path, corpus: Path) -> None:
         assert (row["agency"], row["year"], row["template"]) == (gold["agency"], str(gold["report_year"]), gold["template"]), row["file"]
         for iid in HEADLINE_IDS:
             if gold["indicators"].get(iid) is not None:
-                assert row[iid] == str(gold["indicators"][iid]), (row["file"], iid)
+                assert row[variable_name(iid)] == str(gold["indicators"][iid]), (row["file"], iid)
                 checked += 1
         assert checked >= 1, row["file"]  # e.g. 000 request.received.total = 6, 003 requests.new.total = 224
 
