@@ -43,21 +43,3 @@ def test_comparison_of_two_real_years_of_one_agency(corpus: Path) -> None:
     assert (pair["before"]["year"], pair["after"]["year"]) == (2023, 2024)
     new = next(c for c in pair["changes"] if c["id"] == "requests.new.total")
     assert (new["before"], new["after"]) == (21, 95)
-
-
-def test_service_compare_endpoint(corpus: Path) -> None:
-    from fastapi.testclient import TestClient
-
-    from app.main import create_app
-
-    with TestClient(create_app()) as client:
-        files = [("files", (f"hongze_{y}.pdf", (corpus / "pdf" / f"hongze_{y}.pdf").read_bytes(), "application/pdf"))
-                 for y in (2023, 2024)]
-        resp = client.post("/v1/compare", files=files)
-        assert resp.status_code == 200, resp.text
-        pair = resp.json()["pairs"][0]
-        assert (pair["before"]["year"], pair["after"]["year"]) == (2023, 2024)
-        one = client.post("/v1/compare", files=files[:1])
-        assert one.status_code == 400 and one.headers["content-type"].startswith("application/problem+json")
-        md = client.post("/v1/compare?format=markdown", files=files)
-        assert md.text.startswith("# Year-over-year comparison")
