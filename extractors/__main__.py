@@ -109,17 +109,29 @@ def _parsers() -> dict[str, argparse.ArgumentParser]:
 
 
 def _check_server(url: str) -> str | None:
-    """None when `url` answers at all (any HTTP status); else why not, so a bad --server stops before any file."""
+    """None when `url` answers `GET /healthz` as the service does (2xx, a JSON object); else why not.
+
+    So an unreachable or mis-typed --server (wrong host, port, scheme or path prefix)
+    is a usage error before any file, not a failure or retries per file.
+    """
     import httpx
 
     try:
-        host = httpx.URL(url).host
-        if not host:
-            return f"{url}: not an http(s) URL"
-        httpx.get(url.rstrip("/") + "/healthz", timeout=5.0,
-                  trust_env=host not in ("localhost", "::1") and not host.startswith("127."))
+        parsed = httpx.URL(url)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            return f"{url}: not an http(s) URL (e.g. http://127.0.0.1:8000)"
+        host = parsed.host
+        resp = httpx.get(url.rstrip("/") + "/healthz", timeout=5.0,
+                         trust_env=host not in ("localhost", "::1") and not host.startswith("127."))
     except (httpx.HTTPError, ValueError) as e:
         return f"{url}: cannot be reached ({type(e).__name__})"
+    try:
+        body = resp.json() if resp.is_success else None
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return (f"{url}: GET /healthz answered HTTP {resp.status_code} "
+                f"{resp.headers.get('content-type', '')}, not the extraction service's health JSON (wrong URL?)")
     return None
 
 
@@ -217,7 +229,7 @@ def _run(mode: str, args: argparse.Namespace) -> int:
     print(summary.render(), file=sys.stderr)
     if mode == "batch":
         _write_panel([slim(r) for r in read_jsonl(args.out)], args)
-    return EXIT_FAILURES if summary.failures else EXIT_OK
+    return EXIT_FAILURES if summary.failures or summary.stopped else EXIT_OK
 
 
 def _analyse(mode: str, args: argparse.Namespace, engine: Engine, settings: BatchSettings) -> int:

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
 from itertools import zip_longest
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
 
@@ -46,7 +46,9 @@ from extractors.batch import (
     run_to_jsonl,
 )
 from extractors.errors import EmptyFileError, ExtractionError, FileTooLargeError, UnsupportedFormatError
-from extractors.dataset import REPORT_COLUMNS, _catalogue_rows as load_catalogue, indicator_columns, variable_name
+from extractors.dataset import REPORT_COLUMNS, _catalogue_rows as load_catalogue, indicator_columns
+
+NAME = {c.id: c.name for c in indicator_columns()}  # canonical id -> the panel's variable name
 
 GOLD_FOLDERS = ("txt", "docx", "html", "pdf")
 DOC = "000_32e6960542ba4ec5"
@@ -88,6 +90,11 @@ class FakeService:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: object) -> None:
                 pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                if self.path != "/healthz":
+                    return self._send(404, b'{"status":404}', "application/problem+json")
+                self._send(200, b'{"status":"ok"}', "application/json")
 
             def do_POST(self) -> None:  # noqa: N802
                 if self.path != "/v1/extract":
@@ -232,6 +239,53 @@ def test_unreachable_server_stops_before_any_file(tmp_path: Path, corpus: Path, 
     assert not (tmp_path / "r.jsonl").exists()
 
 
+@pytest.mark.parametrize("bad", ["localhost:8000", "ftp://127.0.0.1/", "{fake}/wrong/prefix", "{web}"])
+def test_mistyped_server_is_a_usage_error_before_any_file(
+        bad: str, tmp_path: Path, corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No scheme, another scheme, a wrong path on the right host, another web server: exit 2 at once, no output."""
+    web = ThreadingHTTPServer(("127.0.0.1", 0), SimpleHTTPRequestHandler)  # answers GET with HTML, is no service
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        with FakeService().running() as fake:
+            url = bad.format(fake=fake, web=f"http://127.0.0.1:{web.server_address[1]}")
+            started = time.monotonic()
+            rc = main(["batch", str(corpus / "txt"), "--out", str(tmp_path / "r.jsonl"), "--server", url])
+    finally:
+        web.shutdown()
+        web.server_close()
+    assert rc == 2 and time.monotonic() - started < 10
+    err = capsys.readouterr().err
+    assert f"--server {url}" in err and ("not an http(s) URL" in err or "not the extraction service" in err)
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_a_service_that_goes_away_stops_the_run_early_and_the_next_run_resumes(tmp_path: Path, corpus: Path) -> None:
+    """Connection errors on one file stop the run: in-flight files stop retrying, the rest are not sent."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    text = (corpus / "txt" / f"{DOC}.txt").read_bytes()
+    for i in range(20):
+        (folder / f"{i:02d}.txt").write_bytes(text + f"\n{i}\n".encode())
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the block ends
+    slept: list[float] = []
+    engine = ServerEngine(ServerSettings(url=f"http://127.0.0.1:{port}", concurrency=2, max_attempts=5),
+                          sleep=slept.append)
+    started = time.monotonic()
+    summary = run_to_jsonl([str(folder)], tmp_path / "r.jsonl", engine, quiet=True)
+    assert time.monotonic() - started < 10
+    recs = list(read_jsonl(tmp_path / "r.jsonl"))
+    assert 1 <= len(recs) <= 2  # only the files in flight when the service was found gone
+    assert all(r["error"]["type"].endswith("/service-unreachable") for r in recs)
+    assert len(slept) <= 2 * 4  # at most the in-flight files' retries, not 20 × 4
+    assert summary.stopped and summary.not_tried == 20 - len(recs)
+    assert f"Stopped early: the service at http://127.0.0.1:{port} stopped answering; {20 - len(recs)} files not tried" in summary.render()
+    with FakeService().running() as url:  # the service is back: the same command does the rest
+        again = run_to_jsonl([str(folder)], tmp_path / "r.jsonl", ServerEngine(ServerSettings(url=url)), quiet=True)
+    assert again.stopped is None and again.extracted == 20 and not again.failures
+
+
 def _children(pid: int) -> set[int]:
     out = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -244,7 +298,8 @@ def _children(pid: int) -> set[int]:
     return out
 
 
-def test_sigterm_stops_the_batch_and_its_workers(tmp_path: Path, corpus: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_sigterm_stops_the_batch_and_its_workers(sig: signal.Signals, tmp_path: Path, corpus: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     for i in range(150):  # enough work that the batch is still running when it is killed
@@ -259,7 +314,7 @@ def test_sigterm_stops_the_batch_and_its_workers(tmp_path: Path, corpus: Path) -
         workers = _children(proc.pid)
         time.sleep(0.1)
     assert len(workers) >= 2, "the batch did not start its workers"
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     assert proc.wait(30) == 130
     assert b"interrupted" in proc.stderr.read()
     time.sleep(0.5)
@@ -459,7 +514,7 @@ def _csv_value(value: object) -> str:
 def assert_panel_says_what_the_jsonl_says(records: dict[str, dict], panel_csv: Path, panel_xlsx: Path,
                                           min_confidence: float) -> None:
     catalogue_ids = [r["id"] for r in load_catalogue()]
-    names = {iid: variable_name(iid) for iid in catalogue_ids}
+    names = {c.id: c.name for c in indicator_columns()}
     first = len(REPORT_COLUMNS)
     with panel_csv.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -518,7 +573,7 @@ def assert_headline_gold_values_in_panel(panel_csv: Path, corpus: Path) -> None:
         assert (row["agency"], row["year"], row["template"]) == (gold["agency"], str(gold["report_year"]), gold["template"]), row["file"]
         for iid in HEADLINE_IDS:
             if gold["indicators"].get(iid) is not None:
-                assert row[variable_name(iid)] == str(gold["indicators"][iid]), (row["file"], iid)
+                assert row[NAME[iid]] == str(gold["indicators"][iid]), (row["file"], iid)
                 checked += 1
         assert checked >= 1, row["file"]  # e.g. 000 request.received.total = 6, 003 requests.new.total = 224
 

@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 
 from extractors.__main__ import main
 from extractors.batch import problem_for
-from extractors.dataset import REPORT_COLUMNS, DatasetSettings, conf_name, indicator_columns, variable_name, wide_table
+from extractors.dataset import REPORT_COLUMNS, DatasetSettings, conf_name, indicator_columns, wide_table
 from extractors.errors import EmptyFileError
 from extractors.panel import write_csv, write_xlsx
 from extractors.result import DocumentInfo, ExtractionResult, Finding, Indicator, IntField, SourceRef, StrField, TemplateField
@@ -26,7 +26,8 @@ from extractors.result import DocumentInfo, ExtractionResult, Finding, Indicator
 FORMULA = '=HYPERLINK("http://example.invalid","x")'
 CUM = "ext.request.received.total.cumulative"  # a documented extension id (a legacy table's 累计 column)
 NAMES = [n for n, _, _ in REPORT_COLUMNS] + [c.name for c in indicator_columns()]
-RECEIVED, ACTIVE, WEBSITE = (variable_name(i) for i in ("request.received.total", "active.total", "active.channels.website"))
+NAME = {c.id: c.name for c in indicator_columns()}
+RECEIVED, ACTIVE, WEBSITE, CUM_NAME = (NAME[i] for i in ("request.received.total", "active.total", "active.channels.website", CUM))
 
 
 def result(agency: str, received: int, active_conf: float) -> dict:
@@ -70,7 +71,7 @@ def test_one_row_per_report_latest_record_wins_fixed_columns(records: list[dict]
     assert (a["agency"], a["year"], a["template"], a["format"], a["findings"]) == (FORMULA, 2017, "legacy", "docx", 1)
     assert a[RECEIVED] == 6  # the table value, not the later duplicate id
     assert a[ACTIVE] == 1599 and a.get(WEBSITE) is None
-    assert a[variable_name(CUM)] == 40
+    assert a[CUM_NAME] == 40
     assert a["min_confidence"] == 0.5
     assert b["error"] == "The file is empty The file has no bytes."
     assert all(b.get(c.name) is None for c in indicator_columns())
@@ -78,7 +79,7 @@ def test_one_row_per_report_latest_record_wins_fixed_columns(records: list[dict]
 
 def test_review_lists_every_cell_below_the_threshold_with_its_source(records: list[dict]) -> None:
     review = wide_table(records, DatasetSettings(min_confidence=0.9)).review
-    assert [(r["variable"], r["confidence"]) for r in review] == [("agency", 0.85), (ACTIVE, 0.5), (variable_name(CUM), 0.8)]
+    assert [(r["variable"], r["confidence"]) for r in review] == [("agency", 0.85), (ACTIVE, 0.5), (CUM_NAME, 0.8)]
     cum = review[2]
     assert (cum["indicator"], cum["value"], cum["source"], cum["raw"]) == (CUM, 40, "line 41", "收到申请数 6 40")
     strict = {r["variable"]: r for r in wide_table(records, DatasetSettings(min_confidence=0.98)).review}
@@ -103,16 +104,16 @@ def test_csv_files_use_the_variable_names_and_neutralise_formulas(records: list[
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == NAMES
     assert rows[0]["agency"] == "'" + FORMULA
-    assert (rows[0][RECEIVED], rows[0][WEBSITE], rows[0][variable_name(CUM)]) == ("6", "", "40")
+    assert (rows[0][RECEIVED], rows[0][WEBSITE], rows[0][CUM_NAME]) == ("6", "", "40")
     with (tmp_path / "panel_review.csv").open(encoding="utf-8-sig", newline="") as f:
-        assert [r["variable"] for r in csv.DictReader(f)] == ["agency", ACTIVE, variable_name(CUM)]
+        assert [r["variable"] for r in csv.DictReader(f)] == ["agency", ACTIVE, CUM_NAME]
     with (tmp_path / "panel_dictionary.csv").open(encoding="utf-8-sig", newline="") as f:
         dictionary = {r["variable"]: r for r in csv.DictReader(f)}
     assert list(dictionary) == NAMES
     assert (dictionary[RECEIVED]["indicator"], dictionary[RECEIVED]["label_zh"], dictionary[RECEIVED]["unit"]) == (
         "request.received.total", "收到申请数", "件")
     assert dictionary[RECEIVED]["sum_of"].startswith("request.received.in_person+")
-    assert dictionary[variable_name(CUM)]["kind"] == "extension"
+    assert dictionary[CUM_NAME]["kind"] == "extension"
 
 
 def test_xlsx_has_a_chinese_header_row_frozen_panes_filters_and_review_colours(records: list[dict], tmp_path: Path) -> None:
@@ -136,7 +137,7 @@ def test_xlsx_has_a_chinese_header_row_frozen_panes_filters_and_review_colours(r
     assert ws.cell(4, col["file"]).fill.start_color.rgb.endswith("F4CCCC")  # the failed report stands out
     assert ws.freeze_panes == "D3"  # both header rows and file, agency, year stay in view
     assert ws.auto_filter.ref == f"A2:{ws.cell(2, len(names)).column_letter}{len(wide.rows) + 2}"
-    assert [c.value for c in wb["review"]["B"]][1:] == ["agency", ACTIVE, variable_name(CUM)]
+    assert [c.value for c in wb["review"]["B"]][1:] == ["agency", ACTIVE, CUM_NAME]
     assert wb["dictionary"].max_row == len(NAMES) + 1
     frame = pd.read_excel(tmp_path / "panel.xlsx", sheet_name="panel", header=1, engine="openpyxl")
     assert list(frame.columns) == NAMES and frame.loc[0, RECEIVED] == 6
