@@ -57,9 +57,12 @@ def test_long_table_equals_the_jsonl(batch: Path) -> None:
 
 def test_dta_opens_with_read_stata_and_keeps_id_and_chinese_label(batch: Path) -> None:
     frame = pd.read_stata(batch / "panel.dta")
-    with pd.io.stata.StataReader(batch / "panel.dta") as reader:
+    with pd.read_stata(batch / "panel.dta", iterator=True) as reader:
         labels = reader.variable_labels()
     assert labels["requests_new_total"].startswith("requests.new.total 一、本年新收")
+    assert labels["requests_new_total_conf"] == "requests.new.total 一、本年新收政府信息公开申请数量·总计·置信度"[:80]
+    assert labels["agency_key"].startswith("机关键")
+    assert set(labels) == set(frame.columns)
     assert all(re.fullmatch(r"[a-z][a-z0-9_]{0,31}", c) for c in frame.columns)
     row = frame[frame["file"].str.endswith("hongze_2024.pdf")].iloc[0]
     jsonl = {r["file"]: r for r in read_jsonl(batch / "r.jsonl")}
@@ -74,7 +77,7 @@ def _panel_names(folder: Path) -> tuple[list[str], list[str], list[str]]:
         csv_names = next(csv.reader(f))
     xlsx_names = [c.value for c in next(load_workbook(folder / "panel.xlsx", read_only=True)["panel"].iter_rows(
         min_row=2, max_row=2))]
-    with pd.io.stata.StataReader(folder / "panel.dta") as reader:
+    with pd.read_stata(folder / "panel.dta", iterator=True) as reader:
         dta_names = list(reader.variable_labels())
     return csv_names, xlsx_names, dta_names
 
