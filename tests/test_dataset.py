@@ -129,3 +129,20 @@ def test_variable_names_are_stata_valid_unique_and_stable() -> None:
 def test_agency_normalisation_simplified_width_and_space() -> None:
     assert normalise_agency("淮安市　洪澤區人民政府") == "淮安市 洪泽区人民政府"
     assert agency_key("淮安市　洪澤區人民政府") == agency_key("淮安市洪泽区人民政府") == "淮安市洪泽区人民政府"
+
+
+def test_the_worked_example_plots_the_series_from_the_long_table(batch: Path, tmp_path: Path) -> None:
+    """docs/examples/plot_series.py on a real long table: the two hongze years are one agency's line."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "docs" / "examples" / "plot_series.py"
+    out = tmp_path / "series.png"
+    run = subprocess.run([sys.executable, str(script), str(batch / "long.parquet"), "--indicator", "requests.new.total",
+                          "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "淮安市洪泽区人民政府" in run.stdout
+    long = pd.read_parquet(batch / "long.parquet")
+    points = long[long["indicator"] == "requests.new.total"].dropna(subset=["value", "year"])
+    assert f"{points['agency_key'].nunique() - 1} agencies, {len(points)} points" in run.stdout  # hongze merged
+    assert out.read_bytes().startswith(b"\x89PNG")
