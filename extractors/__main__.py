@@ -189,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         again = "run the same command again to resume" if mode == "batch" else "finished files are kept"
         print(f"\ninterrupted: {again}", file=sys.stderr)
         return 130
-    except Exception as e:  # noqa: BLE001 — a missing [dataset] extra is a usage problem, not a traceback
+    except Exception as e:
         from .dataset import MissingExtraError
 
         if isinstance(e, MissingExtraError):

@@ -772,7 +772,11 @@ def records_for(paths: list[str], engine: Engine, settings: BatchSettings = Batc
     if others:
         jobs = discover(others, settings)
         sink = MemorySink()
-        run(jobs, engine, sink, Summary(settings.min_confidence), Progress(len(jobs), stream, enabled=not quiet))
+        summary = Summary(settings.min_confidence)
+        run(jobs, engine, sink, summary, Progress(len(jobs), stream, enabled=not quiet))
+        if summary.stopped:  # what follows is built from fewer reports than asked for: say so
+            (stream if stream is not None else sys.stderr).write(
+                f"Stopped early: {summary.stopped}; {summary.not_tried} files not tried\n")
         records += sink.records
     if not records:
         raise InputError("No input files: the paths hold no file.")

@@ -13,6 +13,7 @@ import html
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 from rapidfuzz import fuzz
 
@@ -107,7 +108,7 @@ def compare(results: list[dict], settings: CompareSettings = CompareSettings()) 
         raise ValueError("a comparison needs at least two reports")
     ordered = sorted(results, key=lambda r: (_doc(r, "report_year") is None, _doc(r, "report_year") or 0))
     agencies = sorted({str(_doc(r, "agency")) for r in ordered})
-    return {"agencies": agencies, "pairs": [compare_pair(a, b, settings) for a, b in zip(ordered, ordered[1:])]}
+    return {"agencies": agencies, "pairs": [compare_pair(a, b, settings) for a, b in pairwise(ordered)]}
 
 
 def _cell(text: object) -> str:

@@ -35,7 +35,7 @@ class MissingExtraError(RuntimeError):
         self.module = module
 
 
-def require(module: str):  # noqa: ANN201 — returns the module
+def require(module: str):
     """Import a `[dataset]` library or raise MissingExtraError naming the extra to install."""
     import importlib
 
@@ -160,7 +160,7 @@ def normalise_agency(name: str | None) -> str | None:
 
 
 @lru_cache(maxsize=1)
-def _opencc():  # noqa: ANN202
+def _opencc():
     from opencc import OpenCC
 
     return OpenCC("t2s")
@@ -272,7 +272,7 @@ def long_rows(records: Iterable[dict], settings: DatasetSettings = DatasetSettin
     return out
 
 
-def _arrow_schema():  # noqa: ANN202
+def _arrow_schema():
     pa = require("pyarrow")
     types = {"year": pa.int32(), "value": pa.float64(), "confidence": pa.float64(), "needs_review": pa.bool_(),
              "page": pa.int32(), "table": pa.int32(), "row": pa.int32(), "col": pa.int32(), "line": pa.int32()}
@@ -457,7 +457,7 @@ def wide_table(records: Iterable[dict], settings: DatasetSettings = DatasetSetti
     return Wide(columns, rows, review, low, outside)
 
 
-def wide_frame(records: Iterable[dict], settings: DatasetSettings = DatasetSettings(), conf: bool = False):  # noqa: ANN201
+def wide_frame(records: Iterable[dict], settings: DatasetSettings = DatasetSettings(), conf: bool = False):
     """The wide panel as a pandas DataFrame (variable names as columns) plus {name: variable label}."""
     pd = require("pandas")
     wide = wide_table(records, settings, conf)

@@ -90,7 +90,7 @@ def write_xlsx(wide: Wide, path: Path, settings: PanelSettings = PanelSettings()
     wrap = Alignment(wrap_text=True, vertical="top")
     wb = Workbook(write_only=True)
 
-    def cell(ws, value: object, **style: object) -> WriteOnlyCell:  # noqa: ANN001
+    def cell(ws, value: object, **style: object) -> WriteOnlyCell:
         if isinstance(value, str):
             value = _ILLEGAL_XML.sub("", value)
         c = WriteOnlyCell(ws, value=value)

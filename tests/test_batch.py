@@ -20,13 +20,17 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from datetime import datetime, timedelta, timezone
+from http.server import (
+    BaseHTTPRequestHandler,
+    SimpleHTTPRequestHandler,
+    ThreadingHTTPServer,
+)
 from itertools import zip_longest
-from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import orjson
 import pytest
@@ -45,8 +49,14 @@ from extractors.batch import (
     retry_after_seconds,
     run_to_jsonl,
 )
-from extractors.errors import EmptyFileError, ExtractionError, FileTooLargeError, UnsupportedFormatError
-from extractors.dataset import REPORT_COLUMNS, _catalogue_rows as load_catalogue, indicator_columns
+from extractors.dataset import REPORT_COLUMNS, indicator_columns
+from extractors.dataset import _catalogue_rows as load_catalogue
+from extractors.errors import (
+    EmptyFileError,
+    ExtractionError,
+    FileTooLargeError,
+    UnsupportedFormatError,
+)
 
 NAME = {c.id: c.name for c in indicator_columns()}  # canonical id -> the panel's variable name
 
@@ -91,12 +101,12 @@ class FakeService:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 if self.path != "/healthz":
                     return self._send(404, b'{"status":404}', "application/problem+json")
                 self._send(200, b'{"status":"ok"}', "application/json")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 if self.path != "/v1/extract":
                     return self._send(404, b'{"status":404}', "application/problem+json")
                 body = self.rfile.read(int(self.headers["Content-Length"]))
@@ -339,7 +349,6 @@ def test_problems_match_the_service_for_every_library_error() -> None:
     import inspect
 
     from app.problems import problem_type, status_for
-
     from extractors import errors
 
     classes = [c for _, c in inspect.getmembers(errors, inspect.isclass) if issubclass(c, ExtractionError)]
@@ -350,7 +359,7 @@ def test_problems_match_the_service_for_every_library_error() -> None:
 
 
 def test_retry_after_reads_seconds_and_http_dates() -> None:
-    now = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
     assert retry_after_seconds("7") == 7.0
     assert retry_after_seconds(format_datetime(now + timedelta(seconds=30), usegmt=True), now.timestamp()) == 30.0
     assert retry_after_seconds("soon") is None

@@ -18,10 +18,25 @@ from openpyxl import load_workbook
 
 from extractors.__main__ import main
 from extractors.batch import problem_for
-from extractors.dataset import REPORT_COLUMNS, DatasetSettings, conf_name, indicator_columns, wide_table
+from extractors.dataset import (
+    REPORT_COLUMNS,
+    DatasetSettings,
+    conf_name,
+    indicator_columns,
+    wide_table,
+)
 from extractors.errors import EmptyFileError
 from extractors.panel import write_csv, write_xlsx
-from extractors.result import DocumentInfo, ExtractionResult, Finding, Indicator, IntField, SourceRef, StrField, TemplateField
+from extractors.result import (
+    DocumentInfo,
+    ExtractionResult,
+    Finding,
+    Indicator,
+    IntField,
+    SourceRef,
+    StrField,
+    TemplateField,
+)
 
 FORMULA = '=HYPERLINK("http://example.invalid","x")'
 CUM = "ext.request.received.total.cumulative"  # a documented extension id (a legacy table's 累计 column)
