@@ -43,3 +43,21 @@ def test_comparison_of_two_real_years_of_one_agency(corpus: Path) -> None:
     assert (pair["before"]["year"], pair["after"]["year"]) == (2023, 2024)
     new = next(c for c in pair["changes"] if c["id"] == "requests.new.total")
     assert (new["before"], new["after"]) == (21, 95)
+
+
+def test_compare_command_writes_json_markdown_and_html(corpus: Path, tmp_path: Path) -> None:
+    import orjson
+
+    from extractors.__main__ import main
+
+    files = [str(corpus / "pdf" / "hongze_2024.pdf"), str(corpus / "pdf" / "hongze_2023.pdf")]
+    assert main(["compare", *files, "--out", str(tmp_path / "cmp"), "--workers", "1", "-q"]) == 0
+    report = orjson.loads((tmp_path / "cmp" / "comparison.json").read_bytes())
+    pair = report["pairs"][0]
+    assert (pair["before"]["year"], pair["after"]["year"]) == (2023, 2024)
+    assert "requests" in pair["unchanged_sections"] and "overview" not in pair["unchanged_sections"]
+    assert any(f["target"] == "review.total" for f in pair["arithmetic"]["before"])  # 2023 prints 0 over parts of 11
+    md = (tmp_path / "cmp" / "comparison.md").read_text(encoding="utf-8")
+    assert "| requests.new.total | 一、本年新收政府信息公开申请数量·总计 | 21 | 95 | +74 |" in md
+    assert "<td>requests.new.total</td>" in (tmp_path / "cmp" / "comparison.html").read_text(encoding="utf-8")
+    assert main(["compare", files[0], "--out", str(tmp_path / "one"), "--workers", "1", "-q"]) == 2

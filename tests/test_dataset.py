@@ -144,3 +144,22 @@ def test_the_worked_example_plots_the_series_from_the_long_table(batch: Path, tm
     points = long[long["indicator"] == "requests.new.total"].dropna(subset=["value", "year"])
     assert f"{points['agency_key'].nunique() - 1} agencies, {len(points)} points" in run.stdout  # hongze merged
     assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_missing_dataset_extra_is_named_and_the_plain_outputs_need_none(
+        batch: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    for mod in ("pandas", "pyarrow", "pyarrow.parquet"):
+        monkeypatch.setitem(sys.modules, mod, None)  # as if not installed: importing it raises ImportError
+    jsonl = str(batch / "r.jsonl")
+    for out in ("--long l.parquet", "--dta p.dta"):
+        flag, name = out.split()
+        assert main(["panel", jsonl, flag, str(tmp_path / name)]) == 2
+        assert "pip install 'govreport-extract[dataset]'" in capsys.readouterr().err
+    assert main(["panel", jsonl, "--csv", str(tmp_path / "p.csv"), "--xlsx", str(tmp_path / "p.xlsx"),
+                 "--long", str(tmp_path / "l.csv"), "--conf"]) == 0  # CSV, XLSX and the long CSV need no extra
+    assert (tmp_path / "p.csv").read_bytes() == (batch / "panel.csv").read_bytes()
+    with (tmp_path / "l.csv").open(encoding="utf-8-sig", newline="") as f:
+        assert sum(1 for _ in csv.reader(f)) - 1 == sum(1 for r in read_jsonl(batch / "r.jsonl")
+                                                        for _ in {i["id"] for i in r["result"]["indicators"]})
