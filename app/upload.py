@@ -365,8 +365,12 @@ async def spooled_uploads(
     """Every multipart `field` part with a file in it, each on disk under the same size limit and spool quota.
 
     For requests that carry several reports (POST /v1/compare): at most `max_files`
-    files (one more is refused the moment its part begins), the body at most
-    `max_files` × `max_bytes` plus the multipart overhead; the files are deleted on exit.
+    files, the body at most `max_files` × `max_bytes` plus the multipart overhead; the
+    files are deleted on exit. A part that breaks a rule (one file too many, a file over
+    the limit, an empty file) stops the writing at once, but the rest of the body, within
+    the same bound, is read and dropped before the problem is raised: a server that
+    answers and closes with unread bytes resets the connection, and the client would get
+    no problem at all.
     """
     content_type = request.headers.get("content-type") or ""
     if not content_type.lower().startswith("multipart/form-data"):
@@ -382,6 +386,7 @@ async def spooled_uploads(
             f"The body is larger than {max_files} files of the {max_bytes}-byte limit.", max_bytes=max_bytes)
     files: list[tuple[_SpoolFile, str | None, str | None]] = []
     state: dict[str, object] = {"parts": 0, "current": None}
+    refused: list[Exception] = []  # the first rule a part broke
     headers: dict[bytes, bytes] = {}
     field_name: list[bytes] = []
     value: list[bytes] = []
@@ -409,6 +414,7 @@ async def spooled_uploads(
             state["current"] = None
             return
         if len(files) >= max_files:
+            state["current"] = None
             raise InputError(f"More than {max_files} files in `{field}`; send at most {max_files}.")
         raw_type = headers.get(b"content-type")
         out = _SpoolFile(spool, max_bytes, 0)
@@ -439,7 +445,16 @@ async def spooled_uploads(
         try:
             async with asyncio.timeout_at(deadline):
                 async for chunk in body_chunks(receive):
-                    parser.write(chunk)
+                    if refused:
+                        continue  # drained, not parsed or written
+                    try:
+                        parser.write(chunk)
+                    except (InputError, FileTooLargeError, SpoolFullError) as e:
+                        refused.append(e)
+                        for out, _, _ in files:
+                            out.discard()
+                if refused:
+                    raise refused[0]
                 parser.finalize()
         except MultipartParseError as e:
             raise InputError(f"Malformed multipart body: {e}") from None
