@@ -402,3 +402,34 @@ def pdf_a85_flate_bomb(inflated: int = 1 << 30) -> bytes:
     parts.append(c.flush())
     body = base64.a85encode(b"".join(parts), adobe=True)[2:]  # pdfium wants no leading <~
     return _pdf(b"<< /Length %d /Filter [/ASCII85Decode /FlateDecode] >>\nstream\n" % len(body) + body + b"\nendstream")
+
+
+def _page_pdf(ops: bytes, side: int) -> bytes:
+    from tests.pdfbytes import raw_pdf
+
+    return raw_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
+        % (side, side),
+        b"<< /Length %d >>\nstream\n" % len(ops) + ops + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ])
+
+
+def pdf_big_ruled_grid(lines: int = 1_500, step: float = 9.0) -> bytes:
+    """A `lines` x `lines` ruled grid `step` pt apart on a 14,400 pt page (PDF's largest), so no ruling snaps."""
+    end = 20 + lines * step
+    ops = [b"0.5 w"]
+    ops += [b"20 %.2f m %.2f %.2f l S" % (20 + i * step, end, 20 + i * step) for i in range(lines + 1)]
+    ops += [b"%.2f 20 m %.2f %.2f l S" % (20 + i * step, 20 + i * step, end) for i in range(lines + 1)]
+    text = b"".join(b"BT /F1 6 Tf %.2f %.2f Td (%d) Tj ET\n" % (22 + (i % 40) * step, 22 + (i // 40) * step, i) for i in range(1_600))
+    return _page_pdf(b"\n".join(ops) + b"\n" + text, 14_400)
+
+
+def pdf_many_rects(n: int = 40_000, step: float = 9.0) -> bytes:
+    """`n` small stroked rectangles (`re`) tiling the page: table cells drawn as boxes, not lines."""
+    per_row = int(14_000 // step)
+    ops = [b"0.5 w"] + [b"%.1f %.1f %.1f %.1f re S" % (20 + (i % per_row) * step, 20 + (i // per_row) * step, step, step) for i in range(n)]
+    text = b"".join(b"BT /F1 6 Tf %.1f %.1f Td (%d) Tj ET\n" % (22 + (i % 40) * step, 22 + (i // 40) * step, i) for i in range(1_600))
+    return _page_pdf(b"\n".join(ops) + b"\n" + text, 14_400)

@@ -86,6 +86,10 @@ CASES = [
     Case("pdf-a85-flate-bomb-1GiB", "r.pdf", S.pdf_a85_flate_bomb, "resource-limit", "max_stream_bytes"),
     Case("pdf-500-pages-one-content-stream", "r.pdf", lambda: S.pdf_shared_content(500), "resource-limit", "max_document_cells"),
     Case("pdf-1500x1500-ruled-grid", "r.pdf", lambda: S.pdf_ruled_grid(1_500), "no-text-layer"),
+    # the same grid 9 pt apart on a 14,400 pt page: nothing snaps, the per-page caps answer
+    Case("pdf-1500x1500-ruled-grid-big-page", "r.pdf", S.pdf_big_ruled_grid, "resource-limit", "max_grid_cells"),
+    Case("pdf-6000x6000-line-grid", "r.pdf", lambda: S.pdf_big_ruled_grid(6_000, 2.2), "resource-limit", "max_page_rules"),
+    Case("pdf-40000-cell-boxes", "r.pdf", S.pdf_many_rects, "resource-limit", "max_page_rules"),
 ]
 
 
