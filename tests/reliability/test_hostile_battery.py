@@ -120,3 +120,40 @@ def test_hostile_input_under_1mb_is_answered_within_5s_of_worker_cpu(
         assert m, (ident, r.status_code, r.headers.get("server-timing"))
     if m and len(data) < MAX_INPUT:  # larger inputs (the issue's 2-45 MB cases) only must not be a 500
         assert float(m.group(1)) < CPU_LIMIT_MS, (ident, r.status_code, code, f"{float(m.group(1)) / 1000:.2f} s CPU")
+
+
+_PDF_BOMBS = ["pdf-tounicode-250-fonts-one-cmap", "pdf-lzw-bomb-256MiB", "pdf-a85-flate-bomb-1GiB"]
+
+
+@pytest.mark.parametrize("ident", [*_PDF_BOMBS, "pdf-1500x1500-ruled-grid-big-page"])
+def test_pdf_bombs_are_a_422_naming_their_cap_under_the_deployed_memory_limit(deployed: Hosted, ident: str) -> None:
+    case = next(c for c in CASES if c.id == ident)
+    with deployed.client(timeout=90) as client:
+        r = client.post("/v1/extract", files={"file": (case.name, case.build())})
+    assert r.status_code == 422, r.text[:300]
+    body = r.json()
+    assert body["type"].endswith("/resource-limit") and case.cap in body["detail"], body
+    m = re.search(r"worker-cpu;dur=([0-9.]+)", r.headers["server-timing"])
+    assert m and float(m.group(1)) < CPU_LIMIT_MS
+
+
+_RAW_PDFIUM = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (512 << 20, resource.RLIM_INFINITY))
+import pypdfium2 as pdfium
+doc = pdfium.PdfDocument(open(sys.argv[1], "rb").read())
+doc[0].get_textpage().get_text_range()
+"""
+
+
+@pytest.mark.parametrize("ident", _PDF_BOMBS)
+def test_without_the_budget_pdfium_itself_dies_on_them_at_512_mib(tmp_path: Path, ident: str) -> None:
+    """The bombs are real: pdfium alone, in a process limited like a deployed worker, aborts (not an exception)."""
+    import subprocess
+    import sys
+
+    case = next(c for c in CASES if c.id == ident)
+    path = tmp_path / "bomb.pdf"
+    path.write_bytes(case.build())
+    proc = subprocess.run([sys.executable, "-c", _RAW_PDFIUM, str(path)], capture_output=True, timeout=120)
+    assert proc.returncode != 0, (ident, proc.returncode)
