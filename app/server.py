@@ -15,7 +15,13 @@ subclass here is the one seam for all of that (`uvicorn.Config(http=...)`):
   `max_url_bytes` (or a request line that does not end within the head limit)
   414 problem+json; h11 holds at most `max_header_bytes` of an incomplete head;
 - uvicorn's 400 for a malformed request is a problem+json document too, with
-  the status h11 hints at (431 for an oversized head).
+  the status h11 hints at (431 for an oversized head);
+- a response that refuses a body still on its way (503 before the body, 413,
+  408) is followed by a lingering close, as nginx does: the write side is shut
+  (FIN after the answer) and the rest of the body is read and dropped for a
+  bounded time, so the sender gets to read the answer and its `Retry-After`
+  instead of a connection reset (closing with unread bytes makes the kernel
+  send RST, which discards the answer at the client).
 
 Responses written here bypass the app (there is no request yet), so they are
 built with `app.problems.problem_response` and written raw.
@@ -43,6 +49,9 @@ from .settings import Settings
 
 log = logging.getLogger("app.server")
 
+# Lingering close after a refused body: stop when the client closes, after this long in all, or this long silent.
+LINGER_SECONDS = 15.0
+LINGER_IDLE_SECONDS = 5.0
 # Descriptors kept free beyond client connections: worker pipes, spool files, logs, the listening socket.
 FD_RESERVE = 64
 
@@ -171,6 +180,27 @@ def connection_limit(wanted: int) -> int:
     return max(1, min(wanted, room))
 
 
+class _LingeringTransport:
+    """The connection's transport as uvicorn sees it: `close()` becomes a lingering close when a body is unread.
+
+    Everything else is the real transport's. uvicorn closes after a response with `Connection: close`;
+    if the client is still sending the body that response refused, the protocol drains it instead.
+    """
+
+    def __init__(self, transport: asyncio.Transport, protocol: GuardedH11Protocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def is_closing(self) -> bool:
+        return self._protocol.lingering or self._transport.is_closing()
+
+    def close(self) -> None:
+        self._protocol.close_or_linger()
+
+
 class GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol plus a head timeout, a connection cap and problem+json protocol errors."""
 
@@ -185,6 +215,11 @@ class GuardedH11Protocol(H11Protocol):
         super().__init__(*args, **kwargs)
         self.conn = HeadLimitedConnection(self.max_header_bytes, self.max_header_fields, self.max_url_bytes)
         self._head_timer: asyncio.TimerHandle | None = None
+        self._raw: asyncio.Transport | None = None
+        self.lingering = False
+        self._lost = False
+        self._linger_end = 0.0
+        self._linger_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         if len(self.connections) >= self.max_connections:
@@ -198,15 +233,53 @@ class GuardedH11Protocol(H11Protocol):
             self.transport = transport
             return
         super().connection_made(transport)
+        self._raw = transport
+        self.transport = _LingeringTransport(transport, self)  # type: ignore[assignment]
         self._arm_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
+        self._lost = True
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
         if self.flow is None:  # refused in connection_made: nothing was set up
             return
         super().connection_lost(exc)
 
+    def close_or_linger(self) -> None:
+        """Close; but if the client is still sending a body, first let it read the answer (see the module doc)."""
+        raw = self._raw
+        if raw is None or self.lingering:
+            if raw is not None:
+                raw.close()
+            return
+        if self._lost or raw.is_closing() or self.conn.their_state is not h11.SEND_BODY or not raw.can_write_eof():
+            raw.close()
+            return
+        self.lingering = True
+        self._cancel_head_timer()
+        try:
+            raw.write_eof()  # FIN once the answer is flushed; the client's side stays open
+        except (OSError, RuntimeError):
+            raw.close()
+            return
+        raw.resume_reading()  # uvicorn pauses reading at its high-water mark
+        self._linger_end = self.loop.time() + LINGER_SECONDS
+        self._linger_timer = self.loop.call_later(LINGER_IDLE_SECONDS, self._linger_check)
+
+    def _linger_check(self) -> None:
+        """Called after a silence (or at the end): the client had its chance to read the answer."""
+        self._linger_timer = None
+        if self._raw is not None:
+            self._raw.close()
+
     def data_received(self, data: bytes) -> None:
+        if self.lingering:  # the refused body: dropped; the timer is pushed back while it keeps coming
+            if self._linger_timer is not None:
+                self._linger_timer.cancel()
+            delay = min(LINGER_IDLE_SECONDS, self._linger_end - self.loop.time())
+            self._linger_timer = self.loop.call_later(max(0.0, delay), self._linger_check)
+            return
         super().data_received(data)
         if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
             if self._head_timer is None:
