@@ -65,7 +65,7 @@ def _raw_post(url: str, body: bytes) -> int:
     except urllib.error.HTTPError as exc:
         return exc.code
     except OSError:
-        return -1  # refused while still sending: the server closed after its 503
+        return -1  # the connection was reset while still sending: the answer was lost
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +136,9 @@ def test_every_measured_request_succeeds(footprint: Footprint) -> None:
 
 
 def test_the_burst_was_received_and_refused_without_buffering(burst: Burst) -> None:
-    assert set(burst.statuses) <= {415, 503, -1}, burst.statuses
+    # every sender reads its answer, 503s included: the server lingers after a refusal instead of resetting
+    # (before that, 43 of 48 urllib senders got ECONNRESET instead of their 503)
+    assert set(burst.statuses) <= {415, 503}, burst.statuses
     assert burst.statuses.count(415) >= 2, "bodies were really received and read by the workers"
     assert burst.statuses.count(415) < len(burst.statuses), "the slots and the quota refused some before reading"
     assert burst.peak_server_mib - burst.idle_server_mib < 64, burst
