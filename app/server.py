@@ -21,7 +21,7 @@ subclass here is the one seam for all of that (`uvicorn.Config(http=...)`):
   (FIN after the answer) and the rest of the body is read and dropped for a
   bounded time, so the sender gets to read the answer and its `Retry-After`
   instead of a connection reset (closing with unread bytes makes the kernel
-  send RST, which discards the answer at the client).
+  send RST, which discards the answer at the client); a graceful stop ends it.
 
 Responses written here bypass the app (there is no request yet), so they are
 built with `app.problems.problem_response` and written raw.
@@ -218,6 +218,7 @@ class GuardedH11Protocol(H11Protocol):
         self._raw: asyncio.Transport | None = None
         self.lingering = False
         self._lost = False
+        self._stopping = False  # the server is shutting down: no lingering, it would only delay the exit
         self._linger_end = 0.0
         self._linger_timer: asyncio.TimerHandle | None = None
 
@@ -253,7 +254,13 @@ class GuardedH11Protocol(H11Protocol):
             if raw is not None:
                 raw.close()
             return
-        if self._lost or raw.is_closing() or self.conn.their_state is not h11.SEND_BODY or not raw.can_write_eof():
+        if (
+            self._lost
+            or self._stopping
+            or raw.is_closing()
+            or self.conn.their_state is not h11.SEND_BODY
+            or not raw.can_write_eof()
+        ):
             raw.close()
             return
         self.lingering = True
@@ -266,6 +273,14 @@ class GuardedH11Protocol(H11Protocol):
         raw.resume_reading()  # uvicorn pauses reading at its high-water mark
         self._linger_end = self.loop.time() + LINGER_SECONDS
         self._linger_timer = self.loop.call_later(LINGER_IDLE_SECONDS, self._linger_check)
+
+    def shutdown(self) -> None:
+        """uvicorn's graceful stop of this connection; a lingering close ends now."""
+        self._stopping = True
+        if self.lingering:
+            self.close_or_linger()
+            return
+        super().shutdown()
 
     def _linger_check(self) -> None:
         """Called after a silence (or at the end): the client had its chance to read the answer."""

@@ -274,6 +274,36 @@ def test_a_refused_body_still_being_sent_gets_its_answer_not_a_reset(service_tmp
         assert "Traceback" not in service.log()
 
 
+def test_sigterm_ends_a_lingering_close_at_once(service_tmp: Path) -> None:
+    """A sender still trickling a refused body does not hold up a graceful stop (it would for the 15 s cap)."""
+    service = _service(service_tmp, max_upload_bytes=str(MiB)).start()
+    sock = _connect(service)
+    sock.sendall(_head("POST", "/v1/extract", 10 * MiB) + b"x" * 100_000)
+    assert _status(sock.recv(65536)) == 413
+    stop = threading.Event()
+
+    def trickle() -> None:
+        while not stop.is_set():
+            try:
+                sock.sendall(b"x" * 1000)
+            except OSError:
+                return
+            time.sleep(0.2)
+
+    sender = threading.Thread(target=trickle, daemon=True)
+    sender.start()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    service.proc.send_signal(signal.SIGTERM)
+    try:
+        assert service.proc.wait(30) == 0
+        assert time.monotonic() - t0 < 10, "the stop waited for the lingering close"
+    finally:
+        stop.set()
+        sender.join(5)
+        sock.close()
+
+
 def test_a_declared_body_over_the_spool_quota_is_refused_before_reading(service_tmp: Path) -> None:
     with _service(service_tmp, spool_quota_mb="8", max_upload_bytes=str(20 * MiB)) as service:
         sock = _connect(service)
