@@ -31,6 +31,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import time
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -70,6 +72,38 @@ def raw_problem(status: int, code: str, title: str, detail: str, **extra: object
     head += [b"%s: %s" % (k, v) for k, v in response.raw_headers]
     head.append(b"connection: close")
     return b"\r\n".join(head) + b"\r\n\r\n" + bytes(response.body)
+
+
+class PerRequestWarningLimit(logging.Filter):
+    """Lets uvicorn's one-line-per-bad-request warnings through at most `per_minute` times a minute.
+
+    "Invalid HTTP request received." is logged for every unparsable request, so a client can write the
+    log as fast as it can send garbage; past the limit the rest of the minute is counted and reported once.
+    """
+
+    MESSAGES = frozenset({"Invalid HTTP request received."})
+
+    def __init__(self, per_minute: int = 20, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.per_minute = per_minute
+        self._clock = clock
+        self._window = clock()
+        self._passed = 0
+        self._dropped = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg not in self.MESSAGES:
+            return True
+        now = self._clock()
+        if now - self._window >= 60.0:
+            if self._dropped:
+                log.warning("%d more invalid requests in the last minute were not logged", self._dropped)
+            self._window, self._passed, self._dropped = now, 0, 0
+        if self._passed < self.per_minute:
+            self._passed += 1
+            return True
+        self._dropped += 1
+        return False
 
 
 def _phrase(status: int) -> bytes:
@@ -370,7 +404,13 @@ class GuardedH11Protocol(H11Protocol):
 
 
 def protocol_class(settings: Settings) -> type[GuardedH11Protocol]:
-    """A protocol class carrying this service's limits (uvicorn instantiates it per connection)."""
+    """A protocol class carrying this service's limits (uvicorn instantiates it per connection).
+
+    Also limits uvicorn's per-bad-request warning (`PerRequestWarningLimit`), once per process.
+    """
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, PerRequestWarningLimit) for f in uvicorn_log.filters):
+        uvicorn_log.addFilter(PerRequestWarningLimit())
     return type(
         "ServiceH11Protocol",
         (GuardedH11Protocol,),

@@ -553,6 +553,16 @@ def test_every_refusal_the_stack_emits_is_problem_json(service_tmp: Path) -> Non
         assert "WebSocket library" not in log, "an Upgrade request is not worth two warnings in the log"
 
 
+def test_a_stream_of_garbage_requests_does_not_flood_the_log(service_tmp: Path) -> None:
+    with _service(service_tmp) as service:
+        for _ in range(200):
+            raw = _exchange(service, b"NOT HTTP AT ALL\r\n\r\n")
+            assert _status(raw) == 400
+        log = service.log()
+        assert httpx.get(service.url + "/healthz", timeout=5).status_code == 200
+    assert 1 <= log.count("Invalid HTTP request received.") <= 20, "one line per bad request"
+
+
 def test_metric_labels_come_from_a_fixed_set(service_tmp: Path) -> None:
     with _service(service_tmp) as service:
         with httpx.Client(base_url=service.url, timeout=10) as client:
