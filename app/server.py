@@ -78,7 +78,8 @@ class PerRequestWarningLimit(logging.Filter):
     """Lets uvicorn's one-line-per-bad-request warnings through at most `per_minute` times a minute.
 
     "Invalid HTTP request received." is logged for every unparsable request, so a client can write the
-    log as fast as it can send garbage; past the limit the rest of the minute is counted and reported once.
+    log as fast as it can send garbage; past the limit the rest of the minute is counted, and the count is
+    logged with the first such warning of a later minute.
     """
 
     MESSAGES = frozenset({"Invalid HTTP request received."})
