@@ -237,7 +237,7 @@ class _LingeringTransport:
 
 
 class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol plus a head timeout, a connection cap and problem+json protocol errors."""
+    """uvicorn's h11 protocol plus head caps and timeout, a connection cap, lingering close, problem+json errors."""
 
     header_timeout: float = 10.0
     max_connections: int = 256
