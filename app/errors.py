@@ -70,3 +70,24 @@ class RequestTimeoutError(ServiceError):
 
     code = "request-timeout"
     title = "The request was not received in time"
+
+
+class HeaderFieldsTooLargeError(ServiceError):
+    """The request head has more header fields, or more bytes, than the server reads."""
+
+    code = "header-fields-too-large"
+    title = "Request header fields too large"
+
+
+class UriTooLongError(ServiceError):
+    """The request target (path and query) is longer than the server reads."""
+
+    code = "uri-too-long"
+    title = "Request target too long"
+
+
+class HttpVersionError(ServiceError):
+    """The request is not HTTP/1.0 or HTTP/1.1 (e.g. an HTTP/2 preface sent without negotiation)."""
+
+    code = "http-version-not-supported"
+    title = "HTTP version not supported"

@@ -3,7 +3,9 @@
 Plain ASGI middlewares (not BaseHTTPMiddleware) so streaming bodies pass
 through untouched. `RequestContextMiddleware` (outermost) adds the headers to
 every response, including problem responses and the generic 500 it produces
-itself for unhandled bugs, and labels metrics from fixed sets only.
+itself for unhandled bugs, labels metrics from fixed sets only, and makes every
+redirect's `Location` relative (an absolute one is built from the client's
+`Host` header, so it would send other users wherever that header points).
 `AdmissionMiddleware` (inside it) decides before a body is read whether it may
 be read at all, times out a silent body, and cancels the request's work when
 the client goes away.
@@ -16,6 +18,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from urllib.parse import urlsplit, urlunsplit
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
@@ -46,6 +49,14 @@ def method_label(method: str | None) -> str:
 
 def status_label(status: int) -> str:
     return str(status) if 100 <= status <= 599 else "other"
+
+
+def relative_location(location: str) -> str:
+    """`location` without scheme and authority: the service only ever redirects to itself."""
+    parts = urlsplit(location)
+    if not parts.scheme and not parts.netloc:
+        return location
+    return urlunsplit(("", "", parts.path or "/", parts.query, parts.fragment))
 
 
 def sanitize_request_id(raw: str | None) -> str | None:
@@ -85,6 +96,8 @@ class RequestContextMiddleware:
                 headers[PROCESSING_TIME_HEADER] = f"{elapsed_ms:.1f}"
                 parts = [f"total;dur={elapsed_ms:.1f}"] + [f"{k};dur={v:.1f}" for k, v in timings.items()]
                 headers["Server-Timing"] = ", ".join(parts)
+                if "location" in headers:
+                    headers["Location"] = relative_location(headers["location"])
             await send(message)
 
         self.metrics.in_flight.inc()

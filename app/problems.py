@@ -28,12 +28,15 @@ from extractors import (
 
 from .errors import (
     DeadlineExceededError,
+    HeaderFieldsTooLargeError,
+    HttpVersionError,
     NotReadyError,
     PoolSaturatedError,
     RequestTimeoutError,
     ServiceError,
     SpoolFullError,
     UploadsSaturatedError,
+    UriTooLongError,
     WorkerBugError,
     WorkerCrashedError,
 )
@@ -59,6 +62,9 @@ STATUS_BY_ERROR: dict[type[ExtractionError], int] = {
     UploadsSaturatedError: 503,
     SpoolFullError: 503,
     RequestTimeoutError: 408,
+    HeaderFieldsTooLargeError: 431,
+    UriTooLongError: 414,
+    HttpVersionError: 505,
 }
 
 # Framework-level statuses (routing, methods) → stable codes.
@@ -69,7 +75,9 @@ CODE_BY_HTTP_STATUS: dict[int, str] = {
     405: "method-not-allowed",
     406: "not-acceptable",
     413: "file-too-large",
+    414: "uri-too-long",
     415: "unsupported-media-type",
+    431: "header-fields-too-large",
 }
 
 _RESERVED = {"type", "title", "status", "detail", "instance", "request_id"}

@@ -135,6 +135,26 @@ class Settings(BaseSettings):
         description="Open client connections; one more is answered 503 and closed at once. Also kept below the "
         "process's file-descriptor limit.",
     )
+    max_header_bytes: int = Field(
+        16 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        description="Largest request head (request line and header fields) in bytes; a longer one gets 431 "
+        "`header-fields-too-large` (414 `uri-too-long` when the request line alone is longer) and the connection "
+        "is closed.",
+    )
+    max_header_fields: int = Field(
+        100,
+        ge=8,
+        le=10_000,
+        description="Most header fields in one request; one more gets 431 `header-fields-too-large`.",
+    )
+    max_url_bytes: int = Field(
+        8 * 1024,
+        ge=256,
+        le=1024 * 1024,
+        description="Longest request target (path and query) in bytes; a longer one gets 414 `uri-too-long`.",
+    )
 
     @property
     def worker_memory_limit_bytes(self) -> int:

@@ -19,7 +19,7 @@ from importlib import resources
 from rapidfuzz import fuzz
 
 from . import fit
-from .caching import text_cache
+from .caching import MAX_CACHED_CHARS, text_cache
 from .catalogue import catalogue, order
 from .forms import FORMS
 from .model import Cell, Source
@@ -222,6 +222,8 @@ def _best(key: str, aliases: tuple[Alias, ...], context: str = "", last_id: str 
             if len(targets) > 1:
                 hits.sort(key=lambda a: (-(a.parent is not None), -_prefix_len(a.target, last_id)))
             return hits[0], 100.0, len(targets)
+    if len(key) + len(context) > MAX_CACHED_CHARS:  # a huge label or context is scored, never held by the memo
+        return _best_fuzzy(key, aliases, context, last_id)
     memo = (id(aliases), key, context, last_id)
     hit = _FUZZY_MEMO.get(memo)
     if hit is None:

@@ -40,6 +40,9 @@ EXPECTED_STATUS = {
     "UploadsSaturatedError": 503,
     "SpoolFullError": 503,
     "RequestTimeoutError": 408,
+    "HeaderFieldsTooLargeError": 431,  # harden-server3 (#16): head caps in app/server.py
+    "UriTooLongError": 414,
+    "HttpVersionError": 505,
 }
 
 
