@@ -18,6 +18,7 @@ import math
 import multiprocessing
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -162,6 +163,15 @@ class WorkerPool:
         alive = idle_alive + sum(1 for w in self._busy.values() if not w.retire)
         return PoolStats(self.config.size, alive, len(self._busy), self._waiting, dict(self.restarts))
 
+    def kill(self, pid: int, reason: str = "cancelled") -> bool:
+        """Kill the busy worker `pid` (a cancelled job): its run fails, a fresh process takes the slot."""
+        worker = self._busy.get(pid)
+        if worker is None:
+            return False
+        worker.retire, worker.retire_reason = True, reason
+        worker.process.kill()
+        return True
+
     def busy_pids(self) -> list[int]:
         """Pids of the processes running a job now (operators and fault tests)."""
         return list(self._busy)
@@ -179,12 +189,22 @@ class WorkerPool:
         return max(1, min(60, math.ceil(self._mean_seconds * backlog / self.config.size)))
 
     # ---- running jobs ----------------------------------------------------------------------
-    async def run(self, job: ExtractJob, deadline: float, deadline_seconds: float) -> JobOutput:
-        """Run `job` on a worker before `deadline` (loop time) or raise a service/library error."""
+    async def run(
+        self,
+        job: ExtractJob,
+        deadline: float,
+        deadline_seconds: float,
+        on_worker: Callable[[int], None] | None = None,
+    ) -> JobOutput:
+        """Run `job` on a worker before `deadline` (loop time) or raise a service/library error.
+
+        `on_worker(pid)` is told which worker took the job (async jobs use it to cancel with `kill`)."""
         if not self.started or self._idle is None or self._loop is None:
             raise NotReadyError("The worker pool is not running.")
         worker = await self._acquire(deadline, deadline_seconds)
         self._busy[worker.pid] = worker
+        if on_worker is not None:
+            on_worker(worker.pid)
         remaining = max(0.0, deadline - self._loop.time())
         fut = self._loop.run_in_executor(self._threads, self._execute, worker, job, remaining)
         fut.add_done_callback(lambda f, w=worker: self._release(w, f))
