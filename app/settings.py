@@ -106,7 +106,8 @@ class Settings(BaseSettings):
     )
     job_dir: str = Field(
         "",
-        description="Directory of the SQLite job store (a volume or the pod's temp dir); empty: the system temp dir.",
+        description="Directory of the SQLite job store file `govreport-jobs.sqlite3` (a volume, or the pod's temp dir); "
+        "empty: `govreport-jobs/` in the system temp dir. Created on the first job, not at start-up.",
     )
     redis_url: str = Field(
         "redis://localhost:6379/0", description="Redis URL of the `redis` job store (redis-py `from_url` syntax)."
