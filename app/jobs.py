@@ -2,7 +2,12 @@
 
 The replica that accepts a job runs it on its own worker pool (the bytes never
 leave it); the job's state lives in the job store (`app.jobstore`) so any
-replica can answer for it. The runner keeps a heartbeat on its active jobs;
+replica can answer for it. The upload is spooled to disk like a `/v1/extract`
+body (same size limit, same spool quota); the job keeps that file (a hard link
+in the spool directory, still counted against the quota) until it finishes, and
+the worker reads it from there, so queued jobs cost disk, not server memory.
+While a PDF is read, the worker's page progress reaches the store with the
+heartbeat. The runner keeps a heartbeat on its active jobs;
 a reader that finds a queued/running job whose heartbeat went stale reports it
 failed (`job-lost`): its replica died. A DELETE on any replica marks the job
 cancelled in the store; the owning replica notices on its next beat and kills
@@ -14,8 +19,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 import uuid
+from collections.abc import Callable
+from pathlib import Path as FilePath
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -24,7 +32,7 @@ import httpx
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from extractors import ExtractionError, ExtractionResult
 
@@ -53,8 +61,8 @@ POLL_SECONDS = 1
 
 
 class JobProgress(BaseModel):
-    pages_done: int | None = Field(None, description="Pages read so far (known when the job finished).")
-    pages_total: int | None = Field(None, description="Pages of the document (PDF), when known.")
+    pages_done: int | None = Field(None, description="Pages read so far (PDF: updated while it runs; null until known).")
+    pages_total: int | None = Field(None, description="Pages of the document (PDF: known once reading starts).")
 
 
 class Job(BaseModel):
@@ -91,6 +99,7 @@ class JobRunner:
         self.metrics = metrics
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._pids: dict[str, int] = {}
+        self._progress: dict[str, tuple[int, int]] = {}
         self._cancelled: set[str] = set()
         self._slots = asyncio.Semaphore(max(1, pool.config.size))
         self._beat: asyncio.Task[None] | None = None
@@ -124,29 +133,45 @@ class JobRunner:
                 f"callback_url must be an http(s) URL on one of the allowed hosts: {', '.join(sorted(allowed))}."
             )
 
-    async def submit(self, job: ExtractJob, options: dict[str, Any], callback_url: str | None) -> JobRecord:
+    def check_room(self) -> None:
+        """503 before the body is read when this replica already holds `max_jobs_pending` unfinished jobs."""
         if self.pending >= self.settings.max_jobs_pending:
             raise PoolSaturatedError(
                 f"This replica already holds {self.pending} unfinished jobs.", retry_after=self.pool.retry_after()
             )
-        now = time.time()
-        record = JobRecord(
-            id=uuid.uuid4().hex,
-            status="queued",
-            created_at=now,
-            expires_at=now + self.settings.job_deadline_seconds + self.settings.job_ttl_seconds,
-            heartbeat_at=now,
-            filename=job.filename,
-            callback_url=callback_url,
-            options=options,
-        )
-        await asyncio.to_thread(self.store.put, record)
-        task = asyncio.create_task(self._run(record, job))
+
+    async def submit(
+        self,
+        job_id: str,
+        job: ExtractJob,
+        options: dict[str, Any],
+        callback_url: str | None,
+        cleanup: Callable[[], None] = lambda: None,
+    ) -> JobRecord:
+        """Record the job as queued and start it; `cleanup` runs once it is over (frees its spooled file)."""
+        try:
+            self.check_room()
+            now = time.time()
+            record = JobRecord(
+                id=job_id,
+                status="queued",
+                created_at=now,
+                expires_at=now + self.settings.job_deadline_seconds + self.settings.job_ttl_seconds,
+                heartbeat_at=now,
+                filename=job.filename,
+                callback_url=callback_url,
+                options=options,
+            )
+            await asyncio.to_thread(self.store.put, record)
+        except BaseException:
+            cleanup()
+            raise
+        task = asyncio.create_task(self._run(record, job, cleanup))
         self._tasks[record.id] = task
         task.add_done_callback(lambda _t, job_id=record.id: self._tasks.pop(job_id, None))
         return record
 
-    async def _run(self, record: JobRecord, job: ExtractJob) -> None:
+    async def _run(self, record: JobRecord, job: ExtractJob, cleanup: Callable[[], None]) -> None:
         loop = asyncio.get_running_loop()
         deadline_s = self.settings.job_deadline_seconds
         deadline = loop.time() + deadline_s
@@ -155,7 +180,13 @@ class JobRunner:
         pages: int | None = None
         try:
             async with self._slots:
-                output = await self.pool.run(job, deadline, deadline_s, on_worker=lambda pid: self._started(record, pid))
+                output = await self.pool.run(
+                    job,
+                    deadline,
+                    deadline_s,
+                    on_worker=lambda pid: self._started(record, pid),
+                    on_progress=lambda done, total: self._progress.__setitem__(record.id, (done, total)),
+                )
             result = ExtractionResult.model_validate_json(output.result_json)
             pages = result.document.pages
             include = [Part(p) for p in record.options.get("include", [])]
@@ -174,6 +205,8 @@ class JobRunner:
             problem = _problem_of(WorkerBugError("An unexpected error occurred; it has been logged with the job id."))
         finally:
             self._pids.pop(record.id, None)
+            self._progress.pop(record.id, None)
+            cleanup()
         if problem is not None:
             self.metrics.failures.labels(problem["code"]).inc()
         await self._finish(record.id, result_json, problem, pages)
@@ -185,32 +218,43 @@ class JobRunner:
         task.add_done_callback(self._callbacks.discard)
 
     async def _mark_running(self, job_id: str) -> None:
-        current = await asyncio.to_thread(self.store.get, job_id)
-        if current is not None and current.status == "queued":
+        def running(current: JobRecord) -> JobRecord | None:
+            if current.status != "queued":
+                return None
             now = time.time()
-            await asyncio.to_thread(self.store.put, current.evolve(status="running", started_at=now, heartbeat_at=now))
+            return current.evolve(status="running", started_at=now, heartbeat_at=now)
+
+        await asyncio.to_thread(self.store.update, job_id, running)
 
     async def _finish(
         self, job_id: str, result_json: str | None, problem: dict[str, Any] | None, pages: int | None
     ) -> None:
-        current = await asyncio.to_thread(self.store.get, job_id)
-        if current is None or current.status in FINAL:  # deleted, or cancelled from another replica
-            self._cancelled.discard(job_id)
-            return
         now = time.time()
-        final = current.evolve(
-            status="failed" if problem else "succeeded",
-            started_at=current.started_at or now,
-            finished_at=now,
-            heartbeat_at=now,
-            expires_at=now + self.settings.job_ttl_seconds,
-            pages_done=pages,
-            pages_total=pages,
-            problem=problem,
-            result_json=result_json,
-        )
-        await asyncio.to_thread(self.store.put, final)
+        finished: list[JobRecord] = []
+
+        def finish(current: JobRecord) -> JobRecord | None:
+            if current.status in FINAL:  # cancelled (maybe from another replica): its record stays as it is
+                return None
+            done = pages if pages is not None else current.pages_total if problem is None else current.pages_done
+            final = current.evolve(
+                status="failed" if problem else "succeeded",
+                started_at=current.started_at or now,
+                finished_at=now,
+                heartbeat_at=now,
+                expires_at=now + self.settings.job_ttl_seconds,
+                pages_done=done,
+                pages_total=pages if pages is not None else current.pages_total,
+                problem=problem,
+                result_json=result_json,
+            )
+            finished.append(final)
+            return final
+
+        await asyncio.to_thread(self.store.update, job_id, finish)
         self._cancelled.discard(job_id)
+        if not finished:
+            return
+        final = finished[-1]
         if final.callback_url:
             task = asyncio.create_task(self._deliver(final))
             self._callbacks.add(task)
@@ -219,25 +263,31 @@ class JobRunner:
     # ---- cancelling ------------------------------------------------------------------------
     async def cancel(self, job_id: str) -> JobRecord:
         """Cancel an unfinished job (any replica), or forget a finished one; returns its last state."""
-        current = await asyncio.to_thread(self.store.get, job_id)
-        if current is None:
-            raise JobNotFoundError(f"There is no job {job_id!r} (never created, expired, or deleted).")
-        if current.status in FINAL:
-            await asyncio.to_thread(self.store.delete, job_id)
-            return current
-        now = time.time()
         problem = _problem_of(JobCancelledError("The job was cancelled with DELETE before it finished."))
-        final = current.evolve(
-            status="failed",
-            cancel_requested=True,
-            finished_at=now,
-            heartbeat_at=now,
-            expires_at=now + self.settings.job_ttl_seconds,
-            problem=problem,
-        )
-        await asyncio.to_thread(self.store.put, final)
+        seen: list[JobRecord] = []
+
+        def cancelled(current: JobRecord) -> JobRecord | None:
+            seen.append(current)
+            if current.status in FINAL:
+                return None
+            now = time.time()
+            return current.evolve(
+                status="failed",
+                cancel_requested=True,
+                finished_at=now,
+                heartbeat_at=now,
+                expires_at=now + self.settings.job_ttl_seconds,
+                problem=problem,
+            )
+
+        record = await asyncio.to_thread(self.store.update, job_id, cancelled)
+        if record is None:
+            raise JobNotFoundError(f"There is no job {job_id!r} (never created, expired, or deleted).")
+        if seen and seen[-1].status in FINAL:  # already over: DELETE forgets it
+            await asyncio.to_thread(self.store.delete, job_id)
+            return seen[-1]
         self._stop_local(job_id)
-        return final
+        return record
 
     def _stop_local(self, job_id: str) -> None:
         """Stop a job this replica runs: kill its worker, or drop it from the queue."""
@@ -258,46 +308,76 @@ class JobRunner:
             await asyncio.sleep(interval)
             for job_id in list(self._tasks):
                 with contextlib.suppress(Exception):  # a store hiccup must not stop the beat
-                    current = await asyncio.to_thread(self.store.get, job_id)
-                    if current is None or current.cancel_requested:
-                        self._stop_local(job_id)
-                    elif current.status not in FINAL:
-                        await asyncio.to_thread(self.store.put, current.evolve(heartbeat_at=time.time()))
+                    await self._beat_one(job_id)
+
+    async def _beat_one(self, job_id: str) -> None:
+        """Refresh one job's heartbeat and progress; stop it here when it was cancelled or deleted elsewhere."""
+        progress = self._progress.get(job_id)
+
+        def beat(current: JobRecord) -> JobRecord | None:
+            if current.status in FINAL:
+                return None
+            changes: dict[str, Any] = {"heartbeat_at": time.time()}
+            if progress is not None:
+                changes["pages_done"], changes["pages_total"] = progress
+            return current.evolve(**changes)
+
+        current = await asyncio.to_thread(self.store.update, job_id, beat)
+        if current is None or current.cancel_requested:
+            self._stop_local(job_id)
 
     def lost(self, record: JobRecord) -> JobRecord:
-        """`record` as readers must see it: failed when its replica stopped beating for it."""
+        """`record` as readers must see it: failed when its replica stopped beating for it (blocking)."""
         if record.status in FINAL or record.id in self._tasks:
             return record
         if time.time() - record.heartbeat_at <= self.settings.job_stale_seconds:
             return record
-        now = time.time()
-        problem = _problem_of(
-            JobLostError(
-                f"The replica running this job stopped refreshing it {now - record.heartbeat_at:.0f} s ago "
-                "(crashed, restarted or scaled down); submit the file again."
+
+        def failed(current: JobRecord) -> JobRecord | None:
+            now = time.time()
+            if current.status in FINAL or now - current.heartbeat_at <= self.settings.job_stale_seconds:
+                return None
+            problem = _problem_of(
+                JobLostError(
+                    f"The replica running this job stopped refreshing it {now - current.heartbeat_at:.0f} s ago "
+                    "(crashed, restarted or scaled down); submit the file again."
+                )
             )
-        )
-        final = record.evolve(status="failed", finished_at=now, problem=problem, expires_at=now + self.settings.job_ttl_seconds)
-        self.store.put(final)
-        return final
+            return current.evolve(
+                status="failed", finished_at=now, problem=problem, expires_at=now + self.settings.job_ttl_seconds
+            )
+
+        return self.store.update(record.id, failed) or record
 
     # ---- callbacks -------------------------------------------------------------------------
     async def _deliver(self, record: JobRecord) -> None:
+        """POST the final status (not the result) to `callback_url`; retried on network errors, 5xx and 429."""
         assert record.callback_url is not None
-        body = {k: v for k, v in public_view(record, None).items() if k != "result"}
+        body = orjson.dumps({k: v for k, v in public_view(record, None).items() if k != "result"})
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self.settings.callback_attempts),
                 wait=wait_exponential(multiplier=0.2, max=10),
-                retry=retry_if_exception_type(httpx.HTTPError),
+                retry=retry_if_exception(_retryable),
                 reraise=True,
             ):
                 with attempt:
                     async with httpx.AsyncClient(timeout=10, follow_redirects=False) as client:
-                        response = await client.post(record.callback_url, json=body)
+                        response = await client.post(
+                            record.callback_url, content=body, headers={"Content-Type": "application/json"}
+                        )
                         response.raise_for_status()
         except httpx.HTTPError as e:
             log.warning("callback for job %s failed after retries: %s", record.id, e)
+        except Exception:  # noqa: BLE001 - a callback bug must not pass silently, nor touch the job
+            log.exception("callback for job %s failed", record.id)
+
+
+def _retryable(exc: BaseException) -> bool:
+    """Network trouble and server-side failures are worth another attempt; a 4xx answer is final."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code >= 500 or exc.response.status_code == 429
+    return isinstance(exc, httpx.TransportError)
 
 
 def public_view(record: JobRecord, request: Request | None) -> dict[str, Any]:
@@ -373,18 +453,45 @@ async def create_job(
     """Upload one report; get 202 with `Location: /v1/jobs/{id}` and `Retry-After`, then poll it."""
     runner = _runner(request)
     runner.check_callback(callback_url)
+    runner.check_room()
     settings: Settings = request.app.state.settings
     spool: Spool = request.app.state.spool
-    async with spooled_upload(request, spool, settings.max_upload_bytes, filename) as upload:
-        # the spooled file goes when this request ends; the job keeps its own copy of the bytes
-        data = await asyncio.to_thread(upload.path.read_bytes)
-        job = ExtractJob(
-            data, upload.filename, upload.content_type, settings.max_pages,
-            max_ocr_pages=settings.max_ocr_pages, ocr_threads=settings.ocr_threads,
-        )
+    job_id = uuid.uuid4().hex
+    deadline_s = settings.request_deadline_seconds
+    deadline = asyncio.get_running_loop().time() + deadline_s
+    async with spooled_upload(
+        request, spool, settings.max_upload_bytes, filename, deadline=deadline, deadline_seconds=deadline_s
+    ) as upload:
+        # the request's spool file goes when this block ends; the job keeps a second name for it
+        kept = upload.path.with_name(f"job-{job_id}")
+        os.link(upload.path, kept)
+        size, name, content_type = upload.size, upload.filename, upload.content_type
+    try:
+        spool.reserve(size)  # the job's file counts against the spool quota until the job is over
+    except BaseException:
+        kept.unlink(missing_ok=True)
+        raise
+    job = ExtractJob(
+        b"", name, content_type, settings.max_pages,
+        max_ocr_pages=settings.max_ocr_pages, ocr_threads=settings.ocr_threads, path=str(kept), progress=True,
+    )
     options = {"include": [p.value for p in include], "min_confidence": min_confidence}
-    record = await runner.submit(job, options, callback_url)
+    record = await runner.submit(job_id, job, options, callback_url, cleanup=_release_once(spool, kept, size))
     return _job_response(record, request, 202)
+
+
+def _release_once(spool: Spool, path: FilePath, size: int) -> Callable[[], None]:
+    """Delete a job's spooled file and give its bytes back to the quota (idempotent)."""
+    done = False
+
+    def release() -> None:
+        nonlocal done
+        if not done:
+            done = True
+            path.unlink(missing_ok=True)
+            spool.release(size)
+
+    return release
 
 
 @router.get(

@@ -34,6 +34,7 @@ from .errors import (
 from .worker import (
     ExtractJob,
     JobOutput,
+    Progress,
     Reply,
     Task,
     rebuild_error,
@@ -195,10 +196,12 @@ class WorkerPool:
         deadline: float,
         deadline_seconds: float,
         on_worker: Callable[[int], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
     ) -> JobOutput:
         """Run `job` on a worker before `deadline` (loop time) or raise a service/library error.
 
-        `on_worker(pid)` is told which worker took the job (async jobs use it to cancel with `kill`)."""
+        `on_worker(pid)` is told which worker took the job (async jobs use it to cancel with `kill`);
+        `on_progress(done, total)` gets the worker's `Progress` messages (on the event loop)."""
         if not self.started or self._idle is None or self._loop is None:
             raise NotReadyError("The worker pool is not running.")
         worker = await self._acquire(deadline, deadline_seconds)
@@ -206,7 +209,7 @@ class WorkerPool:
         if on_worker is not None:
             on_worker(worker.pid)
         remaining = max(0.0, deadline - self._loop.time())
-        fut = self._loop.run_in_executor(self._threads, self._execute, worker, job, remaining)
+        fut = self._loop.run_in_executor(self._threads, self._execute, worker, job, remaining, on_progress)
         fut.add_done_callback(lambda f, w=worker: self._release(w, f))
         try:
             outcome: _Outcome = await asyncio.shield(fut)
@@ -257,17 +260,24 @@ class WorkerPool:
         finally:
             self._waiting -= 1
 
-    def _execute(self, worker: _Worker, job: ExtractJob, timeout: float) -> _Outcome:
-        """Thread body: send the job, wait on the pipe up to `timeout`, kill on overrun."""
+    def _execute(
+        self, worker: _Worker, job: ExtractJob, timeout: float, on_progress: Callable[[int, int], None] | None = None
+    ) -> _Outcome:
+        """Thread body: send the job, wait on the pipe up to `timeout` (passing on progress), kill on overrun."""
         t0 = time.monotonic()
         try:
             worker.conn.send(job)
-            if not worker.conn.poll(max(0.0, timeout - (time.monotonic() - t0))):
-                worker.retire, worker.retire_reason = True, "deadline"
-                worker.process.kill()
-                worker.process.join(_KILL_JOIN_SECONDS)
-                return _Outcome(timed_out=True, seconds=time.monotonic() - t0)
-            reply = worker.conn.recv()
+            while True:
+                if not worker.conn.poll(max(0.0, timeout - (time.monotonic() - t0))):
+                    worker.retire, worker.retire_reason = True, "deadline"
+                    worker.process.kill()
+                    worker.process.join(_KILL_JOIN_SECONDS)
+                    return _Outcome(timed_out=True, seconds=time.monotonic() - t0)
+                reply = worker.conn.recv()
+                if not isinstance(reply, Progress):
+                    break
+                if on_progress is not None and self._loop is not None:
+                    self._loop.call_soon_threadsafe(on_progress, reply.done, reply.total)
         except (EOFError, OSError):
             if not worker.retire:  # a cancelled job's worker was killed on purpose
                 worker.retire, worker.retire_reason = True, "crashed"
