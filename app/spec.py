@@ -53,7 +53,8 @@ def _decorate(spec: dict[str, Any]) -> dict[str, Any]:
             if auto.get("$ref", "").endswith("/HTTPValidationError"):  # validation errors are 400 problems here
                 del responses["422"]
             for status, response in responses.items():
-                headers = {name: {"$ref": _HEADER_REF + name} for name in HEADERS}
+                declared = response.get("headers", {})  # a route's own (Location, Retry-After on 202) are kept
+                headers = {**declared, **{name: {"$ref": _HEADER_REF + name} for name in HEADERS}}
                 if status == "503":
                     headers["Retry-After"] = {"$ref": _HEADER_REF + "Retry-After"}
                 response["headers"] = headers
