@@ -38,6 +38,7 @@ from extractors import ExtractionError, ExtractionResult
 
 from .errors import (
     CallbackNotAllowedError,
+    DeadlineExceededError,
     JobCancelledError,
     JobLostError,
     JobNotFoundError,
@@ -51,13 +52,14 @@ from .problems import Problem, localized_problem, problem_responses, status_for
 from .routes import API_VERSION, EXTRACT_REQUEST_BODY, FilenameParam, IncludeParam, MinConfidenceParam, Part, shape
 from .settings import Settings
 from .upload import Spool, spooled_upload
-from .worker import ExtractJob
+from .worker import ExtractJob, JobOutput
 
 log = logging.getLogger("app.jobs")
 
 router = APIRouter(tags=["jobs"])
 
 POLL_SECONDS = 1
+SATURATED_RETRY_SECONDS = 1.0  # a job that finds the pool's queue full tries again this much later
 
 
 class JobProgress(BaseModel):
@@ -180,13 +182,7 @@ class JobRunner:
         pages: int | None = None
         try:
             async with self._slots:
-                output = await self.pool.run(
-                    job,
-                    deadline,
-                    deadline_s,
-                    on_worker=lambda pid: self._started(record, pid),
-                    on_progress=lambda done, total: self._progress.__setitem__(record.id, (done, total)),
-                )
+                output = await self._run_on_pool(record, job, deadline, deadline_s)
             result = ExtractionResult.model_validate_json(output.result_json)
             pages = result.document.pages
             include = [Part(p) for p in record.options.get("include", [])]
@@ -210,6 +206,25 @@ class JobRunner:
         if problem is not None:
             self.metrics.failures.labels(problem["code"]).inc()
         await self._finish(record.id, result_json, problem, pages)
+
+    async def _run_on_pool(self, record: JobRecord, job: ExtractJob, deadline: float, deadline_s: float) -> JobOutput:
+        """The pool's answer; a pool saturated by synchronous requests makes the job wait its turn, not fail."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                return await self.pool.run(
+                    job,
+                    deadline,
+                    deadline_s,
+                    on_worker=lambda pid: self._started(record, pid),
+                    on_progress=lambda done, total: self._progress.__setitem__(record.id, (done, total)),
+                )
+            except PoolSaturatedError:
+                if loop.time() + SATURATED_RETRY_SECONDS >= deadline:
+                    raise DeadlineExceededError(
+                        f"No worker became free within the {deadline_s:g} s job deadline.", deadline_seconds=deadline_s
+                    ) from None
+                await asyncio.sleep(SATURATED_RETRY_SECONDS)
 
     def _started(self, record: JobRecord, pid: int) -> None:
         self._pids[record.id] = pid

@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -249,7 +250,7 @@ UPLOAD_LIMIT = 600 * 1024
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     tmpdir = tmp_path_factory.mktemp("jobs-limited")
-    svc = start_service(tmpdir, job_ttl_seconds=TTL, max_upload_bytes=UPLOAD_LIMIT, spool_quota_mb=1)
+    svc = start_service(tmpdir, job_ttl_seconds=TTL, max_upload_bytes=UPLOAD_LIMIT, spool_quota_mb=1, max_queue=0)
     yield svc
     svc.stop()
 
@@ -305,3 +306,36 @@ def test_queued_jobs_hold_their_upload_in_the_spool_quota(limited: Any, big_pdf:
         fourth = _submit(client, "e.txt", text)
         assert fourth.status_code == 202, fourth.text
         assert poll(client, fourth.headers["location"])["status"] == "succeeded"
+
+
+def test_a_job_waits_for_a_pool_busy_with_synchronous_requests(limited: Any, corpus: Path) -> None:
+    """One worker, no queue: a sync request holding the worker makes a second sync request 503, but a job
+    submitted meanwhile waits its turn and then succeeds."""
+    long_pdf = many_pages_pdf(min((corpus / "pdf").glob("*.pdf")), 120)
+    small = min((corpus / "docx").iterdir())
+    outcome: dict[str, float] = {}
+
+    def sync_request() -> None:
+        with _client(limited) as c:
+            outcome["sync"] = c.post("/v1/extract", files={"file": ("long.pdf", long_pdf)}).status_code
+            outcome["sync_done"] = time.time()
+
+    thread = threading.Thread(target=sync_request)
+    thread.start()
+    with _client(limited) as client:
+        end = time.monotonic() + 30
+        while "busy 1" not in _busy(client) and time.monotonic() < end:
+            time.sleep(0.05)
+        refused = client.post("/v1/extract", files={"file": (small.name, small.read_bytes())})
+        r = _submit(client, small.name, small.read_bytes())
+        final = poll(client, r.headers["location"])
+    thread.join(60)
+    assert refused.status_code == 503 and refused.json()["type"] == PROBLEM + "pool-saturated"
+    assert outcome["sync"] == 200 and final["status"] == "succeeded"
+    # it ran once the synchronous request had given the worker back
+    assert datetime.fromisoformat(final["started_at"]).timestamp() >= outcome["sync_done"] - 1.0
+
+
+def _busy(client: httpx.Client) -> str:
+    ready = client.get("/readyz").json()
+    return f"busy {ready['busy']}"
