@@ -170,8 +170,16 @@ class JobRunner:
             raise
         task = asyncio.create_task(self._run(record, job, cleanup))
         self._tasks[record.id] = task
-        task.add_done_callback(lambda _t, job_id=record.id: self._tasks.pop(job_id, None))
+        task.add_done_callback(lambda _t, job_id=record.id: self._forget(job_id, cleanup))
         return record
+
+    def _forget(self, job_id: str, cleanup: Callable[[], None]) -> None:
+        """The job's task is over, even one cancelled before it ever ran: drop its state, free its file."""
+        self._tasks.pop(job_id, None)
+        self._pids.pop(job_id, None)
+        self._progress.pop(job_id, None)
+        self._cancelled.discard(job_id)
+        cleanup()
 
     async def _run(self, record: JobRecord, job: ExtractJob, cleanup: Callable[[], None]) -> None:
         loop = asyncio.get_running_loop()

@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import shutil
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import httpx
 import pikepdf
+import redis
 
 REPO = Path(__file__).resolve().parents[2]
 FINAL = ("succeeded", "failed")
@@ -72,3 +77,33 @@ def many_pages_pdf(source: Path, pages: int) -> bytes:
 
 def tree(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+@contextmanager
+def running_redis(workdir: Path) -> Iterator[str]:
+    """A real redis-server (Debian package `redis-server`, installed by scripts/test.sh) on a free loopback
+    port, without persistence, working in `workdir`; yields its URL."""
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is required (apt-get install redis-server; scripts/test.sh installs it)"
+    port = loadtest.free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(workdir), "--protected-mode", "yes"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    try:
+        end = time.monotonic() + 20
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert proc.poll() is None and time.monotonic() < end, "redis-server did not start"
+                time.sleep(0.05)
+        yield url
+    finally:
+        client.close()
+        proc.terminate()
+        proc.wait(10)

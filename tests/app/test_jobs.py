@@ -251,6 +251,7 @@ UPLOAD_LIMIT = 600 * 1024
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     tmpdir = tmp_path_factory.mktemp("jobs-limited")
     svc = start_service(tmpdir, job_ttl_seconds=TTL, max_upload_bytes=UPLOAD_LIMIT, spool_quota_mb=1, max_queue=0)
+    svc.tmpdir = tmpdir
     yield svc
     svc.stop()
 
@@ -339,3 +340,18 @@ def test_a_job_waits_for_a_pool_busy_with_synchronous_requests(limited: Any, cor
 def _busy(client: httpx.Client) -> str:
     ready = client.get("/readyz").json()
     return f"busy {ready['busy']}"
+
+
+def test_jobs_deleted_at_once_give_their_spool_space_back(limited: Any, corpus: Path) -> None:
+    """Six 400 kB jobs cancelled right after submission in a 1 MiB quota: none of them keeps its bytes."""
+    text = (min((corpus / "txt").iterdir()).read_bytes() * 400)[: 400 * 1024]
+    with _client(limited) as client:
+        for _ in range(6):
+            r = _submit(client, "t.txt", text)
+            assert r.status_code == 202, r.text
+            assert client.delete(r.headers["location"]).status_code == 200
+        time.sleep(0.5)
+        last = _submit(client, "t.txt", text)
+        assert last.status_code == 202, last.text
+        assert poll(client, last.headers["location"])["status"] == "succeeded"
+    assert not [p for p in tree(limited.tmpdir) if "/job-" in p]

@@ -3,9 +3,7 @@ job created on one is read, and cancelled, from the other; a replica that dies l
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from jobs_live import loadtest, many_pages_pdf, poll, start_service
+from jobs_live import many_pages_pdf, poll, running_redis, start_service
 
 PROBLEM = "https://govreport-extract.dev/problems/"
 STALE = 3
@@ -22,31 +20,8 @@ STALE = 3
 
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """redis-server (Debian package `redis-server`, installed by scripts/test.sh) on a free loopback port,
-    no persistence, its own temp dir."""
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is required (apt-get install redis-server; scripts/test.sh installs it)"
-    port = loadtest.free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir), "--protected-mode", "yes"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    end = time.monotonic() + 20
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            assert proc.poll() is None and time.monotonic() < end, "redis-server did not start"
-            time.sleep(0.05)
-    yield url
-    client.close()
-    proc.terminate()
-    proc.wait(10)
+    with running_redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url
 
 
 def _replica(tmp_path_factory: pytest.TempPathFactory, redis_url: str, name: str) -> Any:
