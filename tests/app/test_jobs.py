@@ -355,3 +355,15 @@ def test_jobs_deleted_at_once_give_their_spool_space_back(limited: Any, corpus: 
         assert last.status_code == 202, last.text
         assert poll(client, last.headers["location"])["status"] == "succeeded"
     assert not [p for p in tree(limited.tmpdir) if "/job-" in p]
+
+
+def test_the_pdf_reader_reports_every_page_in_order(corpus: Path) -> None:
+    """The hook the worker's progress messages come from: (done, total) for each page, ending at total."""
+    from extractors import ExtractOptions, ReadOptions, extract
+
+    path = min((corpus / "pdf").glob("*.pdf"))
+    calls: list[tuple[int, int]] = []
+    result = extract(path.read_bytes(), path.name, None, ExtractOptions(read=ReadOptions(on_page=lambda d, t: calls.append((d, t)))))
+    pages = result.document.pages
+    assert pages and calls == [(i, pages) for i in range(1, pages + 1)]
+    assert ReadOptions(on_page=print) == ReadOptions()  # a hook is not a setting: equality ignores it
