@@ -67,6 +67,18 @@ def sanitize_request_id(raw: str | None) -> str | None:
     return cleaned or None
 
 
+def route_label(scope: Scope) -> str:
+    """The route template of a request (`/v1/jobs/{job_id}`); for mounted assets `<mount>/{path}`."""
+    route = scope.get("route")
+    if getattr(route, "path", None):
+        return str(route.path)  # type: ignore[union-attr]
+    if scope.get("endpoint") is not None and "app_root_path" in scope:
+        mount = str(scope.get("root_path", ""))[len(str(scope["app_root_path"])) :]
+        if mount:
+            return f"{mount}/{{path}}"
+    return "unmatched"
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -114,8 +126,7 @@ class RequestContextMiddleware:
                 raise
             await internal_error_response(scope.get("path", ""), request_id)(scope, receive, send_with_headers)
         finally:
-            route = scope.get("route")
-            label = getattr(route, "path", None) or "unmatched"
+            label = route_label(scope)
             self.metrics.in_flight.dec()
             self.metrics.requests.labels(label, method_label(scope.get("method")), status_label(status)).inc()
             self.metrics.latency.labels(label).observe(time.perf_counter() - start)

@@ -20,6 +20,7 @@ import resource
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -50,6 +51,39 @@ class ExtractJob:
     path: str | None = None
     max_ocr_pages: int = 50
     ocr_threads: int = 1
+    progress: bool = False  # send `Progress` messages while reading (async jobs show pages done/total)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Pages read so far of a running job; sent before its `Reply`, at most every `PROGRESS_INTERVAL_SECONDS`."""
+
+    done: int
+    total: int
+
+
+PROGRESS_INTERVAL_SECONDS = 0.25
+
+
+class _ProgressSender:
+    """The reader's `on_page` in a worker: throttled `Progress` messages on the job's pipe (bounded traffic)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self._last < PROGRESS_INTERVAL_SECONDS:
+            return
+        self._last = now
+        try:
+            self._conn.send(Progress(done, total))
+        except (OSError, ValueError):
+            pass  # the parent went away or stopped listening: the result matters, not the progress
+
+
+_progress: _ProgressSender | None = None  # set by `worker_main` for the job it runs (one job per process)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +131,10 @@ def run_extract(job: ExtractJob) -> JobOutput:
             hint="Save the report as .docx or as a PDF with a text layer.",
         )
     options = ExtractOptions(
-        read=ReadOptions(max_pages=job.max_pages, max_ocr_pages=job.max_ocr_pages, ocr_threads=job.ocr_threads)
+        read=ReadOptions(
+            max_pages=job.max_pages, max_ocr_pages=job.max_ocr_pages, ocr_threads=job.ocr_threads,
+            on_page=_progress if job.progress else None,
+        )
     )
     pages0, seconds0 = ocr.USAGE.pages, ocr.USAGE.seconds
     result = extract(job.data, job.filename, job.content_type, options)
@@ -236,6 +273,8 @@ def worker_main(conn: Connection, task: Task, memory_limit_bytes: int, cpu_limit
             return
         if job is None:
             return
+        global _progress
+        _progress = _ProgressSender(conn) if job.progress else None
         limit_cpu(cpu_limit_seconds)
         reply = run_job(task, job)
         limit_cpu(0)

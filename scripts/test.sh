@@ -9,6 +9,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
 .venv/bin/python -m pip install --quiet -e '.[test,ocr]'
+# jobs (#13): the Redis job store is tested against a real redis-server (Debian package), started by the tests
+if ! command -v redis-server >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+  else
+    echo "scripts/test.sh: redis-server is missing (apt-get install redis-server); tests/app/test_jobs_redis.py will fail" >&2
+  fi
+fi
 set +e
 .venv/bin/python -m pytest "$@"
 rc=$?

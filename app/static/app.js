@@ -1,0 +1,220 @@
+// The upload page: send one file to /v1/extract, show what the service read. Plain JS, no build step, no CDN.
+"use strict";
+const T = {
+  zh: {
+    title: "政府信息公开工作年度报告提取", api: "接口文档", lang: "English",
+    drop: "把报告文件拖到这里，或点击选择文件（DOCX、PDF、HTML、Markdown、TXT）", apikey: "API 密钥（如需要）",
+    meta: "基本信息", dljson: "下载 JSON", dlcsv: "下载 CSV", tables: "统计表", findings: "校验结果", sections: "章节",
+    high: "可信 ≥ 0.9", mid: "需核对 0.6–0.9", low: "存疑 < 0.6", review: "只看需要核对的数值",
+    reading: "正在读取 {name} …", done: "{name}：{n} 个数值，{f} 条校验，{s} 个章节（{ms} 毫秒）",
+    agency: "机关", year: "年度", template: "报告模板", period: "统计期间", format: "文件格式", pages: "页数",
+    doctitle: "标题", contact: "联系方式", website: "网站", findings_ok: "所有算术校验均通过。", other: "其他数值",
+    expected: "应为", actual: "实际", table: { active: "主动公开政府信息情况", requests: "收到和处理政府信息公开申请情况",
+      review_litigation: "政府信息公开行政复议、行政诉讼情况", stats: "统计数据" },
+    item: "项目", conf: "置信度",
+  },
+  en: {
+    title: "Government information-disclosure annual report extraction", api: "API docs", lang: "中文",
+    drop: "Drop a report here or click to choose a file (DOCX, PDF, HTML, Markdown, TXT)", apikey: "API key (if required)",
+    meta: "Report", dljson: "Download JSON", dlcsv: "Download CSV", tables: "Tables", findings: "Validation", sections: "Sections",
+    high: "reliable ≥ 0.9", mid: "check 0.6–0.9", low: "doubtful < 0.6", review: "Show only values that need review",
+    reading: "Reading {name} …", done: "{name}: {n} values, {f} findings, {s} sections ({ms} ms)",
+    agency: "Agency", year: "Year", template: "Template", period: "Period", format: "Format", pages: "Pages",
+    doctitle: "Title", contact: "Contact", website: "Website", findings_ok: "Every arithmetic check passed.", other: "Other values",
+    expected: "expected", actual: "actual", table: { active: "Proactive disclosure", requests: "Requests received and handled",
+      review_litigation: "Administrative review and litigation", stats: "Statistics" },
+    item: "Item", conf: "Confidence",
+  },
+};
+const REVIEW_BELOW = 0.9;
+let lang = localStorage.getItem("govreport.lang") || "zh";
+let catalogue = null;
+let last = null; // {name, result}
+
+const $ = (id) => document.getElementById(id);
+const t = (key, vars = {}) => String(T[lang][key] ?? key).replace(/\{(\w+)\}/g, (_, k) => vars[k] ?? "");
+const el = (tag, attrs = {}, ...kids) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) e.setAttribute(k, v);
+  for (const kid of kids) e.append(kid instanceof Node ? kid : document.createTextNode(kid ?? ""));
+  return e;
+};
+const confClass = (c) => (c >= REVIEW_BELOW ? "high" : c >= 0.6 ? "mid" : "low");
+
+function applyLang() {
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  $("lang").textContent = t("lang");
+  if (last) render(last.name, last.result, last.ms);
+}
+
+async function loadCatalogue() {
+  if (!catalogue) {
+    const r = await fetch("/v1/indicators", { headers: authHeaders() });
+    catalogue = r.ok ? (await r.json()).indicators : [];
+  }
+  return catalogue;
+}
+
+function authHeaders() {
+  const key = $("apikey").value.trim();
+  return key ? { "X-API-Key": key } : {};
+}
+
+async function upload(file) {
+  const status = $("status");
+  status.className = "";
+  status.textContent = t("reading", { name: file.name });
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const t0 = performance.now();
+  try {
+    await loadCatalogue();
+    const r = await fetch("/v1/extract", {
+      method: "POST", body: form,
+      headers: { ...authHeaders(), "Accept-Language": lang === "zh" ? "zh-CN" : "en" },
+    });
+    const body = await r.json();
+    if (!r.ok) {
+      status.className = "error";
+      status.dataset.problem = body.type || "";
+      status.replaceChildren(`${body.title}: ${body.detail} `, el("a", { href: body.type ? new URL(body.type).pathname : "/docs" }, "→"));
+      $("result").hidden = true;
+      return;
+    }
+    last = { name: file.name, result: body, ms: Math.round(performance.now() - t0) };
+    render(last.name, last.result, last.ms);
+  } catch (err) {
+    status.className = "error";
+    status.textContent = String(err);
+  }
+}
+
+function labelFor(def, template) {
+  const parts = def.label.split(" / ");
+  return parts.length > 1 && template === "revised_2019" ? parts[1] : parts[0];
+}
+
+function valueCell(ind) {
+  if (!ind) return el("td", { class: "blank" }, "—");
+  const shown = ind.value === null ? "—" : String(ind.value);
+  const td = el("td", { class: `v ${confClass(ind.confidence)}`, "data-id": ind.id, title: `${ind.id} · ${ind.raw ?? ""}` },
+    shown, el("small", {}, ind.confidence.toFixed(2)));
+  return td;
+}
+
+function renderTables(result) {
+  const template = result.document.template.value;
+  const byId = new Map(result.indicators.map((i) => [i.id, i]));
+  const used = new Set();
+  const box = $("tables");
+  box.replaceChildren();
+  const groups = new Map();
+  for (const def of catalogue || []) {
+    if (template !== "unknown" && !def.templates.includes(template)) continue;
+    const table = def.tables.length > 1 && template === "revised_2019" ? def.tables[1] : def.tables[0];
+    if (!groups.has(table)) groups.set(table, []);
+    groups.get(table).push(def);
+  }
+  for (const [table, defs] of groups) {
+    if (!defs.some((d) => byId.has(d.id))) continue;
+    const label = (d) => labelFor(d, template);
+    const matrix = defs.every((d) => label(d).includes("·"));
+    const tableEl = el("table", { "data-table": table }, el("caption", {}, t("table")[table] || table));
+    if (matrix) {
+      const rows = new Map(); const cols = [];
+      for (const d of defs) {
+        const i = label(d).lastIndexOf("·");
+        const row = label(d).slice(0, i), col = label(d).slice(i + 1);
+        if (!cols.includes(col)) cols.push(col);
+        if (!rows.has(row)) rows.set(row, new Map());
+        rows.get(row).set(col, d.id);
+      }
+      tableEl.append(el("tr", { class: "head" }, el("th", {}, t("item")), ...cols.map((c) => el("th", {}, c))));
+      for (const [row, cells] of rows) {
+        const inds = cols.map((c) => byId.get(cells.get(c)));
+        inds.forEach((i) => i && used.add(i.id));
+        const review = inds.some((i) => i && i.confidence < REVIEW_BELOW);
+        tableEl.append(el("tr", { class: review ? "needs-review" : "" }, el("th", {}, row), ...inds.map(valueCell)));
+      }
+    } else {
+      tableEl.append(el("tr", { class: "head" }, el("th", {}, t("item")), el("th", {}, "")));
+      for (const d of defs) {
+        const ind = byId.get(d.id);
+        if (ind) used.add(ind.id);
+        const review = ind && ind.confidence < REVIEW_BELOW;
+        tableEl.append(el("tr", { class: review ? "needs-review" : "" }, el("th", {}, `${label(d)}${d.unit ? `（${d.unit}）` : ""}`), valueCell(ind)));
+      }
+    }
+    box.append(tableEl);
+  }
+  const rest = result.indicators.filter((i) => !used.has(i.id));
+  if (rest.length) {
+    const other = el("table", { "data-table": "other" }, el("caption", {}, t("other")));
+    other.append(el("tr", { class: "head" }, el("th", {}, t("item")), el("th", {}, "")));
+    for (const i of rest) other.append(el("tr", { class: i.confidence < REVIEW_BELOW ? "needs-review" : "" }, el("th", {}, i.label || i.id), valueCell(i)));
+    box.append(other);
+  }
+}
+
+function render(name, result, ms) {
+  const doc = result.document;
+  const meta = $("meta");
+  meta.replaceChildren();
+  const contact = doc.contact || {};
+  const rows = [
+    ["doctitle", doc.title], ["agency", doc.agency.value], ["year", doc.report_year.value],
+    ["template", [doc.template.value, doc.template.variant].filter(Boolean).join(" · ")],
+    ["period", [doc.period_start.value, doc.period_end.value].filter(Boolean).join(" – ")],
+    ["format", doc.format], ["pages", doc.pages],
+    ["contact", [contact.address?.value, contact.postcode?.value, contact.phone?.value, contact.email?.value].filter(Boolean).join(" · ")],
+    ["website", doc.website.value],
+  ];
+  for (const [key, value] of rows) {
+    if (value === null || value === undefined || value === "") continue;
+    meta.append(el("dt", {}, t(key)), el("dd", { "data-field": key }, String(value)));
+  }
+  renderTables(result);
+  const findings = $("findings");
+  findings.replaceChildren();
+  if (!result.validation.length) findings.append(el("li", {}, t("findings_ok")));
+  for (const f of result.validation) {
+    findings.append(el("li", { class: "fail" }, `${f.rule} · ${f.target}: ${t("expected")} ${f.expected ?? "—"}, ${t("actual")} ${f.actual ?? "—"}${f.message ? ` — ${f.message}` : ""}`));
+  }
+  const sections = $("sections");
+  sections.replaceChildren();
+  for (const s of result.sections) {
+    sections.append(el("details", { "data-key": s.key }, el("summary", {}, `${s.number ? s.number + "、" : ""}${s.heading} (${s.confidence.toFixed(2)})`), el("p", {}, s.text)));
+  }
+  $("status").className = "";
+  $("status").textContent = t("done", { name, n: result.indicators.length, f: result.validation.length, s: result.sections.length, ms });
+  $("result").hidden = false;
+}
+
+function csvOf(result) {
+  const cols = ["id", "label", "value", "unit", "confidence", "raw", "page", "table", "row", "col"];
+  const q = (v) => (v === null || v === undefined ? "" : /[",\r\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+  const lines = [cols.join(",")];
+  for (const i of result.indicators) {
+    const s = i.source || {};
+    lines.push([i.id, i.label, i.value, i.unit, i.confidence.toFixed(3), i.raw, s.page, s.table, s.row, s.col].map(q).join(","));
+  }
+  return "\ufeff" + lines.join("\r\n") + "\r\n";
+}
+
+function download(text, type, name) {
+  const a = el("a", { href: URL.createObjectURL(new Blob([text], { type })), download: name });
+  document.body.append(a); a.click(); a.remove();
+}
+
+const stem = () => (last ? last.name.replace(/\.[^.]+$/, "") : "report");
+$("dl-json").addEventListener("click", () => last && download(JSON.stringify(last.result, null, 2), "application/json", `${stem()}.json`));
+$("dl-csv").addEventListener("click", () => last && download(csvOf(last.result), "text/csv", `${stem()}.csv`));
+$("file").addEventListener("change", (e) => e.target.files[0] && upload(e.target.files[0]));
+$("review").addEventListener("change", (e) => document.body.classList.toggle("review-only", e.target.checked));
+$("lang").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("govreport.lang", lang); applyLang(); });
+const drop = $("drop");
+drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); if (e.dataTransfer.files[0]) upload(e.dataTransfer.files[0]); });
+applyLang();
