@@ -11,7 +11,7 @@ const T = {
     doctitle: "标题", contact: "联系方式", website: "网站", findings_ok: "所有算术校验均通过。", other: "其他数值",
     expected: "应为", actual: "实际", table: { active: "主动公开政府信息情况", requests: "收到和处理政府信息公开申请情况",
       review_litigation: "政府信息公开行政复议、行政诉讼情况", stats: "统计数据" },
-    item: "项目", conf: "置信度",
+    item: "项目", conf: "置信度", unit: "单位", value: "数量", warnings: "提示", reviewnone: "没有需要核对的数值。",
   },
   en: {
     title: "Government information-disclosure annual report extraction", api: "API docs", lang: "中文",
@@ -23,7 +23,7 @@ const T = {
     doctitle: "Title", contact: "Contact", website: "Website", findings_ok: "Every arithmetic check passed.", other: "Other values",
     expected: "expected", actual: "actual", table: { active: "Proactive disclosure", requests: "Requests received and handled",
       review_litigation: "Administrative review and litigation", stats: "Statistics" },
-    item: "Item", conf: "Confidence",
+    item: "Item", conf: "confidence", unit: "Unit", value: "Value", warnings: "Warnings", reviewnone: "No value needs review.",
   },
 };
 const REVIEW_BELOW = 0.9;
@@ -91,16 +91,62 @@ async function upload(file) {
 }
 
 function labelFor(def, template) {
+  // The catalogue label is "legacy label / revised label" when an id belongs to both forms.
   const parts = def.label.split(" / ");
-  return parts.length > 1 && template === "revised_2019" ? parts[1] : parts[0];
+  const label = parts.length > 1 && template === "revised_2019" ? parts[1] : parts[0];
+  return label.replace(/\s*\([^()]*\bform\b[^()]*\)$/, ""); // the catalogue's note of the form edition a row is from
+}
+
+function tableOf(def, template) {
+  return def.tables.length > 1 && template === "revised_2019" ? def.tables[1] : def.tables[0];
 }
 
 function valueCell(ind) {
-  if (!ind) return el("td", { class: "blank" }, "—");
+  if (!ind) return el("td", { class: "blank" }, "");
   const shown = ind.value === null ? "—" : String(ind.value);
-  const td = el("td", { class: `v ${confClass(ind.confidence)}`, "data-id": ind.id, title: `${ind.id} · ${ind.raw ?? ""}` },
+  const review = ind.confidence < REVIEW_BELOW ? "needs-review" : "";
+  return el("td", { class: `v ${confClass(ind.confidence)} ${review}`, "data-id": ind.id, "data-confidence": ind.confidence.toFixed(3),
+    title: `${ind.id} · ${t("conf")} ${ind.confidence.toFixed(2)}${ind.raw ? ` · “${ind.raw}”` : ""}` },
     shown, el("small", {}, ind.confidence.toFixed(2)));
-  return td;
+}
+
+function rowEl(label, inds) {
+  const review = inds.some((i) => i && i.confidence < REVIEW_BELOW);
+  return el("tr", { class: review ? "needs-review" : "" }, el("th", {}, label), ...inds.map(valueCell));
+}
+
+// A form table whose labels are "row·column" (the 2019+ form's grids): rows with the same extracted columns
+// form one block under one header row, as the printed form does (e.g. its three headers in table 二).
+function matrixTable(tableEl, defs, byId, label) {
+  const rows = [];
+  const index = new Map();
+  for (const d of defs) {
+    const l = label(d), cut = l.lastIndexOf("·");
+    const row = l.slice(0, cut).replace(/·/g, " "), col = l.slice(cut + 1);
+    if (!index.has(row)) { index.set(row, { row, cells: new Map() }); rows.push(index.get(row)); }
+    index.get(row).cells.set(col, byId.get(d.id));
+  }
+  let header = null;
+  for (const r of rows) {
+    // columns in the order the document printed them (source column), else the catalogue's
+    const cols = [...r.cells].filter(([, ind]) => ind).sort(([, a], [, b]) => (a.source?.col ?? 0) - (b.source?.col ?? 0)).map(([c]) => c);
+    if (!cols.length) continue;
+    const key = cols.join("\u0001");
+    if (key !== header) {
+      tableEl.append(el("tr", { class: "head" }, el("th", {}, t("item")), ...cols.map((c) => el("th", {}, c))));
+      header = key;
+    }
+    tableEl.append(rowEl(r.row, cols.map((c) => r.cells.get(c))));
+  }
+}
+
+function listTable(tableEl, defs, byId, label) {
+  tableEl.append(el("tr", { class: "head" }, el("th", {}, t("item")), el("th", {}, t("unit")), el("th", {}, t("value"))));
+  for (const d of defs) {
+    const ind = byId.get(d.id);
+    const review = ind && ind.confidence < REVIEW_BELOW;
+    tableEl.append(el("tr", { class: review ? "needs-review" : "" }, el("th", {}, label(d)), el("td", { class: "unit" }, d.unit || ""), valueCell(ind)));
+  }
 }
 
 function renderTables(result) {
@@ -109,52 +155,39 @@ function renderTables(result) {
   const used = new Set();
   const box = $("tables");
   box.replaceChildren();
-  const groups = new Map();
+  const groups = new Map(); // form table → its catalogue rows, in catalogue (= form) order
   for (const def of catalogue || []) {
     if (template !== "unknown" && !def.templates.includes(template)) continue;
-    const table = def.tables.length > 1 && template === "revised_2019" ? def.tables[1] : def.tables[0];
+    const table = tableOf(def, template);
     if (!groups.has(table)) groups.set(table, []);
     groups.get(table).push(def);
   }
-  for (const [table, defs] of groups) {
+  const names = T[lang].table;
+  // tables in the order the document printed them (first source position of their values)
+  const at = (i) => [i.source?.page ?? 0, i.source?.table ?? 0, i.source?.row ?? 0, i.source?.line ?? 0];
+  const first = (defs) => defs.filter((d) => byId.has(d.id)).map((d) => at(byId.get(d.id)))
+    .reduce((a, b) => (cmp(b, a) < 0 ? b : a), [Infinity]);
+  const cmp = (a, b) => { for (let k = 0; k < Math.max(a.length, b.length); k++) if ((a[k] ?? 0) !== (b[k] ?? 0)) return (a[k] ?? 0) - (b[k] ?? 0); return 0; };
+  const ordered = [...groups].sort(([, a], [, b]) => cmp(first(a), first(b)));
+  for (const [table, defs] of ordered) {
     if (!defs.some((d) => byId.has(d.id))) continue;
+    defs.forEach((d) => byId.has(d.id) && used.add(d.id));
     const label = (d) => labelFor(d, template);
-    const matrix = defs.every((d) => label(d).includes("·"));
-    const tableEl = el("table", { "data-table": table }, el("caption", {}, t("table")[table] || table));
-    if (matrix) {
-      const rows = new Map(); const cols = [];
-      for (const d of defs) {
-        const i = label(d).lastIndexOf("·");
-        const row = label(d).slice(0, i), col = label(d).slice(i + 1);
-        if (!cols.includes(col)) cols.push(col);
-        if (!rows.has(row)) rows.set(row, new Map());
-        rows.get(row).set(col, d.id);
-      }
-      tableEl.append(el("tr", { class: "head" }, el("th", {}, t("item")), ...cols.map((c) => el("th", {}, c))));
-      for (const [row, cells] of rows) {
-        const inds = cols.map((c) => byId.get(cells.get(c)));
-        inds.forEach((i) => i && used.add(i.id));
-        const review = inds.some((i) => i && i.confidence < REVIEW_BELOW);
-        tableEl.append(el("tr", { class: review ? "needs-review" : "" }, el("th", {}, row), ...inds.map(valueCell)));
-      }
-    } else {
-      tableEl.append(el("tr", { class: "head" }, el("th", {}, t("item")), el("th", {}, "")));
-      for (const d of defs) {
-        const ind = byId.get(d.id);
-        if (ind) used.add(ind.id);
-        const review = ind && ind.confidence < REVIEW_BELOW;
-        tableEl.append(el("tr", { class: review ? "needs-review" : "" }, el("th", {}, `${label(d)}${d.unit ? `（${d.unit}）` : ""}`), valueCell(ind)));
-      }
-    }
+    const tableEl = el("table", { "data-table": table }, el("caption", {}, names[table] || table));
+    if (defs.every((d) => label(d).includes("·"))) matrixTable(tableEl, defs, byId, label);
+    else listTable(tableEl, defs, byId, label);
     box.append(tableEl);
   }
   const rest = result.indicators.filter((i) => !used.has(i.id));
   if (rest.length) {
     const other = el("table", { "data-table": "other" }, el("caption", {}, t("other")));
-    other.append(el("tr", { class: "head" }, el("th", {}, t("item")), el("th", {}, "")));
-    for (const i of rest) other.append(el("tr", { class: i.confidence < REVIEW_BELOW ? "needs-review" : "" }, el("th", {}, i.label || i.id), valueCell(i)));
+    other.append(el("tr", { class: "head" }, el("th", {}, t("item")), el("th", {}, t("unit")), el("th", {}, t("value"))));
+    for (const i of rest) other.append(el("tr", { class: i.confidence < REVIEW_BELOW ? "needs-review" : "" }, el("th", {}, i.label || i.id), el("td", { class: "unit" }, i.unit || ""), valueCell(i)));
     box.append(other);
   }
+  const toReview = result.indicators.filter((i) => i.confidence < REVIEW_BELOW).length;
+  $("review-count").textContent = `（${toReview}）`;
+  $("review-none").hidden = toReview > 0;
 }
 
 function render(name, result, ms) {
@@ -164,7 +197,7 @@ function render(name, result, ms) {
   const contact = doc.contact || {};
   const rows = [
     ["doctitle", doc.title], ["agency", doc.agency.value], ["year", doc.report_year.value],
-    ["template", [doc.template.value, doc.template.variant].filter(Boolean).join(" · ")],
+    ["template", [...new Set([doc.template.value, doc.template.variant].filter(Boolean))].join(" · ")],
     ["period", [doc.period_start.value, doc.period_end.value].filter(Boolean).join(" – ")],
     ["format", doc.format], ["pages", doc.pages],
     ["contact", [contact.address?.value, contact.postcode?.value, contact.phone?.value, contact.email?.value].filter(Boolean).join(" · ")],
@@ -177,10 +210,16 @@ function render(name, result, ms) {
   renderTables(result);
   const findings = $("findings");
   findings.replaceChildren();
-  if (!result.validation.length) findings.append(el("li", {}, t("findings_ok")));
+  const labels = new Map((catalogue || []).map((d) => [d.id, labelFor(d, doc.template.value)]));
+  if (!result.validation.length) findings.append(el("li", { class: "ok" }, t("findings_ok")));
   for (const f of result.validation) {
-    findings.append(el("li", { class: "fail" }, `${f.rule} · ${f.target}: ${t("expected")} ${f.expected ?? "—"}, ${t("actual")} ${f.actual ?? "—"}${f.message ? ` — ${f.message}` : ""}`));
+    const what = labels.has(f.target) ? `${labels.get(f.target)} (${f.target})` : f.target;
+    findings.append(el("li", { class: "fail", "data-rule": f.rule, "data-target": f.target },
+      `${what}: ${t("expected")} ${f.expected ?? "—"}, ${t("actual")} ${f.actual ?? "—"}${f.message ? ` — ${f.message}` : ""}`));
   }
+  const warnings = $("warnings");
+  warnings.replaceChildren(...(result.warnings || []).map((w) => el("li", { "data-code": w.code }, `${w.code}: ${w.message}`)));
+  $("warnings-box").hidden = !(result.warnings || []).length;
   const sections = $("sections");
   sections.replaceChildren();
   for (const s of result.sections) {
