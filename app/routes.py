@@ -238,9 +238,15 @@ router.add_api_route(
 async def list_indicators(request: Request) -> Response:
     body, etag = _catalogue_body()
     headers = {"ETag": etag, "Cache-Control": "public, max-age=3600"}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    if _etag_matches(request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
+
+
+def _etag_matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 weak comparison for `If-None-Match`: `*` or any listed tag, `W/` prefix ignored."""
+    tags = [t.strip() for t in if_none_match.split(",")]
+    return "*" in tags or etag in [t.removeprefix("W/") for t in tags]
 
 
 @functools.lru_cache(maxsize=1)
