@@ -48,6 +48,7 @@ log = logging.getLogger("app")
 
 PROBLEM_TYPE_BASE = "https://govreport-extract.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+UNAUTHORIZED_CHALLENGE = 'ApiKey header="X-API-Key"'  # RFC 9110 WWW-Authenticate of a 401
 
 # Error class → HTTP status. The most specific class in an exception's MRO wins.
 STATUS_BY_ERROR: dict[type[ExtractionError], int] = {
@@ -226,7 +227,7 @@ def error_response(exc: ExtractionError, request: Request) -> JSONResponse:
     status = status_for(exc)
     if status >= 500 and not isinstance(exc, (PoolSaturatedError, NotReadyError, UploadsSaturatedError, SpoolFullError)):
         log.warning("request %s failed: %s (%s)", _request_id(request), exc.code, exc.detail)
-    return problem_response(
+    response = problem_response(
         status,
         exc.code,
         exc.title,
@@ -236,6 +237,9 @@ def error_response(exc: ExtractionError, request: Request) -> JSONResponse:
         extra=exc.extra,
         request=request,
     )
+    if isinstance(exc, UnauthorizedError):
+        response.headers["WWW-Authenticate"] = UNAUTHORIZED_CHALLENGE
+    return response
 
 
 def internal_error_response(path: str, request_id: str | None) -> JSONResponse:
