@@ -108,6 +108,8 @@ class Problem(BaseModel):
     instance: str | None = Field(None, description="The request path this occurrence belongs to.")
     request_id: str | None = Field(None, description="The `X-Request-ID` of the request, for support and logs.")
     max_bytes: int | None = Field(None, description="413: the upload limit in bytes.")
+    pages: int | None = Field(None, description="422 too-many-pages: the pages found (to read, or to OCR).")
+    max_pages: int | None = Field(None, description="422 too-many-pages: the page limit that applied.")
     retry_after: int | None = Field(None, description="503: seconds to wait before retrying (also `Retry-After`).")
     deadline_seconds: float | None = Field(None, description="504: the per-request deadline.")
     errors: list[InvalidParam] | None = Field(None, description="400: the rejected parameters.")

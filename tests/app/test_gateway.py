@@ -152,6 +152,7 @@ def test_access_log_is_one_json_line_per_request_without_content(gated: object, 
     )
     assert r.status_code == 200
     ok = httpx.get(gated.url + "/v1/indicators", headers={"X-API-Key": ENV_KEY, "X-Request-ID": "log-catalogue-1"})
+    assert ok.status_code == 200
     bad = httpx.get(gated.url + "/v1/jobs/nope?token=hunter2", headers={"X-Request-ID": "log-refused-1"})
     assert bad.status_code == 401
 
