@@ -141,6 +141,7 @@ function matrixTable(tableEl, defs, byId, label) {
 }
 
 function listTable(tableEl, defs, byId, label) {
+  tableEl.classList.add("list");
   tableEl.append(el("tr", { class: "head" }, el("th", {}, t("item")), el("th", {}, t("unit")), el("th", {}, t("value"))));
   for (const d of defs) {
     const ind = byId.get(d.id);
@@ -180,13 +181,13 @@ function renderTables(result) {
   }
   const rest = result.indicators.filter((i) => !used.has(i.id));
   if (rest.length) {
-    const other = el("table", { "data-table": "other" }, el("caption", {}, t("other")));
+    const other = el("table", { "data-table": "other", class: "list" }, el("caption", {}, t("other")));
     other.append(el("tr", { class: "head" }, el("th", {}, t("item")), el("th", {}, t("unit")), el("th", {}, t("value"))));
     for (const i of rest) other.append(el("tr", { class: i.confidence < REVIEW_BELOW ? "needs-review" : "" }, el("th", {}, i.label || i.id), el("td", { class: "unit" }, i.unit || ""), valueCell(i)));
     box.append(other);
   }
   const toReview = result.indicators.filter((i) => i.confidence < REVIEW_BELOW).length;
-  $("review-count").textContent = `（${toReview}）`;
+  $("review-count").textContent = lang === "zh" ? `（${toReview}）` : ` (${toReview})`;
   $("review-none").hidden = toReview > 0;
 }
 
