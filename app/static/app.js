@@ -3,7 +3,7 @@
 const T = {
   zh: {
     title: "政府信息公开工作年度报告提取", api: "接口文档", lang: "English",
-    drop: "把报告文件拖到这里，或点击选择文件（DOCX、PDF、HTML、Markdown、TXT）", apikey: "API 密钥（如需要）",
+    drop: "把报告文件拖到这里，或点击选择文件（PDF、DOCX、DOC、WPS、HTML、XLSX、OFD、TXT 等）", apikey: "API 密钥（如需要）",
     meta: "基本信息", dljson: "下载 JSON", dlcsv: "下载 CSV", tables: "统计表", findings: "校验结果", sections: "章节",
     high: "可信 ≥ 0.9", mid: "需核对 0.6–0.9", low: "存疑 < 0.6", review: "只看需要核对的数值",
     reading: "正在读取 {name} …", done: "{name}：{n} 个数值，{f} 条校验，{s} 个章节（{ms} 毫秒）",
@@ -15,7 +15,7 @@ const T = {
   },
   en: {
     title: "Government information-disclosure annual report extraction", api: "API docs", lang: "中文",
-    drop: "Drop a report here or click to choose a file (DOCX, PDF, HTML, Markdown, TXT)", apikey: "API key (if required)",
+    drop: "Drop a report here or click to choose a file (PDF, DOCX, DOC, WPS, HTML, XLSX, OFD, TXT…)", apikey: "API key (if required)",
     meta: "Report", dljson: "Download JSON", dlcsv: "Download CSV", tables: "Tables", findings: "Validation", sections: "Sections",
     high: "reliable ≥ 0.9", mid: "check 0.6–0.9", low: "doubtful < 0.6", review: "Show only values that need review",
     reading: "Reading {name} …", done: "{name}: {n} values, {f} findings, {s} sections ({ms} ms)",
@@ -82,7 +82,7 @@ async function upload(file) {
       $("result").hidden = true;
       return;
     }
-    last = { name: file.name, result: body, ms: Math.round(performance.now() - t0) };
+    last = { name: file.name, file, result: body, ms: Math.round(performance.now() - t0) };
     render(last.name, last.result, last.ms);
   } catch (err) {
     status.className = "error";
@@ -231,25 +231,23 @@ function render(name, result, ms) {
   $("result").hidden = false;
 }
 
-function csvOf(result) {
-  const cols = ["id", "label", "value", "unit", "confidence", "raw", "page", "table", "row", "col"];
-  const q = (v) => (v === null || v === undefined ? "" : /[",\r\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
-  const lines = [cols.join(",")];
-  for (const i of result.indicators) {
-    const s = i.source || {};
-    lines.push([i.id, i.label, i.value, i.unit, i.confidence.toFixed(3), i.raw, s.page, s.table, s.row, s.col].map(q).join(","));
-  }
-  return "\ufeff" + lines.join("\r\n") + "\r\n";
+// The CSV is the service's own (`Accept: text/csv`): one implementation, the same columns as for API clients.
+async function downloadCsv() {
+  const form = new FormData();
+  form.append("file", last.file, last.name);
+  const r = await fetch("/v1/extract", { method: "POST", body: form, headers: { ...authHeaders(), Accept: "text/csv" } });
+  if (!r.ok) { $("status").className = "error"; $("status").textContent = `CSV: ${r.status}`; return; }
+  download(await r.blob(), "text/csv", `${stem()}.csv`);
 }
 
-function download(text, type, name) {
-  const a = el("a", { href: URL.createObjectURL(new Blob([text], { type })), download: name });
+function download(content, type, name) {
+  const a = el("a", { href: URL.createObjectURL(content instanceof Blob ? content : new Blob([content], { type })), download: name });
   document.body.append(a); a.click(); a.remove();
 }
 
 const stem = () => (last ? last.name.replace(/\.[^.]+$/, "") : "report");
 $("dl-json").addEventListener("click", () => last && download(JSON.stringify(last.result, null, 2), "application/json", `${stem()}.json`));
-$("dl-csv").addEventListener("click", () => last && download(csvOf(last.result), "text/csv", `${stem()}.csv`));
+$("dl-csv").addEventListener("click", () => last && downloadCsv());
 $("file").addEventListener("change", (e) => e.target.files[0] && upload(e.target.files[0]));
 $("review").addEventListener("change", (e) => document.body.classList.toggle("review-only", e.target.checked));
 $("lang").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("govreport.lang", lang); applyLang(); });

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from app.catalogue import load_catalogue
 from app.routes import CSV_COLUMNS
 
 FILES = ["docx/000_32e6960542ba4ec5.docx", "pdf/hongze_2023.pdf", "html/003_a1ca134a5abe9455.html"]
@@ -41,6 +42,14 @@ def test_csv_rows_are_the_indicators(server: object, corpus: Path, name: str) ->
         assert abs(float(row["confidence"]) - ind["confidence"]) < 0.0006
         assert row["label"] == (ind["label"] or "") and row["unit"] == (ind["unit"] or "")
         assert row["page"] == ("" if ind["source"]["page"] is None else str(ind["source"]["page"]))
+    # `name` is the form's official label for the report's template
+    template = as_json["document"]["template"]["value"]
+    labels = {d.id: d.label.split(" / ") for d in load_catalogue().indicators}
+    named = [row for row in rows if row["id"] in labels]
+    assert named
+    for row in named:
+        parts = labels[row["id"]]
+        assert row["name"] == (parts[-1] if template == "revised_2019" and len(parts) == 2 else parts[0])
     # the rows carry the report's real values: every printed total of the gold is there with its value
     totals = {k: v for k, v in gold.items() if k.endswith(".total") and v is not None}
     assert len(totals) >= 4
