@@ -74,6 +74,13 @@ async function upload(file) {
       method: "POST", body: form,
       headers: { ...authHeaders(), "Accept-Language": lang === "zh" ? "zh-CN" : "en" },
     });
+    const isJson = /json/.test(r.headers.get("content-type") || "");
+    if (!isJson) { // e.g. a proxy's HTML error page
+      status.className = "error";
+      status.textContent = `HTTP ${r.status} ${r.statusText}`;
+      $("result").hidden = true;
+      return;
+    }
     const body = await r.json();
     if (!r.ok) {
       status.className = "error";
@@ -254,5 +261,7 @@ $("lang").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; 
 const drop = $("drop");
 drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
 drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("click", (e) => { if (!e.target.closest("input, label")) $("file").click(); });
+drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); $("file").click(); } });
 drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); if (e.dataTransfer.files[0]) upload(e.dataTransfer.files[0]); });
 applyLang();

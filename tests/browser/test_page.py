@@ -6,6 +6,7 @@ read at test time. Each test saves a screenshot under `test-artifacts/browser/`.
 """
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -241,3 +242,20 @@ def test_docs_render_offline(browser: WebDriver, page_service: object, artifacts
     assert sent == []  # nothing left 127.0.0.1
     assert set(blocked.values()) <= {"csp"}, blocked  # what a bundle tried (ReDoc's logo) the page's policy stopped
     _shot(browser, artifacts, "docs" if path == "/docs" else "redoc", full=False)
+
+
+def test_dropping_a_file_on_the_page(browser: WebDriver, page_service: object, corpus: Path) -> None:
+    """The drop zone reads a dropped file (a synthetic `drop` event carrying the report's bytes)."""
+    file = corpus / REPORTS["html"]
+    gold = _gold(corpus, REPORTS["html"])
+    _fresh_page(browser, page_service.url)
+    browser.execute_script(
+        "const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));"
+        "const data = new DataTransfer(); data.items.add(new File([bytes], arguments[1], { type: 'text/html' }));"
+        "document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));",
+        base64.b64encode(file.read_bytes()).decode(), file.name,
+    )
+    WebDriverWait(browser, 120).until(lambda d: d.execute_script(
+        "return !document.getElementById('result').hidden && document.getElementById('status').textContent.includes(arguments[0])",
+        file.name))
+    assert browser.find_element(By.CSS_SELECTOR, '#meta dd[data-field="agency"]').text == gold["agency"]
