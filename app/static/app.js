@@ -49,11 +49,11 @@ function applyLang() {
 }
 
 async function loadCatalogue() {
-  if (!catalogue) {
+  if (!catalogue) { // kept only once read: a 401 before the key was typed in must not stick
     const r = await fetch("/v1/indicators", { headers: authHeaders() });
-    catalogue = r.ok ? (await r.json()).indicators : [];
+    if (r.ok) catalogue = (await r.json()).indicators;
   }
-  return catalogue;
+  return catalogue || [];
 }
 
 function authHeaders() {

@@ -227,3 +227,14 @@ def test_catalogue_etag_and_304(gated: object) -> None:
         assert again.content == b"" and again.headers["etag"] == etag
     changed = httpx.get(gated.url + "/v1/indicators", headers={**key, "If-None-Match": '"not-this-one"'})
     assert changed.status_code == 200 and changed.json() == first.json()
+
+
+@pytest.mark.parametrize("content", [None, "# no key yet\n\n"])
+def test_a_missing_or_empty_keys_file_stops_the_service(tmp_path: Path, content: str | None) -> None:
+    """Fail closed: a secret that was not mounted must not leave the API open."""
+    keys = tmp_path / "keys.txt"
+    if content is not None:
+        keys.write_text(content, encoding="utf-8")
+    with pytest.raises(RuntimeError, match="GOVREPORT_API_KEYS_FILE") as failed:
+        start_service({"GOVREPORT_API_KEYS_FILE": str(keys)}, tmp_path).stop()
+    assert ("holds no key" if content is not None else "No such file") in str(failed.value)

@@ -59,6 +59,20 @@ def page_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         service.stop()
 
 
+@pytest.fixture(scope="module")
+def keyed_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, str]]:
+    """The service with an API key, and the key."""
+    tmp = tmp_path_factory.mktemp("keyed-service")
+    (tmp / "cwd").mkdir()
+    key = "page-test-key-5d41402abc4b2a76"
+    env = {"GOVREPORT_WORKERS": "1", "GOVREPORT_JOB_DIR": str(tmp), "TMPDIR": str(tmp), "GOVREPORT_API_KEYS": key}
+    service = _loadtest().Service(env, cwd=tmp / "cwd", log=tmp / "service.log").start()
+    try:
+        yield service, key
+    finally:
+        service.stop()
+
+
 def _executables() -> tuple[str, str]:
     binary = os.environ.get("CHROMIUM_BIN") or shutil.which("chromium") or shutil.which("chromium-browser")
     driver = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")

@@ -259,3 +259,20 @@ def test_dropping_a_file_on_the_page(browser: WebDriver, page_service: object, c
         "return !document.getElementById('result').hidden && document.getElementById('status').textContent.includes(arguments[0])",
         file.name))
     assert browser.find_element(By.CSS_SELECTOR, '#meta dd[data-field="agency"]').text == gold["agency"]
+
+
+def test_page_with_api_keys(browser: WebDriver, keyed_service: tuple[object, str], corpus: Path) -> None:
+    """Without the key the page shows the 401 problem; with it typed in, the report, its tables laid out."""
+    service, key = keyed_service
+    file = corpus / REPORTS["pdf"]
+    _fresh_page(browser, service.url)
+    _upload(browser, file)
+    status = browser.find_element(By.ID, "status")
+    assert "error" in status.get_attribute("class")
+    assert problem_texts()["unauthorized"].title_zh in status.text
+    browser.find_element(By.ID, "apikey").send_keys(key)
+    browser.find_element(By.ID, "file").clear()
+    _upload(browser, file)
+    assert "error" not in browser.find_element(By.ID, "status").get_attribute("class")
+    tables = {t.get_attribute("data-table") for t in browser.find_elements(By.CSS_SELECTOR, "#tables table")}
+    assert {"active", "requests", "review_litigation"} <= tables  # the catalogue was read once the key was given
