@@ -136,7 +136,11 @@ class Settings(BaseSettings):
     api_keys: str = Field(
         "", description="Comma-separated API keys; when set (or `api_keys_file`), `/v1/*` requires `X-API-Key`."
     )
-    api_keys_file: str = Field("", description="File with one API key per line (blank lines and `#` comments ignored).")
+    api_keys_file: str = Field(
+        "",
+        description="File with one API key per line (blank lines and `#` comments ignored); missing or empty "
+        "stops the service at start-up.",
+    )
     gzip_min_bytes: int = Field(1024, ge=0, description="Responses at least this large are gzip-compressed when asked.")
     access_log: bool = Field(True, description="Write one JSON access-log line per request (logger `app.access`).")
     # ---- server hardening (admission before the body, timeouts, connections): harden-server ----
