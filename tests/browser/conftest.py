@@ -47,7 +47,7 @@ def artifacts() -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def page_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     tmp = tmp_path_factory.mktemp("page-service")
     (tmp / "cwd").mkdir()
@@ -81,12 +81,12 @@ def _executables() -> tuple[str, str]:
     return binary, driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("downloads")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # freed as soon as the browser tests are done
 def browser(tmp_path_factory: pytest.TempPathFactory, downloads: Path) -> Iterator[webdriver.Chrome]:
     binary, driver_path = _executables()
     options = webdriver.ChromeOptions()
