@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, *, task: Task | None = None) ->
             max_tasks_per_child=settings.max_tasks_per_child,
             memory_limit_bytes=settings.worker_memory_limit_bytes,
             start_method=settings.start_method,
+            cpu_limit_seconds=settings.worker_cpu_seconds,
         ),
         task or run_extract,
     )

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import math
 import multiprocessing
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -23,6 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+
+from extractors.errors import ResourceLimitError
 
 from .errors import (
     DeadlineExceededError,
@@ -57,6 +60,7 @@ class PoolConfig:
     max_tasks_per_child: int = 100
     memory_limit_bytes: int = 0
     start_method: str = "forkserver"
+    cpu_limit_seconds: float = 0.0  # CPU time one task may use in its worker (0: no limit)
 
 
 @dataclass(eq=False)
@@ -133,7 +137,7 @@ class WorkerPool:
         parent, child = self._ctx.Pipe(duplex=True)
         proc = self._ctx.Process(
             target=worker_main,
-            args=(child, self._task, self.config.memory_limit_bytes),
+            args=(child, self._task, self.config.memory_limit_bytes, self.config.cpu_limit_seconds),
             name="govreport-worker",
             daemon=True,
         )
@@ -275,6 +279,8 @@ class WorkerPool:
             if worker.process.is_alive():  # pipe broke but the process lingers
                 worker.process.kill()
                 worker.process.join(_KILL_JOIN_SECONDS)
+            if worker.process.exitcode == -signal.SIGXCPU:
+                worker.retire_reason = "cpu-limit"  # the task passed its CPU cap (see worker.limit_cpu)
             return _Outcome(crashed=True, exitcode=worker.process.exitcode, seconds=time.monotonic() - t0)
         except Exception:
             log.exception("unreadable reply from worker %s", worker.pid)
@@ -293,6 +299,16 @@ class WorkerPool:
                 f"Extraction did not finish within the {deadline_seconds:g} s deadline; the work was stopped.",
                 deadline_seconds=deadline_seconds,
             )
+        if outcome.crashed and outcome.exitcode == -signal.SIGXCPU and self.config.cpu_limit_seconds > 0:
+            cap = self.config.cpu_limit_seconds
+            err = ResourceLimitError(
+                f"The extraction used more than the {cap:g} s of CPU time one file may use (limit worker_cpu_seconds); "
+                "the work was stopped.",
+                limit="worker_cpu_seconds",
+                cpu_seconds=cap,
+            )
+            err.worker_cpu_seconds = cap  # type: ignore[attr-defined]
+            raise err
         if outcome.crashed:
             raise WorkerCrashedError(
                 f"The worker process exited unexpectedly (exit code {outcome.exitcode}) while reading this file; "
@@ -307,6 +323,7 @@ class WorkerPool:
         if reply.error is not None:
             err = rebuild_error(reply.error)
             if err is not None:
+                err.worker_cpu_seconds = reply.cpu_seconds  # type: ignore[attr-defined]  # for Server-Timing
                 raise err
         raise WorkerBugError(f"Unexpected failure in the worker ({reply.bug or 'unknown'}).")
 

@@ -172,6 +172,7 @@ async def _extract(request: Request, include: list[Part] | None, min_confidence:
             )
             output = await pool.run(job, deadline, deadline_s)
         timings["extract"] = (time.perf_counter() - t1) * 1000
+        timings["worker-cpu"] = output.cpu_seconds * 1000
         if output.ocr_pages:
             timings["ocr"] = output.ocr_seconds * 1000
             metrics.ocr_pages.inc(output.ocr_pages)
@@ -184,6 +185,8 @@ async def _extract(request: Request, include: list[Part] | None, min_confidence:
     except ClientGone:
         raise  # not a failure of ours, and nobody to answer
     except Exception as e:
+        if getattr(e, "worker_cpu_seconds", None) is not None:
+            timings["worker-cpu"] = e.worker_cpu_seconds * 1000  # type: ignore[attr-defined]
         metrics.failures.labels(code_of(e)).inc()
         raise
     metrics.files.labels(output.format, output.template).inc()

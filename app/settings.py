@@ -70,6 +70,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Address-space limit of each worker process in MiB (RLIMIT_AS); 0 disables it.",
     )
+    worker_cpu_seconds: float = Field(
+        40.0,
+        ge=0,
+        description="CPU time (user + system) one extraction may use in its worker (RLIMIT_CPU, whole seconds); past "
+        "it the worker is ended and the answer is 422 `resource-limit` naming `worker_cpu_seconds`. 0 disables it. "
+        "500 real report pages take ~20 s; any hostile input under 1 MB is answered within 5 s.",
+    )
     max_pages: int = Field(
         500,
         ge=1,

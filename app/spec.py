@@ -28,7 +28,7 @@ HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string"},
     },
     "Server-Timing": {
-        "description": "`total`, and for extractions `upload` and `extract`, durations in ms.",
+        "description": "`total`, and for extractions `upload`, `extract` and `worker-cpu` (the worker's CPU time for the file), durations in ms.",
         "required": True,
         "schema": {"type": "string"},
     },

@@ -292,8 +292,18 @@ _COLUMN_LETTERS = frozenset("甲乙丙丁戊己")
 
 def _is_column_letters(row: TableRow) -> bool:
     """The 甲 | 乙 | 丙 | 1 | 2 row statistical forms print under their header."""
-    texts = [squash(c.text) for c in row.cells if squash(c.text)]
-    return bool(texts) and texts[0] in _COLUMN_LETTERS and all(t in _COLUMN_LETTERS or t.isdigit() and len(t) == 1 for t in texts)
+    first = True
+    for c in row.cells:  # stops at the first cell that rules the row out (most rows: the first)
+        t = squash(c.text)
+        if not t:
+            continue
+        if first:
+            if t not in _COLUMN_LETTERS:
+                return False
+            first = False
+        elif not (t in _COLUMN_LETTERS or t.isdigit() and len(t) == 1):
+            return False
+    return not first
 
 
 # ---------------------------------------------------------------- the state machine
@@ -322,7 +332,9 @@ class _State:
     active_last: str | None = None  # 表二: the row prefix the last row under the current header matched
 
 
+@text_cache(maxsize=16384)
 def _zone_of_header(key: str) -> str | None:
+    """The zone a header row's key names (a pure function of the key and the packaged rules)."""
     for z in rules().zones:
         if any(h in key for h in z.header) and all(h in key for h in z.needs_all):
             return z.name
