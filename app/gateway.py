@@ -1,7 +1,8 @@
 """What gateways and browsers need around the routes: API keys, strict query parameters, JSON access logs.
 
 API keys are checked in constant time (`hmac.compare_digest` against every
-key, no early exit) on `/v1/*` and `/extract` only: health, metrics, docs, the
+key, no early exit) on `/v1/*` and `/extract` only (a 401 problem with
+`WWW-Authenticate` otherwise): health, metrics, docs, the
 upload page and problem pages stay open so probes and people can reach them.
 The access log writes one JSON line per request with the request id, route
 template, status, duration, response bytes and the document format — never
@@ -22,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import UnauthorizedError
 from .middleware import route_label
-from .problems import InvalidParameterError, error_response
+from .problems import InvalidParameterError
 
 access_log = logging.getLogger("app.access")
 
@@ -55,25 +56,16 @@ def keys_match(given: str, keys: Sequence[str]) -> bool:
     return found
 
 
-class ApiKeyMiddleware:
-    """Refuse protected paths without a valid `X-API-Key` (401 problem); CORS preflights pass."""
+async def require_api_key(request: Request) -> None:
+    """App-wide dependency (before the others): protected paths need a valid `X-API-Key` when keys are set.
 
-    def __init__(self, app: ASGIApp, keys: Sequence[str]) -> None:
-        self.app = app
-        self.keys = list(keys)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("method") != "OPTIONS" and scope["path"].startswith(PROTECTED_PREFIXES):
-            given = Headers(scope=scope).get(API_KEY_HEADER.lower(), "")
-            if not keys_match(given, self.keys):
-                request = Request(scope, receive)
-                response = error_response(
-                    UnauthorizedError(f"Send a valid API key in the `{API_KEY_HEADER}` header."), request
-                )
-                response.headers["WWW-Authenticate"] = f'ApiKey header="{API_KEY_HEADER}"'
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+    A dependency rather than a middleware so a refused request is still logged and counted under its route
+    template; CORS preflights never get here (the CORS middleware answers them).
+    """
+    keys: Sequence[str] = getattr(request.app.state, "api_keys", ())
+    if keys and request.url.path.startswith(PROTECTED_PREFIXES):
+        if not keys_match(request.headers.get(API_KEY_HEADER, ""), keys):
+            raise UnauthorizedError(f"Send a valid API key in the `{API_KEY_HEADER}` header.")
 
 
 class AccessLogMiddleware:

@@ -19,6 +19,7 @@ Lang = Literal["zh", "en"]
 CONTENT_LANGUAGE = {"zh": "zh-CN", "en": "en"}
 _FIELDS = ("title_zh", "detail_zh", "explain_en", "explain_zh", "todo_en", "todo_zh")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_QVALUE = re.compile(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?")  # RFC 9110 qvalue
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,20 +55,18 @@ def problem_texts() -> dict[str, ProblemText]:
 
 
 def parse_accept_language(header: str | None) -> list[tuple[str, float]]:
-    """Language ranges with their q-values, best first (stable for equal q)."""
+    """Language ranges with their q-values, best first (stable for equal q); a malformed q drops its range."""
     ranges: list[tuple[str, float, int]] = []
     for i, part in enumerate((header or "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        tag = tag.strip().lower()
+        tag, *params = (p.strip() for p in part.split(";"))
+        tag = tag.lower()
         if not tag:
             continue
         q = 1.0
-        match = re.search(r"q\s*=\s*([0-9.]+)", params)
-        if match:
-            try:
-                q = max(0.0, min(1.0, float(match.group(1))))
-            except ValueError:
-                q = 0.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                q = float(value) if _QVALUE.fullmatch(value.strip()) else 0.0
         ranges.append((tag, q, i))
     ranges.sort(key=lambda r: (-r[1], r[2]))
     return [(tag, q) for tag, q, _ in ranges if q > 0]

@@ -12,7 +12,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from extractors import SCHEMA_VERSION, __version__
 
 from . import problems, ui
-from .gateway import AccessLogMiddleware, ApiKeyMiddleware, reject_unknown_query
+from .gateway import AccessLogMiddleware, reject_unknown_query, require_api_key
 from .jobs import JobRunner
 from .jobs import router as jobs_router
 from .jobstore import open_store
@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, *, task: Task | None = None) ->
         license_info={"name": "MIT"},
         docs_url=None,
         redoc_url=None,
-        dependencies=[Depends(reject_unknown_query)],
+        dependencies=[Depends(require_api_key), Depends(reject_unknown_query)],
         redirect_slashes=False,  # a redirect would echo the Host header into Location; a trailing slash is a 404
     )
     app.state.settings = settings
@@ -117,10 +117,8 @@ def create_app(settings: Settings | None = None, *, task: Task | None = None) ->
 
 
 def _add_gateway(app: FastAPI, settings: Settings) -> None:
-    """Inner to outer: API keys, gzip, CORS (outside auth so preflights and 401s carry CORS headers)."""
-    keys = settings.api_key_list()
-    if keys:
-        app.add_middleware(ApiKeyMiddleware, keys=keys)
+    """Inner to outer: gzip, CORS (outside the routes, so preflights and 401s carry CORS headers)."""
+    app.state.api_keys = tuple(settings.api_key_list())  # checked by the `require_api_key` dependency
     app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes)
     origins = settings.cors_origin_list
     if origins:

@@ -72,6 +72,11 @@ def route_label(scope: Scope) -> str:
     route = scope.get("route")
     if getattr(route, "path", None):
         return str(route.path)  # type: ignore[union-attr]
+    endpoint = scope.get("endpoint")
+    if endpoint is not None:  # a plain Starlette route (e.g. /openapi.json) sets no `route`: find it by endpoint
+        for candidate in getattr(scope.get("app"), "routes", ()):
+            if getattr(candidate, "endpoint", None) is endpoint and getattr(candidate, "path", None):
+                return str(candidate.path)
     if scope.get("endpoint") is not None and "app_root_path" in scope:
         mount = str(scope.get("root_path", ""))[len(str(scope["app_root_path"])) :]
         if mount:

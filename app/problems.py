@@ -51,6 +51,7 @@ log = logging.getLogger("app")
 
 PROBLEM_TYPE_BASE = "https://govreport-extract.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+UNAUTHORIZED_CHALLENGE = 'ApiKey header="X-API-Key"'  # RFC 9110 WWW-Authenticate of a 401
 
 # Error class → HTTP status. The most specific class in an exception's MRO wins.
 STATUS_BY_ERROR: dict[type[ExtractionError], int] = {
@@ -115,6 +116,8 @@ class Problem(BaseModel):
     instance: str | None = Field(None, description="The request path this occurrence belongs to.")
     request_id: str | None = Field(None, description="The `X-Request-ID` of the request, for support and logs.")
     max_bytes: int | None = Field(None, description="413: the upload limit in bytes.")
+    pages: int | None = Field(None, description="422 too-many-pages: the pages found (to read, or to OCR).")
+    max_pages: int | None = Field(None, description="422 too-many-pages: the page limit that applied.")
     retry_after: int | None = Field(None, description="503: seconds to wait before retrying (also `Retry-After`).")
     deadline_seconds: float | None = Field(None, description="504: the per-request deadline.")
     errors: list[InvalidParam] | None = Field(None, description="400: the rejected parameters.")
@@ -234,7 +237,7 @@ def error_response(exc: ExtractionError, request: Request) -> JSONResponse:
     status = status_for(exc)
     if status >= 500 and not isinstance(exc, (PoolSaturatedError, NotReadyError, UploadsSaturatedError, SpoolFullError)):
         log.warning("request %s failed: %s (%s)", _request_id(request), exc.code, exc.detail)
-    return problem_response(
+    response = problem_response(
         status,
         exc.code,
         exc.title,
@@ -244,6 +247,9 @@ def error_response(exc: ExtractionError, request: Request) -> JSONResponse:
         extra=exc.extra,
         request=request,
     )
+    if isinstance(exc, UnauthorizedError):
+        response.headers["WWW-Authenticate"] = UNAUTHORIZED_CHALLENGE
+    return response
 
 
 def internal_error_response(path: str, request_id: str | None) -> JSONResponse:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from extractors import SCHEMA_VERSION, ExtractionResult, __version__
 
-from .catalogue import IndicatorCatalogue, load_catalogue
+from .catalogue import IndicatorCatalogue, catalogue_names, load_catalogue
 from .errors import NotReadyError
 from .health import available_memory_bytes
 from .metrics import Metrics
@@ -110,7 +110,7 @@ def shape(result: ExtractionResult, include: list[Part] | None, min_confidence: 
     return result.model_dump_json(exclude=exclude).encode()
 
 
-CSV_COLUMNS = ("id", "label", "value", "unit", "confidence", "raw", "page", "table", "row", "col")
+CSV_COLUMNS = ("id", "name", "label", "value", "unit", "confidence", "raw", "page", "table", "row", "col")
 
 
 def wants_csv(request: Request) -> bool:
@@ -129,7 +129,12 @@ def wants_csv(request: Request) -> bool:
 
 
 def indicators_csv(result: ExtractionResult, min_confidence: float = 0.0) -> bytes:
-    """The indicator rows as UTF-8 CSV with a BOM (so spreadsheet programs read the Chinese labels)."""
+    """The indicator rows as UTF-8 CSV with a BOM (so spreadsheet programs read the Chinese labels).
+
+    `name` is the form's official row label from the catalogue (for the report's template); `label` is the
+    label as printed in this report.
+    """
+    names = catalogue_names(result.document.template.value)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -137,7 +142,11 @@ def indicators_csv(result: ExtractionResult, min_confidence: float = 0.0) -> byt
         if i.confidence < min_confidence:
             continue
         s = i.source
-        writer.writerow([i.id, i.label or "", "" if i.value is None else i.value, i.unit or "", f"{i.confidence:.3f}", i.raw or "", s.page or "", s.table if s.table is not None else "", s.row if s.row is not None else "", s.col if s.col is not None else ""])
+        writer.writerow([
+            i.id, names.get(i.id, ""), i.label or "", "" if i.value is None else i.value, i.unit or "",
+            f"{i.confidence:.3f}", i.raw or "", "" if s.page is None else s.page, "" if s.table is None else s.table,
+            "" if s.row is None else s.row, "" if s.col is None else s.col,
+        ])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -241,9 +250,15 @@ router.add_api_route(
 async def list_indicators(request: Request) -> Response:
     body, etag = _catalogue_body()
     headers = {"ETag": etag, "Cache-Control": "public, max-age=3600"}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    if _etag_matches(request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
+
+
+def _etag_matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 weak comparison for `If-None-Match`: `*` or any listed tag, `W/` prefix ignored."""
+    tags = [t.strip() for t in if_none_match.split(",")]
+    return "*" in tags or etag in [t.removeprefix("W/") for t in tags]
 
 
 @functools.lru_cache(maxsize=1)

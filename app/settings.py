@@ -144,7 +144,11 @@ class Settings(BaseSettings):
     api_keys: str = Field(
         "", description="Comma-separated API keys; when set (or `api_keys_file`), `/v1/*` requires `X-API-Key`."
     )
-    api_keys_file: str = Field("", description="File with one API key per line (blank lines and `#` comments ignored).")
+    api_keys_file: str = Field(
+        "",
+        description="File with one API key per line (blank lines and `#` comments ignored); missing or empty "
+        "stops the service at start-up.",
+    )
     gzip_min_bytes: int = Field(1024, ge=0, description="Responses at least this large are gzip-compressed when asked.")
     access_log: bool = Field(True, description="Write one JSON access-log line per request (logger `app.access`).")
     # ---- server hardening (admission before the body, timeouts, connections): harden-server ----
@@ -212,9 +216,15 @@ class Settings(BaseSettings):
     def api_key_list(self) -> list[str]:
         """Keys from `api_keys` and `api_keys_file` (read at startup)."""
         keys = [k.strip() for k in self.api_keys.split(",") if k.strip()]
-        if self.api_keys_file:
-            with open(self.api_keys_file, encoding="utf-8") as f:
-                keys += [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
+        if self.api_keys_file:  # fail closed: a keys file that is missing or empty must not leave the API open
+            try:
+                with open(self.api_keys_file, encoding="utf-8") as f:
+                    from_file = [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
+            except OSError as e:
+                raise ValueError(f"{env_name('api_keys_file')}={self.api_keys_file}: {e.strerror}") from None
+            if not from_file:
+                raise ValueError(f"{env_name('api_keys_file')}={self.api_keys_file} holds no key")
+            keys += from_file
         return keys
 
 

@@ -21,13 +21,23 @@ from .problems import english_title, problem_type
 
 STATIC_DIR = Path(str(files("app").joinpath("static")))
 DOCS_ASSETS_URL = "/docs-assets"
+# Same-origin only: in a closed network nothing else answers, and nothing should be asked. The docs need inline
+# script/style (the HTML FastAPI generates) and ReDoc a blob: worker; ReDoc's bundle also asks Redocly's CDN for a
+# decorative logo, which this policy stops before any request leaves the browser.
+PAGE_CSP = "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'"
+)
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
 async def upload_page() -> FileResponse:
-    return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8")
+    return FileResponse(
+        STATIC_DIR / "index.html", media_type="text/html; charset=utf-8", headers={"Content-Security-Policy": PAGE_CSP}
+    )
 
 
 _PAGE = """<!doctype html>
@@ -62,7 +72,9 @@ async def problem_page(request: Request, code: str) -> HTMLResponse:
         explain_en=esc(text.explain_en),
         todo_en=esc(text.todo_en),
     )
-    return HTMLResponse(body, headers={"Content-Language": "zh-CN" if lang == "zh" else "en"})
+    return HTMLResponse(
+        body, headers={"Content-Language": "zh-CN" if lang == "zh" else "en", "Content-Security-Policy": PAGE_CSP}
+    )
 
 
 def _docs_dir() -> Path:
@@ -73,24 +85,30 @@ def _docs_dir() -> Path:
 
 @router.get("/docs")
 async def swagger_ui() -> HTMLResponse:
-    return get_swagger_ui_html(
+    return _docs_policy(get_swagger_ui_html(
         openapi_url="/openapi.json",
         title="govreport-extract — API",
         swagger_js_url=f"{DOCS_ASSETS_URL}/swagger-ui-bundle.js",
         swagger_css_url=f"{DOCS_ASSETS_URL}/swagger-ui.css",
         swagger_favicon_url=f"{DOCS_ASSETS_URL}/favicon.png",
-    )
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from validator.swagger.io
+    ))
 
 
 @router.get("/redoc")
 async def redoc() -> HTMLResponse:
-    return get_redoc_html(
+    return _docs_policy(get_redoc_html(
         openapi_url="/openapi.json",
         title="govreport-extract — API",
         redoc_js_url=f"{DOCS_ASSETS_URL}/redoc.standalone.js",
         redoc_favicon_url=f"{DOCS_ASSETS_URL}/favicon.png",
         with_google_fonts=False,
-    )
+    ))
+
+
+def _docs_policy(response: HTMLResponse) -> HTMLResponse:
+    response.headers["Content-Security-Policy"] = DOCS_CSP
+    return response
 
 
 def install(app: FastAPI) -> None:

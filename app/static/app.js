@@ -3,7 +3,7 @@
 const T = {
   zh: {
     title: "政府信息公开工作年度报告提取", api: "接口文档", lang: "English",
-    drop: "把报告文件拖到这里，或点击选择文件（DOCX、PDF、HTML、Markdown、TXT）", apikey: "API 密钥（如需要）",
+    drop: "把报告文件拖到这里，或点击选择文件（PDF、DOCX、DOC、WPS、HTML、XLSX、OFD、TXT 等）", apikey: "API 密钥（如需要）",
     meta: "基本信息", dljson: "下载 JSON", dlcsv: "下载 CSV", tables: "统计表", findings: "校验结果", sections: "章节",
     high: "可信 ≥ 0.9", mid: "需核对 0.6–0.9", low: "存疑 < 0.6", review: "只看需要核对的数值",
     reading: "正在读取 {name} …", done: "{name}：{n} 个数值，{f} 条校验，{s} 个章节（{ms} 毫秒）",
@@ -11,11 +11,11 @@ const T = {
     doctitle: "标题", contact: "联系方式", website: "网站", findings_ok: "所有算术校验均通过。", other: "其他数值",
     expected: "应为", actual: "实际", table: { active: "主动公开政府信息情况", requests: "收到和处理政府信息公开申请情况",
       review_litigation: "政府信息公开行政复议、行政诉讼情况", stats: "统计数据" },
-    item: "项目", conf: "置信度",
+    item: "项目", conf: "置信度", unit: "单位", value: "数量", warnings: "提示", reviewnone: "没有需要核对的数值。",
   },
   en: {
     title: "Government information-disclosure annual report extraction", api: "API docs", lang: "中文",
-    drop: "Drop a report here or click to choose a file (DOCX, PDF, HTML, Markdown, TXT)", apikey: "API key (if required)",
+    drop: "Drop a report here or click to choose a file (PDF, DOCX, DOC, WPS, HTML, XLSX, OFD, TXT…)", apikey: "API key (if required)",
     meta: "Report", dljson: "Download JSON", dlcsv: "Download CSV", tables: "Tables", findings: "Validation", sections: "Sections",
     high: "reliable ≥ 0.9", mid: "check 0.6–0.9", low: "doubtful < 0.6", review: "Show only values that need review",
     reading: "Reading {name} …", done: "{name}: {n} values, {f} findings, {s} sections ({ms} ms)",
@@ -23,7 +23,7 @@ const T = {
     doctitle: "Title", contact: "Contact", website: "Website", findings_ok: "Every arithmetic check passed.", other: "Other values",
     expected: "expected", actual: "actual", table: { active: "Proactive disclosure", requests: "Requests received and handled",
       review_litigation: "Administrative review and litigation", stats: "Statistics" },
-    item: "Item", conf: "Confidence",
+    item: "Item", conf: "confidence", unit: "Unit", value: "Value", warnings: "Warnings", reviewnone: "No value needs review.",
   },
 };
 const REVIEW_BELOW = 0.9;
@@ -49,11 +49,11 @@ function applyLang() {
 }
 
 async function loadCatalogue() {
-  if (!catalogue) {
+  if (!catalogue) { // kept only once read: a 401 before the key was typed in must not stick
     const r = await fetch("/v1/indicators", { headers: authHeaders() });
-    catalogue = r.ok ? (await r.json()).indicators : [];
+    if (r.ok) catalogue = (await r.json()).indicators;
   }
-  return catalogue;
+  return catalogue || [];
 }
 
 function authHeaders() {
@@ -74,6 +74,13 @@ async function upload(file) {
       method: "POST", body: form,
       headers: { ...authHeaders(), "Accept-Language": lang === "zh" ? "zh-CN" : "en" },
     });
+    const isJson = /json/.test(r.headers.get("content-type") || "");
+    if (!isJson) { // e.g. a proxy's HTML error page
+      status.className = "error";
+      status.textContent = `HTTP ${r.status} ${r.statusText}`;
+      $("result").hidden = true;
+      return;
+    }
     const body = await r.json();
     if (!r.ok) {
       status.className = "error";
@@ -82,7 +89,7 @@ async function upload(file) {
       $("result").hidden = true;
       return;
     }
-    last = { name: file.name, result: body, ms: Math.round(performance.now() - t0) };
+    last = { name: file.name, file, result: body, ms: Math.round(performance.now() - t0) };
     render(last.name, last.result, last.ms);
   } catch (err) {
     status.className = "error";
@@ -91,16 +98,63 @@ async function upload(file) {
 }
 
 function labelFor(def, template) {
+  // The catalogue label is "legacy label / revised label" when an id belongs to both forms.
   const parts = def.label.split(" / ");
-  return parts.length > 1 && template === "revised_2019" ? parts[1] : parts[0];
+  const label = parts.length > 1 && template === "revised_2019" ? parts[1] : parts[0];
+  return label.replace(/\s*\([^()]*\bform\b[^()]*\)$/, ""); // the catalogue's note of the form edition a row is from
+}
+
+function tableOf(def, template) {
+  return def.tables.length > 1 && template === "revised_2019" ? def.tables[1] : def.tables[0];
 }
 
 function valueCell(ind) {
-  if (!ind) return el("td", { class: "blank" }, "—");
+  if (!ind) return el("td", { class: "blank" }, "");
   const shown = ind.value === null ? "—" : String(ind.value);
-  const td = el("td", { class: `v ${confClass(ind.confidence)}`, "data-id": ind.id, title: `${ind.id} · ${ind.raw ?? ""}` },
+  const review = ind.confidence < REVIEW_BELOW ? "needs-review" : "";
+  return el("td", { class: `v ${confClass(ind.confidence)} ${review}`, "data-id": ind.id, "data-confidence": ind.confidence.toFixed(3),
+    title: `${ind.id} · ${t("conf")} ${ind.confidence.toFixed(2)}${ind.raw ? ` · “${ind.raw}”` : ""}` },
     shown, el("small", {}, ind.confidence.toFixed(2)));
-  return td;
+}
+
+function rowEl(label, inds) {
+  const review = inds.some((i) => i && i.confidence < REVIEW_BELOW);
+  return el("tr", { class: review ? "needs-review" : "" }, el("th", {}, label), ...inds.map(valueCell));
+}
+
+// A form table whose labels are "row·column" (the 2019+ form's grids): rows with the same extracted columns
+// form one block under one header row, as the printed form does (e.g. its three headers in table 二).
+function matrixTable(tableEl, defs, byId, label) {
+  const rows = [];
+  const index = new Map();
+  for (const d of defs) {
+    const l = label(d), cut = l.lastIndexOf("·");
+    const row = l.slice(0, cut).replace(/·/g, " "), col = l.slice(cut + 1);
+    if (!index.has(row)) { index.set(row, { row, cells: new Map() }); rows.push(index.get(row)); }
+    index.get(row).cells.set(col, byId.get(d.id));
+  }
+  let header = null;
+  for (const r of rows) {
+    // columns in the order the document printed them (source column), else the catalogue's
+    const cols = [...r.cells].filter(([, ind]) => ind).sort(([, a], [, b]) => (a.source?.col ?? 0) - (b.source?.col ?? 0)).map(([c]) => c);
+    if (!cols.length) continue;
+    const key = cols.join("\u0001");
+    if (key !== header) {
+      tableEl.append(el("tr", { class: "head" }, el("th", {}, t("item")), ...cols.map((c) => el("th", {}, c))));
+      header = key;
+    }
+    tableEl.append(rowEl(r.row, cols.map((c) => r.cells.get(c))));
+  }
+}
+
+function listTable(tableEl, defs, byId, label) {
+  tableEl.classList.add("list");
+  tableEl.append(el("tr", { class: "head" }, el("th", {}, t("item")), el("th", {}, t("unit")), el("th", {}, t("value"))));
+  for (const d of defs) {
+    const ind = byId.get(d.id);
+    const review = ind && ind.confidence < REVIEW_BELOW;
+    tableEl.append(el("tr", { class: review ? "needs-review" : "" }, el("th", {}, label(d)), el("td", { class: "unit" }, d.unit || ""), valueCell(ind)));
+  }
 }
 
 function renderTables(result) {
@@ -109,52 +163,39 @@ function renderTables(result) {
   const used = new Set();
   const box = $("tables");
   box.replaceChildren();
-  const groups = new Map();
+  const groups = new Map(); // form table → its catalogue rows, in catalogue (= form) order
   for (const def of catalogue || []) {
     if (template !== "unknown" && !def.templates.includes(template)) continue;
-    const table = def.tables.length > 1 && template === "revised_2019" ? def.tables[1] : def.tables[0];
+    const table = tableOf(def, template);
     if (!groups.has(table)) groups.set(table, []);
     groups.get(table).push(def);
   }
-  for (const [table, defs] of groups) {
+  const names = T[lang].table;
+  // tables in the order the document printed them (first source position of their values)
+  const at = (i) => [i.source?.page ?? 0, i.source?.table ?? 0, i.source?.row ?? 0, i.source?.line ?? 0];
+  const first = (defs) => defs.filter((d) => byId.has(d.id)).map((d) => at(byId.get(d.id)))
+    .reduce((a, b) => (cmp(b, a) < 0 ? b : a), [Infinity]);
+  const cmp = (a, b) => { for (let k = 0; k < Math.max(a.length, b.length); k++) if ((a[k] ?? 0) !== (b[k] ?? 0)) return (a[k] ?? 0) - (b[k] ?? 0); return 0; };
+  const ordered = [...groups].sort(([, a], [, b]) => cmp(first(a), first(b)));
+  for (const [table, defs] of ordered) {
     if (!defs.some((d) => byId.has(d.id))) continue;
+    defs.forEach((d) => byId.has(d.id) && used.add(d.id));
     const label = (d) => labelFor(d, template);
-    const matrix = defs.every((d) => label(d).includes("·"));
-    const tableEl = el("table", { "data-table": table }, el("caption", {}, t("table")[table] || table));
-    if (matrix) {
-      const rows = new Map(); const cols = [];
-      for (const d of defs) {
-        const i = label(d).lastIndexOf("·");
-        const row = label(d).slice(0, i), col = label(d).slice(i + 1);
-        if (!cols.includes(col)) cols.push(col);
-        if (!rows.has(row)) rows.set(row, new Map());
-        rows.get(row).set(col, d.id);
-      }
-      tableEl.append(el("tr", { class: "head" }, el("th", {}, t("item")), ...cols.map((c) => el("th", {}, c))));
-      for (const [row, cells] of rows) {
-        const inds = cols.map((c) => byId.get(cells.get(c)));
-        inds.forEach((i) => i && used.add(i.id));
-        const review = inds.some((i) => i && i.confidence < REVIEW_BELOW);
-        tableEl.append(el("tr", { class: review ? "needs-review" : "" }, el("th", {}, row), ...inds.map(valueCell)));
-      }
-    } else {
-      tableEl.append(el("tr", { class: "head" }, el("th", {}, t("item")), el("th", {}, "")));
-      for (const d of defs) {
-        const ind = byId.get(d.id);
-        if (ind) used.add(ind.id);
-        const review = ind && ind.confidence < REVIEW_BELOW;
-        tableEl.append(el("tr", { class: review ? "needs-review" : "" }, el("th", {}, `${label(d)}${d.unit ? `（${d.unit}）` : ""}`), valueCell(ind)));
-      }
-    }
+    const tableEl = el("table", { "data-table": table }, el("caption", {}, names[table] || table));
+    if (defs.every((d) => label(d).includes("·"))) matrixTable(tableEl, defs, byId, label);
+    else listTable(tableEl, defs, byId, label);
     box.append(tableEl);
   }
   const rest = result.indicators.filter((i) => !used.has(i.id));
   if (rest.length) {
-    const other = el("table", { "data-table": "other" }, el("caption", {}, t("other")));
-    other.append(el("tr", { class: "head" }, el("th", {}, t("item")), el("th", {}, "")));
-    for (const i of rest) other.append(el("tr", { class: i.confidence < REVIEW_BELOW ? "needs-review" : "" }, el("th", {}, i.label || i.id), valueCell(i)));
+    const other = el("table", { "data-table": "other", class: "list" }, el("caption", {}, t("other")));
+    other.append(el("tr", { class: "head" }, el("th", {}, t("item")), el("th", {}, t("unit")), el("th", {}, t("value"))));
+    for (const i of rest) other.append(el("tr", { class: i.confidence < REVIEW_BELOW ? "needs-review" : "" }, el("th", {}, i.label || i.id), el("td", { class: "unit" }, i.unit || ""), valueCell(i)));
     box.append(other);
   }
+  const toReview = result.indicators.filter((i) => i.confidence < REVIEW_BELOW).length;
+  $("review-count").textContent = lang === "zh" ? `（${toReview}）` : ` (${toReview})`;
+  $("review-none").hidden = toReview > 0;
 }
 
 function render(name, result, ms) {
@@ -164,7 +205,7 @@ function render(name, result, ms) {
   const contact = doc.contact || {};
   const rows = [
     ["doctitle", doc.title], ["agency", doc.agency.value], ["year", doc.report_year.value],
-    ["template", [doc.template.value, doc.template.variant].filter(Boolean).join(" · ")],
+    ["template", [...new Set([doc.template.value, doc.template.variant].filter(Boolean))].join(" · ")],
     ["period", [doc.period_start.value, doc.period_end.value].filter(Boolean).join(" – ")],
     ["format", doc.format], ["pages", doc.pages],
     ["contact", [contact.address?.value, contact.postcode?.value, contact.phone?.value, contact.email?.value].filter(Boolean).join(" · ")],
@@ -177,10 +218,16 @@ function render(name, result, ms) {
   renderTables(result);
   const findings = $("findings");
   findings.replaceChildren();
-  if (!result.validation.length) findings.append(el("li", {}, t("findings_ok")));
+  const labels = new Map((catalogue || []).map((d) => [d.id, labelFor(d, doc.template.value)]));
+  if (!result.validation.length) findings.append(el("li", { class: "ok" }, t("findings_ok")));
   for (const f of result.validation) {
-    findings.append(el("li", { class: "fail" }, `${f.rule} · ${f.target}: ${t("expected")} ${f.expected ?? "—"}, ${t("actual")} ${f.actual ?? "—"}${f.message ? ` — ${f.message}` : ""}`));
+    const what = labels.has(f.target) ? `${labels.get(f.target)} (${f.target})` : f.target;
+    findings.append(el("li", { class: "fail", "data-rule": f.rule, "data-target": f.target },
+      `${what}: ${t("expected")} ${f.expected ?? "—"}, ${t("actual")} ${f.actual ?? "—"}${f.message ? ` — ${f.message}` : ""}`));
   }
+  const warnings = $("warnings");
+  warnings.replaceChildren(...(result.warnings || []).map((w) => el("li", { "data-code": w.code }, `${w.code}: ${w.message}`)));
+  $("warnings-box").hidden = !(result.warnings || []).length;
   const sections = $("sections");
   sections.replaceChildren();
   for (const s of result.sections) {
@@ -191,30 +238,30 @@ function render(name, result, ms) {
   $("result").hidden = false;
 }
 
-function csvOf(result) {
-  const cols = ["id", "label", "value", "unit", "confidence", "raw", "page", "table", "row", "col"];
-  const q = (v) => (v === null || v === undefined ? "" : /[",\r\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
-  const lines = [cols.join(",")];
-  for (const i of result.indicators) {
-    const s = i.source || {};
-    lines.push([i.id, i.label, i.value, i.unit, i.confidence.toFixed(3), i.raw, s.page, s.table, s.row, s.col].map(q).join(","));
-  }
-  return "\ufeff" + lines.join("\r\n") + "\r\n";
+// The CSV is the service's own (`Accept: text/csv`): one implementation, the same columns as for API clients.
+async function downloadCsv() {
+  const form = new FormData();
+  form.append("file", last.file, last.name);
+  const r = await fetch("/v1/extract", { method: "POST", body: form, headers: { ...authHeaders(), Accept: "text/csv" } });
+  if (!r.ok) { $("status").className = "error"; $("status").textContent = `CSV: ${r.status}`; return; }
+  download(await r.blob(), "text/csv", `${stem()}.csv`);
 }
 
-function download(text, type, name) {
-  const a = el("a", { href: URL.createObjectURL(new Blob([text], { type })), download: name });
+function download(content, type, name) {
+  const a = el("a", { href: URL.createObjectURL(content instanceof Blob ? content : new Blob([content], { type })), download: name });
   document.body.append(a); a.click(); a.remove();
 }
 
 const stem = () => (last ? last.name.replace(/\.[^.]+$/, "") : "report");
 $("dl-json").addEventListener("click", () => last && download(JSON.stringify(last.result, null, 2), "application/json", `${stem()}.json`));
-$("dl-csv").addEventListener("click", () => last && download(csvOf(last.result), "text/csv", `${stem()}.csv`));
+$("dl-csv").addEventListener("click", () => last && downloadCsv());
 $("file").addEventListener("change", (e) => e.target.files[0] && upload(e.target.files[0]));
 $("review").addEventListener("change", (e) => document.body.classList.toggle("review-only", e.target.checked));
 $("lang").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("govreport.lang", lang); applyLang(); });
 const drop = $("drop");
 drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
 drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("click", (e) => { if (!e.target.closest("input, label")) $("file").click(); });
+drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); $("file").click(); } });
 drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); if (e.dataTransfer.files[0]) upload(e.dataTransfer.files[0]); });
 applyLang();
