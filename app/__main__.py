@@ -36,6 +36,7 @@ def main() -> None:
         log_level=settings.log_level,
         access_log=not settings.access_log,  # the JSON access log (app.gateway) replaces uvicorn's line
         http=protocol_class(settings),
+        ws="none",  # no WebSocket route: an Upgrade is a plain request whatever websocket library is installed
         backlog=accept_backlog(),
         timeout_graceful_shutdown=max(1, int(settings.request_deadline_seconds)),
     )
