@@ -24,6 +24,7 @@ from pathlib import Path
 
 from extractors import (
     ExtractionError,
+    ExtractionResult,
     ExtractOptions,
     ReadOptions,
     ResourceLimitError,
@@ -82,6 +83,11 @@ class Reply:
 Task = Callable[[ExtractJob], JobOutput]
 
 
+def result_bytes(result: ExtractionResult) -> bytes:
+    """The contract JSON as bytes, serialised once here: the service passes them through untouched."""
+    return result.__pydantic_serializer__.to_json(result)
+
+
 def run_extract(job: ExtractJob) -> JobOutput:
     """The production task: sniff the bytes (for the format label), then run the whole pipeline."""
     fmt = sniff(job.data, job.filename, job.content_type)
@@ -98,7 +104,7 @@ def run_extract(job: ExtractJob) -> JobOutput:
     return JobOutput(
         format=result.document.format or fmt,
         template=result.document.template.value,
-        result_json=result.model_dump_json().encode(),
+        result_json=result_bytes(result),
         ocr_pages=ocr.USAGE.pages - pages0,
         ocr_seconds=ocr.USAGE.seconds - seconds0,
     )
