@@ -13,6 +13,7 @@ trip (send, extract, reply) is reported beside it.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -104,8 +105,11 @@ async def _run(targets: list[CorpusFile], fillers: list[CorpusFile], trials: int
     out = ColdWorker(s.start_method, warm_index, (time.perf_counter() - t0) * 1000)
     loop = asyncio.get_running_loop()
 
-    async def timed(f: CorpusFile) -> tuple[float, float]:
+    async def timed(f: CorpusFile, measure: bool = True) -> tuple[float, float]:
         job = ExtractJob(f.data, f.name, f.content_type, s.max_pages, max_ocr_pages=s.max_ocr_pages)
+        if not measure:  # a worker's last job: the pool stops the process right after it
+            await pool.run(job, loop.time() + 60, 60)
+            return math.nan, math.nan
         (pid,) = pool.worker_pids()
         c, t = worker_cpu_ns(pid), time.perf_counter()
         await pool.run(job, loop.time() + 60, 60)
@@ -125,7 +129,7 @@ async def _run(targets: list[CorpusFile], fillers: list[CorpusFile], trials: int
                 for j in range(warm_index - 2):
                     await timed(others[(i * warm_index + j) % len(others)])
                 warm.setdefault(tail.name, []).append(await timed(tail))
-                await timed(others[i % len(others)])  # the worker's last job: it is replaced after it
+                await timed(others[i % len(others)], measure=False)  # the worker's last job: replaced after it
             except Exception as exc:  # noqa: BLE001 - reported in the table
                 out.errors[f"worker {i}"] = f"{type(exc).__name__}: {exc}"[:200]
     finally:
