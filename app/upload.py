@@ -355,3 +355,117 @@ async def _read_multipart(receive: Receive, content_type: str, out: _SpoolFile) 
     if not out.size:
         raise EmptyFileError("The uploaded `file` part is empty.")
     return meta["filename"], meta["type"]
+
+
+@asynccontextmanager
+async def spooled_uploads(
+    request: Request, spool: Spool, max_bytes: int, *, field: str = "files", max_files: int,
+    deadline: float | None = None, deadline_seconds: float | None = None,
+) -> AsyncIterator[list[Upload]]:
+    """Every multipart `field` part with a file in it, each on disk under the same size limit and spool quota.
+
+    For requests that carry several reports (POST /v1/compare): at most `max_files`
+    files, the body at most `max_files` × `max_bytes` plus the multipart overhead; the
+    files are deleted on exit. A part that breaks a rule (one file too many, a file over
+    the limit, an empty file) stops the writing at once, but the rest of the body, within
+    the same bound, is read and dropped before the problem is raised: a server that
+    answers and closes with unread bytes resets the connection, and the client would get
+    no problem at all.
+    """
+    content_type = request.headers.get("content-type") or ""
+    if not content_type.lower().startswith("multipart/form-data"):
+        raise InputError(f"Send the reports as multipart/form-data, one `{field}` part per report.")
+    _, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
+    if not boundary:
+        raise InputError("Malformed multipart body: the Content-Type has no boundary.")
+    limit = max_files * max_bytes + MULTIPART_OVERHEAD_BYTES
+    declared = _declared_length(request)
+    if declared is not None and declared > limit:
+        raise FileTooLargeError(
+            f"The body is larger than {max_files} files of the {max_bytes}-byte limit.", max_bytes=max_bytes)
+    files: list[tuple[_SpoolFile, str | None, str | None]] = []
+    state: dict[str, object] = {"parts": 0, "current": None}
+    refused: list[Exception] = []  # the first rule a part broke
+    headers: dict[bytes, bytes] = {}
+    field_name: list[bytes] = []
+    value: list[bytes] = []
+
+    def on_part_begin() -> None:
+        state["parts"] = int(state["parts"]) + 1  # type: ignore[call-overload]
+        if int(state["parts"]) > max(MAX_MULTIPART_PARTS, 2 * max_files):  # type: ignore[call-overload]
+            raise InputError(f"Malformed multipart body: more than {max(MAX_MULTIPART_PARTS, 2 * max_files)} parts.")
+        headers.clear()
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        field_name.append(data[start:end])
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        value.append(data[start:end])
+
+    def on_header_end() -> None:
+        headers[b"".join(field_name).lower()] = b"".join(value)
+        field_name.clear()
+        value.clear()
+
+    def on_headers_finished() -> None:
+        _, disposition = parse_options_header(headers.get(b"content-disposition"))
+        if disposition.get(b"name") != field.encode() or b"filename" not in disposition:
+            state["current"] = None
+            return
+        if len(files) >= max_files:
+            state["current"] = None
+            raise InputError(f"More than {max_files} files in `{field}`; send at most {max_files}.")
+        raw_type = headers.get(b"content-type")
+        out = _SpoolFile(spool, max_bytes, 0)
+        files.append((out, disposition[b"filename"].decode("utf-8", "replace"),
+                      raw_type.decode("latin-1") if raw_type else None))
+        state["current"] = out
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        out = state["current"]
+        if isinstance(out, _SpoolFile):
+            out.write(data[start:end])
+
+    def on_part_end() -> None:
+        out = state["current"]
+        if isinstance(out, _SpoolFile):
+            out.finish()
+            if not out.size:
+                raise EmptyFileError(f"The {len(files)}. `{field}` part ({files[-1][1] or 'no name'}) is empty.")
+        state["current"] = None
+
+    parser = MultipartParser(boundary, {
+        "on_part_begin": on_part_begin, "on_header_field": on_header_field, "on_header_value": on_header_value,
+        "on_header_end": on_header_end, "on_headers_finished": on_headers_finished,
+        "on_part_data": on_part_data, "on_part_end": on_part_end,
+    })
+    try:
+        receive = limited_receive(request.receive, limit, max_bytes)
+        try:
+            async with asyncio.timeout_at(deadline):
+                async for chunk in body_chunks(receive):
+                    if refused:
+                        continue  # drained, not parsed or written
+                    try:
+                        parser.write(chunk)
+                    except (InputError, FileTooLargeError, SpoolFullError) as e:
+                        refused.append(e)
+                        for out, _, _ in files:
+                            out.discard()
+                if refused:
+                    raise refused[0]
+                parser.finalize()
+        except MultipartParseError as e:
+            raise InputError(f"Malformed multipart body: {e}") from None
+        except TimeoutError:
+            raise DeadlineExceededError(
+                f"The upload did not arrive within the {deadline_seconds or 0:g} s deadline.",
+                deadline_seconds=deadline_seconds,
+            ) from None
+        for out, _, _ in files:
+            out.finish()
+        yield [Upload(out.path, out.size, clean_filename(name), ctype) for out, name, ctype in files]
+    finally:
+        for out, _, _ in files:
+            out.discard()

@@ -1,7 +1,8 @@
 """Command line of the library.
 
     python -m extractors FILE... --out DIR                 one <file name>.json per input
-    python -m extractors batch PATH... --out results.jsonl [--csv panel.csv] [--xlsx panel.xlsx]
+    python -m extractors batch PATH... --out results.jsonl [--long long.parquet] [--csv panel.csv] [--xlsx panel.xlsx]
+                                                           [--dta panel.dta] [--conf]
     python -m extractors panel results.jsonl [--csv panel.csv] [--xlsx panel.xlsx] [--dta panel.dta] [--long long.parquet]
     python -m extractors series PATH... --out series.csv [--agency NAME]
     python -m extractors compare A B ... --out DIR
@@ -59,7 +60,8 @@ def _add_panel_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--long", type=Path, metavar="LONG.parquet",
                    help="write the tidy long table (one row per report × indicator): .parquet, else CSV")
     p.add_argument("--dta", type=Path, metavar="PANEL.dta", help="write the wide panel as Stata .dta with variable labels")
-    p.add_argument("--conf", action="store_true", help="add a <variable>_c confidence column after each value in the .dta")
+    p.add_argument("--conf", action="store_true",
+                   help="add a <variable>_conf confidence column after each value in the CSV, XLSX and .dta panels")
     p.add_argument("--min-confidence", type=float, default=_BATCH_DEFAULTS.min_confidence,
                    help="values below this confidence are listed for review (default: %(default)s)")
 
@@ -107,17 +109,29 @@ def _parsers() -> dict[str, argparse.ArgumentParser]:
 
 
 def _check_server(url: str) -> str | None:
-    """None when `url` answers at all (any HTTP status); else why not, so a bad --server stops before any file."""
+    """None when `url` answers `GET /healthz` as the service does (2xx, a JSON object); else why not.
+
+    So an unreachable or mis-typed --server (wrong host, port, scheme or path prefix)
+    is a usage error before any file, not a failure or retries per file.
+    """
     import httpx
 
     try:
-        host = httpx.URL(url).host
-        if not host:
-            return f"{url}: not an http(s) URL"
-        httpx.get(url.rstrip("/") + "/healthz", timeout=5.0,
-                  trust_env=host not in ("localhost", "::1") and not host.startswith("127."))
+        parsed = httpx.URL(url)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            return f"{url}: not an http(s) URL (e.g. http://127.0.0.1:8000)"
+        host = parsed.host
+        resp = httpx.get(url.rstrip("/") + "/healthz", timeout=5.0,
+                         trust_env=host not in ("localhost", "::1") and not host.startswith("127."))
     except (httpx.HTTPError, ValueError) as e:
         return f"{url}: cannot be reached ({type(e).__name__})"
+    try:
+        body = resp.json() if resp.is_success else None
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return (f"{url}: GET /healthz answered HTTP {resp.status_code} "
+                f"{resp.headers.get('content-type', '')}, not the extraction service's health JSON (wrong URL?)")
     return None
 
 
@@ -129,28 +143,28 @@ def _engine(args: argparse.Namespace, settings: BatchSettings) -> Engine:
 
 
 def _write_panel(records: list[dict], args: argparse.Namespace) -> None:
-    from .panel import PanelSettings, build_panel, write_csv, write_xlsx
+    """The long table and the wide panel files asked for; all from the one `wide_table`, so the same columns."""
+    from .dataset import DatasetSettings, long_rows, wide_table, write_dta, write_long
 
-    if args.long or args.dta:
-        from .dataset import DatasetSettings, long_rows, write_dta, write_long
-
-        ds = DatasetSettings(min_confidence=args.min_confidence)
-        if args.long:
-            rows = long_rows(records, ds)
-            write_long(rows, args.long, ds)
-            print(f"Long table: {len(rows)} values -> {args.long}", file=sys.stderr)
-        if args.dta:
-            write_dta(records, args.dta, ds, conf=args.conf)
-            print(f"Stata panel -> {args.dta}", file=sys.stderr)
+    ds = DatasetSettings(min_confidence=args.min_confidence)
+    if args.long:
+        rows = long_rows(records, ds)
+        write_long(rows, args.long, ds)
+        print(f"Long table: {len(rows)} values -> {args.long}", file=sys.stderr)
+    if args.dta:
+        write_dta(records, args.dta, ds, conf=args.conf)
+        print(f"Stata panel -> {args.dta}", file=sys.stderr)
     if not (args.csv or args.xlsx):
         return
-    settings = PanelSettings(min_confidence=args.min_confidence)
-    panel = build_panel(records, settings)
-    written = write_csv(panel, args.csv, settings) if args.csv else []
+    from .panel import write_csv, write_xlsx
+
+    wide = wide_table(records, ds, conf=args.conf)
+    written = write_csv(wide, args.csv) if args.csv else []
     if args.xlsx:
-        written.append(write_xlsx(panel, args.xlsx, settings))
-    print(f"Panel: {len(panel.rows)} reports × {len(panel.columns)} columns, {len(panel.review)} cells to review -> "
-          + ", ".join(str(p) for p in written), file=sys.stderr)
+        written.append(write_xlsx(wide, args.xlsx))
+    outside = f"; {wide.outside} values of ids outside the column set are in the long table only" if wide.outside else ""
+    print(f"Panel: {len(wide.rows)} reports × {len(wide.columns)} columns, {len(wide.review)} cells to review"
+          f"{outside} -> " + ", ".join(str(p) for p in written), file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -175,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         again = "run the same command again to resume" if mode == "batch" else "finished files are kept"
         print(f"\ninterrupted: {again}", file=sys.stderr)
         return 130
-    except Exception as e:  # noqa: BLE001 — a missing [dataset] extra is a usage problem, not a traceback
+    except Exception as e:
         from .dataset import MissingExtraError
 
         if isinstance(e, MissingExtraError):
@@ -215,7 +229,7 @@ def _run(mode: str, args: argparse.Namespace) -> int:
     print(summary.render(), file=sys.stderr)
     if mode == "batch":
         _write_panel([slim(r) for r in read_jsonl(args.out)], args)
-    return EXIT_FAILURES if summary.failures else EXIT_OK
+    return EXIT_FAILURES if summary.failures or summary.stopped else EXIT_OK
 
 
 def _analyse(mode: str, args: argparse.Namespace, engine: Engine, settings: BatchSettings) -> int:

@@ -37,6 +37,7 @@ from tenacity import (
     retry_if_exception_type,
     retry_if_result,
     stop_after_attempt,
+    stop_when_event_set,
 )
 
 from .errors import (
@@ -257,7 +258,9 @@ Report = Callable[[Outcome], None]
 
 
 class Engine(Protocol):
-    def run(self, jobs: list[Job], report: Report) -> None: ...
+    def run(self, jobs: list[Job], report: Report) -> str | None:
+        """Report an outcome per job; or stop early, returning why (the jobs not reported were not tried)."""
+        ...
 
 
 def _failed(job: Job, body: dict[str, object]) -> Outcome:
@@ -285,12 +288,12 @@ class LocalEngine:
     settings: BatchSettings = field(default_factory=BatchSettings)
     task: Callable[[str], tuple[bool, bytes]] = extract_file  # a top-level function, so workers can unpickle it
 
-    def run(self, jobs: list[Job], report: Report) -> None:
+    def run(self, jobs: list[Job], report: Report) -> str | None:
         if self.settings.workers <= 1 or len(jobs) <= 1:
             for job in jobs:
                 ok, body = self.task(job.file)
                 report(Outcome(job.file, job.sha256, ok, body))
-            return
+            return None
         from concurrent.futures import TimeoutError as FutureTimeout
 
         from pebble import ProcessExpired, ProcessPool
@@ -345,15 +348,22 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 @dataclass
 class ServerEngine:
-    """Send each file to a running service with bounded concurrency, retrying 503/429 as the service asks."""
+    """Send each file to a running service with bounded concurrency, retrying 503/429 as the service asks.
+
+    A file whose every attempt met a connection error means the service is gone:
+    the run stops there (files in flight stop retrying, files not yet sent are not
+    sent, and not recorded, so the next run sends them) instead of retrying every
+    remaining file `max_attempts` times.
+    """
 
     settings: ServerSettings
     sleep: Callable[[float], None] = time.sleep
 
-    def run(self, jobs: list[Job], report: Report) -> None:
+    def run(self, jobs: list[Job], report: Report) -> str | None:
         import httpx
 
         lock = threading.Lock()
+        down = threading.Event()
         limits = httpx.Limits(max_connections=self.settings.concurrency, max_keepalive_connections=self.settings.concurrency)
         # A proxy from the environment must not swallow requests to a service on this machine.
         host = httpx.URL(self.settings.url).host
@@ -361,16 +371,24 @@ class ServerEngine:
         with httpx.Client(timeout=self.settings.timeout, limits=limits, trust_env=trust_env) as client:
 
             def one(job: Job) -> None:
-                outcome = self.post(client, job)
+                if down.is_set():
+                    return
+                outcome = self.post(client, job, down)
+                if not outcome.ok and outcome.parsed().get("type") == PROBLEM_TYPE_BASE + "service-unreachable":
+                    down.set()
                 with lock:
                     report(outcome)
 
             with ThreadPoolExecutor(max_workers=self.settings.concurrency) as pool:
                 for fut in [pool.submit(one, job) for job in jobs]:
                     fut.result()
+        if down.is_set():
+            return f"the service at {self.settings.url} stopped answering"
+        return None
 
-    def post(self, client: httpx.Client, job: Job) -> Outcome:  # noqa: F821
-        """POST one file, retrying while the service is saturated or unreachable (bounded attempts)."""
+    def post(self, client: httpx.Client, job: Job, down: threading.Event | None = None) -> Outcome:  # noqa: F821
+        """POST one file, retrying while the service is saturated or unreachable (bounded attempts; no more
+        once `down` is set)."""
         import httpx
 
         path = Path(job.file)
@@ -391,7 +409,8 @@ class ServerEngine:
             return backoff
 
         retrying = Retrying(
-            stop=stop_after_attempt(cfg.max_attempts), wait=wait, sleep=self.sleep,
+            stop=stop_after_attempt(cfg.max_attempts) | stop_when_event_set(down or threading.Event()),
+            wait=wait, sleep=self.sleep,
             retry=retry_if_exception_type(httpx.HTTPError) | retry_if_result(lambda r: r.status_code in _RETRYABLE_STATUS),
             retry_error_callback=lambda state: state.outcome,  # out of attempts: the last outcome, handled below
         )
@@ -399,7 +418,8 @@ class ServerEngine:
         if isinstance(resp, RetryFuture):
             if resp.failed:
                 return _failed(job, problem("service-unreachable", "The extraction service cannot be reached", 503,
-                                            f"{type(resp.exception()).__name__} after {cfg.max_attempts} attempts.",
+                                            f"{type(resp.exception()).__name__} after "
+                                            f"{resp.attempt_number} attempts.",
                                             job.file))
             resp = resp.result()
         if resp.is_success:
@@ -574,6 +594,8 @@ class Summary:
     failures: list[dict] = field(default_factory=list)
     low_confidence_values: int = 0
     low_confidence_reports: int = 0
+    stopped: str | None = None  # why the run stopped before every file was tried
+    not_tried: int = 0
 
     def add(self, file: str, result: dict | None, error: dict | None, skipped: bool = False) -> None:
         self.files += 1
@@ -607,6 +629,9 @@ class Summary:
         kinds = Counter(str(f.get("type", "")).rsplit("/", 1)[-1] for f in self.failures)
         if kinds.get("not-a-report") or kinds.get("not-read"):
             lines.append(f"  not reports:    {kinds.get('not-a-report', 0)} · file types not read: {kinds.get('not-read', 0)}")
+        if self.stopped:
+            lines.append(f"Stopped early: {self.stopped}; {self.not_tried} files not tried "
+                         "(run the same command again to resume)")
         if self.failures:
             lines.append("Failures:")
             lines += [f"  {f['file']}: {f.get('title', 'failed')} ({f.get('status', '?')}) {f.get('detail', '')}".rstrip()
@@ -625,8 +650,10 @@ class Sink(Protocol):
 def run(jobs: list[Job], engine: Engine, sink: Sink, summary: Summary, progress: Progress) -> None:
     """Run `jobs` through `engine`, storing and counting each outcome as it arrives."""
     runnable = [j for j in jobs if j.error is None]
+    reported = [0]
 
     def report(outcome: Outcome) -> None:
+        reported[0] += 1
         sink.write(outcome)
         body = outcome.parsed()
         summary.add(outcome.file, body if outcome.ok else None, None if outcome.ok else body)
@@ -636,7 +663,9 @@ def run(jobs: list[Job], engine: Engine, sink: Sink, summary: Summary, progress:
         for job in jobs:
             if job.error is not None:
                 report(_failed(job, job.error))
-        engine.run(runnable, report)
+        reported[0] = 0
+        summary.stopped = engine.run(runnable, report)
+        summary.not_tried = len(runnable) - reported[0] if summary.stopped else 0
     finally:
         sink.close()
 
@@ -707,7 +736,10 @@ def run_to_jsonl(paths: list[str], out: Path, engine: Engine, settings: BatchSet
     try:
         run(unique, engine, _Remember(), summary, progress)
         for job in copies:
-            src = bodies[job.sha256]  # type: ignore[index]
+            src = bodies.get(job.sha256)  # type: ignore[arg-type]
+            if src is None:  # the run stopped before its content was tried
+                summary.not_tried += 1
+                continue
             body_bytes = src.body if src.ok else orjson.dumps({**src.parsed(), "file": job.file})
             outcome = Outcome(job.file, job.sha256, src.ok, body_bytes)
             sink.write(outcome)
@@ -740,7 +772,11 @@ def records_for(paths: list[str], engine: Engine, settings: BatchSettings = Batc
     if others:
         jobs = discover(others, settings)
         sink = MemorySink()
-        run(jobs, engine, sink, Summary(settings.min_confidence), Progress(len(jobs), stream, enabled=not quiet))
+        summary = Summary(settings.min_confidence)
+        run(jobs, engine, sink, summary, Progress(len(jobs), stream, enabled=not quiet))
+        if summary.stopped:  # what follows is built from fewer reports than asked for: say so
+            (stream if stream is not None else sys.stderr).write(
+                f"Stopped early: {summary.stopped}; {summary.not_tried} files not tried\n")
         records += sink.records
     if not records:
         raise InputError("No input files: the paths hold no file.")

@@ -12,6 +12,8 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
 
 from rapidfuzz import fuzz
 
@@ -41,10 +43,19 @@ def _doc(result: dict, key: str) -> object:
     return ((result.get("document") or {}).get(key) or {}).get("value")
 
 
-def _change(iid: str, a: object, b: object, conf: float | None) -> dict[str, object]:
+def _change(iid: str, a: object, b: object, conf: float | None, label: str | None = None) -> dict[str, object]:
     delta = b - a if isinstance(a, (int, float)) and isinstance(b, (int, float)) else None
     pct = round(100.0 * delta / a, 1) if delta is not None and a else None
-    return {"id": iid, "before": a, "after": b, "delta": delta, "pct": pct, "min_confidence": conf}
+    return {"id": iid, "label_zh": label if label is not None else _labels().get(iid), "before": a, "after": b,
+            "delta": delta, "pct": pct, "min_confidence": conf}
+
+
+@lru_cache(maxsize=1)
+def _labels() -> dict[str, str]:
+    """Catalogue id -> Chinese label, so a reader of the report sees what a row is."""
+    from .dataset import indicator_columns
+
+    return {c.id: c.label_zh for c in indicator_columns()}
 
 
 def compare_pair(before: dict, after: dict, settings: CompareSettings = CompareSettings()) -> dict[str, object]:
@@ -64,10 +75,12 @@ def compare_pair(before: dict, after: dict, settings: CompareSettings = CompareS
             pa, pb = [va.get(i) for i in c.ids(ta)], [vb.get(i) for i in c.ids(tb)]
             if all(p is not None and p.get("value") is not None for p in pa + pb):
                 s = _change(c.series, sum(p["value"] for p in pa), sum(p["value"] for p in pb),
-                            min(float(p.get("confidence") or 0) for p in pa + pb))
+                            min(float(p.get("confidence") or 0) for p in pa + pb), c.label_zh)
                 series.append({**s, "definition_changed": c.definition_changed})
     moved = [c for c in changes if c["delta"]]
-    largest = sorted(moved, key=lambda c: (-abs(c["pct"]) if c["pct"] is not None else float("-inf"), -abs(c["delta"])))
+    # by the size of the move in the report's own unit (a count going 0 → 50 is a smaller move than 21 → 95),
+    # then by its share; counts of applications are what oversight offices read first
+    largest = sorted(moved, key=lambda c: (-abs(c["delta"]), -abs(c["pct"]) if c["pct"] is not None else 0.0))
     sa = {s["key"]: s for s in before.get("sections") or []}
     sections = []
     for s in after.get("sections") or []:
@@ -95,7 +108,12 @@ def compare(results: list[dict], settings: CompareSettings = CompareSettings()) 
         raise ValueError("a comparison needs at least two reports")
     ordered = sorted(results, key=lambda r: (_doc(r, "report_year") is None, _doc(r, "report_year") or 0))
     agencies = sorted({str(_doc(r, "agency")) for r in ordered})
-    return {"agencies": agencies, "pairs": [compare_pair(a, b, settings) for a, b in zip(ordered, ordered[1:])]}
+    return {"agencies": agencies, "pairs": [compare_pair(a, b, settings) for a, b in pairwise(ordered)]}
+
+
+def _cell(text: object) -> str:
+    """Text safe inside a Markdown table cell."""
+    return "" if text is None else str(text).replace("|", "｜").replace("\n", " ")
 
 
 def to_markdown(report: dict) -> str:
@@ -103,9 +121,9 @@ def to_markdown(report: dict) -> str:
     out = [f"# Year-over-year comparison: {' / '.join(report['agencies'])}", ""]
     for p in report["pairs"]:
         out += [f"## {p['before']['year']} → {p['after']['year']}", ""]
-        out += ["### Largest moves", "", "| indicator | before | after | change | % |", "|---|---:|---:|---:|---:|"]
-        out += [f"| {c['id']} | {c['before']} | {c['after']} | {c['delta']:+g} | {'' if c['pct'] is None else c['pct']} |"
-                for c in p["largest_moves"]]
+        out += ["### Largest moves", "", "| indicator | 指标 | before | after | change | % |", "|---|---|---:|---:|---:|---:|"]
+        out += [f"| {c['id']} | {_cell(c.get('label_zh'))} | {c['before']} | {c['after']} | {c['delta']:+g} | "
+                f"{'' if c['pct'] is None else c['pct']} |" for c in p["largest_moves"]]
         if p["series"]:
             out += ["", "### Comparable series (form changed)", "", "| series | before | after | definition changed |",
                     "|---|---:|---:|---|"]

@@ -35,7 +35,7 @@ class MissingExtraError(RuntimeError):
         self.module = module
 
 
-def require(module: str):  # noqa: ANN201 — returns the module
+def require(module: str):
     """Import a `[dataset]` library or raise MissingExtraError naming the extra to install."""
     import importlib
 
@@ -160,7 +160,7 @@ def normalise_agency(name: str | None) -> str | None:
 
 
 @lru_cache(maxsize=1)
-def _opencc():  # noqa: ANN202
+def _opencc():
     from opencc import OpenCC
 
     return OpenCC("t2s")
@@ -181,7 +181,7 @@ def agency_key(name: str | None) -> str | None:
 LONG_COLUMNS: tuple[str, ...] = (
     "report_key", "file", "format", "agency", "agency_norm", "agency_key", "year", "template", "variant",
     "indicator", "variable", "block", "label_zh", "label_printed", "value", "unit", "confidence", "needs_review",
-    "source_kind", "page", "table", "row", "col", "line",
+    "source_kind", "page", "table", "row", "col", "line", "raw",
 )
 LONG_DESCRIPTIONS: dict[str, str] = {
     "report_key": "sha256 of the report file's bytes (the same report under another name has the same key)",
@@ -208,7 +208,20 @@ LONG_DESCRIPTIONS: dict[str, str] = {
     "row": "row, from 1",
     "col": "column, from 1",
     "line": "line of the text, from 1 (text renderings)",
+    "raw": "the text of the cell or sentence the value was read from",
 }
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """Empty for None; text that a spreadsheet would run as a formula gets a leading apostrophe (OWASP)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _plus_one(v: object) -> int | None:
@@ -254,11 +267,12 @@ def long_rows(records: Iterable[dict], settings: DatasetSettings = DatasetSettin
                 "confidence": conf, "needs_review": conf < settings.min_confidence,
                 "source_kind": src.get("kind"), "page": src.get("page"), "table": _plus_one(src.get("table")),
                 "row": _plus_one(src.get("row")), "col": _plus_one(src.get("col")), "line": _plus_one(src.get("line")),
+                "raw": src.get("text") or ind.get("raw"),
             })
     return out
 
 
-def _arrow_schema():  # noqa: ANN202
+def _arrow_schema():
     pa = require("pyarrow")
     types = {"year": pa.int32(), "value": pa.float64(), "confidence": pa.float64(), "needs_review": pa.bool_(),
              "page": pa.int32(), "table": pa.int32(), "row": pa.int32(), "col": pa.int32(), "line": pa.int32()}
@@ -281,14 +295,12 @@ def write_long_parquet(rows: list[dict[str, object]], path: Path) -> Path:
 
 def write_long_csv(rows: list[dict[str, object]], path: Path, settings: DatasetSettings = DatasetSettings()) -> Path:
     """The long table as UTF-8 CSV (BOM, for spreadsheets); booleans as 1/0 so every tool reads them."""
-    from .panel import _csv_cell
-
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding=settings.csv_encoding, newline="") as f:
         w = csv.writer(f)
         w.writerow(LONG_COLUMNS)
         for r in rows:
-            w.writerow([int(v) if isinstance(v, bool) else _csv_cell(v) for v in (r.get(c) for c in LONG_COLUMNS)])
+            w.writerow([int(v) if isinstance(v, bool) else csv_cell(v) for v in (r.get(c) for c in LONG_COLUMNS)])
     return path
 
 
@@ -299,82 +311,171 @@ def write_long(rows: list[dict[str, object]], path: Path, settings: DatasetSetti
     return write_long_csv(rows, path, settings)
 
 
-# --------------------------------------------------------------------------- wide panel for Stata
+# --------------------------------------------------------------------------- wide panel (CSV, XLSX, Stata)
 
 
-REPORT_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("report_key", "报告键 sha256 of the file"), ("file", "文件 input file"), ("format", "格式 format"),
-    ("agency", "机关名称（原文）agency as printed"), ("agency_norm", "机关名称（规范）normalised agency"),
-    ("agency_key", "机关键 stable agency key"), ("year", "报告年度 report year"),
-    ("template", "模板 legacy/revised_2019"), ("variant", "表式 form variant"),
-    ("min_confidence", "最低置信度 lowest confidence in the row"), ("findings", "校验发现数 arithmetic findings"),
-    ("error", "错误 why the file failed"),
+@dataclass(frozen=True, slots=True)
+class WideColumn:
+    """One column of the wide panel: its variable name, the canonical id it holds, labels and kind."""
+
+    name: str  # the variable name: ≤ 32 characters, [a-z0-9_], the same in CSV, XLSX and .dta
+    id: str | None  # canonical indicator id (None for report columns)
+    label_zh: str
+    unit: str
+    kind: str  # "report", "catalogue", "extension" or "confidence"
+    description: str
+
+    @property
+    def label(self) -> str:
+        """The Stata variable label: `<canonical id> <Chinese label>` (report columns: Chinese + English)."""
+        return f"{self.id} {self.label_zh}" if self.id else f"{self.label_zh} {self.description}"
+
+
+# The report columns before the indicators: (name, Chinese label, description). The first three
+# identify a row at a glance (they stay in view in the workbook).
+REPORT_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("file", "文件", "input file as given to the batch"),
+    ("agency", "机关名称（原文）", "agency as printed"),
+    ("year", "报告年度", "year the report covers"),
+    ("template", "模板", "legacy (2008–2018 form) or revised_2019"),
+    ("variant", "表式", "form variant"),
+    ("agency_norm", "机关名称（规范）", "agency: Simplified, NFKC, whitespace collapsed"),
+    ("agency_key", "机关键", "stable agency key"),
+    ("format", "格式", "format the file was read as"),
+    ("report_key", "报告键", "sha256 of the file's bytes"),
+    ("min_confidence", "最低置信度", "lowest confidence of the row's values, agency, year and form"),
+    ("findings", "校验发现数", "printed numbers that break the form's arithmetic"),
+    ("error", "错误", "why the file could not be extracted; empty when it was"),
+)
+_REPORT_NUMERIC = ("year", "min_confidence", "findings")
+# Report-level fields whose confidence counts towards min_confidence and the review list.
+_DOCUMENT_FIELDS: tuple[tuple[str, str], ...] = (("agency", "agency"), ("year", "report_year"), ("template", "template"))
+
+
+def conf_name(name: str) -> str:
+    """`<name>_conf`, shortened with 3 hex digits of sha1(name) where that would pass 32 characters."""
+    if len(name) + 5 <= 32:
+        return name + "_conf"
+    return name[:23].rstrip("_") + "_" + hashlib.sha1(name.encode()).hexdigest()[:3] + "_conf"
+
+
+def wide_columns(conf: bool = False) -> tuple[WideColumn, ...]:
+    """The panel's columns, fixed by the catalogue alone: report columns, then every indicator column in
+    catalogue order and the extension block; with `conf`, a `<name>_conf` column after each indicator.
+
+    Any two batches get the same list; the names are validated unique and Stata-valid.
+    """
+    cols = [WideColumn(n, None, z, "", "report", d) for n, z, d in REPORT_COLUMNS]
+    for c in indicator_columns():
+        cols.append(WideColumn(c.name, c.id, c.label_zh, c.unit, c.block,
+                               "value as printed; empty = blank or not found" if c.block == "catalogue" else
+                               "documented extension id (README, Indicators); empty = not printed"))
+        if conf:
+            cols.append(WideColumn(conf_name(c.name), c.id, f"{c.label_zh}·置信度", "", "confidence",
+                                   f"calibrated confidence (0–1) of {c.name}"))
+    names = [c.name for c in cols]
+    if len(set(names)) != len(names) or not all(re.fullmatch(r"[a-z][a-z0-9_]{0,31}", n) for n in names):
+        raise ValueError("wide panel variable names are not unique/valid")
+    return tuple(cols)
+
+
+@dataclass
+class Wide:
+    """The wide panel as plain rows (variable name -> value), its review list and what to shade."""
+
+    columns: tuple[WideColumn, ...]
+    rows: list[dict[str, object]]
+    review: list[dict[str, object]]  # the cells below the review threshold, with their source
+    low_cells: set[tuple[int, str]]  # (row index, variable name) of those cells
+    outside: int = 0  # values of ids outside the catalogue and the extension block (long table only)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+REVIEW_COLUMNS: tuple[str, ...] = (
+    "file", "variable", "indicator", "label_zh", "label_printed", "value", "unit", "confidence", "source", "raw",
 )
 
 
-def wide_frame(records: Iterable[dict], settings: DatasetSettings = DatasetSettings(), conf: bool = False):  # noqa: ANN201
-    """The wide panel as a pandas DataFrame with variable names as columns, plus {name: label} variable labels.
+def _locator(r: dict[str, object]) -> str:
+    """'p3 table 2 row 23 col 3' / 'line 41' (counted from 1, as a person reads the report)."""
+    parts = (("page", "p"), ("table", "table "), ("row", "row "), ("col", "col "), ("line", "line "))
+    return " ".join(f"{name}{r[key]}" for key, name in parts if r.get(key) is not None)
 
-    Derived from the long table: one row per report (failed files keep a row with
-    `error`), every catalogue and extension column whatever the batch saw; with
-    `conf`, a `<name>_c` confidence column after each value column (names stay ≤ 32).
-    """
-    pd = require("pandas")
-    records = list(latest_records(records))
-    cols = indicator_columns()
-    names = {c.id: c.name for c in cols}
-    rows: dict[str, dict[str, object]] = {}
-    for rec in sorted(records, key=lambda r: str(r["file"])):
+
+def wide_table(records: Iterable[dict], settings: DatasetSettings = DatasetSettings(), conf: bool = False) -> Wide:
+    """The wide panel, derived from the long table: one row per report (failed files keep a row with `error`)."""
+    records = sorted(latest_records(records), key=lambda r: str(r["file"]))
+    columns = wide_columns(conf)
+    names = {c.id: c.name for c in indicator_columns()}
+    labels = {n: z for n, z, _ in REPORT_COLUMNS}
+    threshold = settings.min_confidence
+    rows: list[dict[str, object]] = []
+    index: dict[str, int] = {}
+    review: list[dict[str, object]] = []
+    low: set[tuple[int, str]] = set()
+    confs: dict[int, list[float]] = {}
+    for rec in records:
         fields = report_fields(rec)
+        i = len(rows)
         result = rec.get("result")
         if isinstance(result, dict):
             fields["findings"] = len(result.get("validation") or [])
+            doc = result.get("document") or {}
+            for name, key in _DOCUMENT_FIELDS:
+                c = float((doc.get(key) or {}).get("confidence") or 0.0)
+                confs.setdefault(i, []).append(c)
+                if c < threshold:
+                    low.add((i, name))
+                    review.append({"file": fields["file"], "variable": name, "label_zh": labels[name],
+                                   "value": fields[name], "confidence": c})
         else:
             err = rec.get("error") or {}
             fields["error"] = " ".join(str(x) for x in (err.get("title"), err.get("detail")) if x) or "failed"
-        rows[fields["file"]] = fields
-    confs: dict[str, list[float]] = {}
+        index[str(fields["file"])] = i
+        rows.append(fields)
+    outside = 0
     for r in long_rows(records, settings):
-        name = names.get(r["indicator"])
+        name = names.get(str(r["indicator"]))
         if name is None:
-            continue  # ids outside the catalogue and its extension block stay in the long table only
-        row = rows[r["file"]]
-        row[name] = r["value"]
+            outside += 1
+            continue
+        i = index[str(r["file"])]
+        rows[i][name] = r["value"]
         if conf:
-            row[_conf_name(name)] = r["confidence"]
-        confs.setdefault(r["file"], []).append(r["confidence"])
-    for file, row in rows.items():
-        row["min_confidence"] = min(confs[file]) if file in confs else None
-    order = [c for c, _ in REPORT_COLUMNS]
-    labels = {c: lab for c, lab in REPORT_COLUMNS}
-    for c in cols:
-        order.append(c.name)
-        labels[c.name] = f"{c.id} {c.label_zh}"
-        if conf:
-            order.append(_conf_name(c.name))
-            labels[_conf_name(c.name)] = f"confidence of {c.id}"
-    frame = pd.DataFrame(list(rows.values()), columns=order)
-    numeric = [c.name for c in cols] + ([_conf_name(c.name) for c in cols] if conf else []) + ["min_confidence"]
+            rows[i][conf_name(name)] = r["confidence"]
+        confs.setdefault(i, []).append(float(r["confidence"]))  # type: ignore[arg-type]
+        if r["needs_review"]:
+            low.add((i, name))
+            review.append({"file": r["file"], "variable": name, "indicator": r["indicator"], "label_zh": r["label_zh"],
+                           "label_printed": r["label_printed"], "value": r["value"], "unit": r["unit"],
+                           "confidence": r["confidence"], "source": _locator(r), "raw": r["raw"]})
+    for i, cs in confs.items():
+        rows[i]["min_confidence"] = min(cs)
+    return Wide(columns, rows, review, low, outside)
+
+
+def wide_frame(records: Iterable[dict], settings: DatasetSettings = DatasetSettings(), conf: bool = False):
+    """The wide panel as a pandas DataFrame (variable names as columns) plus {name: variable label}."""
+    pd = require("pandas")
+    wide = wide_table(records, settings, conf)
+    frame = pd.DataFrame(wide.rows, columns=wide.names)
+    numeric = [c.name for c in wide.columns if c.kind != "report" or c.name in _REPORT_NUMERIC]
     frame[numeric] = frame[numeric].apply(pd.to_numeric, errors="coerce").astype("float64")
-    frame["year"] = pd.to_numeric(frame["year"], errors="coerce").astype("Int32")
-    frame["findings"] = pd.to_numeric(frame["findings"], errors="coerce").astype("Int32")
-    for c in ("report_key", "file", "format", "agency", "agency_norm", "agency_key", "template", "variant", "error"):
-        frame[c] = frame[c].astype("object").where(frame[c].notna(), "")
-    return frame, {k: v[: settings.max_label] for k, v in labels.items()}
-
-
-def _conf_name(name: str) -> str:
-    """`<name>_c`, shortened so it stays within Stata's 32 characters and unique."""
-    if len(name) + 2 <= 32:
-        return name + "_c"
-    return name[:26].rstrip("_") + "_" + hashlib.sha1(name.encode()).hexdigest()[:3] + "_c"
+    for c in wide.columns:
+        if c.kind == "report" and c.name not in _REPORT_NUMERIC:
+            frame[c.name] = frame[c.name].astype("object").where(frame[c.name].notna(), "")
+    return frame, {c.name: c.label[: settings.max_label] for c in wide.columns}
 
 
 def write_dta(records: Iterable[dict], path: Path, settings: DatasetSettings = DatasetSettings(), conf: bool = False) -> Path:
-    """The wide panel as Stata 118 `.dta` (UTF-8), with the id and Chinese label of every variable as its label."""
+    """The wide panel as Stata 118 `.dta` (UTF-8), `<canonical id> <Chinese label>` as each variable's label.
+
+    Stata has no nullable integers, so year and findings are doubles (missing stays missing).
+    """
     frame, labels = wide_frame(records, settings, conf)
-    frame["year"] = frame["year"].astype("float64")  # Stata has no nullable integer: missing years stay missing
-    frame["findings"] = frame["findings"].astype("float64")
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_stata(path, write_index=False, version=118, variable_labels=labels,
                    data_label="govreport-extract panel")

@@ -20,13 +20,17 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from datetime import datetime, timedelta, timezone
+from http.server import (
+    BaseHTTPRequestHandler,
+    SimpleHTTPRequestHandler,
+    ThreadingHTTPServer,
+)
 from itertools import zip_longest
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import orjson
 import pytest
@@ -45,8 +49,16 @@ from extractors.batch import (
     retry_after_seconds,
     run_to_jsonl,
 )
-from extractors.errors import EmptyFileError, ExtractionError, FileTooLargeError, UnsupportedFormatError
-from extractors.panel import load_catalogue
+from extractors.dataset import REPORT_COLUMNS, indicator_columns
+from extractors.dataset import _catalogue_rows as load_catalogue
+from extractors.errors import (
+    EmptyFileError,
+    ExtractionError,
+    FileTooLargeError,
+    UnsupportedFormatError,
+)
+
+NAME = {c.id: c.name for c in indicator_columns()}  # canonical id -> the panel's variable name
 
 GOLD_FOLDERS = ("txt", "docx", "html", "pdf")
 DOC = "000_32e6960542ba4ec5"
@@ -89,7 +101,12 @@ class FakeService:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
+                if self.path != "/healthz":
+                    return self._send(404, b'{"status":404}', "application/problem+json")
+                self._send(200, b'{"status":"ok"}', "application/json")
+
+            def do_POST(self) -> None:
                 if self.path != "/v1/extract":
                     return self._send(404, b'{"status":404}', "application/problem+json")
                 body = self.rfile.read(int(self.headers["Content-Length"]))
@@ -232,6 +249,53 @@ def test_unreachable_server_stops_before_any_file(tmp_path: Path, corpus: Path, 
     assert not (tmp_path / "r.jsonl").exists()
 
 
+@pytest.mark.parametrize("bad", ["localhost:8000", "ftp://127.0.0.1/", "{fake}/wrong/prefix", "{web}"])
+def test_mistyped_server_is_a_usage_error_before_any_file(
+        bad: str, tmp_path: Path, corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No scheme, another scheme, a wrong path on the right host, another web server: exit 2 at once, no output."""
+    web = ThreadingHTTPServer(("127.0.0.1", 0), SimpleHTTPRequestHandler)  # answers GET with HTML, is no service
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        with FakeService().running() as fake:
+            url = bad.format(fake=fake, web=f"http://127.0.0.1:{web.server_address[1]}")
+            started = time.monotonic()
+            rc = main(["batch", str(corpus / "txt"), "--out", str(tmp_path / "r.jsonl"), "--server", url])
+    finally:
+        web.shutdown()
+        web.server_close()
+    assert rc == 2 and time.monotonic() - started < 10
+    err = capsys.readouterr().err
+    assert f"--server {url}" in err and ("not an http(s) URL" in err or "not the extraction service" in err)
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_a_service_that_goes_away_stops_the_run_early_and_the_next_run_resumes(tmp_path: Path, corpus: Path) -> None:
+    """Connection errors on one file stop the run: in-flight files stop retrying, the rest are not sent."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    text = (corpus / "txt" / f"{DOC}.txt").read_bytes()
+    for i in range(20):
+        (folder / f"{i:02d}.txt").write_bytes(text + f"\n{i}\n".encode())
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the block ends
+    slept: list[float] = []
+    engine = ServerEngine(ServerSettings(url=f"http://127.0.0.1:{port}", concurrency=2, max_attempts=5),
+                          sleep=slept.append)
+    started = time.monotonic()
+    summary = run_to_jsonl([str(folder)], tmp_path / "r.jsonl", engine, quiet=True)
+    assert time.monotonic() - started < 10
+    recs = list(read_jsonl(tmp_path / "r.jsonl"))
+    assert 1 <= len(recs) <= 2  # only the files in flight when the service was found gone
+    assert all(r["error"]["type"].endswith("/service-unreachable") for r in recs)
+    assert len(slept) <= 2 * 4  # at most the in-flight files' retries, not 20 × 4
+    assert summary.stopped and summary.not_tried == 20 - len(recs)
+    assert f"Stopped early: the service at http://127.0.0.1:{port} stopped answering; {20 - len(recs)} files not tried" in summary.render()
+    with FakeService().running() as url:  # the service is back: the same command does the rest
+        again = run_to_jsonl([str(folder)], tmp_path / "r.jsonl", ServerEngine(ServerSettings(url=url)), quiet=True)
+    assert again.stopped is None and again.extracted == 20 and not again.failures
+
+
 def _children(pid: int) -> set[int]:
     out = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -244,7 +308,8 @@ def _children(pid: int) -> set[int]:
     return out
 
 
-def test_sigterm_stops_the_batch_and_its_workers(tmp_path: Path, corpus: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_sigterm_stops_the_batch_and_its_workers(sig: signal.Signals, tmp_path: Path, corpus: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     for i in range(150):  # enough work that the batch is still running when it is killed
@@ -259,7 +324,7 @@ def test_sigterm_stops_the_batch_and_its_workers(tmp_path: Path, corpus: Path) -
         workers = _children(proc.pid)
         time.sleep(0.1)
     assert len(workers) >= 2, "the batch did not start its workers"
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     assert proc.wait(30) == 130
     assert b"interrupted" in proc.stderr.read()
     time.sleep(0.5)
@@ -284,7 +349,6 @@ def test_problems_match_the_service_for_every_library_error() -> None:
     import inspect
 
     from app.problems import problem_type, status_for
-
     from extractors import errors
 
     classes = [c for _, c in inspect.getmembers(errors, inspect.isclass) if issubclass(c, ExtractionError)]
@@ -295,7 +359,7 @@ def test_problems_match_the_service_for_every_library_error() -> None:
 
 
 def test_retry_after_reads_seconds_and_http_dates() -> None:
-    now = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
     assert retry_after_seconds("7") == 7.0
     assert retry_after_seconds(format_datetime(now + timedelta(seconds=30), usegmt=True), now.timestamp()) == 30.0
     assert retry_after_seconds("soon") is None
@@ -459,21 +523,24 @@ def _csv_value(value: object) -> str:
 def assert_panel_says_what_the_jsonl_says(records: dict[str, dict], panel_csv: Path, panel_xlsx: Path,
                                           min_confidence: float) -> None:
     catalogue_ids = [r["id"] for r in load_catalogue()]
+    names = {c.id: c.name for c in indicator_columns()}
+    first = len(REPORT_COLUMNS)
     with panel_csv.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [Path(r["file"]).name for r in rows] == sorted(records, key=lambda n: records[n]["file"])
     header = list(rows[0])
-    assert header[8:8 + len(catalogue_ids)] == catalogue_ids
+    assert header[first:first + len(catalogue_ids)] == [names[i] for i in catalogue_ids]
     wb = load_workbook(panel_xlsx, read_only=True)
     xrows = list(wb["panel"].iter_rows(values_only=True))
-    assert list(xrows[0]) == header
+    assert list(xrows[1]) == header  # row 1 is the Chinese labels
+    assert xrows[0][first] == load_catalogue()[0]["label_zh"]
     low_expected = 0
-    for row, xrow in zip(rows, xrows[1:]):
+    for row, xrow in zip(rows, xrows[2:], strict=True):
         rec = records[Path(row["file"]).name]
         xcell = dict(zip_longest(header, xrow))  # a streamed sheet may end a row at its last value
         if "error" in rec:
             assert row["error"].startswith(rec["error"]["title"])
-            assert all(row[i] == "" for i in catalogue_ids)
+            assert all(row[names[i]] == "" for i in catalogue_ids)
             continue
         result = rec["result"]
         doc = result["document"]
@@ -483,20 +550,26 @@ def assert_panel_says_what_the_jsonl_says(records: dict[str, dict], panel_csv: P
         assert row["findings"] == str(len(result["validation"]))
         values = _first_values(result)
         for iid in catalogue_ids:
-            assert row[iid] == _csv_value(values.get(iid)), (row["file"], iid)
-            assert xcell[iid] == values.get(iid), (row["file"], iid)
-        confs = [i["confidence"] for i in result["indicators"]] + [doc[k]["confidence"] for k in ("agency", "report_year", "template")]
+            assert row[names[iid]] == _csv_value(values.get(iid)), (row["file"], iid)
+            assert xcell[names[iid]] == values.get(iid), (row["file"], iid)
+        firsts = {}
+        for i in result["indicators"]:
+            firsts.setdefault(i["id"], i["confidence"])
+        confs = [c for i, c in firsts.items() if i in {c.id for c in indicator_columns()}] + [
+            doc[k]["confidence"] for k in ("agency", "report_year", "template")]
         assert float(row["min_confidence"]) == min(confs)
         seen: set[str] = set()
+        panel_ids = {c.id for c in indicator_columns()}
         low_expected += sum(1 for i in result["indicators"] if i["id"] not in seen and not seen.add(i["id"])
-                            and i["confidence"] < min_confidence)
+                            and i["id"] in panel_ids and i["confidence"] < min_confidence)
         low_expected += sum(1 for k in ("agency", "report_year", "template") if doc[k]["confidence"] < min_confidence)
     review = panel_csv.with_name(panel_csv.stem + "_review.csv")
     with review.open(encoding="utf-8-sig", newline="") as f:
         assert len(list(csv.DictReader(f))) == low_expected
     assert sum(1 for _ in wb["review"].iter_rows(values_only=True)) == low_expected + 1
     dictionary = [r for r in wb["dictionary"].iter_rows(min_row=2, values_only=True)]
-    assert [r[0] for r in dictionary][8:8 + len(catalogue_ids)] == catalogue_ids
+    assert [r[0] for r in dictionary][first:first + len(catalogue_ids)] == [names[i] for i in catalogue_ids]
+    assert [r[1] for r in dictionary][first:first + len(catalogue_ids)] == catalogue_ids
 
 
 def assert_headline_gold_values_in_panel(panel_csv: Path, corpus: Path) -> None:
@@ -509,7 +582,7 @@ def assert_headline_gold_values_in_panel(panel_csv: Path, corpus: Path) -> None:
         assert (row["agency"], row["year"], row["template"]) == (gold["agency"], str(gold["report_year"]), gold["template"]), row["file"]
         for iid in HEADLINE_IDS:
             if gold["indicators"].get(iid) is not None:
-                assert row[iid] == str(gold["indicators"][iid]), (row["file"], iid)
+                assert row[NAME[iid]] == str(gold["indicators"][iid]), (row["file"], iid)
                 checked += 1
         assert checked >= 1, row["file"]  # e.g. 000 request.received.total = 6, 003 requests.new.total = 224
 

@@ -45,19 +45,19 @@ def test_comparison_of_two_real_years_of_one_agency(corpus: Path) -> None:
     assert (new["before"], new["after"]) == (21, 95)
 
 
-def test_service_compare_endpoint(corpus: Path) -> None:
-    from fastapi.testclient import TestClient
+def test_compare_command_writes_json_markdown_and_html(corpus: Path, tmp_path: Path) -> None:
+    import orjson
 
-    from app.main import create_app
+    from extractors.__main__ import main
 
-    with TestClient(create_app()) as client:
-        files = [("files", (f"hongze_{y}.pdf", (corpus / "pdf" / f"hongze_{y}.pdf").read_bytes(), "application/pdf"))
-                 for y in (2023, 2024)]
-        resp = client.post("/v1/compare", files=files)
-        assert resp.status_code == 200, resp.text
-        pair = resp.json()["pairs"][0]
-        assert (pair["before"]["year"], pair["after"]["year"]) == (2023, 2024)
-        one = client.post("/v1/compare", files=files[:1])
-        assert one.status_code == 400 and one.headers["content-type"].startswith("application/problem+json")
-        md = client.post("/v1/compare?format=markdown", files=files)
-        assert md.text.startswith("# Year-over-year comparison")
+    files = [str(corpus / "pdf" / "hongze_2024.pdf"), str(corpus / "pdf" / "hongze_2023.pdf")]
+    assert main(["compare", *files, "--out", str(tmp_path / "cmp"), "--workers", "1", "-q"]) == 0
+    report = orjson.loads((tmp_path / "cmp" / "comparison.json").read_bytes())
+    pair = report["pairs"][0]
+    assert (pair["before"]["year"], pair["after"]["year"]) == (2023, 2024)
+    assert "requests" in pair["unchanged_sections"] and "overview" not in pair["unchanged_sections"]
+    assert any(f["target"] == "review.total" for f in pair["arithmetic"]["before"])  # 2023 prints 0 over parts of 11
+    md = (tmp_path / "cmp" / "comparison.md").read_text(encoding="utf-8")
+    assert "| requests.new.total | 一、本年新收政府信息公开申请数量·总计 | 21 | 95 | +74 |" in md
+    assert "<td>requests.new.total</td>" in (tmp_path / "cmp" / "comparison.html").read_text(encoding="utf-8")
+    assert main(["compare", files[0], "--out", str(tmp_path / "one"), "--workers", "1", "-q"]) == 2
