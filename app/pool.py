@@ -10,7 +10,7 @@ the slot. Workers are also replaced after `max_tasks_per_child` jobs. The
 event loop only hands out idle workers (an asyncio queue) and counts waiters,
 so saturation is a cheap, immediate 503. With forkserver (the default) the
 forkserver imports `app.preload` before forking, which warms the engine once:
-a new or recycled worker's first request costs what a warm worker's does.
+a new or recycled worker does not pay the engine's set-up on its first request.
 """
 from __future__ import annotations
 
