@@ -34,6 +34,7 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        access_log=not settings.access_log,  # the JSON access log (app.gateway) replaces uvicorn's line
         http=protocol_class(settings),
         backlog=accept_backlog(),
         timeout_graceful_shutdown=max(1, int(settings.request_deadline_seconds)),

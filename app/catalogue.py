@@ -58,3 +58,14 @@ def load_catalogue() -> IndicatorCatalogue:
     """The catalogue shipped with the installed engine (read once)."""
     package, path = CATALOGUE_RESOURCE
     return parse_catalogue(files(package).joinpath(path).read_text(encoding="utf-8-sig"))
+
+
+@lru_cache(maxsize=8)
+def catalogue_names(template: str | None) -> dict[str, str]:
+    """Indicator id → its official label on `template`'s form (a label shared by two forms reads `old / new`)."""
+    names: dict[str, str] = {}
+    for d in load_catalogue().indicators:
+        parts = [p.strip() for p in d.label.split(" / ")]
+        pick = d.templates.index(template) if template in d.templates and len(parts) == len(d.templates) else 0
+        names[d.id] = parts[pick]
+    return names

@@ -51,6 +51,41 @@ class NotReadyError(ServiceError):
     title = "The service is not ready"
 
 
+class JobNotFoundError(ServiceError):
+    """No job with this id: never created, expired after its TTL, or deleted."""
+
+    code = "job-not-found"
+    title = "No such job"
+
+
+class JobCancelledError(ServiceError):
+    """The job was cancelled with DELETE before it finished."""
+
+    code = "job-cancelled"
+    title = "The job was cancelled"
+
+
+class JobLostError(ServiceError):
+    """The replica running the job stopped (crash, restart, scale-down) before the job finished."""
+
+    code = "job-lost"
+    title = "The job was lost with its replica"
+
+
+class CallbackNotAllowedError(ServiceError):
+    """`callback_url` is not an http(s) URL on an allow-listed host (or callbacks are off)."""
+
+    code = "callback-not-allowed"
+    title = "The callback URL is not allowed"
+
+
+class UnauthorizedError(ServiceError):
+    """The API key is missing or wrong."""
+
+    code = "unauthorized"
+    title = "A valid API key is required"
+
+
 class UploadsSaturatedError(ServiceError):
     """Too many requests are sending or holding a body: refused before reading this one."""
 
@@ -70,3 +105,24 @@ class RequestTimeoutError(ServiceError):
 
     code = "request-timeout"
     title = "The request was not received in time"
+
+
+class HeaderFieldsTooLargeError(ServiceError):
+    """The request head has more header fields, or more bytes, than the server reads."""
+
+    code = "header-fields-too-large"
+    title = "Request header fields too large"
+
+
+class UriTooLongError(ServiceError):
+    """The request target (path and query) is longer than the server reads."""
+
+    code = "uri-too-long"
+    title = "Request target too long"
+
+
+class HttpVersionError(ServiceError):
+    """The request is not HTTP/1.0 or HTTP/1.1 (e.g. an HTTP/2 preface sent without negotiation)."""
+
+    code = "http-version-not-supported"
+    title = "HTTP version not supported"

@@ -1,14 +1,22 @@
 """The FastAPI application: wiring of settings, worker pool, metrics, routes and problem handlers."""
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 
 from extractors import SCHEMA_VERSION, __version__
 
-from . import formats, problems
+from . import problems, ui
+from .gateway import AccessLogMiddleware, reject_unknown_query, require_api_key
+from .jobs import JobRunner
+from .jobs import router as jobs_router
+from .jobstore import open_store
+from . import formats
 from .metrics import Metrics
 from .middleware import AdmissionMiddleware, RequestContextMiddleware
 from .pool import PoolConfig, WorkerPool
@@ -53,18 +61,24 @@ def create_app(settings: Settings | None = None, *, task: Task | None = None) ->
             max_tasks_per_child=settings.max_tasks_per_child,
             memory_limit_bytes=settings.worker_memory_limit_bytes,
             start_method=settings.start_method,
+            cpu_limit_seconds=settings.worker_cpu_seconds,
         ),
         task or run_extract,
     )
     spool = Spool(settings.spool_quota_mb * 1024 * 1024, settings.max_uploads)
     metrics = Metrics(lambda: pool.stats() if pool.started else None, lambda: spool)
 
+    store = open_store(settings.job_store, directory=settings.job_dir, redis_url=settings.redis_url)
+    jobs = JobRunner(store, pool, settings, metrics)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await pool.start()
+        jobs.start()
         try:
             yield
         finally:
+            await jobs.close()
             await pool.close()
             spool.close()
 
@@ -74,19 +88,56 @@ def create_app(settings: Settings | None = None, *, task: Task | None = None) ->
         description=DESCRIPTION,
         lifespan=lifespan,
         license_info={"name": "MIT"},
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(require_api_key), Depends(reject_unknown_query)],
         redirect_slashes=False,  # a redirect would echo the Host header into Location; a trailing slash is a 404
     )
     app.state.settings = settings
     app.state.pool = pool
     app.state.metrics = metrics
-    app.state.spool = spool
+    app.state.jobs = jobs
     problems.install(app)
     app.include_router(router)
+    app.include_router(jobs_router)
+    ui.install(app)
+    app.state.spool = spool
     app.include_router(formats.router)
     app.include_router(compare_router)
+    _add_gateway(app, settings)
     app.add_middleware(
         AdmissionMiddleware, spool=spool, body_timeout_seconds=settings.body_timeout_seconds, retry_after=pool.retry_after
     )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    if settings.access_log:
+        _log_access()
+        app.add_middleware(AccessLogMiddleware)
     app.openapi = lambda: build_spec(app)  # type: ignore[method-assign]
     return app
+
+
+def _add_gateway(app: FastAPI, settings: Settings) -> None:
+    """Inner to outer: gzip, CORS (outside the routes, so preflights and 401s carry CORS headers)."""
+    app.state.api_keys = tuple(settings.api_key_list())  # checked by the `require_api_key` dependency
+    app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes)
+    origins = settings.cors_origin_list
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "DELETE", "HEAD", "OPTIONS"],
+            allow_headers=["Content-Type", "Accept", "Accept-Language", "X-API-Key", "X-Request-ID"],
+            expose_headers=["Location", "Retry-After", "X-Request-ID", "Content-Language", "ETag"],
+            max_age=600,
+        )
+
+
+def _log_access() -> None:
+    """JSON lines of `app.access` go to stderr as they are (one handler, however many apps are built)."""
+    logger = logging.getLogger("app.access")
+    logger.setLevel(logging.INFO)
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False

@@ -8,6 +8,8 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    PlatformCollector,
+    ProcessCollector,
     Gauge,
     Histogram,
     generate_latest,
@@ -90,6 +92,8 @@ class Metrics:
         )
         self.ocr_pages = Counter("govreport_ocr_pages", "Pages read by OCR (scanned PDF pages, images).", registry=r)
         self.ocr_seconds = Counter("govreport_ocr_seconds", "Wall time spent in OCR, in seconds.", registry=r)
+        ProcessCollector(registry=r)  # process_* (CPU, RSS, open fds, start time) of the server process
+        PlatformCollector(registry=r)  # python_info
         r.register(_PoolCollector(pool_stats))
         r.register(_SpoolCollector(spool))
 

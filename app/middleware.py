@@ -3,7 +3,9 @@
 Plain ASGI middlewares (not BaseHTTPMiddleware) so streaming bodies pass
 through untouched. `RequestContextMiddleware` (outermost) adds the headers to
 every response, including problem responses and the generic 500 it produces
-itself for unhandled bugs, and labels metrics from fixed sets only.
+itself for unhandled bugs, labels metrics from fixed sets only, and makes every
+redirect's `Location` relative (an absolute one is built from the client's
+`Host` header, so it would send other users wherever that header points).
 `AdmissionMiddleware` (inside it) decides before a body is read whether it may
 be read at all, times out a silent body, and cancels the request's work when
 the client goes away.
@@ -16,6 +18,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from urllib.parse import urlsplit, urlunsplit
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
@@ -48,12 +51,37 @@ def status_label(status: int) -> str:
     return str(status) if 100 <= status <= 599 else "other"
 
 
+def relative_location(location: str) -> str:
+    """`location` without scheme and authority: the service only ever redirects to itself."""
+    parts = urlsplit(location)
+    if not parts.scheme and not parts.netloc:
+        return location
+    return urlunsplit(("", "", parts.path or "/", parts.query, parts.fragment))
+
+
 def sanitize_request_id(raw: str | None) -> str | None:
     """Keep only [A-Za-z0-9._-], at most 128 characters; None when nothing usable is left."""
     if not raw:
         return None
     cleaned = _NOT_ID.sub("", raw)[:MAX_REQUEST_ID_CHARS]
     return cleaned or None
+
+
+def route_label(scope: Scope) -> str:
+    """The route template of a request (`/v1/jobs/{job_id}`); for mounted assets `<mount>/{path}`."""
+    route = scope.get("route")
+    if getattr(route, "path", None):
+        return str(route.path)  # type: ignore[union-attr]
+    endpoint = scope.get("endpoint")
+    if endpoint is not None:  # a plain Starlette route (e.g. /openapi.json) sets no `route`: find it by endpoint
+        for candidate in getattr(scope.get("app"), "routes", ()):
+            if getattr(candidate, "endpoint", None) is endpoint and getattr(candidate, "path", None):
+                return str(candidate.path)
+    if scope.get("endpoint") is not None and "app_root_path" in scope:
+        mount = str(scope.get("root_path", ""))[len(str(scope["app_root_path"])) :]
+        if mount:
+            return f"{mount}/{{path}}"
+    return "unmatched"
 
 
 class RequestContextMiddleware:
@@ -85,6 +113,8 @@ class RequestContextMiddleware:
                 headers[PROCESSING_TIME_HEADER] = f"{elapsed_ms:.1f}"
                 parts = [f"total;dur={elapsed_ms:.1f}"] + [f"{k};dur={v:.1f}" for k, v in timings.items()]
                 headers["Server-Timing"] = ", ".join(parts)
+                if "location" in headers:
+                    headers["Location"] = relative_location(headers["location"])
             await send(message)
 
         self.metrics.in_flight.inc()
@@ -101,8 +131,7 @@ class RequestContextMiddleware:
                 raise
             await internal_error_response(scope.get("path", ""), request_id)(scope, receive, send_with_headers)
         finally:
-            route = scope.get("route")
-            label = getattr(route, "path", None) or "unmatched"
+            label = route_label(scope)
             self.metrics.in_flight.dec()
             self.metrics.requests.labels(label, method_label(scope.get("method")), status_label(status)).inc()
             self.metrics.latency.labels(label).observe(time.perf_counter() - start)

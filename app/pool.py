@@ -18,12 +18,16 @@ import asyncio
 import logging
 import math
 import multiprocessing
+import signal
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+
+from extractors.errors import ResourceLimitError
 
 from .errors import (
     DeadlineExceededError,
@@ -35,6 +39,7 @@ from .errors import (
 from .worker import (
     ExtractJob,
     JobOutput,
+    Progress,
     Reply,
     Task,
     rebuild_error,
@@ -58,6 +63,7 @@ class PoolConfig:
     max_tasks_per_child: int = 100
     memory_limit_bytes: int = 0
     start_method: str = "forkserver"
+    cpu_limit_seconds: float = 0.0  # CPU time one task may use in its worker (0: no limit)
 
 
 @dataclass(eq=False)
@@ -134,7 +140,7 @@ class WorkerPool:
         parent, child = self._ctx.Pipe(duplex=True)
         proc = self._ctx.Process(
             target=worker_main,
-            args=(child, self._task, self.config.memory_limit_bytes),
+            args=(child, self._task, self.config.memory_limit_bytes, self.config.cpu_limit_seconds),
             name="govreport-worker",
             daemon=True,
         )
@@ -164,6 +170,15 @@ class WorkerPool:
         alive = idle_alive + sum(1 for w in self._busy.values() if not w.retire)
         return PoolStats(self.config.size, alive, len(self._busy), self._waiting, dict(self.restarts))
 
+    def kill(self, pid: int, reason: str = "cancelled") -> bool:
+        """Kill the busy worker `pid` (a cancelled job): its run fails, a fresh process takes the slot."""
+        worker = self._busy.get(pid)
+        if worker is None:
+            return False
+        worker.retire, worker.retire_reason = True, reason
+        worker.process.kill()
+        return True
+
     def busy_pids(self) -> list[int]:
         """Pids of the processes running a job now (operators and fault tests)."""
         return list(self._busy)
@@ -181,14 +196,26 @@ class WorkerPool:
         return max(1, min(60, math.ceil(self._mean_seconds * backlog / self.config.size)))
 
     # ---- running jobs ----------------------------------------------------------------------
-    async def run(self, job: ExtractJob, deadline: float, deadline_seconds: float) -> JobOutput:
-        """Run `job` on a worker before `deadline` (loop time) or raise a service/library error."""
+    async def run(
+        self,
+        job: ExtractJob,
+        deadline: float,
+        deadline_seconds: float,
+        on_worker: Callable[[int], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> JobOutput:
+        """Run `job` on a worker before `deadline` (loop time) or raise a service/library error.
+
+        `on_worker(pid)` is told which worker took the job (async jobs use it to cancel with `kill`);
+        `on_progress(done, total)` gets the worker's `Progress` messages (on the event loop)."""
         if not self.started or self._idle is None or self._loop is None:
             raise NotReadyError("The worker pool is not running.")
         worker = await self._acquire(deadline, deadline_seconds)
         self._busy[worker.pid] = worker
+        if on_worker is not None:
+            on_worker(worker.pid)
         remaining = max(0.0, deadline - self._loop.time())
-        fut = self._loop.run_in_executor(self._threads, self._execute, worker, job, remaining)
+        fut = self._loop.run_in_executor(self._threads, self._execute, worker, job, remaining, on_progress)
         fut.add_done_callback(lambda f, w=worker: self._release(w, f))
         try:
             outcome: _Outcome = await asyncio.shield(fut)
@@ -239,17 +266,24 @@ class WorkerPool:
         finally:
             self._waiting -= 1
 
-    def _execute(self, worker: _Worker, job: ExtractJob, timeout: float) -> _Outcome:
-        """Thread body: send the job, wait on the pipe up to `timeout`, kill on overrun."""
+    def _execute(
+        self, worker: _Worker, job: ExtractJob, timeout: float, on_progress: Callable[[int, int], None] | None = None
+    ) -> _Outcome:
+        """Thread body: send the job, wait on the pipe up to `timeout` (passing on progress), kill on overrun."""
         t0 = time.monotonic()
         try:
             worker.conn.send(job)
-            if not worker.conn.poll(max(0.0, timeout - (time.monotonic() - t0))):
-                worker.retire, worker.retire_reason = True, "deadline"
-                worker.process.kill()
-                worker.process.join(_KILL_JOIN_SECONDS)
-                return _Outcome(timed_out=True, seconds=time.monotonic() - t0)
-            reply = worker.conn.recv()
+            while True:
+                if not worker.conn.poll(max(0.0, timeout - (time.monotonic() - t0))):
+                    worker.retire, worker.retire_reason = True, "deadline"
+                    worker.process.kill()
+                    worker.process.join(_KILL_JOIN_SECONDS)
+                    return _Outcome(timed_out=True, seconds=time.monotonic() - t0)
+                reply = worker.conn.recv()
+                if not isinstance(reply, Progress):
+                    break
+                if on_progress is not None and self._loop is not None:
+                    self._loop.call_soon_threadsafe(on_progress, reply.done, reply.total)
         except (EOFError, OSError):
             if not worker.retire:  # a cancelled job's worker was killed on purpose
                 worker.retire, worker.retire_reason = True, "crashed"
@@ -257,6 +291,8 @@ class WorkerPool:
             if worker.process.is_alive():  # pipe broke but the process lingers
                 worker.process.kill()
                 worker.process.join(_KILL_JOIN_SECONDS)
+            if worker.process.exitcode == -signal.SIGXCPU:
+                worker.retire_reason = "cpu-limit"  # the task passed its CPU cap (see worker.limit_cpu)
             return _Outcome(crashed=True, exitcode=worker.process.exitcode, seconds=time.monotonic() - t0)
         except Exception:
             log.exception("unreadable reply from worker %s", worker.pid)
@@ -275,6 +311,16 @@ class WorkerPool:
                 f"Extraction did not finish within the {deadline_seconds:g} s deadline; the work was stopped.",
                 deadline_seconds=deadline_seconds,
             )
+        if outcome.crashed and outcome.exitcode == -signal.SIGXCPU and self.config.cpu_limit_seconds > 0:
+            cap = self.config.cpu_limit_seconds
+            err = ResourceLimitError(
+                f"The extraction used more than the {cap:g} s of CPU time one file may use (limit worker_cpu_seconds); "
+                "the work was stopped.",
+                limit="worker_cpu_seconds",
+                cpu_seconds=cap,
+            )
+            err.worker_cpu_seconds = cap  # type: ignore[attr-defined]
+            raise err
         if outcome.crashed:
             raise WorkerCrashedError(
                 f"The worker process exited unexpectedly (exit code {outcome.exitcode}) while reading this file; "
@@ -289,6 +335,7 @@ class WorkerPool:
         if reply.error is not None:
             err = rebuild_error(reply.error)
             if err is not None:
+                err.worker_cpu_seconds = reply.cpu_seconds  # type: ignore[attr-defined]  # for Server-Timing
                 raise err
         raise WorkerBugError(f"Unexpected failure in the worker ({reply.bug or 'unknown'}).")
 

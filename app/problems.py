@@ -26,14 +26,23 @@ from extractors import (
     UnsupportedFormatError,
 )
 
+from .i18n import CONTENT_LANGUAGE, negotiate, problem_texts
 from .errors import (
+    CallbackNotAllowedError,
     DeadlineExceededError,
+    HeaderFieldsTooLargeError,
+    HttpVersionError,
+    JobCancelledError,
+    JobLostError,
+    JobNotFoundError,
+    UnauthorizedError,
     NotReadyError,
     PoolSaturatedError,
     RequestTimeoutError,
     ServiceError,
     SpoolFullError,
     UploadsSaturatedError,
+    UriTooLongError,
     WorkerBugError,
     WorkerCrashedError,
 )
@@ -42,6 +51,7 @@ log = logging.getLogger("app")
 
 PROBLEM_TYPE_BASE = "https://govreport-extract.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+UNAUTHORIZED_CHALLENGE = 'ApiKey header="X-API-Key"'  # RFC 9110 WWW-Authenticate of a 401
 
 # Error class → HTTP status. The most specific class in an exception's MRO wins.
 STATUS_BY_ERROR: dict[type[ExtractionError], int] = {
@@ -56,9 +66,17 @@ STATUS_BY_ERROR: dict[type[ExtractionError], int] = {
     PoolSaturatedError: 503,
     NotReadyError: 503,
     DeadlineExceededError: 504,
+    JobNotFoundError: 404,
+    JobCancelledError: 409,
+    JobLostError: 500,
+    CallbackNotAllowedError: 400,
+    UnauthorizedError: 401,
     UploadsSaturatedError: 503,
     SpoolFullError: 503,
     RequestTimeoutError: 408,
+    HeaderFieldsTooLargeError: 431,
+    UriTooLongError: 414,
+    HttpVersionError: 505,
 }
 
 # Framework-level statuses (routing, methods) → stable codes.
@@ -69,7 +87,9 @@ CODE_BY_HTTP_STATUS: dict[int, str] = {
     405: "method-not-allowed",
     406: "not-acceptable",
     413: "file-too-large",
+    414: "uri-too-long",
     415: "unsupported-media-type",
+    431: "header-fields-too-large",
 }
 
 _RESERVED = {"type", "title", "status", "detail", "instance", "request_id"}
@@ -89,12 +109,15 @@ class Problem(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     type: str = Field(description="Stable URI naming the kind of problem; its last segment is the error `code`.")
-    title: str = Field(description="Short human summary of the problem type.")
+    title: str = Field(description="Short human summary of the problem type (Chinese for `Accept-Language: zh`).")
     status: int = Field(description="The HTTP status code.")
-    detail: str = Field(description="What went wrong with this request.")
+    detail: str = Field(description="What went wrong with this request (in Chinese for `Accept-Language: zh`).")
+    detail_en: str | None = Field(None, description="The English detail, when `detail` is in Chinese.")
     instance: str | None = Field(None, description="The request path this occurrence belongs to.")
     request_id: str | None = Field(None, description="The `X-Request-ID` of the request, for support and logs.")
     max_bytes: int | None = Field(None, description="413: the upload limit in bytes.")
+    pages: int | None = Field(None, description="422 too-many-pages: the pages found (to read, or to OCR).")
+    max_pages: int | None = Field(None, description="422 too-many-pages: the page limit that applied.")
     retry_after: int | None = Field(None, description="503: seconds to wait before retrying (also `Retry-After`).")
     deadline_seconds: float | None = Field(None, description="504: the per-request deadline.")
     errors: list[InvalidParam] | None = Field(None, description="400: the rejected parameters.")
@@ -138,6 +161,56 @@ def _request_id(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
 
 
+def english_title(code: str) -> str:
+    """The English title of `code` (from the error classes, or the HTTP phrase)."""
+    def walk(cls: type[ExtractionError]) -> dict[str, str]:
+        found = {cls.code: cls.title}
+        for sub in cls.__subclasses__():
+            found.update(walk(sub))
+        return found
+
+    titles = walk(ExtractionError)
+    titles[InvalidParameterError.code] = InvalidParameterError.title
+    if code in titles:
+        return titles[code]
+    for status, c in CODE_BY_HTTP_STATUS.items():
+        if c == code:
+            return HTTPStatus(status).phrase
+    return code
+
+
+def localized_problem(
+    request: Request | None,
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    instance: str | None,
+    extra: dict[str, object] | None = None,
+    title: str | None = None,
+) -> dict[str, Any]:
+    """The problem body in the language `request` asks for (Chinese title/detail for `Accept-Language: zh`)."""
+    lang = negotiate(request.headers.get("accept-language") if request is not None else None)
+    title = title or english_title(code)
+    body: dict[str, Any] = {
+        "type": problem_type(code),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        "request_id": _request_id(request) if request is not None else None,
+    }
+    for key, value in (extra or {}).items():
+        if key not in _RESERVED and value is not None:
+            body[key] = _jsonable(value)
+    text = problem_texts().get(code)
+    if lang == "zh" and text is not None:
+        body["title"] = text.title_zh
+        body["detail"] = text.detail_in_zh(body)
+        body["detail_en"] = detail
+    return body
+
+
 def problem_response(
     status: int,
     code: str,
@@ -147,20 +220,15 @@ def problem_response(
     instance: str | None,
     request_id: str | None,
     extra: dict[str, object] | None = None,
+    request: Request | None = None,
 ) -> JSONResponse:
     """Build the `application/problem+json` response; `retry_after` also becomes a header."""
-    body: dict[str, Any] = {
-        "type": problem_type(code),
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": instance,
-        "request_id": request_id,
-    }
-    for key, value in (extra or {}).items():
-        if key not in _RESERVED and value is not None:
-            body[key] = _jsonable(value)
-    headers = {"Retry-After": str(body["retry_after"])} if "retry_after" in body else None
+    body = localized_problem(request, status, code, detail, instance=instance, extra=extra, title=title)
+    body["request_id"] = request_id
+    lang = negotiate(request.headers.get("accept-language") if request is not None else None)
+    headers = {"Content-Language": CONTENT_LANGUAGE[lang], "Vary": "Accept-Language"}
+    if "retry_after" in body:
+        headers["Retry-After"] = str(body["retry_after"])
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
 
 
@@ -169,7 +237,7 @@ def error_response(exc: ExtractionError, request: Request) -> JSONResponse:
     status = status_for(exc)
     if status >= 500 and not isinstance(exc, (PoolSaturatedError, NotReadyError, UploadsSaturatedError, SpoolFullError)):
         log.warning("request %s failed: %s (%s)", _request_id(request), exc.code, exc.detail)
-    return problem_response(
+    response = problem_response(
         status,
         exc.code,
         exc.title,
@@ -177,7 +245,11 @@ def error_response(exc: ExtractionError, request: Request) -> JSONResponse:
         instance=request.url.path,
         request_id=_request_id(request),
         extra=exc.extra,
+        request=request,
     )
+    if isinstance(exc, UnauthorizedError):
+        response.headers["WWW-Authenticate"] = UNAUTHORIZED_CHALLENGE
+    return response
 
 
 def internal_error_response(path: str, request_id: str | None) -> JSONResponse:
@@ -217,7 +289,7 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     code = CODE_BY_HTTP_STATUS.get(exc.status_code, f"http-{exc.status_code}")
     detail = exc.detail if isinstance(exc.detail, str) else phrase
     response = problem_response(
-        exc.status_code, code, phrase, detail, instance=request.url.path, request_id=_request_id(request)
+        exc.status_code, code, phrase, detail, instance=request.url.path, request_id=_request_id(request), request=request
     )
     for key, value in (exc.headers or {}).items():
         response.headers[key] = value
@@ -232,7 +304,9 @@ def install(app: FastAPI) -> None:
 
 
 _DESCRIPTIONS: dict[int, str] = {
-    400: "Malformed or empty request (no `file` field, empty body, invalid parameter).",
+    400: "Malformed or empty request (no `file` field, empty body, invalid or unknown parameter).",
+    401: "An API key is required (`X-API-Key`) and was missing or wrong.",
+    404: "No such job (never created, expired after its TTL, or deleted).",
     413: "The upload is larger than the limit (`max_bytes`).",
     415: "The bytes are not a format any reader handles (decided from the content, not the name).",
     422: "The document cannot be read: corrupt, encrypted, no text layer, too many pages, or a safety limit.",

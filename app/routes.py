@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import csv
 import enum
+import hashlib
+import io
+import re
 import time
 from typing import Annotated, Any
 
@@ -11,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from extractors import SCHEMA_VERSION, ExtractionResult, __version__
 
-from .catalogue import IndicatorCatalogue, load_catalogue
+from .catalogue import IndicatorCatalogue, catalogue_names, load_catalogue
 from .errors import NotReadyError
 from .health import available_memory_bytes
 from .metrics import Metrics
@@ -104,16 +109,56 @@ def response_body(result_json: bytes, include: list[Part] | None, min_confidence
     """
     if min_confidence <= 0 and (not include or set(include) >= set(Part)):
         return result_json
-    return _shape(ExtractionResult.model_validate_json(result_json), include, min_confidence)
+    return shape(ExtractionResult.model_validate_json(result_json), include, min_confidence)
 
 
-def _shape(result: ExtractionResult, include: list[Part] | None, min_confidence: float) -> bytes:
+def shape(result: ExtractionResult, include: list[Part] | None, min_confidence: float) -> bytes:
     """The response JSON: only the selected parts, indicators at or above `min_confidence`."""
     if min_confidence > 0:
         result.indicators = [i for i in result.indicators if i.confidence >= min_confidence]
     wanted = {p.value for p in include} if include else {p.value for p in Part}
     exclude = {p.value for p in Part} - wanted
     return result.model_dump_json(exclude=exclude).encode()
+
+
+CSV_COLUMNS = ("id", "name", "label", "value", "unit", "confidence", "raw", "page", "table", "row", "col")
+
+
+def wants_csv(request: Request) -> bool:
+    """`Accept: text/csv` preferred over JSON (q-values honoured; ties go to JSON)."""
+    best_csv = best_json = -1.0
+    for part in request.headers.get("accept", "").split(","):
+        media, _, params = part.strip().partition(";")
+        match = re.search(r"q\s*=\s*([0-9.]+)", params)
+        q = float(match.group(1)) if match else 1.0
+        media = media.strip().lower()
+        if media == "text/csv":
+            best_csv = max(best_csv, q)
+        elif media in ("application/json", "application/*", "*/*"):
+            best_json = max(best_json, q)
+    return best_csv > 0 and best_csv > best_json
+
+
+def indicators_csv(result: ExtractionResult, min_confidence: float = 0.0) -> bytes:
+    """The indicator rows as UTF-8 CSV with a BOM (so spreadsheet programs read the Chinese labels).
+
+    `name` is the form's official row label from the catalogue (for the report's template); `label` is the
+    label as printed in this report.
+    """
+    names = catalogue_names(result.document.template.value)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for i in result.indicators:
+        if i.confidence < min_confidence:
+            continue
+        s = i.source
+        writer.writerow([
+            i.id, names.get(i.id, ""), i.label or "", "" if i.value is None else i.value, i.unit or "",
+            f"{i.confidence:.3f}", i.raw or "", "" if s.page is None else s.page, "" if s.table is None else s.table,
+            "" if s.row is None else s.row, "" if s.col is None else s.col,
+        ])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 async def _extract(request: Request, include: list[Part] | None, min_confidence: float, filename: str | None) -> Response:
@@ -138,14 +183,21 @@ async def _extract(request: Request, include: list[Part] | None, min_confidence:
             )
             output = await pool.run(job, deadline, deadline_s)
         timings["extract"] = (time.perf_counter() - t1) * 1000
+        timings["worker-cpu"] = output.cpu_seconds * 1000
         if output.ocr_pages:
             timings["ocr"] = output.ocr_seconds * 1000
             metrics.ocr_pages.inc(output.ocr_pages)
             metrics.ocr_seconds.inc(output.ocr_seconds)
+        request.state.format = output.format
+        if wants_csv(request):
+            result = ExtractionResult.model_validate_json(output.result_json)
+            return Response(indicators_csv(result, min_confidence), media_type="text/csv; charset=utf-8")
         body = response_body(output.result_json, include, min_confidence)
     except ClientGone:
         raise  # not a failure of ours, and nobody to answer
     except Exception as e:
+        if getattr(e, "worker_cpu_seconds", None) is not None:
+            timings["worker-cpu"] = e.worker_cpu_seconds * 1000  # type: ignore[attr-defined]
         metrics.failures.labels(code_of(e)).inc()
         raise
     metrics.files.labels(output.format, output.template).inc()
@@ -154,7 +206,13 @@ async def _extract(request: Request, include: list[Part] | None, min_confidence:
 
 _EXTRACT_DOC = dict(
     response_model=ExtractionResult,
-    responses=problem_responses(400, 413, 415, 422, 500, 503, 504),
+    responses={
+        200: {
+            "description": "The extraction JSON; with `Accept: text/csv`, the indicator rows as CSV.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+        **problem_responses(400, 401, 413, 415, 422, 500, 503, 504),
+    },
     openapi_extra=EXTRACT_REQUEST_BODY,
     tags=["extraction"],
 )
@@ -192,12 +250,32 @@ router.add_api_route(
     f"/{API_VERSION}/indicators",
     operation_id="list_indicators",
     response_model=IndicatorCatalogue,
-    responses=problem_responses(500),
+    responses={
+        200: {"description": "The catalogue (with `ETag`; `If-None-Match` gives 304)."},
+        304: {"description": "Not modified since the `ETag` sent in `If-None-Match`."},
+        **problem_responses(500),
+    },
     tags=["catalogue"],
     summary="The indicator catalogue: ids, labels, units and sum rules",
 )
-async def list_indicators() -> IndicatorCatalogue:
-    return load_catalogue()
+async def list_indicators(request: Request) -> Response:
+    body, etag = _catalogue_body()
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=3600"}
+    if _etag_matches(request.headers.get("if-none-match", ""), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def _etag_matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 weak comparison for `If-None-Match`: `*` or any listed tag, `W/` prefix ignored."""
+    tags = [t.strip() for t in if_none_match.split(",")]
+    return "*" in tags or etag in [t.removeprefix("W/") for t in tags]
+
+
+@functools.lru_cache(maxsize=1)
+def _catalogue_body() -> tuple[bytes, str]:
+    body = load_catalogue().model_dump_json().encode()
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
 @router.get(
@@ -237,6 +315,11 @@ async def readyz(request: Request) -> Readiness:
             **facts,
         )
     return Readiness(status="ready", memory_available_bytes=memory, **facts)
+
+
+# HEAD answers like GET without a body (load balancers probe with it); one documented operation each.
+router.add_api_route("/healthz", healthz, methods=["HEAD"], include_in_schema=False)
+router.add_api_route("/readyz", readyz, methods=["HEAD"], include_in_schema=False)
 
 
 @router.get(

@@ -10,7 +10,18 @@ subclass here is the one seam for all of that (`uvicorn.Config(http=...)`):
 - at most `max_connections` open connections (kept below RLIMIT_NOFILE, with a
   listen backlog small enough that an accept burst cannot exhaust descriptors):
   one more is answered 503 problem+json and closed at once, without a log line each;
-- uvicorn's 400 for a malformed request is a problem+json document too.
+- a request head longer than `max_header_bytes` or with more than
+  `max_header_fields` fields is 431 problem+json, a request target longer than
+  `max_url_bytes` (or a request line that does not end within the head limit)
+  414 problem+json; h11 holds at most `max_header_bytes` of an incomplete head;
+- uvicorn's 400 for a malformed request is a problem+json document too, with
+  the status h11 hints at (431 for an oversized head);
+- a response that refuses a body still on its way (503 before the body, 413,
+  408) is followed by a lingering close, as nginx does: the write side is shut
+  (FIN after the answer) and the rest of the body is read and dropped for a
+  bounded time, so the sender gets to read the answer and its `Retry-After`
+  instead of a connection reset (closing with unread bytes makes the kernel
+  send RST, which discards the answer at the client); a graceful stop ends it.
 
 Responses written here bypass the app (there is no request yet), so they are
 built with `app.problems.problem_response` and written raw.
@@ -20,20 +31,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import time
+from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .errors import RequestTimeoutError, ServiceError
+from .errors import (
+    HeaderFieldsTooLargeError,
+    HttpVersionError,
+    RequestTimeoutError,
+    ServiceError,
+    UriTooLongError,
+)
 from .problems import problem_response
 from .settings import Settings
 
 log = logging.getLogger("app.server")
 
+# Lingering close after a refused body: stop when the client closes, after this long in all, or this long silent.
+LINGER_SECONDS = 15.0
+LINGER_IDLE_SECONDS = 5.0
 # Descriptors kept free beyond client connections: worker pipes, spool files, logs, the listening socket.
 FD_RESERVE = 64
-_PHRASES = {400: b"Bad Request", 408: b"Request Timeout", 503: b"Service Unavailable"}
 
 
 class ConnectionLimitError(ServiceError):
@@ -46,10 +68,118 @@ class ConnectionLimitError(ServiceError):
 def raw_problem(status: int, code: str, title: str, detail: str, **extra: object) -> bytes:
     """A complete HTTP/1.1 problem response that closes the connection, as bytes."""
     response = problem_response(status, code, title, detail, instance=None, request_id=None, extra=extra)
-    head = [b"HTTP/1.1 %d %s" % (status, _PHRASES.get(status, b"Error"))]
+    head = [b"HTTP/1.1 %d %s" % (status, _phrase(status))]
     head += [b"%s: %s" % (k, v) for k, v in response.raw_headers]
     head.append(b"connection: close")
     return b"\r\n".join(head) + b"\r\n\r\n" + bytes(response.body)
+
+
+class PerRequestWarningLimit(logging.Filter):
+    """Lets uvicorn's one-line-per-bad-request warnings through at most `per_minute` times a minute.
+
+    "Invalid HTTP request received." is logged for every unparsable request, so a client can write the
+    log as fast as it can send garbage; past the limit the rest of the minute is counted, and the count is
+    logged with the first such warning of a later minute.
+    """
+
+    MESSAGES = frozenset({"Invalid HTTP request received."})
+
+    def __init__(self, per_minute: int = 20, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.per_minute = per_minute
+        self._clock = clock
+        self._window = clock()
+        self._passed = 0
+        self._dropped = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg not in self.MESSAGES:
+            return True
+        now = self._clock()
+        if now - self._window >= 60.0:
+            if self._dropped:
+                log.warning("%d more invalid requests in the last minute were not logged", self._dropped)
+            self._window, self._passed, self._dropped = now, 0, 0
+        if self._passed < self.per_minute:
+            self._passed += 1
+            return True
+        self._dropped += 1
+        return False
+
+
+def _phrase(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b"Error"
+
+
+class HeadLimitedConnection(h11.Connection):
+    """h11's server side plus caps on a head's size, its number of header fields and its target length.
+
+    h11 itself bounds the bytes of a head still incomplete after a read (`max_incomplete_event_size`,
+    hint 431) but not a head that arrived whole in one read, nor how many fields it has or how long
+    its target is. The protocol error raised
+    here carries the status to answer with (`error_status_hint`), like h11's own; the last one is
+    kept in `error` because uvicorn catches it without passing it on.
+    """
+
+    def __init__(self, max_header_bytes: int, max_header_fields: int, max_url_bytes: int) -> None:
+        super().__init__(h11.SERVER, max_incomplete_event_size=max_header_bytes)
+        self.max_header_bytes = max_header_bytes
+        self.max_header_fields = max_header_fields
+        self.max_url_bytes = max_url_bytes
+        self.error: h11.RemoteProtocolError | None = None
+        self._line_seen = False  # the current head's request line has ended (so a long head is not a long URL)
+
+    def receive_data(self, data: bytes) -> None:
+        if self.their_state is h11.IDLE and not self._line_seen and data:
+            self._line_seen = b"\n" in data
+        super().receive_data(data)
+
+    def start_next_cycle(self) -> None:
+        super().start_next_cycle()
+        self._line_seen = False
+
+    def next_event(self) -> object:
+        try:
+            event = super().next_event()
+        except h11.RemoteProtocolError as e:
+            if e.error_status_hint == 431:  # h11's "receive buffer too long": the head did not end in time
+                where = "request head" if self._line_seen else "request line"
+                e = h11.RemoteProtocolError(
+                    f"The {where} passed {self.max_header_bytes} bytes before it ended.",
+                    error_status_hint=431 if self._line_seen else 414,
+                )
+            self.error = e
+            raise e from None
+        if isinstance(event, h11.Request):
+            if event.http_version not in (b"1.0", b"1.1"):  # h11 parses any d.d, e.g. the HTTP/2 preface
+                self.error = h11.RemoteProtocolError(
+                    f"HTTP/{event.http_version.decode()} is not served here; use HTTP/1.1.", error_status_hint=505
+                )
+                raise self.error
+            # h11 only bounds a head still incomplete after a read; one that arrived whole in one read is measured here
+            size = len(event.method) + len(event.target) + sum(len(k) + len(v) + 4 for k, v in event.headers)
+            if size > self.max_header_bytes:
+                self.error = h11.RemoteProtocolError(
+                    f"The request head is about {size} bytes; at most {self.max_header_bytes} are read.",
+                    error_status_hint=414 if len(event.target) > self.max_url_bytes else 431,
+                )
+                raise self.error
+            if len(event.headers) > self.max_header_fields:
+                self.error = h11.RemoteProtocolError(
+                    f"The request has {len(event.headers)} header fields; at most {self.max_header_fields} are read.",
+                    error_status_hint=431,
+                )
+                raise self.error
+            if len(event.target) > self.max_url_bytes:
+                self.error = h11.RemoteProtocolError(
+                    f"The request target is {len(event.target)} bytes; at most {self.max_url_bytes} are read.",
+                    error_status_hint=414,
+                )
+                raise self.error
+        return event
 
 
 def accept_backlog() -> int:
@@ -85,16 +215,47 @@ def connection_limit(wanted: int) -> int:
     return max(1, min(wanted, room))
 
 
+class _LingeringTransport:
+    """The connection's transport as uvicorn sees it: `close()` becomes a lingering close when a body is unread.
+
+    Everything else is the real transport's. uvicorn closes after a response with `Connection: close`;
+    if the client is still sending the body that response refused, the protocol drains it instead.
+    """
+
+    def __init__(self, transport: asyncio.Transport, protocol: GuardedH11Protocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def is_closing(self) -> bool:
+        return self._protocol.lingering or self._transport.is_closing()
+
+    def close(self) -> None:
+        self._protocol.close_or_linger()
+
+
 class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol plus a head timeout, a connection cap and problem+json protocol errors."""
+    """uvicorn's h11 protocol plus head caps and timeout, a connection cap, lingering close, problem+json errors."""
 
     header_timeout: float = 10.0
     max_connections: int = 256
+    max_header_bytes: int = 16 * 1024
+    max_header_fields: int = 100
+    max_url_bytes: int = 8 * 1024
     refused = 0  # connections answered 503 by the cap (class-wide, for tests and logs)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.conn = HeadLimitedConnection(self.max_header_bytes, self.max_header_fields, self.max_url_bytes)
         self._head_timer: asyncio.TimerHandle | None = None
+        self._raw: asyncio.Transport | None = None
+        self.lingering = False
+        self._lost = False
+        self._stopping = False  # the server is shutting down: no lingering, it would only delay the exit
+        self._linger_end = 0.0
+        self._linger_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         if len(self.connections) >= self.max_connections:
@@ -108,15 +269,67 @@ class GuardedH11Protocol(H11Protocol):
             self.transport = transport
             return
         super().connection_made(transport)
+        self._raw = transport
+        self.transport = _LingeringTransport(transport, self)  # type: ignore[assignment]
         self._arm_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
+        self._lost = True
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
         if self.flow is None:  # refused in connection_made: nothing was set up
             return
         super().connection_lost(exc)
 
+    def close_or_linger(self) -> None:
+        """Close; but if the client is still sending a body, first let it read the answer (see the module doc)."""
+        raw = self._raw
+        if raw is None or self.lingering:
+            if raw is not None:
+                raw.close()
+            return
+        if (
+            self._lost
+            or self._stopping
+            or raw.is_closing()
+            or self.conn.their_state is not h11.SEND_BODY
+            or not raw.can_write_eof()
+        ):
+            raw.close()
+            return
+        self.lingering = True
+        self._cancel_head_timer()
+        try:
+            raw.write_eof()  # FIN once the answer is flushed; the client's side stays open
+        except (OSError, RuntimeError):
+            raw.close()
+            return
+        raw.resume_reading()  # uvicorn pauses reading at its high-water mark
+        self._linger_end = self.loop.time() + LINGER_SECONDS
+        self._linger_timer = self.loop.call_later(LINGER_IDLE_SECONDS, self._linger_check)
+
+    def shutdown(self) -> None:
+        """uvicorn's graceful stop of this connection; a lingering close ends now."""
+        self._stopping = True
+        if self.lingering:
+            self.close_or_linger()
+            return
+        super().shutdown()
+
+    def _linger_check(self) -> None:
+        """Called after a silence (or at the end): the client had its chance to read the answer."""
+        self._linger_timer = None
+        if self._raw is not None:
+            self._raw.close()
+
     def data_received(self, data: bytes) -> None:
+        if self.lingering:  # the refused body: dropped; the timer is pushed back while it keeps coming
+            if self._linger_timer is not None:
+                self._linger_timer.cancel()
+            delay = min(LINGER_IDLE_SECONDS, self._linger_end - self.loop.time())
+            self._linger_timer = self.loop.call_later(max(0.0, delay), self._linger_check)
+            return
         super().data_received(data)
         if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
             if self._head_timer is None:
@@ -128,6 +341,10 @@ class GuardedH11Protocol(H11Protocol):
         super().on_response_complete()
         # uvicorn's keep-alive timer covers an idle connection; once bytes of a next head arrive it is
         # cancelled, and data_received arms the head timer instead.
+
+    def _unsupported_upgrade_warning(self) -> None:
+        """uvicorn logs two warnings per `Upgrade:` request it cannot honour: a client could flood the log."""
+        log.debug("unsupported upgrade request ignored")
 
     def _arm_head_timer(self) -> None:
         self._cancel_head_timer()
@@ -150,15 +367,36 @@ class GuardedH11Protocol(H11Protocol):
         self.transport.close()
 
     def send_400_response(self, msg: str) -> None:
-        """uvicorn's answer to a request h11 cannot parse, as problem+json."""
+        """uvicorn's answer to a request h11 cannot parse or that passes a head cap, as problem+json."""
         self._cancel_head_timer()
-        response = problem_response(
-            400, "bad-request", "Bad Request", f"{msg} The request could not be parsed as HTTP/1.1.",
-            instance=None, request_id=None,
-        )
+        error = self.conn.error if isinstance(self.conn, HeadLimitedConnection) else None
+        status = error.error_status_hint if error is not None else 400
+        if status == 431:
+            err: ServiceError | None = HeaderFieldsTooLargeError(
+                str(error),
+                max_header_fields=self.max_header_fields,
+                max_header_bytes=self.max_header_bytes,
+            )
+        elif status == 505:
+            err = HttpVersionError(str(error))
+        elif status == 414:
+            err = UriTooLongError(
+                str(error), max_url_bytes=self.max_url_bytes
+            )
+        else:
+            status, err = 400, None
+        if err is not None:
+            code, title, detail = err.code, err.title, err.detail
+        else:
+            code, title = "bad-request", "Bad Request"
+            said = str(error or msg).rstrip(".")
+            said = said if len(said) <= 200 else said[:200] + "…"  # h11 quotes the offending line: keep it short
+            detail = f"The request could not be parsed as HTTP/1.1: {said}."
+        extra = err.extra if err is not None else None
+        response = problem_response(status, code, title, detail, instance=None, request_id=None, extra=extra)
         headers = [*response.raw_headers, (b"connection", b"close")]
         try:
-            self.transport.write(self.conn.send(h11.Response(status_code=400, headers=headers, reason=b"Bad Request")))
+            self.transport.write(self.conn.send(h11.Response(status_code=status, headers=headers, reason=_phrase(status))))
             self.transport.write(self.conn.send(h11.Data(data=bytes(response.body))))
             self.transport.write(self.conn.send(h11.EndOfMessage()))
         except h11.LocalProtocolError:  # h11 cannot frame a response in this state: close without one
@@ -167,13 +405,22 @@ class GuardedH11Protocol(H11Protocol):
 
 
 def protocol_class(settings: Settings) -> type[GuardedH11Protocol]:
-    """A protocol class carrying this service's limits (uvicorn instantiates it per connection)."""
+    """A protocol class carrying this service's limits (uvicorn instantiates it per connection).
+
+    Also limits uvicorn's per-bad-request warning (`PerRequestWarningLimit`), once per process.
+    """
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, PerRequestWarningLimit) for f in uvicorn_log.filters):
+        uvicorn_log.addFilter(PerRequestWarningLimit())
     return type(
         "ServiceH11Protocol",
         (GuardedH11Protocol,),
         {
             "header_timeout": settings.header_timeout_seconds,
             "max_connections": connection_limit(settings.max_connections),
+            "max_header_bytes": settings.max_header_bytes,
+            "max_header_fields": settings.max_header_fields,
+            "max_url_bytes": settings.max_url_bytes,
             "refused": 0,
         },
     )

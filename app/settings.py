@@ -70,6 +70,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Address-space limit of each worker process in MiB (RLIMIT_AS); 0 disables it.",
     )
+    worker_cpu_seconds: float = Field(
+        40.0,
+        ge=0,
+        description="CPU time (user + system) one extraction may use in its worker (RLIMIT_CPU, whole seconds); past "
+        "it the worker is ended and the answer is 422 `resource-limit` naming `worker_cpu_seconds`. 0 disables it. "
+        "500 real report pages take ~20 s; any hostile input under 1 MB is answered within 5 s.",
+    )
     max_pages: int = Field(
         500,
         ge=1,
@@ -99,6 +106,51 @@ class Settings(BaseSettings):
         "info", description="Log level of the server."
     )
 
+    # ---- service: async jobs, callbacks, browser/gateway fit (issue #13) ----------------------
+    job_store: Literal["sqlite", "redis"] = Field(
+        "sqlite",
+        description="Where async jobs live: `sqlite` (embedded, one replica) or `redis` (shared by every replica).",
+    )
+    job_dir: str = Field(
+        "",
+        description="Directory of the SQLite job store file `govreport-jobs.sqlite3` (a volume, or the pod's temp dir); "
+        "empty: `govreport-jobs/` in the system temp dir. Created on the first job, not at start-up.",
+    )
+    redis_url: str = Field(
+        "redis://localhost:6379/0", description="Redis URL of the `redis` job store (redis-py `from_url` syntax)."
+    )
+    job_ttl_seconds: int = Field(
+        3600, ge=1, description="Seconds a finished job (its result or problem) is kept before it expires (404)."
+    )
+    job_deadline_seconds: float = Field(
+        600.0, gt=0, description="Deadline of one async job (queue wait + extraction); past it the job fails."
+    )
+    max_jobs_pending: int = Field(
+        64, ge=1, description="Jobs one replica accepts while earlier ones are still queued or running; more get 503."
+    )
+    job_stale_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="A queued/running job whose replica stopped refreshing it for this long is reported failed (job-lost).",
+    )
+    callback_hosts: str = Field(
+        "",
+        description="Comma-separated host names a job's `callback_url` may point to; empty disables callbacks.",
+    )
+    callback_attempts: int = Field(5, ge=1, description="Attempts to deliver a job's callback (exponential back-off).")
+    cors_origins: str = Field(
+        "", description="Comma-separated origins allowed by CORS (`*` for any); empty: CORS off."
+    )
+    api_keys: str = Field(
+        "", description="Comma-separated API keys; when set (or `api_keys_file`), `/v1/*` requires `X-API-Key`."
+    )
+    api_keys_file: str = Field(
+        "",
+        description="File with one API key per line (blank lines and `#` comments ignored); missing or empty "
+        "stops the service at start-up.",
+    )
+    gzip_min_bytes: int = Field(1024, ge=0, description="Responses at least this large are gzip-compressed when asked.")
+    access_log: bool = Field(True, description="Write one JSON access-log line per request (logger `app.access`).")
     # ---- server hardening (admission before the body, timeouts, connections): harden-server ----
     max_uploads: int = Field(
         32,
@@ -128,10 +180,52 @@ class Settings(BaseSettings):
         description="Open client connections; one more is answered 503 and closed at once. Also kept below the "
         "process's file-descriptor limit.",
     )
+    max_header_bytes: int = Field(
+        16 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        description="Largest request head (request line and header fields) in bytes; a longer one gets 431 "
+        "`header-fields-too-large` (414 `uri-too-long` when the request line alone is longer) and the connection "
+        "is closed.",
+    )
+    max_header_fields: int = Field(
+        100,
+        ge=8,
+        le=10_000,
+        description="Most header fields in one request; one more gets 431 `header-fields-too-large`.",
+    )
+    max_url_bytes: int = Field(
+        8 * 1024,
+        ge=256,
+        le=1024 * 1024,
+        description="Longest request target (path and query) in bytes; a longer one gets 414 `uri-too-long`.",
+    )
 
     @property
     def worker_memory_limit_bytes(self) -> int:
         return self.worker_memory_limit_mb * MiB
+
+    @property
+    def callback_host_list(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.callback_hosts.split(",") if h.strip())
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    def api_key_list(self) -> list[str]:
+        """Keys from `api_keys` and `api_keys_file` (read at startup)."""
+        keys = [k.strip() for k in self.api_keys.split(",") if k.strip()]
+        if self.api_keys_file:  # fail closed: a keys file that is missing or empty must not leave the API open
+            try:
+                with open(self.api_keys_file, encoding="utf-8") as f:
+                    from_file = [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
+            except OSError as e:
+                raise ValueError(f"{env_name('api_keys_file')}={self.api_keys_file}: {e.strerror}") from None
+            if not from_file:
+                raise ValueError(f"{env_name('api_keys_file')}={self.api_keys_file} holds no key")
+            keys += from_file
+        return keys
 
 
 def env_name(field: str) -> str:

@@ -28,7 +28,7 @@ HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string"},
     },
     "Server-Timing": {
-        "description": "`total`, and for extractions `upload` and `extract`, durations in ms.",
+        "description": "`total`, and for extractions `upload`, `extract` and `worker-cpu` (the worker's CPU time for the file), durations in ms.",
         "required": True,
         "schema": {"type": "string"},
     },
@@ -48,8 +48,13 @@ def _decorate(spec: dict[str, Any]) -> dict[str, Any]:
     components["headers"] = {**HEADERS, "Retry-After": RETRY_AFTER_HEADER}
     for operations in spec.get("paths", {}).values():
         for operation in operations.values():
-            for status, response in operation.get("responses", {}).items():
-                headers = {name: {"$ref": _HEADER_REF + name} for name in HEADERS}
+            responses = operation.get("responses", {})
+            auto = responses.get("422", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            if auto.get("$ref", "").endswith("/HTTPValidationError"):  # validation errors are 400 problems here
+                del responses["422"]
+            for status, response in responses.items():
+                declared = response.get("headers", {})  # a route's own (Location, Retry-After on 202) are kept
+                headers = {**declared, **{name: {"$ref": _HEADER_REF + name} for name in HEADERS}}
                 if status == "503":
                     headers["Retry-After"] = {"$ref": _HEADER_REF + "Retry-After"}
                 response["headers"] = headers

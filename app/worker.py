@@ -2,7 +2,10 @@
 
 The worker owns all CPU work so the event loop never parses a document. It
 limits its own address space (a decompression bomb fails its request, not the
-host) and answers every job with a picklable `Reply`; library errors travel
+host) and the CPU time of each task (RLIMIT_CPU set to "used so far + the cap"
+before the task: past it the kernel's SIGXCPU ends the process, even inside
+native code, and the pool answers 422 naming the cap). Every job is answered
+with a picklable `Reply` carrying the task's CPU seconds; library errors travel
 as (class path, detail, extra) because exception pickling drops `extra`.
 """
 from __future__ import annotations
@@ -11,11 +14,13 @@ import ctypes
 import ctypes.util
 import importlib
 import logging
+import math
 import os
 import resource
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -47,6 +52,39 @@ class ExtractJob:
     path: str | None = None
     max_ocr_pages: int = 50
     ocr_threads: int = 1
+    progress: bool = False  # send `Progress` messages while reading (async jobs show pages done/total)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Pages read so far of a running job; sent before its `Reply`, at most every `PROGRESS_INTERVAL_SECONDS`."""
+
+    done: int
+    total: int
+
+
+PROGRESS_INTERVAL_SECONDS = 0.25
+
+
+class _ProgressSender:
+    """The reader's `on_page` in a worker: throttled `Progress` messages on the job's pipe (bounded traffic)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self._last < PROGRESS_INTERVAL_SECONDS:
+            return
+        self._last = now
+        try:
+            self._conn.send(Progress(done, total))
+        except (OSError, ValueError):
+            pass  # the parent went away or stopped listening: the result matters, not the progress
+
+
+_progress: _ProgressSender | None = None  # set by `worker_main` for the job it runs (one job per process)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +96,7 @@ class JobOutput:
     result_json: bytes
     ocr_pages: int = 0  # pages this job OCR'd, and the wall time they took
     ocr_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time (user + system, all threads) the worker spent on this job
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +117,7 @@ class Reply:
     error: ErrorInfo | None = None
     bug: str | None = None
     recycle: bool = False
+    cpu_seconds: float = 0.0  # CPU time of this job in the worker, whatever its outcome
 
 
 Task = Callable[[ExtractJob], JobOutput]
@@ -97,7 +137,10 @@ def run_extract(job: ExtractJob) -> JobOutput:
             hint="Save the report as .docx or as a PDF with a text layer.",
         )
     options = ExtractOptions(
-        read=ReadOptions(max_pages=job.max_pages, max_ocr_pages=job.max_ocr_pages, ocr_threads=job.ocr_threads)
+        read=ReadOptions(
+            max_pages=job.max_pages, max_ocr_pages=job.max_ocr_pages, ocr_threads=job.ocr_threads,
+            on_page=_progress if job.progress else None,
+        )
     )
     pages0, seconds0 = ocr.USAGE.pages, ocr.USAGE.seconds
     result = extract(job.data, job.filename, job.content_type, options)
@@ -299,7 +342,16 @@ def rebuild_error(info: ErrorInfo) -> ExtractionError | None:
 
 
 def run_job(task: Task, job: ExtractJob) -> Reply:
-    """Run one job and turn every outcome into a `Reply`."""
+    """Run one job and turn every outcome into a `Reply` that says how much CPU it took."""
+    t0 = cpu_seconds_used()
+    reply = _run_job(task, job)
+    cpu = cpu_seconds_used() - t0
+    if reply.output is not None:
+        return replace(reply, output=replace(reply.output, cpu_seconds=cpu), cpu_seconds=cpu)
+    return replace(reply, cpu_seconds=cpu)
+
+
+def _run_job(task: Task, job: ExtractJob) -> Reply:
     try:
         if job.path is not None:  # the upload was spooled by the server: read it here, not in the server
             job = replace(job, data=Path(job.path).read_bytes(), path=None)
@@ -315,6 +367,26 @@ def run_job(task: Task, job: ExtractJob) -> Reply:
     except Exception as e:  # noqa: BLE001 - reported as a 500 without internals
         log.error("worker bug: %s", "".join(traceback.format_exception(e)))
         return Reply(bug=type(e).__name__, recycle=True)
+
+
+def cpu_seconds_used() -> float:
+    """CPU time of this process so far (user + system, every thread: pdfium and onnxruntime included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def limit_cpu(seconds: float) -> None:
+    """Let this process use at most `seconds` more CPU (whole seconds, rounded up); 0 lifts the limit.
+
+    The soft RLIMIT_CPU is set to the CPU used so far plus the cap; the hard limit is left alone, so the soft
+    one can be raised again for the next task. Past it the kernel sends SIGXCPU, whose default action ends
+    the process wherever it is (Python or native code); the pool turns that exit into a 422.
+    """
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = resource.RLIM_INFINITY if seconds <= 0 else math.ceil(cpu_seconds_used() + seconds)
+    if hard != resource.RLIM_INFINITY:
+        soft = hard if soft == resource.RLIM_INFINITY else min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
 def limit_memory(max_bytes: int) -> None:
@@ -353,9 +425,11 @@ def die_with_parent() -> None:
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
-def worker_main(conn: Connection, task: Task, memory_limit_bytes: int) -> None:
+def worker_main(conn: Connection, task: Task, memory_limit_bytes: int, cpu_limit_seconds: float = 0.0) -> None:
     """Process entry point: serve jobs from `conn` until it closes or a `None` arrives."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    signal.signal(signal.SIGXCPU, signal.SIG_DFL)  # past the CPU cap the kernel ends the process
+    resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))  # and leaves no core file
     die_with_parent()
     limit_memory(memory_limit_bytes)
     while True:
@@ -365,7 +439,11 @@ def worker_main(conn: Connection, task: Task, memory_limit_bytes: int) -> None:
             return
         if job is None:
             return
+        global _progress
+        _progress = _ProgressSender(conn) if job.progress else None
+        limit_cpu(cpu_limit_seconds)
         reply = run_job(task, job)
+        limit_cpu(0)
         try:
             conn.send(reply)
         except (MemoryError, ValueError) as e:  # the result itself was too big to send

@@ -14,12 +14,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from . import coldworker, corpus, http, inprocess, ocr, report, scaling, workers
+from . import coldworker, corpus, http, inprocess, ocr, report, scaling, stage_scaling, workers
 from .settings import FULL, QUICK, TARGETS, BenchSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = REPO_ROOT / ".." / "shared" / "corpus"
 SECTIONS: tuple[str, ...] = ("inprocess", "ocr", "throughput", "http", "cold", "memory", "scaling")
+OPTIONAL_SECTIONS: tuple[str, ...] = ("stage-scaling",)  # only when named: generated inputs up to 1,000x a report
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -34,7 +35,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--http-requests", type=int, help="requests per HTTP level and per service/pool slice (default 160; 48 with --quick)")
     p.add_argument("--app-cmd", default=http.DEFAULT_APP_CMD, help="command starting the service; {python} {host} {port} are filled in, and HOST/PORT and GOVREPORT_HOST/GOVREPORT_PORT are set")
     args = p.parse_args(argv)
-    unknown = set(args.sections.split(",")) - set(SECTIONS)
+    unknown = set(args.sections.split(",")) - set(SECTIONS) - set(OPTIONAL_SECTIONS)
     if unknown:
         p.error(f"unknown section(s): {', '.join(sorted(unknown))}")
     return args
@@ -116,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     res = run(args)
     print(report.render(res, TARGETS))
+    if "stage-scaling" in args.sections.split(","):
+        _progress("stage-scaling …")
+        print("\n" + stage_scaling.render(stage_scaling.run()))
     if args.json:
         args.json.write_text(json.dumps(res.to_json(), ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     return 0

@@ -24,7 +24,7 @@ from .errors import (
     UnreadableDocumentError,
     UnsupportedFormatError,
 )
-from .pipeline import ExtractOptions, extract, extract_document
+from .pipeline import ExtractOptions, extract, extract_document, extract_json
 from .readers import ReadOptions
 from .result import SCHEMA_VERSION, ExtractionResult
 from .version import __version__
@@ -50,4 +50,5 @@ __all__ = [
     "__version__",
     "extract",
     "extract_document",
+    "extract_json",
 ]

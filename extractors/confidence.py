@@ -23,7 +23,7 @@ from .catalogue import catalogue
 from .indicators import FLAGS, Match, _src
 from .model import Document
 from .result import Finding, Indicator, SourceRef
-from .validation import sum_parts
+from .validation import ext_items, sum_parts
 
 FEATURES: tuple[str, ...] = (
     "bias",
@@ -111,10 +111,11 @@ def _rule_status(findings: list[Finding], matches: list[Match]) -> tuple[set[str
             broken.add(f.target)
             broken.update(f.ids)
     holds: set[str] = set()
+    ext = ext_items(values)
     for d in catalogue().values():
         if not d.sum_of or values.get(d.id) is None or d.id in broken:
             continue
-        ids = sum_parts(d.sum_of, values)
+        ids = sum_parts(d.sum_of, values, ext)
         known = [values[p] for p in ids]
         # a total with one printed part "holds" trivially: only a zero total is evidence then
         if not known or len(known) < 2 and values.get(d.id) != 0:

@@ -28,7 +28,7 @@ from importlib import resources
 
 from .errors import NotAReportError
 from .model import Document
-from .normalize import nfkc, squash, to_simplified
+from .view import DocumentView, key, prepare
 
 Tiers = tuple[tuple[int, float], ...]  # (at least this many, score), ascending
 
@@ -97,8 +97,7 @@ class Evidence:
         )
 
 
-def _key(text: str) -> str:
-    return squash(nfkc(to_simplified(text)))
+_key = key  # the matching key of running text (see `view.key`)
 
 
 def _tier(n: int, tiers: Tiers) -> float:
@@ -108,9 +107,9 @@ def _tier(n: int, tiers: Tiers) -> float:
 _YEAR = re.compile(r"(?:19|20)\d{2}(?=年)")
 
 
-def _title_lines(doc: Document, st: GateSettings) -> tuple[list[str], list[str]]:
+def _title_lines(doc: Document, st: GateSettings, view: DocumentView) -> tuple[list[str], list[str]]:
     """(candidate title lines in title position, every short line of the document), as matching keys."""
-    lines = [_key(t) for p in doc.paragraphs for t in p.text.split("\n") if t.strip()]
+    lines = [k for keys in view.paragraph_line_keys for k in keys]
     short = [x for x in lines if len(x) <= st.max_title_chars]
     top = [x for x in lines[: st.top_lines] if len(x) <= st.max_title_chars]
     if doc.title:
@@ -118,17 +117,19 @@ def _title_lines(doc: Document, st: GateSettings) -> tuple[list[str], list[str]]
     return top, short
 
 
-def evidence(doc: Document, form_rows: int, sections: int, claims: int, st: GateSettings = SETTINGS) -> Evidence:
+def evidence(doc: Document, form_rows: int, sections: int, claims: int, st: GateSettings = SETTINGS,
+             view: DocumentView | None = None) -> Evidence:
     """Weigh what the stages found (see the module docstring)."""
     rules = title_rules()
-    top, short = _title_lines(doc, st)
+    v = view or prepare(doc)
+    top, short = _title_lines(doc, st, v)
 
     def is_title(x: str) -> bool:
         return any(p.search(x) for p in rules.patterns)
 
     title = any(is_title(x) for x in top)
     years = {m.group(0) for x in short if is_title(x) for m in _YEAR.finditer(x[:60])}
-    first = [_key(p.text) for p in doc.paragraphs[: st.cite_lines]]
+    first = list(v.paragraph_keys[: st.cite_lines])
     if doc.title:
         first.insert(0, _key(doc.title))
     cites = any(c.search(x) for c in rules.cites for x in first if is_title_like(x))
@@ -148,9 +149,10 @@ def is_title_like(key: str) -> bool:
     return len(key) <= 80 and ("报告" in key or "年报" in key)
 
 
-def check(doc: Document, form_rows: int, sections: int, claims: int, st: GateSettings = SETTINGS) -> Evidence:
+def check(doc: Document, form_rows: int, sections: int, claims: int, st: GateSettings = SETTINGS,
+          view: DocumentView | None = None) -> Evidence:
     """The evidence; raises NotAReportError when it does not reach the threshold."""
-    ev = evidence(doc, form_rows, sections, claims, st)
+    ev = evidence(doc, form_rows, sections, claims, st, view)
     if ev.score < st.threshold:
         raise NotAReportError(
             ev.detail(st), title_found=ev.title, form_rows=ev.form_rows, sections=ev.sections,

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from . import fit
-from .caching import text_cache
+from .caching import MAX_CACHED_CHARS, text_cache
 from .catalogue import catalogue, order
 from .forms import FORMS
 from .model import Cell, Source
@@ -222,6 +222,8 @@ def _best(key: str, aliases: tuple[Alias, ...], context: str = "", last_id: str 
             if len(targets) > 1:
                 hits.sort(key=lambda a: (-(a.parent is not None), -_prefix_len(a.target, last_id)))
             return hits[0], 100.0, len(targets)
+    if len(key) + len(context) > MAX_CACHED_CHARS:  # a huge label or context is scored, never held by the memo
+        return _best_fuzzy(key, aliases, context, last_id)
     memo = (id(aliases), key, context, last_id)
     hit = _FUZZY_MEMO.get(memo)
     if hit is None:
@@ -263,6 +265,35 @@ def _best_fuzzy(key: str, aliases: tuple[Alias, ...], context: str, last_id: str
     return tied[0][0], tied[0][1], len(targets)
 
 
+_STRONG_KEYS: dict[int, tuple[list[str], list[str]]] = {}
+
+
+def _best_strong(key: str, aliases: tuple[Alias, ...], context: str, floor: float) -> tuple[Alias | None, float, int]:
+    """`_best` for a caller that only uses a score ≥ `floor` (> 92 + tie margin).
+
+    Same answer as `_best` whenever that reaches `floor`: such a score is an exact key, an equal core
+    or a rapidfuzz ratio of the keys (or of their cores, less 3) at least `floor` less the tie margin —
+    containment tops out at 92 and a rescue at `min_score` — so rapidfuzz's C scan over the alias
+    keys picks every alias that could take part, and only those are scored exactly. Without it a
+    document of thousands of distinct row labels ran the Python scan over every alias per row.
+    """
+    cut = floor - SETTINGS.tie_margin
+    if cut <= 92.0 or cut <= SETTINGS.min_score:
+        return _best(key, aliases, context)
+    exact = _exact_index(aliases).get(key)
+    if exact:
+        return _best(key, aliases, context)
+    keys = _STRONG_KEYS.get(id(aliases))
+    if keys is None:
+        keys = _STRONG_KEYS[id(aliases)] = ([a.key for a in aliases], [_core(a.key) for a in aliases])
+    picked = {i for _, _, i in process.extract(key, keys[0], scorer=fuzz.ratio, processor=None, score_cutoff=cut, limit=None)}
+    picked |= {i for _, _, i in process.extract(_core(key), keys[1], scorer=fuzz.ratio, processor=None,
+                                                  score_cutoff=min(100.0, cut + 3.0), limit=None)}
+    if not picked:
+        return None, 0.0, 0
+    return _best_fuzzy(key, tuple(aliases[i] for i in sorted(picked)), context, None)
+
+
 def _prefix_len(a: str, b: str | None) -> int:
     if not b:
         return 0
@@ -292,8 +323,18 @@ _COLUMN_LETTERS = frozenset("甲乙丙丁戊己")
 
 def _is_column_letters(row: TableRow) -> bool:
     """The 甲 | 乙 | 丙 | 1 | 2 row statistical forms print under their header."""
-    texts = [squash(c.text) for c in row.cells if squash(c.text)]
-    return bool(texts) and texts[0] in _COLUMN_LETTERS and all(t in _COLUMN_LETTERS or t.isdigit() and len(t) == 1 for t in texts)
+    first = True
+    for c in row.cells:  # stops at the first cell that rules the row out (most rows: the first)
+        t = squash(c.text)
+        if not t:
+            continue
+        if first:
+            if t not in _COLUMN_LETTERS:
+                return False
+            first = False
+        elif not (t in _COLUMN_LETTERS or t.isdigit() and len(t) == 1):
+            return False
+    return not first
 
 
 # ---------------------------------------------------------------- the state machine
@@ -322,7 +363,9 @@ class _State:
     active_last: str | None = None  # 表二: the row prefix the last row under the current header matched
 
 
+@text_cache(maxsize=16384)
 def _zone_of_header(key: str) -> str | None:
+    """The zone a header row's key names (a pure function of the key and the packaged rules)."""
     for z in rules().zones:
         if any(h in key for h in z.header) and all(h in key for h in z.needs_all):
             return z.name
@@ -563,10 +606,15 @@ def _guess_zone(row: TableRow) -> str | None:
     R = rules()
     best = (None, 0.0)
     for zone, aliases in (("requests", R.requests_rows), ("active", R.active_rows), ("legacy", R.legacy)):
-        a, s, _ = _best(key, aliases, context="".join(label_key(c.text) for c in labels))
-        if a is not None and a.parent is None and s > best[1] and len(key) >= 4:
+        if len(key) < 4:
+            continue
+        a, s, _ = _best_strong(key, aliases, "".join(label_key(c.text) for c in labels), _ZONE_FLOOR)
+        if a is not None and a.parent is None and s > best[1]:
             best = (zone, s)
-    return best[0] if best[1] >= 95 else None
+    return best[0] if best[1] >= _ZONE_FLOOR else None
+
+
+_ZONE_FLOOR = 95.0  # a row moves the reader to another zone only on a near-exact label
 
 
 def _fits_zone(row: TableRow, zone: str, st: _State) -> bool:

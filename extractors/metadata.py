@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
-from .model import Document, Paragraph
+from .model import Document
 from .normalize import nfkc, to_simplified
 from .result import Contact, DocumentInfo, IntField, Section, StrField, TemplateField
 from .template import TemplateGuess
+from .view import DocumentView, prepare
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,15 +100,6 @@ class _View:
 
     printed: str
     simple: str  # same length as `printed` (or equal to it when conversion changes lengths)
-
-
-def _text_lines(doc: Document) -> list[str]:
-    """Every non-empty line in reading order; a table contributes its cells' lines (boxed prefaces are tables)."""
-    out: list[str] = []
-    for b in doc.blocks:
-        texts = [b.text] if isinstance(b, Paragraph) else [c.text for row in b.rows for c in row]
-        out.extend(t.strip() for x in texts for t in x.split("\n") if t.strip())
-    return out
 
 
 _CN_YEAR = re.compile(r"[〇零一二三四五六七八九]{4}(?=年)")
@@ -327,10 +319,11 @@ def _report_year(title: str | None, period_start: str | None, doc_title: str | N
     return (int(m.group(1)), 0.5) if m else (None, 0.0)
 
 
-def extract(doc: Document, tpl: TemplateGuess, secs: list[Section], settings: MetadataSettings | None = None) -> DocumentInfo:
+def extract(doc: Document, tpl: TemplateGuess, secs: list[Section], settings: MetadataSettings | None = None,
+            view: DocumentView | None = None) -> DocumentInfo:
     """Metadata of one report: what it says about itself, each value with a confidence."""
     st = settings or MetadataSettings()
-    lines = _text_lines(doc)
+    lines = list((view or prepare(doc)).text_lines)
     view = _view(lines)
     title_idx, title = _title_block(lines, st)
     agency, agency_conf = _agency(lines, title_idx, title, doc.title, view, st)

@@ -13,6 +13,7 @@ from . import (
     tables,
     template,
     validation,
+    view,
 )
 from .model import Document
 from .readers import ReadOptions, read
@@ -40,24 +41,35 @@ def extract(
     return extract_document(doc, opts)
 
 
+def extract_json(
+    data: bytes,
+    filename: str | None = None,
+    content_type: str | None = None,
+    options: ExtractOptions | None = None,
+) -> bytes:
+    """`extract` serialised once: the response as the JSON bytes a service returns untouched."""
+    return extract(data, filename, content_type, options).to_json()
+
+
 def extract_document(doc: Document, options: ExtractOptions | None = None) -> ExtractionResult:
     """Run every stage after the reader on an already-read document.
 
     Raises NotAReportError when the document does not read as an annual report (`gate`).
     """
     opts = options or ExtractOptions()
+    v = view.prepare(doc)  # the document normalised once; the stages below read it
     rows = tables.interpret(doc)
     matches, unmatched = indicators.map_rows(rows)
-    tpl = template.detect(doc, {m.id for m in matches})
-    claims = [c for c in narrative.claims(doc) if c.rule.template in (None, tpl.name)]
+    tpl = template.detect(doc, {m.id for m in matches}, v)
+    claims = [c for c in narrative.claims(doc, v) if c.rule.template in (None, tpl.name)]
     secs = sections.split(doc)
     # the not-a-report gate: weighs what the stages above found, before the rest is built
-    gate.check(doc, len(matches), gate.count_sections([s.key for s in secs], sections.UNCLASSIFIED), len(claims), opts.gate)
+    gate.check(doc, len(matches), gate.count_sections([s.key for s in secs], sections.UNCLASSIFIED), len(claims), opts.gate, v)
     fill = [c.match for c in claims if c.rule.fill] if tpl.name != "revised_2019" else []
     matches = indicators.fill_from_narrative(matches, fill)
     findings = validation.check(matches, claims)
     scored = confidence.score(matches, findings, doc)
-    info = metadata.extract(doc, tpl, secs)
+    info = metadata.extract(doc, tpl, secs, view=v)
     warnings = [Warning(code=w.split(":", 1)[0], message=w) for w in doc.warnings]
     warnings += [indicators.unmatched_warning(u) for u in unmatched]
     return ExtractionResult(

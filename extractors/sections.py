@@ -96,6 +96,7 @@ _DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 _AGENCY_LINE = re.compile(r"(?:政府|办公室|办公厅|办事处|委员会|局|厅|委|院|中心|街道|镇|乡)\s*$")
 
 
+@text_cache(maxsize=16384)
 def match_key(title: str) -> str:
     """Normalised form of a title for matching: Simplified, NFKC, no whitespace or punctuation."""
     return _TITLE_PUNCT.sub("", squash(nfkc(to_simplified(title)))).replace("其它", "其他")

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from .model import Document
-from .normalize import nfkc, squash, to_simplified
+from .view import DocumentView, key, prepare
 
 _YEAR = re.compile(r"(20[0-4]\d)年(?:度)?(?:政府|政务|信息)")
 _REVISED_PHRASES = ("本年新收政府信息公开申请", "申请人情况", "第二十条第", "法人或其他组织", "结转下年度继续办理")
@@ -25,24 +25,26 @@ class TemplateGuess:
     confidence: float = 0.0
 
 
-def report_year(doc: Document) -> int | None:
+def report_year(doc: Document, view: DocumentView | None = None) -> int | None:
     """The report year from the title lines ("2017年政务信息公开工作年度报告")."""
-    for line in list(doc.iter_lines())[:15]:
-        m = _YEAR.search(squash(nfkc(to_simplified(line))))
+    v = view or prepare(doc)
+    for line in v.lines[:15]:
+        m = _YEAR.search(key(line))
         if m:
             return int(m.group(1))
     return None
 
 
-def detect(doc: Document, ids: set[str] | None = None) -> TemplateGuess:
+def detect(doc: Document, ids: set[str] | None = None, view: DocumentView | None = None) -> TemplateGuess:
     """Guess the form from the extracted ids, the text and the year."""
     ids = ids or set()
-    text = squash(nfkc(to_simplified(doc.text())))
+    v = view or prepare(doc)
+    text = v.key_text
     revised_ids = sum(1 for i in ids if i.startswith(("requests.", "active.rules", "active.licensing", "active.penalty", "litigation_")))
     legacy_ids = sum(1 for i in ids if i.startswith(("request.", "org.", "training.", "litigation.", "complaints.")))
     rev_phr = sum(1 for p in _REVISED_PHRASES if p in text)
     leg_phr = sum(1 for p in _LEGACY_PHRASES if p in text)
-    year = report_year(doc)
+    year = report_year(doc, v)
     rev = revised_ids / 20 + rev_phr + (1.5 if year and year >= 2019 else 0)
     leg = legacy_ids / 10 + leg_phr + (1.5 if year and year <= 2018 else 0)
     if rev == leg == 0:

@@ -38,16 +38,24 @@ class ValidationSettings:
 SETTINGS = ValidationSettings()
 
 
-def sum_parts(parts: tuple[str, ...], values: dict[str, object]) -> list[str]:
+def ext_items(values: dict[str, object]) -> list[tuple[str, object]]:
+    """The printed `ext.` values, in order: all `sum_parts` looks through for combined rows
+    (made once per report rather than once per rule)."""
+    return [(k, v) for k, v in values.items() if v is not None and k.startswith("ext.")]
+
+
+def sum_parts(parts: tuple[str, ...], values: dict[str, object], ext: list[tuple[str, object]] | None = None) -> list[str]:
     """The ids whose printed values make up a total: its parts, where a combined row
-    (`ext.<parent>.<leaf>_<leaf>`, e.g. 信函、传真申请数) stands for the parts it joins."""
+    (`ext.<parent>.<leaf>_<leaf>`, e.g. 信函、传真申请数) stands for the parts it joins.
+    `ext` is `ext_items(values)` when the caller has it."""
     out = [p for p in parts if values.get(p) is not None]
     if not parts:
         return out
     parent = parts[0].rsplit(".", 1)[0]
     leaves = {p.rsplit(".", 1)[1]: p for p in parts}
-    for k, v in values.items():
-        if v is None or not k.startswith(f"ext.{parent}.") or k.count(".") != parent.count(".") + 2:
+    prefix, dots = f"ext.{parent}.", parent.count(".") + 2  # once per rule, not once per value
+    for k, v in ext_items(values) if ext is None else ext:
+        if v is None or not k.startswith(prefix) or k.count(".") != dots:
             continue
         split = _leaf_split(k.rsplit(".", 1)[1], leaves)
         if split and len(split) >= 2 and not any(values.get(leaves[x]) is not None for x in split):
@@ -74,10 +82,11 @@ def check(matches: list[Match], claims: list[Claim]) -> list[Finding]:
     values = {m.id: m.value for m in matches if m.method != "narrative"}
     unsure = {m.id for m in matches if SETTINGS.unsure_flags.intersection(m.flags)}
     out: list[Finding] = []
+    ext = ext_items(values)
     for d in catalogue().values():
         if not d.sum_of or values.get(d.id) is None:
             continue
-        parts = sum_parts(d.sum_of, values)
+        parts = sum_parts(d.sum_of, values, ext)
         if not parts:
             continue
         if unsure.intersection((d.id, *d.sum_of)):

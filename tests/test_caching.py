@@ -34,3 +34,21 @@ def test_a_huge_line_is_not_retained_by_the_normalizers() -> None:
     del huge
     gc.collect()
     assert ref() is None, "a cache still holds the 1-MB line"
+
+
+
+def test_the_fuzzy_alias_memo_keeps_no_long_label() -> None:
+    """The alias scan is memoised for short labels only: a huge row label is scored and then let go."""
+    from extractors import indicators
+
+    aliases = indicators.rules().requests_rows
+    short = "本年新收政府信息公开申请数量合计"  # a real wording, reworded enough to miss the exact index
+    indicators._best(short, aliases)
+    assert any(m[1] == short for m in indicators._FUZZY_MEMO)
+    huge = Text("申请" * MAX_CACHED_CHARS)
+    ref = weakref.ref(huge)
+    assert indicators._best(huge, aliases) == indicators._best_fuzzy(huge, aliases, "", None)
+    assert not any(len(m[1]) > MAX_CACHED_CHARS for m in indicators._FUZZY_MEMO)
+    del huge
+    gc.collect()
+    assert ref() is None, "the memo still holds the huge label"

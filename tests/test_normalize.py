@@ -29,3 +29,50 @@ def test_numbering_level(label: str, level: int | None) -> None:
 @pytest.mark.parametrize("text, n", [("一", 1), ("十", 10), ("十二", 12), ("二十", 20), ("二十三", 23), ("甲", None)])
 def test_chinese_numeral(text: str, n: int | None) -> None:
     assert chinese_numeral(text) == n
+
+
+def test_to_simplified_converts_traditional_runs_and_keeps_the_rest() -> None:
+    from extractors.normalize import to_simplified
+
+    assert to_simplified("餘姚市蘭江街道辦事處2023年政府信息公開工作年度報告") == "余姚市兰江街道办事处2023年政府信息公开工作年度报告"
+    assert to_simplified("本机关收到政府信息公开申请58件。") == "本机关收到政府信息公开申请58件。"
+
+
+def test_to_simplified_is_opencc_on_every_corpus_line() -> None:
+    """The run-by-run fast path gives exactly what converting the whole text with OpenCC gives."""
+    from extractors.normalize import _T2S, to_simplified
+    from tests.corpus_files import gold_files, read_doc
+
+    lines = [line for rel in gold_files(("txt", "variants")) for line in read_doc(rel).text().splitlines() if line.strip()]
+    assert len(lines) > 1000
+    changed = [line for line in lines if _T2S.convert(line) != line]
+    assert changed  # the corpus has Traditional-script renderings
+    assert [to_simplified.__wrapped__(line) for line in lines] == [_T2S.convert(line) for line in lines]
+
+
+def test_to_simplified_is_opencc_on_dense_mixes_of_its_own_keys() -> None:
+    """Overlapping phrases, phrase fragments, single characters and separators: the case the
+    longest-first order decides, compared with the library itself."""
+    import random
+
+    from extractors.normalize import _FAST_T2S, _T2S
+
+    keys = [k for group in _T2S._dict_chain_data for entry in group for k in entry[2]]
+    phrases = [k for k in keys if len(k) > 1]
+    rng = random.Random(15)
+    plain = list("的是在政府信息公开申请，。、 \n（）-")
+    texts = []
+    for _ in range(4000):
+        parts = []
+        for _ in range(rng.randint(1, 12)):
+            x = rng.random()
+            if x < 0.4:
+                k = rng.choice(phrases)
+                parts.append(k[rng.randint(0, len(k) - 1):] if rng.random() < 0.3 else k)
+            elif x < 0.6:
+                parts.append(rng.choice(keys))
+            else:
+                parts.append(rng.choice(plain))
+        texts.append("".join(parts))
+    assert sum(_T2S.convert(t) != t for t in texts) > 3000
+    assert [_FAST_T2S.convert(t) for t in texts] == [_T2S.convert(t) for t in texts]

@@ -33,3 +33,17 @@ def test_unmatched_rows_become_warnings(corpus: Path) -> None:
     r = extract(text.replace("\t一、主动公开情况", extra + "\t一、主动公开情况", 1).encode(), "x.txt")
     assert any(w.code == "unmatched_row" and "政务开放日" in (w.label or "") for w in r.warnings)
     assert {i.id: i.value for i in r.indicators}["active.total"] == 1599
+
+
+def test_extract_json_is_the_result_serialised_once(corpus: Path) -> None:
+    from extractors import extract_json
+    from extractors.result import ExtractionResult
+
+    data = (corpus / "docx" / "003_a1ca134a5abe9455.docx").read_bytes()
+    body = extract_json(data, "003.docx")
+    result = extract(data, "003.docx")
+    assert isinstance(body, bytes)
+    assert body == result.to_json() == result.model_dump_json().encode()
+    back = ExtractionResult.model_validate_json(body)
+    assert {i.id: i.value for i in back.indicators}["requests.new.total"] == 224
+    assert "年度报告".encode() in body  # UTF-8 as is, not \\u escapes

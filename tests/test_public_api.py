@@ -10,6 +10,7 @@ PUBLIC = {
     "CorruptFileError", "EmptyFileError", "EncryptedFileError", "ExtractOptions", "ExtractionError", "ExtractionResult",
     "FileTooLargeError", "InputError", "NoTextLayerError", "NotAReportError", "OcrUnavailableError", "ReadOptions", "ResourceLimitError", "SCHEMA_VERSION",
     "TooManyPagesError", "UnreadableDocumentError", "UnsupportedFormatError", "__version__", "extract", "extract_document",
+    "extract_json",
 }
 
 

@@ -38,7 +38,7 @@ class OfdSettings:
     """Knobs and bounds of the OFD reader; the layout itself uses the PDF reader's settings."""
 
     max_part_bytes: int = 32 * 1024 * 1024  # one page's Content.xml, decompressed
-    max_objects_per_page: int = 200_000
+    max_objects_per_page: int = 20_000  # a dense real page holds ~3,000; each costs ~0.1 ms through the layout
     max_block_depth: int = 32  # PageBlock nesting
     ascent: float = 0.88  # share of the font size above the baseline (a CJK font's loose box)
     narrow_advance: float = 0.5  # advance of a Latin/digit character without DeltaX, in font sizes
@@ -196,7 +196,10 @@ def _walk(parent: etree._Element, settings: OfdSettings, page: _Page, depth: int
     for obj in parent:
         budget[0] -= 1
         if budget[0] < 0:
-            raise ResourceLimitError("An OFD page holds more objects than the limit.")
+            raise ResourceLimitError(
+                f"An OFD page holds more than {settings.max_objects_per_page} objects "
+                f"(limit max_objects_per_page={settings.max_objects_per_page})."
+            )
         name = _local(obj)
         if name == "TextObject":
             _text_object(obj, settings, page.chars)

@@ -1,7 +1,8 @@
 """Settings every reader receives: the safety limits and tuning knobs of the read stage."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,3 +29,6 @@ class ReadOptions:
     max_ocr_pages: int = 50  # a file with more pages to OCR is refused (TooManyPagesError): ~5 CPU-s each
     ocr_threads: int = 1  # onnxruntime threads per page; the service's worker pool already fills the cores
     ocr_page_workers: int = 1  # pages of one file OCR'd in parallel (library/CLI use on an idle machine)
+    # progress of a long read: called with (pages read, pages in the document) as pages are done (PDF);
+    # the service's async jobs report it to their pollers. Not a limit: it takes no part in equality.
+    on_page: Callable[[int, int], None] | None = field(default=None, compare=False)

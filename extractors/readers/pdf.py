@@ -11,6 +11,7 @@ pdfium is not thread-safe, so all calls into it hold one module lock.
 from __future__ import annotations
 
 import ctypes
+import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -69,6 +70,8 @@ def read(data: bytes, options: ReadOptions, settings: PdfSettings = DEFAULT_SETT
                     pages.append(None)
                     continue
                 pages.append(page)
+                if options.on_page is not None:
+                    options.on_page(len(pages) - len(scanned), n_pages)
                 n_chars += count
                 n_cells += sum(len(t.cells) for t in page.tables)
                 if n_cells > options.max_document_cells or n_chars > options.max_document_chars:
@@ -120,11 +123,15 @@ def _ocr_pages(
             max_pages=options.max_ocr_pages,
         )
     ocr_settings = ocr.settings_for(options)
+    read_so_far = itertools.count(len(pages) - len(scanned) + 1)
 
     def one(i: int) -> PageContent:
         with _PDFIUM_LOCK:
             gray = _render(pdf, i, ocr_settings.dpi)
-        return ocr.read_page_image(gray, i + 1, ocr_settings.dpi, settings, ocr_settings)
+        page = ocr.read_page_image(gray, i + 1, ocr_settings.dpi, settings, ocr_settings)
+        if options.on_page is not None:
+            options.on_page(next(read_so_far), len(pages))
+        return page
 
     workers = max(1, min(options.ocr_page_workers, len(scanned)))
     if workers == 1:

@@ -12,10 +12,13 @@ from app import Settings
 
 
 @pytest.fixture(scope="session")
-def server() -> Iterator[LiveServer]:
-    """The general-purpose server: 2 workers, a 2 MiB upload limit, production task."""
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The general-purpose server: 2 workers, a 2 MiB upload limit, production task, its own job store dir."""
     live = LiveServer(
-        Settings(workers=2, max_queue=8, max_upload_bytes=UPLOAD_LIMIT, request_deadline_seconds=60, start_method="forkserver")
+        Settings(
+            workers=2, max_queue=8, max_upload_bytes=UPLOAD_LIMIT, request_deadline_seconds=60, start_method="forkserver",
+            job_dir=str(tmp_path_factory.mktemp("server-jobs")),
+        )
     ).start()
     yield live
     live.stop()

@@ -16,7 +16,7 @@ from app.openapi import render_spec
 from app.settings import Settings, env_name
 from extractors import __version__
 
-EXTRACT_ERRORS = {"400", "413", "415", "422", "500", "503", "504"}
+EXTRACT_ERRORS = {"400", "401", "413", "415", "422", "500", "503", "504"}
 
 
 def _spec(spec_path: Path) -> dict:

@@ -16,6 +16,11 @@ from app.upload import clean_filename, filename_from_disposition, limited_receiv
 from extractors import ExtractionError, FileTooLargeError
 
 EXPECTED_STATUS = {
+    "JobNotFoundError": 404,
+    "JobCancelledError": 409,
+    "JobLostError": 500,
+    "CallbackNotAllowedError": 400,
+    "UnauthorizedError": 401,
     "ExtractionError": 422,
     "InputError": 400,
     "EmptyFileError": 400,
@@ -40,6 +45,9 @@ EXPECTED_STATUS = {
     "UploadsSaturatedError": 503,
     "SpoolFullError": 503,
     "RequestTimeoutError": 408,
+    "HeaderFieldsTooLargeError": 431,  # harden-server3 (#16): head caps in app/server.py
+    "UriTooLongError": 414,
+    "HttpVersionError": 505,
 }
 
 

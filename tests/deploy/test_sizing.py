@@ -65,7 +65,7 @@ def _raw_post(url: str, body: bytes) -> int:
     except urllib.error.HTTPError as exc:
         return exc.code
     except OSError:
-        return -1  # refused while still sending: the server closed after its 503
+        return -1  # the connection was reset while still sending: the answer was lost
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,9 @@ def burst(tmp_path_factory: pytest.TempPathFactory) -> Burst:
         seconds = time.monotonic() - t0
         stop.set()
         sampler.join(5)
-    return Burst(tuple(statuses), idle / 1024, peak["server"] / 1024, peak["tmp"] / MiB, seconds)
+    burst = Burst(tuple(statuses), idle / 1024, peak["server"] / 1024, peak["tmp"] / MiB, seconds)
+    print(f"\nsizing: {burst}")  # the measured figures docs/limits.md quotes (pytest -s)
+    return burst
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +125,9 @@ def footprint(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Footpri
     files.append(large_pdf(work / "large.pdf", Settings().max_pages - 10))
     with running_service(work, dict(base)) as service:
         wait_for(service, "/readyz")
-        return measure(service, files)
+        footprint = measure(service, files)
+    print(f"\nsizing: {footprint}")
+    return footprint
 
 
 def test_every_measured_request_succeeds(footprint: Footprint) -> None:
@@ -132,7 +136,9 @@ def test_every_measured_request_succeeds(footprint: Footprint) -> None:
 
 
 def test_the_burst_was_received_and_refused_without_buffering(burst: Burst) -> None:
-    assert set(burst.statuses) <= {415, 503, -1}, burst.statuses
+    # every sender reads its answer, 503s included: the server lingers after a refusal instead of resetting
+    # (before that, 43 of 48 urllib senders got ECONNRESET instead of their 503)
+    assert set(burst.statuses) <= {415, 503}, burst.statuses
     assert burst.statuses.count(415) >= 2, "bodies were really received and read by the workers"
     assert burst.statuses.count(415) < len(burst.statuses), "the slots and the quota refused some before reading"
     assert burst.peak_server_mib - burst.idle_server_mib < 64, burst
@@ -178,5 +184,12 @@ def test_memory_fits_the_measured_footprint(directory: Path, footprint: Footprin
 
 
 def test_deadline_covers_the_worst_document(footprint: Footprint) -> None:
+    """On CPU time: the pod gives each worker a core (CPU limit = workers), so there its wall time is its CPU time.
+
+    The wall time measured here also holds every other process on the test machine (49 s wall for 8.5 CPU-s
+    of the 490-page PDF once, at load 9 on 2 cores), which says nothing about the document.
+    """
     deadline = float(_config_map(render(KUSTOMIZATIONS[0]))["GOVREPORT_REQUEST_DEADLINE_SECONDS"])
-    assert deadline >= DEADLINE_MARGIN * max(r.wall_s for r in footprint.requests)
+    worst = max(footprint.requests, key=lambda r: r.cpu_s)
+    print(f"\nsizing: worst document {worst.file}: {worst.cpu_s:.1f} CPU-s, {worst.wall_s:.1f} s wall")
+    assert deadline >= DEADLINE_MARGIN * worst.cpu_s

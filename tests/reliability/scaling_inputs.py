@@ -286,3 +286,150 @@ def html_script_heavy(total: int = 2 * 1024 * 1024) -> bytes:
         size += len(piece)
         i += 1
     return ("".join(parts) + "</body></html>").encode()
+
+
+def lzw_encode(data: bytes) -> bytes:
+    """PDF LZWDecode bytes (EarlyChange 1) of `data` (a test encoder; the reader only decodes)."""
+    table = {bytes([i]): i for i in range(256)}
+    width, out_bits, nbits, out, w = 9, 0, 0, bytearray(), b""
+
+    def emit(code: int) -> None:
+        nonlocal out_bits, nbits
+        out_bits, nbits = (out_bits << width) | code, nbits + width
+        while nbits >= 8:
+            nbits -= 8
+            out.append((out_bits >> nbits) & 0xFF)
+        out_bits &= (1 << nbits) - 1
+
+    emit(256)
+    for byte in data:
+        wc = w + bytes([byte])
+        if wc in table:
+            w = wc
+            continue
+        emit(table[w])
+        table[wc] = len(table) + 2 if len(table) >= 256 else len(table)
+        w = bytes([byte])
+        if len(table) + 2 >= (1 << width):
+            if width == 12:
+                emit(256)
+                table = {bytes([i]): i for i in range(256)}
+                width = 9
+            else:
+                width += 1
+    if w:
+        emit(table[w])
+    emit(257)
+    if nbits:
+        out.append((out_bits << (8 - nbits)) & 0xFF)
+    return bytes(out)
+
+
+def pdf_tounicode_fonts(fonts: int = 250, ranges: int = 256) -> bytes:
+    """~40 KB: one Flate ToUnicode CMap of `ranges` full 256-code ranges, named by `fonts` fonts all used on the page.
+
+    pdfium builds one map per font, so the map's 65,536 codes are stored `fonts` times (16 million entries:
+    pdfium aborts under a 512 MiB address space; 150 fonts already take 472 MiB).
+    """
+    from tests.pdfbytes import raw_pdf
+
+    lines = b"".join(b"<%06X> <%06X> <0041>\n" % (i << 8, (i << 8) | 0xFF) for i in range(ranges))
+    cmap = zlib.compress(
+        b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n1 begincodespacerange\n<000000> <FFFFFF>\n"
+        b"endcodespacerange\n%d beginbfrange\n" % ranges + lines + b"endbfrange\nendcmap CMapName currentdict /CMap "
+        b"defineresource pop end end", 9
+    )
+    content = b"BT " + b" ".join(b"/F%d 12 Tf 72 %d Td <000001> Tj" % (k, 700 - k % 50) for k in range(fonts)) + b" ET"
+    names = b" ".join(b"/F%d %d 0 R" % (k, 6 + k) for k in range(fonts))
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << " + names + b" >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Filter /FlateDecode /Length %d >>\nstream\n" % len(cmap) + cmap + b"\nendstream",
+    ]
+    objs += [b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 5 0 R >>"] * fonts
+    return raw_pdf(objs)
+
+
+def _bomb_content(inflated: int) -> bytes:
+    return b"BT /F1 12 Tf 72 720 Td (2023) Tj ET\n" + b" " * inflated
+
+
+def _lzw_pack(codes: list[int]) -> bytes:
+    """LZW codes packed MSB-first at the widths a PDF decoder (EarlyChange 1) reads them."""
+    out, bits, nbits, next_code, width = bytearray(), 0, 0, 258, 9
+    for k, code in enumerate(codes):
+        bits, nbits = (bits << width) | code, nbits + width
+        while nbits >= 8:
+            nbits -= 8
+            out.append((bits >> nbits) & 0xFF)
+        bits &= (1 << nbits) - 1
+        if code == 256:
+            next_code, width = 258, 9
+        elif k > 0 and codes[k - 1] != 256:
+            next_code += 1
+            if next_code + 1 >= (1 << width) and width < 12:
+                width += 1
+    if nbits:
+        out.append((bits << (8 - nbits)) & 0xFF)
+    return bytes(out)
+
+
+def pdf_lzw_bomb(inflated: int = 256 << 20) -> bytes:
+    """One page whose LZWDecode content stream decodes to about `inflated` bytes of spaces (~2,500x).
+
+    The codes are written directly: a run of spaces makes codes 258, 259, … each one space longer; once the
+    table is full the longest code (~3,800 spaces) is repeated.
+    """
+    head = list(b"BT /F1 12 Tf 72 720 Td (2023) Tj ET\n")
+    grow = [32] + list(range(258, 4095))
+    longest = len(grow)  # spaces the last code stands for
+    repeat = max(0, (inflated - longest * (longest + 1) // 2) // longest)
+    codes = [256] + head + [256] + grow + [4094] * repeat + [257]
+    body = _lzw_pack(codes)
+    return _pdf(b"<< /Length %d /Filter /LZWDecode >>\nstream\n" % len(body) + body + b"\nendstream")
+
+
+def pdf_a85_flate_bomb(inflated: int = 1 << 30) -> bytes:
+    """A Flate bomb wrapped in ASCII85 (`/Filter [/ASCII85Decode /FlateDecode]`): the raw bytes are not zlib."""
+    import base64
+
+    c = zlib.compressobj(9)
+    block = b" " * (1 << 20)
+    parts = [c.compress(b"BT /F1 12 Tf 72 720 Td (2023) Tj ET\n")]
+    parts += [c.compress(block) for _ in range(inflated // len(block))]
+    parts.append(c.flush())
+    body = base64.a85encode(b"".join(parts), adobe=True)[2:]  # pdfium wants no leading <~
+    return _pdf(b"<< /Length %d /Filter [/ASCII85Decode /FlateDecode] >>\nstream\n" % len(body) + body + b"\nendstream")
+
+
+def _page_pdf(ops: bytes, side: int) -> bytes:
+    from tests.pdfbytes import raw_pdf
+
+    return raw_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
+        % (side, side),
+        b"<< /Length %d >>\nstream\n" % len(ops) + ops + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ])
+
+
+def pdf_big_ruled_grid(lines: int = 1_500, step: float = 9.0) -> bytes:
+    """A `lines` x `lines` ruled grid `step` pt apart on a 14,400 pt page (PDF's largest), so no ruling snaps."""
+    end = 20 + lines * step
+    ops = [b"0.5 w"]
+    ops += [b"20 %.2f m %.2f %.2f l S" % (20 + i * step, end, 20 + i * step) for i in range(lines + 1)]
+    ops += [b"%.2f 20 m %.2f %.2f l S" % (20 + i * step, 20 + i * step, end) for i in range(lines + 1)]
+    text = b"".join(b"BT /F1 6 Tf %.2f %.2f Td (%d) Tj ET\n" % (22 + (i % 40) * step, 22 + (i // 40) * step, i) for i in range(1_600))
+    return _page_pdf(b"\n".join(ops) + b"\n" + text, 14_400)
+
+
+def pdf_many_rects(n: int = 40_000, step: float = 9.0) -> bytes:
+    """`n` small stroked rectangles (`re`) tiling the page: table cells drawn as boxes, not lines."""
+    per_row = int(14_000 // step)
+    ops = [b"0.5 w"] + [b"%.1f %.1f %.1f %.1f re S" % (20 + (i % per_row) * step, 20 + (i // per_row) * step, step, step) for i in range(n)]
+    text = b"".join(b"BT /F1 6 Tf %.1f %.1f Td (%d) Tj ET\n" % (22 + (i % 40) * step, 22 + (i // 40) * step, i) for i in range(1_600))
+    return _page_pdf(b"\n".join(ops) + b"\n" + text, 14_400)

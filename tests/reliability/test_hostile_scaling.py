@@ -78,9 +78,18 @@ CASES = [
     Case("text-one-line-16M-chinese", "r.txt", lambda: S.text_one_line(16_000_000), "resource-limit", "max_document_chars"),
     Case("html-script-heavy-2MB", "r.html", S.html_script_heavy, None),
     Case("pdf-flate-bomb-1GiB", "r.pdf", lambda: S.pdf_flate_bomb(1 << 30), "resource-limit", "max_stream_bytes"),
-    Case("pdf-tounicode-huge-ranges", "r.pdf", S.pdf_tounicode_ranges, "resource-limit", "max_tounicode_codes"),
+    # pdfium keeps at most 256 codes of a bfrange, so ranges declared over 2^32 codes are harmless: read, no text
+    Case("pdf-tounicode-declared-2e32-ranges", "r.pdf", S.pdf_tounicode_ranges, "no-text-layer"),
+    # one CMap named by 250 fonts: pdfium builds it 250 times (aborts under 512 MiB without the budget)
+    Case("pdf-tounicode-250-fonts-one-cmap", "r.pdf", S.pdf_tounicode_fonts, "resource-limit", "max_total_tounicode_codes"),
+    Case("pdf-lzw-bomb-256MiB", "r.pdf", S.pdf_lzw_bomb, "resource-limit", "max_stream_bytes"),
+    Case("pdf-a85-flate-bomb-1GiB", "r.pdf", S.pdf_a85_flate_bomb, "resource-limit", "max_stream_bytes"),
     Case("pdf-500-pages-one-content-stream", "r.pdf", lambda: S.pdf_shared_content(500), "resource-limit", "max_document_cells"),
     Case("pdf-1500x1500-ruled-grid", "r.pdf", lambda: S.pdf_ruled_grid(1_500), "no-text-layer"),
+    # the same grid 9 pt apart on a 14,400 pt page: nothing snaps, the per-page caps answer
+    Case("pdf-1500x1500-ruled-grid-big-page", "r.pdf", S.pdf_big_ruled_grid, "resource-limit", "max_grid_cells"),
+    Case("pdf-6000x6000-line-grid", "r.pdf", lambda: S.pdf_big_ruled_grid(6_000, 2.2), "resource-limit", "max_page_rules"),
+    Case("pdf-40000-cell-boxes", "r.pdf", S.pdf_many_rects, "resource-limit", "max_page_rules"),
 ]
 
 

@@ -210,6 +210,100 @@ def test_20_concurrent_45mb_uploads_keep_server_memory_and_spool_bounded(service
         assert "Traceback" not in service.log()
 
 
+def _plain_post(url: str, body: bytes) -> tuple[int, dict[str, str]]:
+    """POST with the standard library's client, which (unlike httpx) loses the answer if the server resets."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/octet-stream"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as resp:
+            return resp.status, {k.lower(): v for k, v in resp.headers.items()}
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}
+    except OSError as exc:
+        return -1, {"error": repr(exc)}
+
+
+def test_a_refused_body_still_being_sent_gets_its_answer_not_a_reset(service_tmp: Path) -> None:
+    """503/413 while the body streams in: a lingering close lets the sender read it, then closes in bounded time."""
+    with _service(service_tmp, max_uploads="1", max_upload_bytes=str(30 * MiB)) as service:
+        holder = _connect(service)
+        holder.sendall(_head("POST", "/v1/extract", 10 * MiB) + b"h" * 1000)  # takes the only slot
+        time.sleep(0.5)
+        answers = [_plain_post(service.url + "/v1/extract", os.urandom(n * MiB)) for n in (1, 20, 45, 45)]
+        assert [a[0] for a in answers] == [503] * 4, answers
+        assert all(a[1].get("retry-after") for a in answers), answers
+        holder.close()
+        time.sleep(0.5)
+        status, headers = _plain_post(service.url + "/v1/extract", os.urandom(40 * MiB))  # declared over the limit
+        assert status == 413 and headers["content-type"] == "application/problem+json", (status, headers)
+        # a sender that stops after part of a refused body, and one that trickles it: both closed in bounded time
+        # (the answer comes with a FIN; the server's real close shows as a reset of the next bytes sent)
+        for trickle in (False, True):
+            holder = _connect(service)  # the slot again
+            holder.sendall(_head("POST", "/v1/extract", 10 * MiB) + b"h" * 1000)
+            time.sleep(0.5)
+            sock = _connect(service, timeout=30)
+            sock.sendall(_head("POST", "/v1/extract", 10 * MiB) + b"x" * 100_000)
+            t0 = time.monotonic()
+            got = b""
+            while chunk := sock.recv(65536):
+                got += chunk
+            assert _status(got) == 503, got[:200]
+            if not trickle:
+                time.sleep(7.0)  # past the 5 s of silence the server waits
+            closed = False
+            while not closed and time.monotonic() - t0 < 25:
+                try:
+                    sock.sendall(b"x" * 1000)
+                    time.sleep(0.5)
+                except OSError:
+                    closed = True
+            closed_after = time.monotonic() - t0
+            sock.close()
+            holder.close()
+            time.sleep(0.5)  # the server frees the holder's slot once it sees it go
+            note_for_summary(
+                f"lingering close after a refused body ({'trickled' if trickle else 'stopped'}): closed after "
+                f"{closed_after:.1f} s"
+            )
+            assert closed, "the lingering close is bounded"
+            assert closed_after < (18 if trickle else 9), closed_after
+        assert httpx.get(service.url + "/healthz", timeout=5).status_code == 200
+        assert "Traceback" not in service.log()
+
+
+def test_sigterm_ends_a_lingering_close_at_once(service_tmp: Path) -> None:
+    """A sender still trickling a refused body does not hold up a graceful stop (it would for the 15 s cap)."""
+    service = _service(service_tmp, max_upload_bytes=str(MiB)).start()
+    sock = _connect(service)
+    sock.sendall(_head("POST", "/v1/extract", 10 * MiB) + b"x" * 100_000)
+    assert _status(sock.recv(65536)) == 413
+    stop = threading.Event()
+
+    def trickle() -> None:
+        while not stop.is_set():
+            try:
+                sock.sendall(b"x" * 1000)
+            except OSError:
+                return
+            time.sleep(0.2)
+
+    sender = threading.Thread(target=trickle, daemon=True)
+    sender.start()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    service.proc.send_signal(signal.SIGTERM)
+    try:
+        assert service.proc.wait(30) == 0
+        assert time.monotonic() - t0 < 10, "the stop waited for the lingering close"
+    finally:
+        stop.set()
+        sender.join(5)
+        sock.close()
+
+
 def test_a_declared_body_over_the_spool_quota_is_refused_before_reading(service_tmp: Path) -> None:
     with _service(service_tmp, spool_quota_mb="8", max_upload_bytes=str(20 * MiB)) as service:
         sock = _connect(service)
@@ -333,6 +427,140 @@ def test_protocol_errors_are_problems_and_framing_is_strict(service_tmp: Path) -
         r = httpx.post(service.url + "/v1/extract/", content=b"x", headers={"Host": "evil.example"})
         assert "location" not in r.headers
         assert_problem(r, 404, "not-found")
+
+
+def _exchange(service: object, data: bytes | list[bytes], pause: float = 0.0) -> bytes:
+    """Send `data` (several pieces with a pause between them) on a fresh connection; all that comes back."""
+    sock = _connect(service, timeout=10)
+    for piece in [data] if isinstance(data, bytes) else data:
+        try:
+            sock.sendall(piece)
+        except (BrokenPipeError, ConnectionResetError):
+            break
+        time.sleep(pause)
+    raw = _read_all(sock, timeout=10)
+    sock.close()
+    return raw
+
+
+def _fields(n: int) -> bytes:
+    """`n` header fields in all, Host included."""
+    return b"Host: 127.0.0.1\r\n" + b"".join(b"X-F%d: v\r\n" % i for i in range(n - 1))
+
+
+def test_oversized_heads_get_431_and_long_targets_414(service_tmp: Path) -> None:
+    """Each head cap (fields, bytes whole or trickled, target) ends in its problem and a closed connection."""
+    env = {"max_header_fields": "20", "max_header_bytes": "4096", "max_url_bytes": "1024", "header_timeout_seconds": "5"}
+    with _service(service_tmp, **env) as service:
+        ok = _exchange(service, b"GET /healthz HTTP/1.1\r\n" + _fields(19) + b"Connection: close\r\n\r\n")
+        assert _status(ok) == 200, ok[:300]  # exactly at the field cap
+        cases = {
+            "21 fields": (b"GET /healthz HTTP/1.1\r\n" + _fields(21) + b"\r\n", 431, "header-fields-too-large"),
+            "one 5 KB field in one read": (
+                b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"b" * 5000 + b"\r\n\r\n",
+                431, "header-fields-too-large",
+            ),
+            "a 1,500-byte target": (
+                b"GET /healthz?q=" + b"u" * 1500 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 414, "uri-too-long",
+            ),
+        }
+        for name, (request, status, code) in cases.items():
+            raw = _exchange(service, request)
+            assert _status(raw) == status, (name, raw[:300])
+            assert b"connection: close" in raw.lower(), name
+            body = _problem_body(raw)
+            assert body["type"].endswith("/" + code) and body["status"] == status, (name, body)
+        # a head that keeps coming in pieces is cut at the byte cap, before it ends or times out
+        t0 = time.monotonic()
+        raw = _exchange(service, [b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"] + [b"X-P: " + b"p" * 1000 + b"\r\n"] * 6,
+                        pause=0.1)
+        assert _status(raw) == 431, raw[:300]
+        assert "4096 bytes" in _problem_body(raw)["detail"]
+        raw = _exchange(service, [b"GET /?" + b"q" * 1000] * 6, pause=0.1)  # a request line that never ends
+        assert _status(raw) == 414 and _problem_body(raw)["type"].endswith("/uri-too-long"), raw[:300]
+        assert time.monotonic() - t0 < 5, "cut by size, not by the header timeout"
+        assert httpx.get(service.url + "/healthz", timeout=5).status_code == 200
+        assert "Traceback" not in service.log()
+
+
+# Requests the stack (h11, uvicorn, Starlette routing, the upload reader) refuses before any route code runs.
+_HOST = b"Host: 127.0.0.1\r\nConnection: close\r\n"
+REFUSED_REQUESTS: dict[str, tuple[bytes, int]] = {
+    "not HTTP": (b"NOT HTTP AT ALL\r\n\r\n", 400),
+    "no Host in HTTP/1.1": (b"GET /healthz HTTP/1.1\r\n\r\n", 400),
+    "Content-Length not a number": (b"POST /v1/extract HTTP/1.1\r\n" + _HOST + b"Content-Length: abc\r\n\r\n", 400),
+    "negative Content-Length": (b"POST /v1/extract HTTP/1.1\r\n" + _HOST + b"Content-Length: -1\r\n\r\n", 400),
+    "two Content-Lengths": (
+        b"POST /v1/extract HTTP/1.1\r\n" + _HOST + b"Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello", 400,
+    ),
+    "space in a field name": (b"GET /healthz HTTP/1.1\r\n" + _HOST + b"Bad Name: x\r\n\r\n", 400),
+    "non-ASCII target": (b"GET /\xff HTTP/1.1\r\n" + _HOST + b"\r\n", 400),
+    "Transfer-Encoding gzip": (b"POST /v1/extract HTTP/1.1\r\n" + _HOST + b"Transfer-Encoding: gzip\r\n\r\n", 400),
+    "malformed chunk": (
+        b"POST /v1/extract HTTP/1.1\r\n" + _HOST + b"Transfer-Encoding: chunked\r\n\r\nzz\r\nxx\r\n", 400,
+    ),
+    "CL and TE": (
+        b"POST /v1/extract HTTP/1.1\r\n" + _HOST + b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        400,
+    ),
+    "empty body": (b"POST /v1/extract HTTP/1.1\r\n" + _HOST + b"Content-Length: 0\r\n\r\n", 400),
+    "declared body over the limit": (
+        b"POST /v1/extract HTTP/1.1\r\n" + _HOST + b"Content-Length: 99999999999\r\nExpect: 100-continue\r\n\r\n", 413,
+    ),
+    "unknown path": (b"GET /nothing HTTP/1.1\r\n" + _HOST + b"\r\n", 404),
+    "trailing slash": (b"POST /v1/extract/ HTTP/1.1\r\n" + _HOST + b"Content-Length: 1\r\n\r\nx", 404),
+    "absolute-form target": (b"GET http://evil.example/nothing HTTP/1.1\r\n" + _HOST + b"\r\n", 404),
+    "HTTP/2 preface": (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505),
+    "wrong method": (b"DELETE /v1/extract HTTP/1.1\r\n" + _HOST + b"\r\n", 405),
+    "unknown method": (b"BREW /healthz HTTP/1.1\r\n" + _HOST + b"\r\n", 405),
+    "websocket upgrade": (
+        (
+            b"GET /v1/extract HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ),
+        405,
+    ),
+    "invalid query parameter": (
+        b"POST /v1/extract?min_confidence=abc HTTP/1.1\r\n" + _HOST + b"Content-Length: 3\r\n\r\nabc", 400,
+    ),
+    "too many fields": (b"GET /healthz HTTP/1.1\r\n" + _fields(101) + b"\r\n", 431),
+    "a 20 KB field": (b"GET /healthz HTTP/1.1\r\n" + _HOST + b"X-Big: " + b"b" * 20_000 + b"\r\n\r\n", 431),
+    "a 9 KB target": (b"GET /healthz?" + b"u" * 9000 + b" HTTP/1.1\r\n" + _HOST + b"\r\n", 414),
+    "an unfinished head": (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n", 408),
+}
+
+
+def test_every_refusal_the_stack_emits_is_problem_json(service_tmp: Path) -> None:
+    """With default settings, whichever layer refuses a request (4xx, or 505 for HTTP/2) answers an RFC 9457 document."""
+    with _service(service_tmp, header_timeout_seconds="2") as service:
+        wrong = {}
+        for name, (request, status) in REFUSED_REQUESTS.items():
+            raw = _exchange(service, request)
+            head = raw.partition(b"\r\n\r\n")[0].lower()
+            try:
+                body = _problem_body(raw)
+            except (AssertionError, ValueError):
+                body = {}
+            if _status(raw) != status or body.get("status") != status or not body.get("type", "").startswith(
+                "https://govreport-extract.dev/problems/"
+            ):
+                wrong[name] = raw[:200]
+            elif status != 404 and status != 405 and b"connection: close" not in head:
+                wrong[name] = b"kept the connection open: " + raw[:200]
+        assert wrong == {}
+        log = service.log()
+        assert "Traceback" not in log
+        assert "WebSocket library" not in log, "an Upgrade request is not worth two warnings in the log"
+
+
+def test_a_stream_of_garbage_requests_does_not_flood_the_log(service_tmp: Path) -> None:
+    with _service(service_tmp) as service:
+        for _ in range(200):
+            raw = _exchange(service, b"NOT HTTP AT ALL\r\n\r\n")
+            assert _status(raw) == 400
+        log = service.log()
+        assert httpx.get(service.url + "/healthz", timeout=5).status_code == 200
+    assert 1 <= log.count("Invalid HTTP request received.") <= 20, "one line per bad request"
 
 
 def test_metric_labels_come_from_a_fixed_set(service_tmp: Path) -> None:

@@ -1,0 +1,394 @@
+"""New hostile inputs under 1 MB, one family per reader and per stage (the battery's unseen-input half).
+
+Each builder makes its file from scratch (or from a corpus file it is given),
+aimed at a cost that grows with a count the attacker controls: cells a span
+expands to, nesting a parser recurses into, numbers a stage scans per item,
+runs a regex could backtrack over. `BUILDERS` lists them with the file name
+the battery sends; `tests/reliability/test_hostile_battery.py` runs them all.
+"""
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+
+from hostile_files import W_NS, docx_package
+
+MiB = 1024 * 1024
+_W = f'xmlns:w="{W_NS}"'
+
+
+def _docx(body: str, extra: dict[str, bytes] | None = None) -> bytes:
+    """A DOCX of `body`, stored without compression (so the reader, not the zip-ratio check, meets it)."""
+    doc = f'<?xml version="1.0" encoding="UTF-8"?><w:document {_W}><w:body>{body}</w:body></w:document>'
+    packed = docx_package(doc.encode(), extra)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(packed)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+        for info in src.infolist():
+            z.writestr(info.filename, src.read(info))
+    return out.getvalue()
+
+
+def _zip(members: dict[str, bytes | str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, body in members.items():
+            z.writestr(name, body)
+    return buf.getvalue()
+
+
+# ---- plain text and the stages after the reader -------------------------------------------------
+
+
+def text_numbers_one_line(n: int = 120_000) -> bytes:
+    """~1 MB: one line of `n` numbers with units and commas (narrative numbers per sentence)."""
+    return ("收到申请" + "，".join(f"{i % 1000}件" for i in range(n))).encode()[: MiB - 1]
+
+
+def text_tab_row(cells: int = 400_000) -> bytes:
+    """One TAB-separated row of `cells` cells (text table builder)."""
+    return ("收到申请数" + "\t1" * cells + "\n").encode()
+
+
+def text_heading_markers(n: int = 150_000) -> bytes:
+    """Heading numerals with nothing after them, many per line (heading detection per candidate)."""
+    return ("一、" * 20 + "\n").encode() * (n // 20)
+
+
+def text_nested_brackets(depth: int = 300_000) -> bytes:
+    """Brackets opened 300,000 deep around one number (any recursive or quadratic bracket matcher)."""
+    return ("（" * depth + "12件" + "）" * depth).encode()[: MiB - 1]
+
+
+def text_table_of_pipes(rows: int = 20_000) -> bytes:
+    """A text file that is one long pipe table with ragged rows (text/markdown tie-breaking and tables)."""
+    return "".join("|" * (r % 50 + 1) + "收到申请" + "|1" * (r % 7) + "\n" for r in range(rows)).encode()
+
+
+def text_many_years_and_dates(n: int = 60_000) -> bytes:
+    """Dates and years everywhere (metadata: year and date candidates per line)."""
+    return "".join(f"{2000 + i % 30}年{i % 12 + 1}月{i % 28 + 1}日发布2023年度报告\n" for i in range(n)).encode()[: MiB - 1]
+
+
+def text_gb18030_invalid(size: int = 900_000) -> bytes:
+    """Bytes that are almost GBK: lead bytes with bad trail bytes (the encoding guesser's worst case)."""
+    return bytes((0x81 + i % 126) if i % 2 == 0 else (0x20 + i % 30) for i in range(size))
+
+
+def text_crlf_only(size: int = 900_000) -> bytes:
+    """Only line breaks: 450,000 empty lines (paragraph splitting, document line cap)."""
+    return b"\r\n" * (size // 2)
+
+
+def text_statistics_labels(n: int = 20_000) -> bytes:
+    """The statistics table's labels, repeated with values (form fitting over many candidate rows)."""
+    labels = ["收到申请数", "予以公开", "部分公开", "不予公开", "无法提供", "不予处理", "其他处理", "总计", "结转下年度继续办理"]
+    return "".join(f"{labels[i % len(labels)]}\t{i}\t{i + 1}\t{i + 2}\n" for i in range(n)).encode()[: MiB - 1]
+
+
+# ---- Markdown -----------------------------------------------------------------------------------
+
+
+def md_nested_quotes(depth: int = 100_000) -> bytes:
+    return (">" * depth + " 收到申请12件\n").encode()
+
+
+def md_nested_lists(depth: int = 5_000) -> bytes:
+    return "".join("  " * i + "- 第{}项\n".format(i) for i in range(depth)).encode()[: MiB - 1]
+
+
+def md_emphasis_run(n: int = 400_000) -> bytes:
+    """Unclosed emphasis and link openers (markdown parsers' classic quadratic delimiters)."""
+    return ("*_[" * (n // 3) + "收到申请12件\n").encode()
+
+
+def md_many_headings(n: int = 60_000) -> bytes:
+    return "".join(f"{'#' * (i % 6 + 1)} {i}、主动公开\n" for i in range(n)).encode()[: MiB - 1]
+
+
+def md_wide_ragged_table(rows: int = 2_000, cols: int = 200) -> bytes:
+    head = "|" + "|".join("列" for _ in range(cols)) + "|\n|" + "|".join("-" for _ in range(cols)) + "|\n"
+    return ("# 年度报告\n" + head + "".join("|" + "|".join("1" for _ in range(r % cols + 1)) + "\n" for r in range(rows))).encode()[: MiB - 1]
+
+
+# ---- HTML ---------------------------------------------------------------------------------------
+
+
+def html_big_spans(rows: int = 2_000) -> bytes:
+    """Every cell claims rowspan 65534 and colspan 1000 (the grid a span expands to)."""
+    tr = '<tr><td rowspan="65534" colspan="1000">收到申请数</td><td>12</td></tr>'
+    return ("<!doctype html><html><body><table>" + tr * rows + "</table></body></html>").encode()
+
+
+def html_many_tables(n: int = 30_000) -> bytes:
+    return ("<!doctype html><html><body>" + "<table><tr><td>收到申请数</td><td>1</td></tr></table>" * n + "</body></html>").encode()[: MiB - 1]
+
+
+def html_nested_tables(depth: int = 2_000) -> bytes:
+    return ("<!doctype html><html><body>" + "<table><tr><td>" * depth + "12" + "</td></tr></table>" * depth + "</body></html>").encode()
+
+
+def html_many_br(n: int = 200_000) -> bytes:
+    return ("<!doctype html><html><body><p>" + "收到<br>" * n + "</p></body></html>").encode()[: MiB - 1]
+
+
+def html_entities(n: int = 120_000) -> bytes:
+    return ("<!doctype html><html><body><p>" + "&#x4e00;&#20013;&amp;&nbsp;" * n + "</p></body></html>").encode()[: MiB - 1]
+
+
+def html_unclosed_comment_and_script() -> bytes:
+    return b"<!--" + b"<script>" * 100_000 + b"<html><body><p>x</p>"
+
+
+# ---- DOCX ---------------------------------------------------------------------------------------
+
+
+def _tc(text: str, tcpr: str = "") -> str:
+    return f"<w:tc>{('<w:tcPr>' + tcpr + '</w:tcPr>') if tcpr else ''}<w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:tc>"
+
+
+def docx_spanned_rows(rows: int = 3_000) -> bytes:
+    """Rows whose first cell spans 1,024 grid columns (positions = rows x max span)."""
+    tr = "<w:tr>" + _tc("收到申请数", '<w:gridSpan w:val="1024"/>') + _tc("1") + "</w:tr>"
+    return _docx("<w:tbl>" + tr * rows + "</w:tbl>")
+
+
+def docx_nested_tables(depth: int = 1_500) -> bytes:
+    return _docx("<w:tbl><w:tr><w:tc>" * depth + "<w:p><w:r><w:t>12</w:t></w:r></w:p>" + "</w:tc></w:tr></w:tbl>" * depth + "<w:p/>")
+
+
+def docx_style_cycle(n: int = 5_000) -> bytes:
+    """Styles based on each other in a ring (a resolver that follows basedOn must stop)."""
+    styles = "".join(
+        f'<w:style w:type="paragraph" w:styleId="s{i}"><w:name w:val="c{i}"/><w:basedOn w:val="s{(i + 1) % n}"/></w:style>'
+        for i in range(n)
+    )
+    xml = f'<?xml version="1.0"?><w:styles {_W}>{styles}</w:styles>'.encode()
+    body = "".join(f'<w:p><w:pPr><w:pStyle w:val="s{i}"/></w:pPr><w:r><w:t>一、总体情况{i}</w:t></w:r></w:p>' for i in range(0, n, 5))
+    return _docx(body, {"word/styles.xml": xml})
+
+
+def docx_numbering_style_link_cycle() -> bytes:
+    """An abstract numbering that links to a style whose numbering links back (numStyleLink ring)."""
+    numbering = (
+        f'<?xml version="1.0"?><w:numbering {_W}>'
+        '<w:abstractNum w:abstractNumId="0"><w:numStyleLink w:val="L"/></w:abstractNum>'
+        '<w:abstractNum w:abstractNumId="1"><w:styleLink w:val="L"/><w:numStyleLink w:val="L"/></w:abstractNum>'
+        '<w:num w:numId="1"><w:abstractNumId w:val="0"/></w:num><w:num w:numId="2"><w:abstractNumId w:val="1"/></w:num>'
+        "</w:numbering>"
+    ).encode()
+    styles = (
+        f'<?xml version="1.0"?><w:styles {_W}><w:style w:type="numbering" w:styleId="L"><w:name w:val="L"/>'
+        '<w:pPr><w:numPr><w:numId w:val="2"/></w:numPr></w:pPr></w:style></w:styles>'
+    ).encode()
+    ppr = '<w:pPr><w:numPr><w:ilvl w:val="0"/><w:numId w:val="1"/></w:numPr></w:pPr>'
+    body = "".join(f"<w:p>{ppr}<w:r><w:t>第{i}项</w:t></w:r></w:p>" for i in range(2_000))
+    return _docx(body, {"word/numbering.xml": numbering, "word/styles.xml": styles})
+
+
+def docx_nine_level_list(items: int = 8_000) -> bytes:
+    """A 9-level list whose every level prints all its counters (8,000 items cycling through the levels)."""
+    lvls = "".join(
+        f'<w:lvl w:ilvl="{k}"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/>'
+        f'<w:lvlText w:val="{"".join(f"%{j + 1}." for j in range(k + 1))}"/></w:lvl>'
+        for k in range(9)
+    )
+    numbering = (
+        f'<?xml version="1.0"?><w:numbering {_W}><w:abstractNum w:abstractNumId="0">{lvls}</w:abstractNum>'
+        '<w:num w:numId="1"><w:abstractNumId w:val="0"/></w:num></w:numbering>'
+    ).encode()
+    body = "".join(
+        f'<w:p><w:pPr><w:numPr><w:ilvl w:val="{i % 9}"/><w:numId w:val="1"/></w:numPr></w:pPr><w:r><w:t>项</w:t></w:r></w:p>'
+        for i in range(items)
+    )
+    return _docx(body, {"word/numbering.xml": numbering})
+
+
+def docx_many_runs(runs: int = 40_000) -> bytes:
+    """One paragraph of 40,000 one-character runs (run merging per paragraph)."""
+    return _docx("<w:p>" + "".join(f"<w:r><w:t>{i % 10}</w:t></w:r>" for i in range(runs)) + "</w:p>")
+
+
+def docx_vmerge_without_restart(rows: int = 250, cells: int = 50) -> bytes:
+    """vMerge continuations with no restart above them, and a restart in the last row only."""
+    tr = "<w:tr>" + _tc("", "<w:vMerge/>") * cells + "</w:tr>"
+    last = "<w:tr>" + _tc("1", '<w:vMerge w:val="restart"/>') * cells + "</w:tr>"
+    return _docx("<w:tbl>" + tr * rows + last + "</w:tbl>")
+
+
+def docx_huge_grid_cols(cols: int = 45_000) -> bytes:
+    """A tblGrid declaring 45,000 columns for a one-cell table."""
+    grid = '<w:tblGrid>' + '<w:gridCol w:w="10"/>' * cols + "</w:tblGrid>"
+    return _docx(f"<w:tbl>{grid}<w:tr>{_tc('12')}</w:tr></w:tbl>")
+
+
+# ---- other formats ------------------------------------------------------------------------------
+
+
+def rtf_bin_claims(n: int = 50_000) -> bytes:
+    """`\\bin` words claiming 2 GB of binary data each, and \\u escapes with a huge \\uc skip."""
+    return b"{\\rtf1\\ansi " + b"{\\bin2000000000 x}" * (n // 2) + b"\\uc2000000000\\u20013?" * (n // 2) + b"}"
+
+
+def rtf_many_cells(cells: int = 60_000) -> bytes:
+    """One table row declaring 60,000 \\cellx boundaries and cells."""
+    return (b"{\\rtf1\\ansi\\trowd" + b"".join(b"\\cellx%d" % (i * 10) for i in range(cells)) + b" " + b"1\\cell " * cells + b"\\row}")
+
+
+def rtf_hex_escapes(n: int = 300_000) -> bytes:
+    return b"{\\rtf1\\ansi\\ansicpg936 " + b"\\'d6\\'d0" * (n // 2) + b"}"
+
+
+def mht_many_parts(parts: int = 8_000) -> bytes:
+    head = b'MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary="b"\r\n\r\n'
+    part = b"--b\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>=E6=94=B6=\r\n</p>\r\n"
+    return head + part * parts + b"--b--\r\n"
+
+
+def mht_base64_garbage(size: int = 900_000) -> bytes:
+    head = b'MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary="b"\r\n\r\n--b\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+    return head + (b"!!!!====" * (size // 8)) + b"\r\n--b--\r\n"
+
+
+_OFD_NS = 'xmlns:ofd="http://www.ofdspec.org/2016"'
+
+
+def _ofd(page: str) -> bytes:
+    return _zip({
+        "OFD.xml": f"<ofd:OFD {_OFD_NS}><ofd:DocBody><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>",
+        "Doc_0/Document.xml": f'<ofd:Document {_OFD_NS}><ofd:Pages><ofd:Page BaseLoc="Pages/Page_0/Content.xml"/>'
+        "</ofd:Pages></ofd:Document>",
+        "Doc_0/Pages/Page_0/Content.xml": f"<ofd:Page {_OFD_NS}><ofd:Content><ofd:Layer>{page}</ofd:Layer></ofd:Content></ofd:Page>",
+    })
+
+
+def ofd_many_text_objects(n: int = 40_000) -> bytes:
+    obj = '<ofd:TextObject Boundary="{x} {y} 10 3" Size="3"><ofd:TextCode X="0" Y="3">{i}</ofd:TextCode></ofd:TextObject>'
+    return _ofd("".join(obj.format(x=i % 200, y=i // 200, i=i % 100) for i in range(n)))
+
+
+def ofd_many_pages_one_content(pages: int = 20_000) -> bytes:
+    refs = "".join('<ofd:Page BaseLoc="Pages/Page_0/Content.xml"/>' for _ in range(pages))
+    data = _ofd('<ofd:TextObject Boundary="0 0 50 10" Size="3"><ofd:TextCode X="0" Y="3">收到申请12件</ofd:TextCode></ofd:TextObject>')
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "Doc_0/Document.xml":
+                body = f'<ofd:Document {_OFD_NS}><ofd:Pages>{refs}</ofd:Pages></ofd:Document>'.encode()
+            z.writestr(info.filename, body)
+    return buf.getvalue()
+
+
+def xlsx_merged_huge() -> bytes:
+    """A sheet of two cells whose merge covers the whole grid (A1:XFD1048576), written as XML."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["A1"] = "收到申请数"
+    ws["B2"] = 12
+    buf = io.BytesIO()
+    wb.save(buf)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                body = body.replace(b"</sheetData>", b'</sheetData><mergeCells count="1"><mergeCell ref="A1:XFD1048576"/></mergeCells>')
+            z.writestr(info.filename, body)
+    return out.getvalue()
+
+
+def xlsx_shared_strings(n: int = 60_000) -> bytes:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for i in range(n):
+        ws.cell(row=i // 10 + 1, column=i % 10 + 1, value=f"收到申请{i}")
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def ods_column_repeat() -> bytes:
+    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"')
+    row = ('<table:table-row table:number-rows-repeated="1000"><table:table-cell table:number-columns-repeated="1000000">'
+           "<text:p>1</text:p></table:table-cell></table:table-row>")
+    content = f'<office:document-content {ns}><office:body><office:spreadsheet><table:table table:name="s">{row}</table:table></office:spreadsheet></office:body></office:document-content>'
+    return _zip({"mimetype": "application/vnd.oasis.opendocument.spreadsheet", "content.xml": content})
+
+
+def odt_many_paragraphs(n: int = 80_000) -> bytes:
+    ns = 'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+    body = "".join(f'<text:h text:outline-level="{i % 10 + 1}">{i}、情况</text:h>' for i in range(n))
+    content = f"<office:document-content {ns}><office:body><office:text>{body}</office:text></office:body></office:document-content>"
+    return _zip({"mimetype": "application/vnd.oasis.opendocument.text", "content.xml": content})
+
+
+def ole_fat_loop() -> bytes:
+    """An OLE2 header whose FAT chain points at itself (a .doc/.xls reader walking sectors)."""
+    header = bytearray(512)
+    header[0:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    header[24:26] = (0x3E).to_bytes(2, "little")
+    header[26:28] = (3).to_bytes(2, "little")
+    header[28:30] = b"\xfe\xff"
+    header[30:32] = (9).to_bytes(2, "little")
+    header[32:34] = (6).to_bytes(2, "little")
+    header[44:48] = (1).to_bytes(4, "little")  # one FAT sector
+    header[48:52] = (1).to_bytes(4, "little")  # directory starts at sector 1
+    header[56:60] = (4096).to_bytes(4, "little")
+    header[60:64] = (0xFFFFFFFE).to_bytes(4, "little")
+    header[68:72] = (0xFFFFFFFE).to_bytes(4, "little")
+    header[76:80] = (0).to_bytes(4, "little")  # FAT in sector 0
+    header[80:512] = b"\xff" * 432
+    fat = bytearray(b"\xff" * 512)
+    fat[0:4] = (0xFFFFFFFD).to_bytes(4, "little")
+    fat[4:8] = (1).to_bytes(4, "little")  # sector 1 -> sector 1 (a loop)
+    return bytes(header + fat + b"\x00" * 512 * 4)
+
+
+BUILDERS: dict[str, tuple[str, Callable[[], bytes]]] = {
+    "text-120000-numbers-one-line": ("r.txt", text_numbers_one_line),
+    "text-400000-cell-tab-row": ("r.txt", text_tab_row),
+    "text-150000-bare-heading-markers": ("r.txt", text_heading_markers),
+    "text-300000-nested-brackets": ("r.txt", text_nested_brackets),
+    "text-ragged-pipe-table": ("r.txt", text_table_of_pipes),
+    "text-60000-dates": ("r.txt", text_many_years_and_dates),
+    "text-almost-gbk": ("r.txt", text_gb18030_invalid),
+    "text-450000-empty-lines": ("r.txt", text_crlf_only),
+    "text-20000-statistics-rows": ("r.txt", text_statistics_labels),
+    "md-100000-nested-quotes": ("r.md", md_nested_quotes),
+    "md-5000-nested-lists": ("r.md", md_nested_lists),
+    "md-400000-emphasis-openers": ("r.md", md_emphasis_run),
+    "md-60000-headings": ("r.md", md_many_headings),
+    "md-ragged-2000x200-table": ("r.md", md_wide_ragged_table),
+    "html-2000-rows-of-65534x1000-spans": ("r.html", html_big_spans),
+    "html-30000-tables": ("r.html", html_many_tables),
+    "html-2000-nested-tables": ("r.html", html_nested_tables),
+    "html-200000-br": ("r.html", html_many_br),
+    "html-entities": ("r.html", html_entities),
+    "html-unclosed-comment-100000-scripts": ("r.html", html_unclosed_comment_and_script),
+    "docx-3000-rows-of-1024-spans": ("r.docx", docx_spanned_rows),
+    "docx-1500-nested-tables": ("r.docx", docx_nested_tables),
+    "docx-5000-style-ring": ("r.docx", docx_style_cycle),
+    "docx-numstylelink-ring": ("r.docx", docx_numbering_style_link_cycle),
+    "docx-9-level-list-8000-items": ("r.docx", docx_nine_level_list),
+    "docx-40000-runs-one-paragraph": ("r.docx", docx_many_runs),
+    "docx-vmerge-without-restart": ("r.docx", docx_vmerge_without_restart),
+    "docx-45000-grid-columns": ("r.docx", docx_huge_grid_cols),
+    "rtf-bin-and-uc-claims": ("r.rtf", rtf_bin_claims),
+    "rtf-60000-cells-one-row": ("r.rtf", rtf_many_cells),
+    "rtf-300000-hex-escapes": ("r.rtf", rtf_hex_escapes),
+    "mht-8000-parts": ("r.mht", mht_many_parts),
+    "mht-base64-garbage": ("r.mht", mht_base64_garbage),
+    "ofd-40000-text-objects": ("r.ofd", ofd_many_text_objects),
+    "ofd-20000-pages-one-content": ("r.ofd", ofd_many_pages_one_content),
+    "xlsx-merge-whole-grid": ("r.xlsx", xlsx_merged_huge),
+    "xlsx-60000-shared-strings": ("r.xlsx", xlsx_shared_strings),
+    "ods-1000x1000000-repeat": ("r.ods", ods_column_repeat),
+    "odt-80000-headings": ("r.odt", odt_many_paragraphs),
+    "ole-fat-loop": ("r.doc", ole_fat_loop),
+}

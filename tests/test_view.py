@@ -1,0 +1,28 @@
+"""The prepared view: the document's text and matching keys, made once, equal to normalising per stage."""
+from __future__ import annotations
+
+from extractors.normalize import nfkc, squash, to_simplified
+from extractors.view import key, prepare
+from tests.corpus_files import read_doc
+
+
+def test_view_of_a_traditional_rendering_is_simplified_and_squashed() -> None:
+    doc = read_doc("variants/dev05.docx")
+    v = prepare(doc)
+    assert v.text == doc.text()
+    assert v.lines == tuple(doc.iter_lines())
+    assert v.key_text == squash(nfkc(to_simplified(doc.text())))
+    assert "開" in v.text and "開" not in v.key_text  # printed Traditional, matched Simplified
+    assert "政府信息公开" in v.key_text
+    assert not any(ch.isspace() for ch in v.key_text)
+
+
+def test_paragraph_keys_line_up_with_the_paragraphs() -> None:
+    doc = read_doc("txt/000_32e6960542ba4ec5.txt")
+    v = prepare(doc)
+    assert v.paragraphs == doc.paragraphs
+    assert len(v.paragraph_keys) == len(v.paragraph_line_keys) == len(doc.paragraphs) > 20
+    for p, k, lines in zip(doc.paragraphs, v.paragraph_keys, v.paragraph_line_keys):
+        assert k == key(p.text)
+        assert lines == tuple(key(t) for t in p.text.split("\n") if t.strip())
+    assert all(t == t.strip() and t for t in v.text_lines)
