@@ -125,7 +125,7 @@ Task = Callable[[ExtractJob], JobOutput]
 
 def result_bytes(result: ExtractionResult) -> bytes:
     """The contract JSON as bytes, serialised once here: the service passes them through untouched."""
-    return result.__pydantic_serializer__.to_json(result)
+    return result.to_json()
 
 
 def run_extract(job: ExtractJob) -> JobOutput:

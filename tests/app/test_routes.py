@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.routes import Part, _shape, response_body
+from app.routes import Part, shape, response_body
 from app.worker import ExtractJob, result_bytes, run_extract
 from extractors import ExtractionResult, extract
 
@@ -20,7 +20,7 @@ def test_passthrough_is_the_same_json_the_reshaping_path_would_return(rel: str) 
     raw = run_extract(ExtractJob(path.read_bytes(), path.name)).result_json
     body = response_body(raw, [], 0.0)
     assert body is raw  # not a copy: not parsed, not re-serialised
-    assert body == _shape(ExtractionResult.model_validate_json(raw), None, 0.0)  # what the service used to send
+    assert body == shape(ExtractionResult.model_validate_json(raw), None, 0.0)  # what the service used to send
     assert response_body(raw, list(Part), 0.0) is raw  # every part asked for = no filter
     assert json.loads(body)["indicators"]
 
