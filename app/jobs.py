@@ -28,7 +28,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-import httpx
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -375,6 +374,8 @@ class JobRunner:
     # ---- callbacks -------------------------------------------------------------------------
     async def _deliver(self, record: JobRecord) -> None:
         """POST the final status (not the result) to `callback_url`; retried on network errors, 5xx and 429."""
+        import httpx  # only a service with callbacks on pays for the HTTP client (and its optional imports)
+
         assert record.callback_url is not None
         body = orjson.dumps({k: v for k, v in public_view(record, None).items() if k != "result"})
         try:
@@ -398,6 +399,8 @@ class JobRunner:
 
 def _retryable(exc: BaseException) -> bool:
     """Network trouble and server-side failures are worth another attempt; a 4xx answer is final."""
+    import httpx
+
     if isinstance(exc, httpx.HTTPStatusError):
         return exc.response.status_code >= 500 or exc.response.status_code == 429
     return isinstance(exc, httpx.TransportError)

@@ -8,7 +8,9 @@ waits on the pipe up to the request deadline. Overdue → the process is killed;
 EOF → it crashed; either way only that request fails and a fresh process takes
 the slot. Workers are also replaced after `max_tasks_per_child` jobs. The
 event loop only hands out idle workers (an asyncio queue) and counts waiters,
-so saturation is a cheap, immediate 503.
+so saturation is a cheap, immediate 503. With forkserver (the default) the
+forkserver imports `app.preload` before forking, which warms the engine once:
+a new or recycled worker does not pay the engine's set-up on its first request.
 """
 from __future__ import annotations
 
@@ -100,7 +102,7 @@ class WorkerPool:
         self._task = task
         self._ctx = multiprocessing.get_context(config.start_method)
         if config.start_method == "forkserver":
-            self._ctx.set_forkserver_preload(["app.worker"])
+            self._ctx.set_forkserver_preload(["app.preload"])  # imports and warms the engine once, before forking
         self._threads = ThreadPoolExecutor(max_workers=2 * config.size + 2, thread_name_prefix="pool-io")
         self._idle: asyncio.Queue[_Worker] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

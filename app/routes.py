@@ -101,6 +101,17 @@ FilenameParam = Annotated[
 ]
 
 
+def response_body(result_json: bytes, include: list[Part] | None, min_confidence: float) -> bytes:
+    """The worker's JSON bytes, passed through untouched unless a part selection or confidence filter asks for less.
+
+    Re-parsing and re-serialising a whole result in the main process costs the event loop more than the HTTP
+    handling itself; only a filtered response pays it.
+    """
+    if min_confidence <= 0 and (not include or set(include) >= set(Part)):
+        return result_json
+    return shape(ExtractionResult.model_validate_json(result_json), include, min_confidence)
+
+
 def shape(result: ExtractionResult, include: list[Part] | None, min_confidence: float) -> bytes:
     """The response JSON: only the selected parts, indicators at or above `min_confidence`."""
     if min_confidence > 0:
@@ -177,11 +188,11 @@ async def _extract(request: Request, include: list[Part] | None, min_confidence:
             timings["ocr"] = output.ocr_seconds * 1000
             metrics.ocr_pages.inc(output.ocr_pages)
             metrics.ocr_seconds.inc(output.ocr_seconds)
-        result = ExtractionResult.model_validate_json(output.result_json)
         request.state.format = output.format
         if wants_csv(request):
+            result = ExtractionResult.model_validate_json(output.result_json)
             return Response(indicators_csv(result, min_confidence), media_type="text/csv; charset=utf-8")
-        body = shape(result, include, min_confidence)
+        body = response_body(output.result_json, include, min_confidence)
     except ClientGone:
         raise  # not a failure of ours, and nobody to answer
     except Exception as e:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from extractors import (
     ExtractionError,
+    ExtractionResult,
     ExtractOptions,
     ReadOptions,
     ResourceLimitError,
@@ -122,6 +123,11 @@ class Reply:
 Task = Callable[[ExtractJob], JobOutput]
 
 
+def result_bytes(result: ExtractionResult) -> bytes:
+    """The contract JSON as bytes, serialised once here: the service passes them through untouched."""
+    return result.to_json()
+
+
 def run_extract(job: ExtractJob) -> JobOutput:
     """The production task: sniff the bytes (for the format label), then run the whole pipeline."""
     fmt = sniff(job.data, job.filename, job.content_type)
@@ -141,10 +147,170 @@ def run_extract(job: ExtractJob) -> JobOutput:
     return JobOutput(
         format=result.document.format or fmt,
         template=result.document.template.value,
-        result_json=result.model_dump_json().encode(),
+        result_json=result_bytes(result),
         ocr_pages=ocr.USAGE.pages - pages0,
         ocr_seconds=ocr.USAGE.seconds - seconds0,
     )
+
+
+def warm_up() -> int:
+    """Do the engine's one-time set-up now, not on a request: run every knowledge loader (catalogue, label
+    aliases, forms, section titles, compiled rule sets: the zero-argument cached functions of the loaded
+    `extractors` modules). The forkserver calls this (app.preload) before it forks any worker, so new and
+    recycled workers inherit the result instead of paying it on their first request.
+
+    Then it extracts one report composed from the packaged knowledge (`warm_up_files`: as Markdown, DOCX,
+    HTML, and a small PDF): the memo caches of label keys, title matches and fuzzy scores fill with the
+    statutory labels every report prints, and every reader's and stage's lazy state is built.
+
+    Returns how many loaders ran. Never raises: a failing step only leaves its cost to the first request.
+    """
+    import functools
+    import inspect
+
+    ran = 0
+    for name, module in list(sys.modules.items()):
+        if not (name == "extractors" or name.startswith("extractors.")) or module is None:
+            continue
+        for obj in list(vars(module).values()):
+            if not isinstance(obj, functools._lru_cache_wrapper) or getattr(obj, "__module__", None) != name:
+                continue
+            try:
+                params = inspect.signature(obj).parameters.values()
+                if any(p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+                    continue
+                obj()
+                ran += 1
+            except Exception as e:  # noqa: BLE001 - warming is an optimisation, never a reason not to serve
+                log.warning("warm-up of %s.%s failed: %r", name, obj.__name__, e)
+    for name, data in warm_up_files():
+        try:
+            extract(data, name)
+        except ExtractionError:
+            pass  # the stages ran up to the gate's verdict: that is all the warming needed
+        except Exception as e:  # noqa: BLE001 - as above
+            log.warning("warm-up extraction of %s failed: %r", name, e)
+    return ran
+
+
+_NUMERALS = "一二三四五六七八九十"
+
+
+def _warm_up_content() -> tuple[list[str], list[str]]:
+    """(numbered section titles, statistics labels) from data/sections.toml (each section's first alias)
+    and the catalogue (each label as a table prints it)."""
+    import tomllib
+    from importlib import resources
+
+    from extractors.catalogue import catalogue
+
+    sections = tomllib.loads(resources.files("extractors").joinpath("data/sections.toml").read_text(encoding="utf-8"))
+    titles = [s["aliases"][0] for s in sections.get("section", []) if s.get("aliases")][: len(_NUMERALS)]
+    labels = list(dict.fromkeys(d.label_zh.split("·")[-1] for d in catalogue().values()))
+    return [f"{_NUMERALS[i]}、{t}" for i, t in enumerate(titles)], labels
+
+
+def warm_up_report() -> bytes:
+    """A Markdown report made of the package's own knowledge: a numbered heading per section and, under the
+    second, a table of every catalogue label with a value. Not any real report: it only makes the warm-up
+    walk the paths a report takes."""
+    titles, labels = _warm_up_content()
+    lines = ["# 政府信息公开工作年度报告", ""]
+    for i, title in enumerate(titles):
+        lines += [f"## {title}", "", f"本年度{title[2:]}如下。", ""]
+        if i == 1:
+            lines += ["| 指标 | 数量 |", "| --- | --- |", *(f"| {label} | {n % 7} |" for n, label in enumerate(labels)), ""]
+    return "\n".join(lines).encode()
+
+
+def _warm_up_docx() -> bytes:
+    """The same report as a minimal WordprocessingML package (paragraphs and one table), for the DOCX reader."""
+    import io
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    titles, labels = _warm_up_content()
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+    def para(text: str) -> str:
+        return f"<w:p><w:r><w:t>{escape(text)}</w:t></w:r></w:p>"
+
+    def cell(text: str) -> str:
+        return f"<w:tc><w:tcPr><w:tcW w:w=\"2000\" w:type=\"dxa\"/></w:tcPr>{para(text)}</w:tc>"
+
+    body = [para("政府信息公开工作年度报告")]
+    for i, title in enumerate(titles):
+        body += [para(title), para(f"本年度{title[2:]}如下。")]
+        if i == 1:
+            rows = "".join(f"<w:tr>{cell(label)}{cell(str(n % 7))}</w:tr>" for n, label in enumerate(labels))
+            body.append(f"<w:tbl><w:tblPr/><w:tblGrid><w:gridCol/><w:gridCol/></w:tblGrid>{rows}</w:tbl>")
+    document = f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="{w}"><w:body>{"".join(body)}</w:body></w:document>'
+    types = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+             '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+             '<Default Extension="xml" ContentType="application/xml"/>'
+             '<Override PartName="/word/document.xml" '
+             'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
+    rels = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+            'Target="word/document.xml"/></Relationships>')
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", types)
+        z.writestr("_rels/.rels", rels)
+        z.writestr("word/document.xml", document)
+    return out.getvalue()
+
+
+def _warm_up_html() -> bytes:
+    """The same report as an HTML page with one table, for the HTML reader."""
+    from html import escape
+
+    titles, labels = _warm_up_content()
+    parts = ["<html><head><meta charset=\"utf-8\"><title>政府信息公开工作年度报告</title></head><body><h1>政府信息公开工作年度报告</h1>"]
+    for i, title in enumerate(titles):
+        parts.append(f"<h2>{escape(title)}</h2><p>本年度{escape(title[2:])}如下。</p>")
+        if i == 1:
+            rows = "".join(f"<tr><td>{escape(label)}</td><td>{n % 7}</td></tr>" for n, label in enumerate(labels))
+            parts.append(f"<table>{rows}</table>")
+    return ("".join(parts) + "</body></html>").encode()
+
+
+def _warm_up_pdf() -> bytes:
+    """A one-page PDF with a grid of numbers (standard font), so the PDF reader's lazy state is built."""
+    import ctypes
+    import io
+
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    pdf = pdfium.PdfDocument.new()
+    try:
+        page = pdf.new_page(595, 842)
+        for row in range(12):
+            for col in range(3):
+                obj = pdfium_c.FPDFPageObj_NewTextObj(pdf.raw, b"Helvetica", ctypes.c_float(11))
+                text = f"{row * 3 + col + 1}\0".encode("utf-16-le")
+                pdfium_c.FPDFText_SetText(obj, ctypes.cast(ctypes.c_char_p(text), ctypes.POINTER(ctypes.c_ushort)))
+                pdfium_c.FPDFPageObj_Transform(obj, 1, 0, 0, 1, 72 + 150 * col, 760 - 20 * row)
+                pdfium_c.FPDFPage_InsertObject(page.raw, obj)
+        pdfium_c.FPDFPage_GenerateContent(page.raw)
+        buf = io.BytesIO()
+        pdf.save(buf)
+        return buf.getvalue()
+    finally:
+        pdf.close()
+
+
+def warm_up_files() -> list[tuple[str, bytes]]:
+    """(name, bytes) of the warm-up inputs, one per main reader; one that cannot be built is left out."""
+    out = []
+    for name, build in (("warm-up.md", warm_up_report), ("warm-up.docx", _warm_up_docx),
+                        ("warm-up.html", _warm_up_html), ("warm-up.pdf", _warm_up_pdf)):
+        try:
+            out.append((name, build()))
+        except Exception as e:  # noqa: BLE001 - warming is an optimisation
+            log.warning("warm-up input %s could not be built: %r", name, e)
+    return out
 
 
 def _plain(value: object) -> object:

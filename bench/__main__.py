@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from . import corpus, http, inprocess, ocr, report, scaling, stage_scaling, workers
+from . import coldworker, corpus, http, inprocess, ocr, report, scaling, stage_scaling, workers
 from .settings import FULL, QUICK, TARGETS, BenchSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = REPO_ROOT / ".." / "shared" / "corpus"
-SECTIONS: tuple[str, ...] = ("inprocess", "ocr", "throughput", "http", "memory", "scaling")
+SECTIONS: tuple[str, ...] = ("inprocess", "ocr", "throughput", "http", "cold", "memory", "scaling")
 OPTIONAL_SECTIONS: tuple[str, ...] = ("stage-scaling",)  # only when named: generated inputs up to 1,000x a report
 
 
@@ -32,6 +32,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, help="N for the N-process throughput run (default: CPU count, at least 2)")
     p.add_argument("--max-files-per-format", type=int, help="use at most this many corpus files per format")
     p.add_argument("--rss-extractions", type=int, help="extractions in the memory section (default 500; 100 with --quick)")
+    p.add_argument("--http-requests", type=int, help="requests per HTTP level and per service/pool slice (default 160; 48 with --quick)")
     p.add_argument("--app-cmd", default=http.DEFAULT_APP_CMD, help="command starting the service; {python} {host} {port} are filled in, and HOST/PORT and GOVREPORT_HOST/GOVREPORT_PORT are set")
     args = p.parse_args(argv)
     unknown = set(args.sections.split(",")) - set(SECTIONS) - set(OPTIONAL_SECTIONS)
@@ -46,6 +47,7 @@ def settings_from(args: argparse.Namespace) -> BenchSettings:
         "workers": args.workers,
         "max_files_per_format": args.max_files_per_format,
         "rss_extractions": args.rss_extractions,
+        "http_requests_per_level": args.http_requests,
     }
     return replace(s, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -76,10 +78,14 @@ def run(args: argparse.Namespace) -> report.Results:
         ]
 
     def do_http() -> None:
-        res.http = http.run(
+        res.http, res.http_pool = http.run(
             files, args.app_cmd, REPO_ROOT, s.http_concurrency, s.http_requests_per_level,
             s.http_seconds_per_level, s.http_ready_timeout, s.http_request_timeout,
+            s.http_pool_slices, TARGETS.http_concurrency,
         )
+
+    def do_cold() -> None:
+        res.cold = coldworker.run(files, s.cold_trials)
 
     def do_memory() -> None:
         res.memory = workers.memory(root, s.max_files_per_format, s.rss_extractions)
@@ -90,7 +96,8 @@ def run(args: argparse.Namespace) -> report.Results:
         res.scaling = scaling.run(pdfs, s.scaling_pages, s.scaling_repetitions)
 
     steps: dict[str, Callable[[], None]] = {
-        "inprocess": do_inprocess, "ocr": do_ocr, "throughput": do_throughput, "http": do_http, "memory": do_memory, "scaling": do_scaling,
+        "inprocess": do_inprocess, "ocr": do_ocr, "throughput": do_throughput, "http": do_http, "cold": do_cold,
+        "memory": do_memory, "scaling": do_scaling,
     }
     for name in SECTIONS:
         if name not in wanted:
@@ -102,6 +109,7 @@ def run(args: argparse.Namespace) -> report.Results:
         except Exception as exc:  # noqa: BLE001 - one broken section must not hide the others
             res.errors[name] = f"{type(exc).__name__}: {exc}"[:600]
         _progress(f"{name} done in {time.perf_counter() - t0:.1f}s")
+    res.machine["load_average_end"] = report.load_average()
     return res
 
 

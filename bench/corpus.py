@@ -21,8 +21,8 @@ CONTENT_TYPE: dict[str, str] = {
     "md": "text/markdown",
 }
 FORMAT_ORDER: tuple[str, ...] = ("pdf", "docx", "html", "txt", "md")
-# Folders that hold labels or blank forms, not reports.
-EXCLUDED_DIRS: frozenset[str] = frozenset({"gold", "templates"})
+# Folders that hold labels, blank forms or pages that are not reports (the not-a-report gate's tests).
+EXCLUDED_DIRS: frozenset[str] = frozenset({"gold", "templates", "not_reports"})
 
 
 @dataclass(frozen=True, slots=True)

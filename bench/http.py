@@ -1,4 +1,6 @@
-"""Section: end-to-end HTTP latency of the running service at 1, 4 and 16 concurrent clients.
+"""Section: end-to-end HTTP latency of the running service at 1, 4 and 16 concurrent clients, and its
+throughput against the bare worker pool (the same `app.pool.WorkerPool` driven in-process, no HTTP) in
+alternating slices at 16 clients.
 
 The service is started as a subprocess on a free 127.0.0.1 port, polled on /readyz, driven
 with httpx over loopback only, bounded in request count and wall time, and stopped at the end.
@@ -190,6 +192,98 @@ async def _drive(base: str, files: list[CorpusFile], concurrency: int, max_reque
     return level
 
 
+@dataclass(slots=True)
+class PoolComparison:
+    """Service vs bare worker pool at one concurrency, in alternating slices (paired per slice)."""
+
+    concurrency: int
+    workers: int
+    http: list[Level] = field(default_factory=list)
+    pool: list[Level] = field(default_factory=list)
+
+    @property
+    def ratios(self) -> list[float]:
+        return [h.requests / h.seconds / (p.requests / p.seconds)
+                for h, p in zip(self.http, self.pool, strict=False) if h.seconds and p.seconds and p.requests]
+
+    @property
+    def ratio(self) -> float:
+        return percentile(self.ratios, 50)
+
+    @property
+    def errors(self) -> int:
+        return sum(lv.errors for lv in self.http)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "concurrency": self.concurrency, "workers": self.workers, "ratio": self.ratio, "ratios": self.ratios,
+            "http": [lv.to_json() for lv in self.http], "pool": [lv.to_json() for lv in self.pool],
+        }
+
+
+async def _drive_pool(pool: object, files: list[CorpusFile], concurrency: int, max_requests: int, max_seconds: float,
+                      timeout: float) -> Level:
+    """The same closed loop as `_drive`, straight into an `app.pool.WorkerPool` (no HTTP, no spooling)."""
+    from app.settings import Settings
+    from app.worker import ExtractJob
+
+    s = Settings()
+    level = Level(concurrency, 0, 0, 0.0)
+    counter = iter(range(max_requests))
+    deadline = time.monotonic() + max_seconds
+    loop = asyncio.get_running_loop()
+    jobs = [ExtractJob(f.data, f.name, f.content_type, s.max_pages, max_ocr_pages=s.max_ocr_pages,
+                       ocr_threads=s.ocr_threads) for f in files]
+
+    async def client_loop() -> None:
+        for i in counter:
+            if time.monotonic() > deadline:
+                return
+            t0 = time.perf_counter()
+            try:
+                await pool.run(jobs[i % len(jobs)], loop.time() + timeout, timeout)  # type: ignore[attr-defined]
+                kind = None
+            except Exception as exc:  # noqa: BLE001 - counted like an HTTP error
+                kind = type(exc).__name__
+            ms = (time.perf_counter() - t0) * 1000
+            level.latencies_ms.append(ms)
+            level.by_format_ms.setdefault(files[i % len(files)].fmt, []).append(ms)
+            level.requests += 1
+            if kind:
+                level.errors += 1
+                level.error_kinds[kind] = level.error_kinds.get(kind, 0) + 1
+
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(client_loop() for _ in range(concurrency)))
+    level.seconds = time.perf_counter() - t0
+    level.client_cpu_seconds = time.process_time() - cpu0
+    return level
+
+
+async def _compare(base: str, files: list[CorpusFile], concurrency: int, slices: int, max_requests: int,
+                   max_seconds: float, timeout: float) -> PoolComparison:
+    """Alternate service and bare-pool slices of `max_requests` each, both pools configured as the service is."""
+    from app.pool import PoolConfig, WorkerPool
+    from app.settings import Settings
+
+    s = Settings()
+    pool = WorkerPool(PoolConfig(size=s.workers, max_queue=s.max_queue, max_tasks_per_child=s.max_tasks_per_child,
+                                 memory_limit_bytes=s.worker_memory_limit_bytes, start_method=s.start_method))
+    await pool.start()
+    out = PoolComparison(concurrency, s.workers)
+    try:
+        await _drive_pool(pool, files, 1, len(files), max_seconds, timeout)  # warm the pool's workers too
+        for i in range(slices):
+            pair = [lambda: _drive(base, files, concurrency, max_requests, max_seconds, timeout),
+                    lambda: _drive_pool(pool, files, concurrency, max_requests, max_seconds, timeout)]
+            for which in (pair if i % 2 == 0 else pair[::-1]):  # ABBA: neither side always goes first
+                lv = await which()
+                (out.http if which is pair[0] else out.pool).append(lv)
+    finally:
+        await pool.close()
+    return out
+
+
 def run(
     files: list[CorpusFile],
     app_cmd: str,
@@ -199,10 +293,18 @@ def run(
     max_seconds: float,
     ready_timeout: float,
     request_timeout: float,
-) -> list[Level]:
-    """One warm-up pass over the files, then each concurrency level in turn against one service."""
+    pool_slices: int = 0,
+    pool_concurrency: int = 16,
+) -> tuple[list[Level], PoolComparison | None]:
+    """One warm-up pass over the files, then each concurrency level in turn against one service; then, when
+    `pool_slices` > 0, the service against a bare worker pool at `pool_concurrency` clients."""
     with running_service(app_cmd, cwd, ready_timeout) as base:
         asyncio.run(_drive(base, files, 1, len(files), max_seconds, request_timeout))  # warm the workers
-        return [
+        levels = [
             asyncio.run(_drive(base, files, c, max(max_requests, c), max_seconds, request_timeout)) for c in concurrency
         ]
+        comparison = None
+        if pool_slices > 0:
+            comparison = asyncio.run(_compare(base, files, pool_concurrency, pool_slices, max(max_requests, pool_concurrency),
+                                              max_seconds, request_timeout))
+        return levels, comparison

@@ -8,8 +8,9 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .http import Level
-from .inprocess import FormatResult, Timing
+from .coldworker import ColdWorker
+from .http import Level, PoolComparison
+from .inprocess import FormatResult, Timing, post_reader_median
 from .scaling import ScalingPoint
 from .settings import Targets
 from .workers import Memory, Throughput
@@ -24,6 +25,8 @@ class Results:
     inprocess: list[FormatResult] | None = None
     throughput: list[Throughput] | None = None
     http: list[Level] | None = None
+    http_pool: PoolComparison | None = None  # service vs bare pool at the target concurrency
+    cold: ColdWorker | None = None
     memory: Memory | None = None
     scaling: list[ScalingPoint] | None = None
     ocr: FormatResult | None = None  # scanned pages through OCR (a row of the in-process table)
@@ -37,6 +40,8 @@ class Results:
             "inprocess": None if self.inprocess is None else [r.to_json() for r in self.inprocess],
             "throughput": None if self.throughput is None else [t.to_json() for t in self.throughput],
             "http": None if self.http is None else [lv.to_json() for lv in self.http],
+            "http_vs_pool": None if self.http_pool is None else self.http_pool.to_json(),
+            "cold_worker": None if self.cold is None else self.cold.to_json(),
             "memory": None if self.memory is None else self.memory.to_json(),
             "scaling": None if self.scaling is None else [vars_of(p) for p in self.scaling],
             "ocr": None if self.ocr is None else {**self.ocr.to_json(), "peak_rss_mb": self.ocr_peak_rss_mb},
@@ -62,9 +67,8 @@ def machine() -> dict[str, str]:
         from extractors.version import __version__ as version
     except ImportError:
         version = "?"
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (math.nan,) * 3
     return {
-        "load_average": " ".join(f"{x:.2f}" for x in load),  # the machine may be shared: say how busy it was
+        "load_average": load_average(),  # the machine may be shared: say how busy it was (again at the end)
         "nproc": str(os.cpu_count()),
         "cpu": cpu,
         "python": platform.python_version(),
@@ -72,6 +76,11 @@ def machine() -> dict[str, str]:
         "extractor_version": version,
         "commit": _commit(),
     }
+
+
+def load_average() -> str:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (math.nan,) * 3
+    return " ".join(f"{x:.2f}" for x in load)
 
 
 def _commit() -> str:
@@ -88,7 +97,8 @@ def _commit() -> str:
 
 def _busy(m: dict[str, str]) -> bool:
     try:
-        return float(m["load_average"].split()[0]) >= float(m["nproc"])
+        load = max(float(m[k].split()[0]) for k in ("load_average", "load_average_end") if k in m)
+        return load >= float(m["nproc"])
     except (KeyError, ValueError, IndexError):
         return False
 
@@ -157,21 +167,16 @@ def checks(res: Results, t: Targets) -> list[Check]:
 
 
 def _inprocess_checks(res: Results, t: Targets) -> list[Check]:
-    out: list[Check] = []
     by_fmt = {r.fmt: r for r in res.inprocess or []}
     pdf = by_fmt.get("pdf")
-    pdf_engine = pdf.engine.summary() if pdf and pdf.engine.per_file else None
-    note = _failed_note(pdf)
-    out.append(Check(f"PDF median per page{note}", pdf_engine["page_median_ms"] if pdf_engine else None, t.pdf_per_page_median_ms))
-    out.append(Check("every corpus PDF (median per file)", pdf_engine["max_file_median_ms"] if pdf_engine else None, t.pdf_per_file_max_median_ms))
-    eng = _page_median(pdf.engine) if pdf else None
-    out.append(Check("PDF speed-up vs pdfplumber baseline", _ratio(_page_median(pdf.naive) if pdf else None, eng), t.pdf_min_speedup_vs_baseline, True, "×"))
-    out.append(Check("PDF time ÷ pypdfium2 floor", _ratio(eng, _page_median(pdf.floor) if pdf else None), t.pdf_max_ratio_to_floor, unit="×"))
-    for fmt, limit in t.per_file_median_ms:
+    out = [Check(f"PDF engine ÷ char-box floor (paired CPU){_failed_note(pdf)}",
+                 pdf.ratios.get("engine/charbox_floor") if pdf else None, t.pdf_max_ratio_to_charbox_floor, unit="×")]
+    for fmt, limit in t.max_ratio_to_floor:
         r = by_fmt.get(fmt)
-        measured = r.engine.summary()["median_ms"] if r and r.engine.per_file else None
-        if r is not None or fmt != "md":  # md is optional in a corpus; the core formats always show
-            out.append(Check(f"{fmt.upper()} median per file{_failed_note(r)}", measured, limit))
+        out.append(Check(f"{fmt.upper()} engine ÷ parse+text floor (paired CPU){_failed_note(r)}",
+                         r.ratios.get("engine/floor") if r else None, limit, unit="×"))
+    out.append(Check("post-reader stages, median CPU per report", post_reader_median(res.inprocess or []),
+                     t.post_reader_median_ms))
     return out
 
 
@@ -181,54 +186,76 @@ def _process_checks(res: Results, t: Targets) -> list[Check]:
         ref = res.scaling[0].page_median_ms if res.scaling else None
         for p in (res.scaling or [])[1:]:
             out.append(Check(f"per-page cost at {p.pages} pages ÷ 10 pages", _ratio(p.page_median_ms, ref), t.max_per_page_growth, unit="×"))
+        big = next((p for p in (res.scaling or []) if p.pages == 300), None)
+        out.append(Check("peak RSS extracting the 300-page PDF", big.peak_rss_mb if big else None,
+                         t.max_peak_rss_mb_300_pages, unit="MiB"))
+    if res.http is not None or "http" in res.errors:
+        cmp = res.http_pool
+        out.append(Check(f"HTTP ÷ bare pool throughput at {t.http_concurrency} clients (paired slices)",
+                         cmp.ratio if cmp and cmp.ratios else None, t.http_min_ratio_to_pool, True, "×"))
+        lv = next((x for x in res.http or [] if x.concurrency == t.http_concurrency), None)
+        errors = None if lv is None else float(lv.errors + (cmp.errors if cmp else 0))
+        out.append(Check(f"HTTP errors at {t.http_concurrency} clients", errors, t.http_max_errors, unit=""))
+    if res.cold is not None or "cold" in res.errors:
+        out.append(Check("cold worker: first request ÷ a warm worker's tenth", res.cold.ratio if res.cold and res.cold.samples else None,
+                         t.cold_max_ratio, unit="×"))
     mem = res.memory
     if mem is not None or "memory" in res.errors:
-        out.append(Check("peak RSS per worker", mem.peak_rss_mb if mem else None, t.max_rss_mb, unit="MB"))
         label = f"RSS growth over {mem.extractions if mem else '?'} extractions"
-        out.append(Check(label, mem.growth_mb if mem else None, t.max_rss_growth_mb, unit="MB"))
-    if res.http is not None or "http" in res.errors:
-        lv = next((x for x in res.http or [] if x.concurrency == t.http_concurrency), None)
-        out.append(Check(f"HTTP p99 at {t.http_concurrency} clients", lv.summary()["p99_ms"] if lv and lv.latencies_ms else None, t.http_p99_ms))
-        out.append(Check(f"HTTP errors at {t.http_concurrency} clients", float(lv.errors) if lv else None, t.http_max_errors, unit=""))
+        out.append(Check(label, mem.growth_mb if mem else None, t.max_rss_growth_mb, unit="MiB"))
     return out
+
+
+def _cpu(t: Timing | None, per_page: bool = False) -> float | None:
+    if t is None or not t.cpu_per_file:
+        return None
+    return t.summary()["cpu_page_median_ms" if per_page else "cpu_median_ms"]
 
 
 def render(res: Results, t: Targets) -> str:
     m = res.machine
     lines = [
-        (f"Machine: {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, {m['platform']}. Load average at start: {m['load_average']}. "
-        f"Engine {m['extractor_version']} at {m['commit']}. Mode: {res.mode}."),
+        (f"Machine: {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, {m['platform']}. "
+         f"Load average (1, 5, 15 min) at start: {m['load_average']}; at the end: {m.get('load_average_end', '?')}. "
+         f"Engine {m['extractor_version']} at {m['commit']}. Mode: {res.mode}."),
         "",
     ]
     if _busy(m):
-        lines += [("**The machine was busy** (load average ≥ CPU count): wall-clock numbers include waiting for a core; "
-                  "the CPU/page column shows the work itself."), ""]
+        lines += [("**The machine was busy** (load average ≥ CPU count): wall-clock numbers include waiting for a core "
+                  "and even CPU times are inflated by contention; the paired ratios compare candidates under the same load."), ""]
     if res.inprocess is not None or res.ocr is not None:
-        lines += ["### In-process `extract()`, warm (ms)", ""]
+        lines += ["### In-process, warm, every candidate round-robin in one run (ms; CPU = thread CPU time)", ""]
         rows = []
-        for r in [*(res.inprocess or []), *([res.ocr] if res.ocr is not None else [])]:
+        for r in res.inprocess or []:
+            pdf = r.fmt == "pdf"
             e = r.engine.summary() if r.engine.per_file else None
-            fl, nv, ep = _page_median(r.floor), _page_median(r.naive), _page_median(r.engine)
             rows.append([
                 r.fmt.upper(), str(r.files), str(r.pages),
-                fmt_ms(e["median_ms"] if e else None), fmt_ms(e["p95_ms"] if e else None),
-                fmt_ms(e["page_median_ms"] if e and r.fmt.startswith("pdf") else None),
-                fmt_ms(e["page_p95_ms"] if e and r.fmt.startswith("pdf") else None),
-                fmt_ms(e["cpu_page_median_ms"] if e else None), fmt_ms(_page_median(r.reader)), fmt_ms(fl), fmt_ms(nv), fmt_ratio(_ratio(ep, fl)), fmt_ratio(_ratio(nv, ep)),
-                str(len(r.engine.errors)),
+                fmt_ms(_cpu(r.engine)), fmt_ms(e["median_ms"] if e else None),
+                fmt_ms(_cpu(r.engine, True) if pdf else None),
+                fmt_ms(_cpu(r.reader, pdf)), fmt_ms(_cpu(r.post_reader)),
+                fmt_ms(_cpu(r.floor, pdf)), fmt_ms(_cpu(r.charbox_floor, pdf)), fmt_ms(_cpu(r.naive, pdf)),
+                fmt_ratio(r.ratios.get("engine/floor")), fmt_ratio(r.ratios.get("engine/charbox_floor")),
+                fmt_ratio(r.ratios.get("naive/engine")), str(len(r.engine.errors)),
             ])
         lines += _table(
-            ["Format", "Files", "Pages", "Median/file", "p95/file", "Median/page", "p95/page",
-             "CPU/page", "Reader/page", "Floor/page", "Naive/page", "Engine÷floor", "Naive÷engine", "Engine errors"],
+            ["Format", "Files", "Pages", "Engine CPU/file", "Engine wall/file", "Engine CPU/page", "Reader CPU",
+             "Post-reader CPU", "Floor CPU", "Char-box floor CPU", "Naive CPU", "Engine÷floor", "Engine÷char-box",
+             "Naive÷engine", "Engine errors"],
             rows,
         )
-        lines += ["", ("CPU/page: median thread CPU time of the same calls (wall time minus waiting for a core on a "
-                  "busy machine). Reader: `extractors.readers.read()` alone (the rest of Median/page is the format-independent "
-                  "pipeline after it). Floor: pypdfium2 text only (PDF), lxml parse of word/document.xml (DOCX), lxml.html parse (HTML), "
-                  "UTF-8 decode (TXT/MD). Naive: pdfplumber extract_text + extract_tables per page (PDF), "
-                  "python-docx Document() + every cell.text (DOCX). For non-PDF formats a file counts as one page."
-                  + (f" PDF-SCAN (OCR): image-only pages read by the [ocr] extra (one warm call, then timed); peak RSS "
-                     f"of the process after it {res.ocr_peak_rss_mb:.0f} MiB." if res.ocr is not None and res.ocr_peak_rss_mb else "")), ""]
+        lines += ["", ("Medians over every (file, round). Reader, floors and naive are per page for PDF, per file otherwise; "
+                  "ratios are medians of per-(file, round) ratios of CPU time. Reader: `extractors.readers.read()`. "
+                  "Post-reader: `extract_document()` on a freshly read document. Floor: pypdfium2 text (PDF), unzip + lxml "
+                  "parse + text of word/document.xml (DOCX), lxml.html parse + text (HTML), UTF-8 decode (TXT/MD). "
+                  "Char-box floor: pypdfium2 text + `FPDFText_GetLooseCharBox` for every character. Naive: pdfplumber "
+                  "extract_text + extract_tables per page (PDF), python-docx Document() + every cell.text (DOCX)."), ""]
+        if res.ocr is not None:
+            o = res.ocr.engine
+            lines += [(f"OCR (`[ocr]` extra, scanned pages, timed alone: seconds a page): {res.ocr.files} files, "
+                       f"{res.ocr.pages} pages, {fmt_ms(_cpu(o, True))} ms CPU and {fmt_ms(o.summary()['page_median_ms'] if o.per_page else None)} "
+                       f"ms wall per page, {len(o.errors)} errors"
+                       + (f"; peak RSS of the process after it {res.ocr_peak_rss_mb:.0f} MiB." if res.ocr_peak_rss_mb else ".")), ""]
         everything = [*(res.inprocess or []), *([res.ocr] if res.ocr is not None else [])]
         failed = {f"{r.fmt}/{name}": err for r in everything for name, err in r.engine.errors.items()}
         for key, err in list(failed.items())[:10]:
@@ -264,6 +291,32 @@ def render(res: Results, t: Targets) -> str:
         if kinds:
             lines += ["", "Errors: " + ", ".join(f"{k} ×{v}" for k, v in kinds.items())]
         lines.append("")
+    if res.http_pool is not None:
+        cmp = res.http_pool
+        lines += [f"### Service vs bare worker pool at {cmp.concurrency} clients ({cmp.workers} workers each, alternating slices)", ""]
+        rows = []
+        for i, (h, p) in enumerate(zip(cmp.http, cmp.pool, strict=False)):
+            hs, ps = h.summary(), p.summary()
+            rows.append([str(i + 1), f"{hs['requests_per_second']:.1f}", f"{ps['requests_per_second']:.1f}",
+                         fmt_ratio(_ratio(hs["requests_per_second"], ps["requests_per_second"])), str(h.errors), str(p.errors),
+                         fmt_ms(hs["p50_ms"]), fmt_ms(ps["p50_ms"])])
+        lines += _table(["Slice", "HTTP req/s", "Pool req/s", "HTTP÷pool", "HTTP errors", "Pool errors", "HTTP p50", "Pool p50"], rows)
+        lines += ["", ("Bare pool: the service's own `app.pool.WorkerPool` with the service's settings, driven in the benchmark "
+                  "process by the same closed loop of clients over the same files (bytes in the job, no HTTP, no spooling). "
+                  "Slices alternate ABBA; the target is judged on the median of the per-slice ratios."), ""]
+    if res.cold is not None:
+        c = res.cold
+        lines += [f"### Cold worker: a new worker's first request ÷ a warm worker's {c.warm_index}th (ms)", ""]
+        lines += _table(["Format", "Trials", "First: worker CPU", f"Warm ({c.warm_index}th): worker CPU", "Ratio (CPU)",
+                         "First: round trip", "Warm: round trip"],
+                        [[fmt.upper(), f"{v['trials']:.0f}", fmt_ms(v["first_ms"]), fmt_ms(v["warm_ms"]), fmt_ratio(v["ratio"]),
+                          fmt_ms(v["first_wall_ms"]), fmt_ms(v["warm_wall_ms"])]
+                         for fmt, v in c.by_format().items()])
+        lines += ["", (f"`{c.start_method}` workers, one at a time, replaced after {c.warm_index} jobs (`max_tasks_per_child`); "
+                       f"starting the pool (forkserver start, preload and warm-up, first fork) took {c.pool_start_ms:.0f} ms. "
+                       f"The warm reference is a report the worker has not seen in any format (after {c.warm_index - 2} "
+                       "other reports). Ratio: median of per-trial ratios; overall median "
+                       f"{fmt_ratio(c.ratio)}." + (f" Errors: {c.errors}" if c.errors else "")), ""]
     if res.memory is not None:
         mem = res.memory
         lines += ["### Memory of one worker (MB)", ""]
@@ -277,10 +330,14 @@ def render(res: Results, t: Targets) -> str:
         lines += ["### Cost growth: synthetic PDFs from corpus pages (ms)", ""]
         ref = res.scaling[0].page_median_ms if res.scaling else None
         lines += _table(
-            ["Pages", "Median/file", "Median/page", "Per page ÷ 10-page files"],
+            ["Pages", "Median/file", "Median/page", "Per page ÷ 10-page files", "Peak RSS before (MiB)", "Peak RSS after (MiB)"],
             [[str(p.pages), fmt_ms(p.file_median_ms), fmt_ms(p.page_median_ms),
-              p.error or fmt_ratio(_ratio(p.page_median_ms, ref))] for p in res.scaling],
+              p.error or fmt_ratio(_ratio(p.page_median_ms, ref)),
+              "—" if p.peak_rss_before_mb is None else f"{p.peak_rss_before_mb:.0f}",
+              "—" if p.peak_rss_mb is None else f"{p.peak_rss_mb:.0f}"] for p in res.scaling],
         )
+        lines += ["", ("Peak RSS: VmHWM of a fresh spawned process after one extraction of a 10-page corpus PDF (before) and "
+                  "after one extraction of the synthetic PDF (after).")]
         lines.append("")
     for section, err in res.errors.items():
         lines += [f"- section `{section}` failed: {err}"]

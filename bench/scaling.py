@@ -20,6 +20,9 @@ class ScalingPoint:
     file_median_ms: float
     page_median_ms: float
     error: str | None = None
+    # a fresh spawned worker's VmHWM after warming on a 10-page file, and after extracting this PDF once
+    peak_rss_before_mb: float | None = None
+    peak_rss_mb: float | None = None
 
 
 def build_pdf(sources: list[CorpusFile], pages: int, out: Path) -> Path:
@@ -73,5 +76,29 @@ def run(pdfs: list[CorpusFile], sizes: tuple[int, ...], repetitions: int) -> lis
         for n in sizes:
             path = build_pdf(ten, n, Path(tmp) / f"synthetic_{n}p.pdf")
             big = CorpusFile(path, "pdf", path.read_bytes(), n)
-            points.append(_point(big, repetitions, 1 if n <= 100 else 0))
+            point = _point(big, repetitions, 1 if n <= 100 else 0)
+            try:
+                point.peak_rss_before_mb, point.peak_rss_mb = peak_rss(ten[0], big)
+            except Exception as exc:  # noqa: BLE001 - reported in the table
+                point.error = point.error or f"peak RSS: {type(exc).__name__}: {exc}"[:200]
+            points.append(point)
     return points
+
+
+def _peak_task(warm: CorpusFile, big: CorpusFile) -> tuple[float, float]:
+    from .stats import rss_mb
+
+    engine_call(warm)
+    _, before = rss_mb()
+    engine_call(big)
+    _, after = rss_mb()
+    return before, after
+
+
+def peak_rss(warm: CorpusFile, big: CorpusFile) -> tuple[float, float]:
+    """(peak RSS after a warm-up extraction, peak RSS after extracting `big`) of a fresh spawned process, MiB."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_peak_task, warm, big).result()
