@@ -5,18 +5,16 @@ job store and the spooled job files, and SIGKILL its worker processes.
 """
 from __future__ import annotations
 
-import importlib.util
 import io
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import app_proc
 import httpx
 import pikepdf
 import redis
@@ -25,19 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 FINAL = ("succeeded", "failed")
 
 
-def _load_loadtest() -> ModuleType:
-    name = "govreport_loadtest"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / "loadtest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the file executes
-    spec.loader.exec_module(module)
-    return module
-
-
-loadtest = _load_loadtest()
+loadtest = app_proc.loadtest()  # scripts/loadtest.py as a module, loaded once (shared with app_proc)
 
 
 def start_service(tmpdir: Path, **settings: object) -> Any:
