@@ -51,6 +51,9 @@ def extract_json(
     return extract(data, filename, content_type, options).to_json()
 
 
+MAX_ROW_WARNINGS = 200  # per-row warnings listed in a response; real reports stay far below it
+
+
 def extract_document(doc: Document, options: ExtractOptions | None = None) -> ExtractionResult:
     """Run every stage after the reader on an already-read document.
 
@@ -71,7 +74,10 @@ def extract_document(doc: Document, options: ExtractOptions | None = None) -> Ex
     scored = confidence.score(matches, findings, doc)
     info = metadata.extract(doc, tpl, secs, view=v)
     warnings = [Warning(code=w.split(":", 1)[0], message=w) for w in doc.warnings]
-    warnings += [indicators.unmatched_warning(u) for u in unmatched]
+    warnings += [indicators.unmatched_warning(u) for u in unmatched[:MAX_ROW_WARNINGS]]
+    if len(unmatched) > MAX_ROW_WARNINGS:  # a document of thousands of stray rows: the count, not one warning each
+        warnings.append(Warning(code="row_warnings_truncated",
+                                message=f"{len(unmatched) - MAX_ROW_WARNINGS} more unmatched or duplicate rows are not listed."))
     return ExtractionResult(
         extractor_version=__version__,
         document=info,

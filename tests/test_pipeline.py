@@ -47,3 +47,17 @@ def test_extract_json_is_the_result_serialised_once(corpus: Path) -> None:
     back = ExtractionResult.model_validate_json(body)
     assert {i.id: i.value for i in back.indicators}["requests.new.total"] == 224
     assert "年度报告".encode() in body  # UTF-8 as is, not \\u escapes
+
+
+def test_per_row_warnings_are_capped_with_a_count_of_the_rest() -> None:
+    """Thousands of stray rows give MAX_ROW_WARNINGS warnings and one count, not one warning each."""
+    from extractors.gate import GateSettings
+    from extractors.pipeline import MAX_ROW_WARNINGS, ExtractOptions
+
+    labels = ["收到申请数", "予以公开", "部分公开", "不予公开", "总计"]
+    text = "".join(f"{labels[i % len(labels)]}\t{i}\t{i + 1}\t{i + 2}\n" for i in range(2_000))
+    result = extract(text.encode(), filename="r.txt", options=ExtractOptions(gate=GateSettings(threshold=0.0)))
+    rows = [w for w in result.warnings if w.code in ("unmatched_row", "duplicate_value")]
+    assert len(rows) == MAX_ROW_WARNINGS
+    [rest] = [w for w in result.warnings if w.code == "row_warnings_truncated"]
+    assert rest.message.split()[0].isdigit() and int(rest.message.split()[0]) > 0
