@@ -513,6 +513,7 @@ class _Walker:
         self.tag_trpr, self.tag_tcpr = wp + "trPr", wp + "tcPr"
         self.tag_tblprex, self.tag_gridbefore = wp + "tblPrEx", wp + "gridBefore"
         self.cell_props = {wp + "gridSpan": "span", wp + "vMerge": "v", wp + "hMerge": "h", wp + "cellDel": "del"}
+        self.cell_tags = self.inline_tags + tuple(self.cell_props)  # one filtered pass per cell
         self.val = wp + "val"
         self.tag_altchunk = wp + "altChunk"
 
@@ -619,9 +620,53 @@ class _Walker:
             elif ch.tag == self.tag_altchunk:
                 self.warnings.append("An embedded altChunk part was not read.")
 
-    def _cell_text(self, tc: etree._Element) -> str:
+    def _cell(self, tc: etree._Element) -> tuple[int, str | None, str | None, bool, list]:  # type: ignore[type-arg]
+        """(gridSpan, vMerge, hMerge, deleted, text pieces) of a cell, from one filtered pass over it.
+
+        The merge marks count only as children of the cell's own (first) w:tcPr, not of a nested
+        table's cells. Paragraph numbers are not taken here: a cell that turns out to continue a
+        merge is never printed, so its paragraphs must not advance a list counter; with numbering,
+        each paragraph is left in `pieces` as its element for `_cell_text` to number.
+        """
+        span, vmerge, hmerge, deleted = 1, None, None, False
+        inline, props, val = self.inline, self.cell_props, self.val
+        number_paras = self.numbering is not None
+        tag_p = self.tag_p
+        pieces: list = []  # type: ignore[type-arg]
+        tcpr: etree._Element | None | bool = False  # False: not looked up yet
+        for el in tc.iter(*self.cell_tags):  # the tag filter runs in C: run and cell formatting skipped
+            tag = el.tag
+            if tag in inline:
+                piece = inline[tag]
+                if piece is None:
+                    pieces.append(el.text or "")
+                else:
+                    pieces.append(piece)
+                    if number_paras and tag == tag_p:
+                        pieces.append(el)
+                continue
+            if tcpr is False:
+                tcpr = next(tc.iterchildren(self.tag_tcpr), None)
+            if el.getparent() is not tcpr:
+                continue
+            prop = props[tag]
+            if prop == "span":
+                span = _int(el.get(val), 1, 1, self.settings.max_grid_span)
+            elif prop == "v":
+                vmerge = el.get(val) or "continue"
+            elif prop == "h":
+                hmerge = el.get(val) or "continue"
+            else:
+                deleted = True
+        return span, vmerge, hmerge, deleted, pieces
+
+    def _cell_text(self, pieces: list) -> str:  # type: ignore[type-arg]
         """A cell's lines: one per paragraph with text, nested tables one line per cell paragraph."""
-        return "\n".join(self._lines(self._text(tc)))
+        if self.numbering is not None:
+            pieces = [p if isinstance(p, str) else self._number(p) for p in pieces]
+        elif len(pieces) == 2 and pieces[0] == "\n" and "\n" not in pieces[1]:
+            return pieces[1].strip()  # the common cell: one paragraph of one run
+        return "\n".join(self._lines("".join(pieces)))
 
     def _rows(self, tbl: etree._Element) -> list[etree._Element]:
         """The rows of a table, looking through content-control and customXml wrappers."""
@@ -659,23 +704,6 @@ class _Walker:
                 return _int(el.get(self.val), 0, 0, self.settings.max_grid_span)
         return 0
 
-    def _cell_props(self, tc: etree._Element) -> tuple[int, str | None, str | None, bool]:
-        """(gridSpan, vMerge, hMerge, deleted) of a cell, in one filtered pass over w:tcPr."""
-        span, vmerge, hmerge, deleted = 1, None, None, False
-        for tcpr in tc.iterchildren(self.tag_tcpr):
-            for el in tcpr.iterchildren(*self.cell_props):  # tag filter runs in C: borders, shading skipped
-                prop = self.cell_props[el.tag]
-                if prop == "span":
-                    span = _int(el.get(self.val), 1, 1, self.settings.max_grid_span)
-                elif prop == "v":
-                    vmerge = el.get(self.val) or "continue"
-                elif prop == "h":
-                    hmerge = el.get(self.val) or "continue"
-                else:
-                    deleted = True
-            break
-        return span, vmerge, hmerge, deleted
-
     def _table(self, tbl: etree._Element) -> None:
         """Lay the rows on the grid: gridBefore shifts, gridSpan widens, vMerge continues grow rowspan."""
         index = self.n_tables
@@ -700,7 +728,7 @@ class _Walker:
             row_cells: list[list] = []
             continued: set[int] = set()
             for tc in self._cells(tr):
-                span, vmerge, hmerge, deleted = self._cell_props(tc)
+                span, vmerge, hmerge, deleted, pieces = self._cell(tc)
                 if deleted:
                     continue
                 positions += span
@@ -720,7 +748,7 @@ class _Walker:
                         continued.add(start[2])
                         col += span
                         continue
-                rec = [self._cell_text(tc), r, col, 1, span]
+                rec = [self._cell_text(pieces), r, col, 1, span]
                 row_cells.append(rec)
                 for k in range(col, col + span):  # merges this cell overlaps end here
                     if k in cover:
