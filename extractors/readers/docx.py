@@ -514,6 +514,8 @@ class _Walker:
         self.tag_tblprex, self.tag_gridbefore = wp + "tblPrEx", wp + "gridBefore"
         self.cell_props = {wp + "gridSpan": "span", wp + "vMerge": "v", wp + "hMerge": "h", wp + "cellDel": "del"}
         self.cell_tags = self.inline_tags + tuple(self.cell_props)  # one filtered pass per cell
+        self.tag_tbl = wp + "tbl"
+        self.table_tags = self.cell_tags + (self.tag_tc, self.tag_tr, self.tag_tbl)  # one pass per table
         self.val = wp + "val"
         self.tag_altchunk = wp + "altChunk"
 
@@ -697,6 +699,85 @@ class _Walker:
         cells = self._cells(rows[0])
         return cells[0] if len(cells) == 1 else None
 
+    def _gather(self, tbl: etree._Element, grid: list[list[etree._Element]]) -> dict:  # type: ignore[type-arg]
+        """`_cell()` of every cell of `grid` (the table's rows of cells), from one filtered pass over the table.
+
+        The pass yields cell and row starts and every text piece and merge mark in document order;
+        a piece belongs to the cell started last as long as that cell's subtree ends where the next
+        cell or row starts (checked per cell with getnext(), which holds for every cell Word writes).
+        A cell followed by anything else is read by its own pass, and a table whose stream holds
+        cells or rows the grid does not (a nested table, a row inside a cell) by one pass per cell.
+        """
+        out: dict = {}  # type: ignore[type-arg]  # tc -> [span, vmerge, hmerge, deleted, pieces]
+        wanted = set()
+        for cells in grid:
+            wanted.update(cells)
+        inline, props, val = self.inline, self.cell_props, self.val
+        number_paras = self.numbering is not None
+        tag_p, tag_tc, tag_tr, tag_tcpr = self.tag_p, self.tag_tc, self.tag_tr, self.tag_tcpr
+        marks = (tag_tc, tag_tr)
+        n_cells = n_rows = 0
+        cell: list | None = None  # type: ignore[type-arg]  # the slot pieces and marks go to
+        pieces: list = []  # type: ignore[type-arg]
+        tc: etree._Element | None = None
+        tcpr: etree._Element | None | bool = False
+        for el in tbl.iterdescendants(*self.table_tags):
+            tag = el.tag
+            if tag in inline:
+                if cell is not None:
+                    piece = inline[tag]
+                    if piece is None:
+                        pieces.append(el.text or "")
+                    else:
+                        pieces.append(piece)
+                        if number_paras and tag == tag_p:
+                            pieces.append(el)
+                continue
+            if tag == tag_tc:
+                n_cells += 1
+                cell = None
+                if el not in wanted:
+                    continue
+                end: etree._Element | None = el
+                while end is not tbl:  # the first element after the cell's subtree
+                    nxt = end.getnext()  # type: ignore[union-attr]
+                    if nxt is not None:
+                        break
+                    end = end.getparent()  # type: ignore[union-attr]
+                else:
+                    nxt = None
+                if nxt is None or nxt.tag in marks:
+                    pieces = []
+                    cell = out[el] = [1, None, None, False, pieces]
+                    tc, tcpr = el, False
+                else:
+                    out[el] = list(self._cell(el))
+                continue
+            if tag == tag_tr:
+                n_rows += 1
+                cell = None
+                continue
+            if tag == self.tag_tbl:
+                return {c: list(self._cell(c)) for c in wanted}
+            if cell is None:
+                continue
+            if tcpr is False:
+                tcpr = next(tc.iterchildren(tag_tcpr), None)  # type: ignore[union-attr]
+            if el.getparent() is not tcpr:
+                continue
+            prop = props[tag]
+            if prop == "span":
+                cell[0] = _int(el.get(val), 1, 1, self.settings.max_grid_span)
+            elif prop == "v":
+                cell[1] = el.get(val) or "continue"
+            elif prop == "h":
+                cell[2] = el.get(val) or "continue"
+            else:
+                cell[3] = True
+        if n_cells != len(wanted) or n_rows != len(grid):
+            return {c: list(self._cell(c)) for c in wanted}
+        return out
+
     def _grid_before(self, tr: etree._Element) -> int:
         """Empty grid columns a row skips before its first cell (w:trPr or w:tblPrEx)."""
         for holder in tr.iterchildren(self.tag_trpr, self.tag_tblprex):
@@ -722,13 +803,16 @@ class _Walker:
                 if cover.get(k) is rec:
                     del cover[k]
 
-        for tr in self._rows(tbl):
+        trs = self._rows(tbl)
+        grid = [self._cells(tr) for tr in trs]
+        slots = self._gather(tbl, grid)
+        for tr, cells in zip(trs, grid):
             col = self._grid_before(tr)
             positions += col
             row_cells: list[list] = []
             continued: set[int] = set()
-            for tc in self._cells(tr):
-                span, vmerge, hmerge, deleted, pieces = self._cell(tc)
+            for tc in cells:
+                span, vmerge, hmerge, deleted, pieces = slots[tc]
                 if deleted:
                     continue
                 positions += span
