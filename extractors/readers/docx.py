@@ -518,6 +518,7 @@ class _Walker:
         self.table_tags = self.cell_tags + (self.tag_tc, self.tag_tr, self.tag_tbl)  # one pass per table
         self.val = wp + "val"
         self.tag_altchunk = wp + "altChunk"
+        self.tag_outline, self.tag_pstyle, self.tag_numpr = wp + "outlineLvl", wp + "pStyle", wp + "numPr"
 
     # -- text --------------------------------------------------------------
 
@@ -539,48 +540,54 @@ class _Walker:
     def _lines(text: str) -> list[str]:
         return [s for s in (line.strip() for line in text.split("\n")) if s]
 
-    def _number(self, p: etree._Element) -> str:
+    def _marks(self, p: etree._Element) -> tuple[etree._Element | None, ...]:
+        """(outlineLvl, pStyle, numPr): the first of each among the children of p's leading w:pPr."""
+        lvl = ps = num = None
+        if len(p) and p[0].tag == self.ppr:
+            tag_lvl, tag_ps, tag_num = self.tag_outline, self.tag_pstyle, self.tag_numpr
+            for ch in p[0]:  # a handful of children: cheaper than three find() calls
+                tag = ch.tag
+                if tag == tag_ps:
+                    ps = ps if ps is not None else ch
+                elif tag == tag_num:
+                    num = num if num is not None else ch
+                elif tag == tag_lvl:
+                    lvl = lvl if lvl is not None else ch
+        return lvl, ps, num
+
+    def _number(self, p: etree._Element, marks: tuple[etree._Element | None, ...] | None = None) -> str:
         """The automatic list number Word prints before paragraph `p`, advancing its counter."""
         if self.numbering is None or not len(p) or p[0].tag != self.ppr:
             return ""
-        ppr, wp, val = p[0], self.wp, self.val
-        numpr = ppr.find(wp + "numPr")
+        wp, val = self.wp, self.val
+        _, ps, numpr = marks if marks is not None else self._marks(p)
         if numpr is not None:
             nid, ilvl = numpr.find(wp + "numId"), numpr.find(wp + "ilvl")
             num_id = nid.get(val, "") if nid is not None else ""
             level = _int(ilvl.get(val), 0) if ilvl is not None else 0
         else:
-            ps = ppr.find(wp + "pStyle")
             num_id, level = self.styles.numbering.get(ps.get(val, "") if ps is not None else "", ("", 0))
         if not num_id or num_id == "0":
             return ""
         return self.numbering.label(num_id, level)
 
-    def _para_text(self, p: etree._Element) -> str:
-        text = self._number(p) + self._text(p)
+    def _para_text(self, p: etree._Element, marks: tuple[etree._Element | None, ...]) -> str:
+        text = self._number(p, marks) + self._text(p)
         if "\n" in text:
             return "\n".join(self._lines(text))
         return text.strip()
 
-    def _para_style(self, p: etree._Element) -> str | None:
-        if not len(p) or p[0].tag != self.ppr:
-            return None
-        ppr = p[0]
-        wp = self.wp
-        lvl = ppr.find(wp + "outlineLvl")
+    def _para_style(self, marks: tuple[etree._Element | None, ...]) -> str | None:
+        lvl, ps, _ = marks
         if lvl is not None:
             v = lvl.get(self.val) or ""
             if 0 <= _int(v, 9) < 9:
                 return "heading"
-        ps = ppr.find(wp + "pStyle")
         if ps is not None:
             hint = self.styles.hints.get(ps.get(self.val) or "")
             if hint:
                 return hint
         return None
-
-    def _numbered(self, p: etree._Element) -> bool:
-        return bool(len(p)) and p[0].tag == self.ppr and p[0].find(self.wp + "numPr") is not None
 
     def _all_bold(self, p: etree._Element) -> bool:
         """Every run that carries text is bold: how reports without heading styles mark headings."""
@@ -603,12 +610,13 @@ class _Walker:
         for ch in parent:
             rule = rules.get(ch.tag, _IGNORE) if isinstance(ch.tag, str) else _IGNORE
             if rule == _PARA:
-                text = self._para_text(ch)
+                marks = self._marks(ch)
+                text = self._para_text(ch, marks)
                 if text:
-                    style = self._para_style(ch)
+                    style = self._para_style(marks)
                     if style is None and len(text) <= self.settings.bold_heading_max_chars and self._all_bold(ch):
                         style = "heading"
-                    elif style is None and self._numbered(ch):
+                    elif style is None and marks[2] is not None:  # w:numPr: a list item
                         style = "list"
                     self.blocks.append(Paragraph(text, Source(line=len(self.blocks)), style=style))
             elif rule == _TABLE:
@@ -847,11 +855,12 @@ class _Walker:
                 close(open_v[c])
             rows_out.append(row_cells)
             r += 1
+        # positional arguments (page, bbox, table, row, col): the same records, built a third cheaper
         rows = tuple(
-            tuple(
-                Cell(text, row, col, rowspan, colspan, Source(table=index, row=row, col=col))
+            tuple([
+                Cell(text, row, col, rowspan, colspan, Source(None, None, index, row, col))
                 for text, row, col, rowspan, colspan in rc
-            )
+            ])
             for rc in rows_out
         )
         self.blocks.append(Table(rows=rows, index=index, source=Source(table=index, line=len(self.blocks))))
