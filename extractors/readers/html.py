@@ -234,10 +234,12 @@ def _page_title(root: etree._Element) -> str | None:
 
 def clean_inline(s: str) -> str:
     """Collapse HTML whitespace; a source line break between CJK characters is no space."""
-    if s.isprintable() and "  " not in s:
+    if (s.isprintable() or ("\u3000" in s and s.replace("\u3000", "").isprintable())) and "  " not in s:
         # nothing to remove or collapse: invisible characters (Cf), tabs and line breaks (Cc) and
-        # no-break spaces (Zs) are all unprintable, and single spaces stay; most cells are like this
+        # no-break spaces (Zs) are all unprintable, single spaces and U+3000 stay; most cells are like this
         return s.strip()
+    if s.isspace():
+        return ""  # what is left after collapsing is whitespace, which strip() removes
     s = _INVISIBLE.sub("", s)
     if "\n" in s:
         s = _CJK_BREAK.sub("", s)
@@ -275,17 +277,23 @@ def _has_block_child(el: etree._Element) -> bool:
     return any(_tag(c) in _BLOCK_TAGS for c in el)
 
 
+# tags _is_chrome() never asks the text statistics of; the survey keeps none for them unless voted for
+_NEVER_CHROME_TAGS = frozenset({"p", "td", "th", "li", "span", "font", "strong", "b"})
+
+
 @dataclass(slots=True)
 class _Page:
     """What one walk of the parsed page learns, so no later step walks the tree again.
 
-    Per element of the body: its text length and link-text length (script/style text is not text,
-    surrounding whitespace does not count) and the document-order numbers of its subtree (`span`:
-    first, last), which answer "is it inside" and "which comes first" for regions without another
-    walk. Also the readability votes (each unit scores its parent fully and its grandparent by
-    half), the layout verdict of every table met, the <h1>s of the body, and the page's element
-    count and nesting depth (the limits of parse_html()). One pass keeps body detection linear
-    in the page size however deep the markup is.
+    Per element of the body that a later step asks about (voted-for containers, tables, elements
+    that could be chrome): its text length and link-text length (script/style text is not text,
+    surrounding whitespace does not count), and for voted-for containers, tables and <h1>s the
+    document-order numbers of the subtree (`span`: first, last), which answer "is it inside" and
+    "which comes first" without another walk. Also the readability votes (each unit scores its
+    parent fully and its grandparent by half), the layout verdict of every table met, the <h1>s
+    of the body in document order, and the page's element count and nesting depth (the limits
+    of parse_html()). One pass keeps body detection linear in the page size however deep the
+    markup is.
     """
 
     chars: dict[etree._Element, int] = field(default_factory=dict)
@@ -302,11 +310,12 @@ class _Page:
         chars, links, span, scores, h1 = pg.chars, pg.links, pg.span, pg.scores, pg.h1
         min_chars = settings.min_unit_chars
         drop, units, leaf_units, blocks = _DROP_TAGS, _UNIT_TAGS, _LEAF_UNIT_TAGS, _BLOCK_TAGS
-        self_scoring, punct = _SELF_SCORING_TAGS, _PUNCT
+        self_scoring, punct, unasked = _SELF_SCORING_TAGS, _PUNCT, _NEVER_CHROME_TAGS
         row_tags = ("tr", "tbody", "thead", "tfoot")
         layout = pg.layout_of
-        n = 0  # elements met (document order number of the current one)
+        n = 0  # elements met: the document-order number of the current one
         deepest = 0
+        linked = 0  # link text met so far: an element's link text is how much its subtree adds
 
         def outside(el: etree._Element, depth: int) -> None:
             """Outside the body only the size limits count."""
@@ -322,9 +331,9 @@ class _Page:
                     outside(c, depth + 1)
             span[el] = (first, n)
 
-        def plain(el: etree._Element, depth: int) -> None:
-            """Text lengths and span of `el`, which casts no vote (inside a unit or a dropped subtree)."""
-            nonlocal n, deepest
+        def plain(el: etree._Element, depth: int) -> int:
+            """Text length of `el`, which casts no vote (inside a unit or a dropped subtree)."""
+            nonlocal n, deepest, linked
             n += 1
             first = n
             if depth > deepest:
@@ -332,47 +341,50 @@ class _Page:
             tag = el.tag
             if tag == "h1":
                 h1.append(el)  # in document order
+            before = linked
             text = el.text
             size = len(text.strip()) if text else 0
-            k = 0
             for c in el:
-                plain(c, depth + 1)
-                size += chars[c]
-                k += links[c]
+                size += plain(c, depth + 1)
                 tail = c.tail
                 if tail:
                     size += len(tail.strip())
-            span[el] = (first, n)
             if tag in drop or not isinstance(tag, str):
-                chars[el] = links[el] = 0
-            else:
+                linked = before
+                size = 0
+            elif tag == "a":
+                linked = before + size
+            if tag not in unasked:
                 chars[el] = size
-                links[el] = size if tag == "a" else k
+                links[el] = linked - before
+                if tag == "table" or tag == "h1":
+                    span[el] = (first, n)
+            return size
 
-        def inside(el: etree._Element, depth: int, votes: bool) -> None:
+        def inside(el: etree._Element, depth: int, votes: bool) -> int:
             """`plain()` for an element that may be a unit (`votes`) or whose children may be."""
-            nonlocal n, deepest
+            nonlocal n, deepest, linked
             tag = el.tag
             if not isinstance(tag, str) or tag in drop:
-                plain(el, depth)
-                return
-            unit = False
+                return plain(el, depth)
             if votes:
                 if tag == "table":
                     unit = not layout(el)
                 else:
                     unit = tag in units or (tag in leaf_units and not any(c.tag in blocks for c in el))
                 if unit:
-                    plain(el, depth)
-                    size = chars[el]
+                    first = n + 1
+                    before = linked
+                    size = plain(el, depth)
                     if size < min_chars:
-                        return
+                        return size
                     s = 1.0 + min(len(punct.findall(_text(el))), 30) + min(size / 100.0, 3.0)
                     if tag == "table":
                         s += 3.0
                     if tag in self_scoring:
                         # a text-only box (paragraphs as <br>-separated lines) can itself be the body
                         scores[el] = scores.get(el, 0.0) + s
+                        chars[el], links[el], span[el] = size, linked - before, (first, n)
                     parent = el.getparent()
                     if parent is not None:
                         if _tag(parent) in row_tags:
@@ -381,26 +393,28 @@ class _Page:
                         grand = parent.getparent()
                         if grand is not None:
                             scores[grand] = scores.get(grand, 0.0) + s / 2.0
-                    return
+                    return size
             n += 1
             first = n
             if depth > deepest:
                 deepest = depth
             if tag == "h1":
                 h1.append(el)
+            before = linked
             text = el.text
             size = len(text.strip()) if text else 0
-            k = 0
             for c in el:
-                inside(c, depth + 1, True)
-                size += chars[c]
-                k += links[c]
+                size += inside(c, depth + 1, True)
                 tail = c.tail
                 if tail:
                     size += len(tail.strip())
-            span[el] = (first, n)
+            if tag == "a":
+                linked = before + size
+            # every voting container is kept: its votes come from below, so only now is it known
             chars[el] = size
-            links[el] = size if tag == "a" else k
+            links[el] = linked - before
+            span[el] = (first, n)
+            return size
 
         if body is root:
             inside(root, 1, False)
@@ -681,9 +695,9 @@ def table_from_element(
         for td in _row_cells(tr):
             while c < nb and busy[c] > r:
                 c += 1
-            get = td.get
-            cs = 1 if get("colspan") is None else min(max(_int_attr(td, "colspan", 1), 1), max_colspan)
-            if get("rowspan") is None:
+            names = td.keys()  # attribute names: most cells have no span
+            cs = 1 if "colspan" not in names else min(max(_int_attr(td, "colspan", 1), 1), max_colspan)
+            if "rowspan" not in names:
                 rs = 1  # r < n, so the clamp to n - r keeps it
             else:
                 rs = _int_attr(td, "rowspan", 1)
@@ -698,12 +712,21 @@ def table_from_element(
                 busy.extend([0] * (end - nb))
                 nb = end
             free = r + rs
-            for k in range(c, end):
-                if busy[k] < free:
-                    busy[k] = free
+            if cs == 1:
+                if busy[c] < free:
+                    busy[c] = free
+            else:
+                for k in range(c, end):
+                    if busy[k] < free:
+                        busy[k] = free
+            if len(td):
+                text = cell_text(td)
+            else:
+                text = td.text
+                text = clean_inline(text) if text else ""
             sl = td.sourceline
             # positional Source (page, bbox, table, row, col, line): the same record, cheaper to build
-            cells.append(Cell(cell_text(td), r, c, rs, cs, Source(None, None, index, r, c, (sl - 1 + line_offset) if sl else None)))
+            cells.append(Cell(text, r, c, rs, cs, Source(None, None, index, r, c, (sl - 1 + line_offset) if sl else None)))
             c = end
         out.append(tuple(cells))
     if not any(out):
