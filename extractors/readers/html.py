@@ -594,7 +594,7 @@ class _Flow:
             style = self.style
             if style is None and len(text) <= 40 and _HEADING_TEXT.match(text) and not text.endswith("。"):
                 style = "heading"
-            self.blocks.append(Paragraph(text, Source(line=self.line), style))
+            self.blocks.append(Paragraph(text, Source(None, None, None, None, None, self.line), style))
         self.parts.clear()
         self.line = None
         self.style = None
