@@ -3,7 +3,10 @@
 Why raw lxml instead of python-docx: building python-docx's object model and
 asking every `cell.text` costs 25–60 ms per report; one safe lxml parse plus one
 element walk costs a few milliseconds and lets us resolve `gridSpan`, `vMerge`,
-`gridBefore`/`gridAfter` ourselves.
+`gridBefore`/`gridAfter` ourselves. A table is read by one tag-filtered `iter()` (the
+filter runs in C; each such call has a set-up cost per tag, so one call per table rather
+than two per cell), with a per-cell fallback wherever the markup is not the plain
+table → row → cell nesting Word writes.
 
 Why the zip checks come first: DOCX files come from the internet. The container
 is inspected (entry count, declared sizes, per-entry compression ratio) before

@@ -9,7 +9,10 @@ punctuation, class/id names such as ``TRS_Editor``, ``zoom`` or
 push it down, and link-heavy text is discounted. The report's own statistics
 tables count as units of their container, and a numeric table left outside the
 winner (a CMS that renders the attachment table in a sibling block) is kept
-too. Everything outside the kept regions is ignored.
+too. Everything outside the kept regions is ignored. One walk of the parsed tree (`_Page`)
+collects everything that choice needs (text and link lengths, votes, table verdicts,
+document order) along with the depth and size limits, so only the kept regions are walked
+again, to emit them.
 
 Inside the regions, block elements and ``<br>`` end a Paragraph; data tables
 become `Table` blocks on the HTML table grid (colspan/rowspan resolved, empty
