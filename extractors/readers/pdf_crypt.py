@@ -18,8 +18,10 @@ password check accepts are returned, so a decoy dictionary changes nothing.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import struct
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 _PAD = bytes.fromhex("28BF4E5E4E758A4164004E56FFFA01082E2E00B6D0683E802F0CA9FE6453697A")
@@ -48,9 +50,9 @@ class FileKey:
     revision: int
 
 
-def _literal(data: bytes, pos: int) -> tuple[bytes, int]:
-    """The literal string starting after the `(` at `pos`, and the position after its `)`."""
-    out, depth, i, n = bytearray(), 1, pos, len(data)
+def _literal(data: bytes, pos: int, limit: int = _MAX_DICT) -> tuple[bytes, int]:
+    """The literal string starting after the `(` at `pos` (at most `limit` bytes looked at), and the position after its `)`."""
+    out, depth, i, n = bytearray(), 1, pos, min(len(data), pos + limit)
     while i < n:
         c = data[i]
         if c == 0x5C and i + 1 < n:  # backslash
@@ -155,12 +157,19 @@ def _value(data: bytes, i: int, end: int, depth: int) -> tuple[object, int]:
 
 def _object_dict(data: bytes, num: int, gen: int) -> dict[bytes, object]:
     """The dictionary of object `num gen` (the last definition in the file, as an incremental update wins)."""
+    head, end = b"%d %d obj" % (num, gen), len(data)
+    for _ in range(8):  # the plain spelling, from the end (fast)
+        i = data.rfind(head, 0, end)
+        if i < 0:
+            break
+        end = i
+        if i == 0 or not data[i - 1 : i].isdigit():
+            m = re.compile(rb"\s*<<").match(data, i + len(head))
+            return parse_dict(data, m.end() - 2)[0] if m else {}
     last = None
-    for last in re.finditer(rb"(?<![0-9])%d\s+%d\s+obj\s*<<" % (num, gen), data):
+    for last in itertools.islice(re.finditer(rb"(?<![0-9])%d\s+%d\s+obj\s*<<" % (num, gen), data), 64):
         pass
-    if last is None:
-        return {}
-    return parse_dict(data, last.end() - 2)[0]
+    return parse_dict(data, last.end() - 2)[0] if last is not None else {}
 
 
 def _cipher():
@@ -262,25 +271,50 @@ def _keys_r5_r6(enc: dict[bytes, object]) -> list[FileKey]:
     return [FileKey(key, method, r)]
 
 
+def _from_the_end(data: bytes, word: bytes, pattern: re.Pattern[bytes], tries: int = 16) -> Iterator[re.Match[bytes]]:
+    """Matches of `pattern` at the last `tries` places `word` occurs, newest first (the trailer is at the end).
+
+    Bounded whatever the file holds: a file of a million `/ID[(` costs 16 matches, not a million. A name
+    spelled with #xx escapes is found by a forward scan of the first few matches only when the plain
+    spelling is absent."""
+    end, found = len(data), False
+    for _ in range(tries):
+        i = data.rfind(word, 0, end)
+        if i < 0:
+            break
+        end = i
+        m = pattern.match(data, i)
+        if m:
+            found = True
+            yield m
+    if not found:
+        yield from itertools.islice(pattern.finditer(data), tries)
+
+
+def _distinct(values: Iterable[object], n: int) -> list:  # type: ignore[type-arg]
+    out: list[object] = []
+    for v in values:
+        if v not in out:
+            out.append(v)
+            if len(out) >= n:
+                break
+    return out
+
+
 def file_keys(data: bytes) -> list[FileKey]:
     """Keys the empty user password opens, one per genuine standard-handler dictionary found (usually 0 or 1)."""
-    refs: list[tuple[int, int] | int] = []
-    for m in _ENCRYPT.finditer(data):
-        ref: tuple[int, int] | int = (int(m.group(1)), int(m.group(2))) if m.group(1) else m.start(3)
-        if ref not in refs:
-            refs.append(ref)
+    refs = _distinct(
+        ((int(m.group(1)), int(m.group(2))) if m.group(1) else m.start(3) for m in _from_the_end(data, b"/Encrypt", _ENCRYPT)),
+        _MAX_CANDIDATES,
+    )
     if not refs:
         return []
-    ids: list[bytes] = []
-    for m in reversed(list(_ID.finditer(data))):
-        first = _hex(m.group(1)) if m.group(1) != b"(" else _literal(data, m.end())[0]
-        if first not in ids:
-            ids.append(first)
-        if len(ids) >= _MAX_CANDIDATES:
-            break
-    ids = ids or [b""]
+    ids = _distinct(
+        (_hex(m.group(1)) if m.group(1) != b"(" else _literal(data, m.end(), 256)[0] for m in _from_the_end(data, b"/ID", _ID)),
+        _MAX_CANDIDATES,
+    ) or [b""]
     keys: list[FileKey] = []
-    for ref in refs[-_MAX_CANDIDATES:]:
+    for ref in refs:
         enc = parse_dict(data, ref)[0] if isinstance(ref, int) else _object_dict(data, *ref)
         if enc.get(b"Filter") != b"Standard":
             continue

@@ -191,3 +191,15 @@ def test_names_written_with_hex_escapes_are_read_as_pdfium_reads_them() -> None:
     assert b"/Filter" not in data
     with pytest.raises(ResourceLimitError):
         B.check(data)
+
+
+@pytest.mark.parametrize("junk", [b"/ID[(", b"/ID [(\\\\\\\\", b"/Encrypt 1 0 R ", b"/Encrypt <<", b"/Encr#79pt 1 0 R "],
+                         ids=["unclosed-ids", "escaped-ids", "encrypt-refs", "inline-encrypts", "escaped-encrypt-refs"])
+def test_looking_for_the_encryption_dictionary_is_linear_in_the_file(junk: bytes) -> None:
+    """Millions of `/ID[(` or `/Encrypt` claims cost a bounded number of parses (it was minutes for 20 MB)."""
+    import time
+
+    data = b"%PDF-1.7\n/Encrypt 5 0 R\n" + junk * ((8 << 20) // len(junk))
+    t0 = time.process_time()
+    assert pdf_crypt.file_keys(data) == []
+    assert time.process_time() - t0 < 2.0
