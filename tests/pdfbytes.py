@@ -53,7 +53,7 @@ def _rounds_2b(password: bytes, salt: bytes, udata: bytes) -> bytes:
 def encrypted_pdf(objects: list[bytes], method: str = "rc4", user: bytes = b"", owner: bytes = b"owner") -> bytes:
     """`raw_pdf(objects)` with every stream enciphered by the standard security handler.
 
-    method: "rc4" (R3, 128-bit RC4), "aes128" (R4, AESV2) or "aes256" (R6, AESV3). The user password is
+    method: "rc4-40" (R2, 40-bit RC4), "rc4" (R3, 128-bit RC4), "aes128" (R4, AESV2) or "aes256" (R6, AESV3). The user password is
     empty unless given (then the file needs it to open); the owner password only restricts permissions.
     The objects must hold no strings outside streams (the builder enciphers streams only).
     """
@@ -75,24 +75,28 @@ def encrypted_pdf(objects: list[bytes], method: str = "rc4", user: bytes = b"", 
                b"/CF << /StdCF << /CFM /AESV3 /AuthEvent /DocOpen /Length 32 >> >> /StmF /StdCF /StrF /StdCF >>"
                % (p, o.hex().encode(), u.hex().encode(), oe.hex().encode(), ue.hex().encode(), perms.hex().encode()))
     else:
-        n, r = 16, (3 if method == "rc4" else 4)
+        n, r = {"rc4-40": (5, 2), "rc4": (16, 3)}.get(method, (16, 4))
         ok = hashlib.md5((owner + _PAD)[:32]).digest()
-        for _ in range(50):
+        for _ in range(50 if r >= 3 else 0):
             ok = hashlib.md5(ok).digest()
+        ok = ok[:n]
         o = _rc4(ok, (user + _PAD)[:32])
-        for i in range(1, 20):
+        for i in range(1, 20 if r >= 3 else 1):
             o = _rc4(bytes(b ^ i for b in ok), o)
         key = hashlib.md5((user + _PAD)[:32] + o + struct.pack("<i", p) + FILE_ID).digest()
-        for _ in range(50):
+        for _ in range(50 if r >= 3 else 0):
             key = hashlib.md5(key[:n]).digest()
         key = key[:n]
-        x = _rc4(key, hashlib.md5(_PAD + FILE_ID).digest())
-        for i in range(1, 20):
-            x = _rc4(bytes(b ^ i for b in key), x)
-        u = x + bytes(16)
-        cf = b"" if method == "rc4" else b"/CF << /StdCF << /CFM /AESV2 /AuthEvent /DocOpen /Length 16 >> >> /StmF /StdCF /StrF /StdCF "
-        enc = b"<< /Filter /Standard /V %d /R %d /Length 128 /P %d /O <%s> /U <%s> %s>>" % (
-            2 if method == "rc4" else 4, r, p, o.hex().encode(), u.hex().encode(), cf)
+        if r == 2:
+            u = _rc4(key, _PAD)
+        else:
+            x = _rc4(key, hashlib.md5(_PAD + FILE_ID).digest())
+            for i in range(1, 20):
+                x = _rc4(bytes(b ^ i for b in key), x)
+            u = x + bytes(16)
+        cf = b"/CF << /StdCF << /CFM /AESV2 /AuthEvent /DocOpen /Length 16 >> >> /StmF /StdCF /StrF /StdCF " if r == 4 else b""
+        enc = b"<< /Filter /Standard /V %d /R %d /Length %d /P %d /O <%s> /U <%s> %s>>" % (
+            {2: 1, 3: 2, 4: 4}[r], r, n * 8, p, o.hex().encode(), u.hex().encode(), cf)
 
     def seal(num: int, body: bytes) -> bytes:
         m = re.search(rb"stream\r?\n", body)
@@ -103,9 +107,9 @@ def encrypted_pdf(objects: list[bytes], method: str = "rc4", user: bytes = b"", 
         if method == "aes256":
             k = key
         else:
-            k = hashlib.md5(key + struct.pack("<I", num)[:3] + b"\0\0" + (b"" if method == "rc4" else b"sAlT")).digest()
-        if method == "rc4":
-            sealed = _rc4(k, data)
+            k = hashlib.md5(key + struct.pack("<I", num)[:3] + b"\0\0" + (b"" if method.startswith("rc4") else b"sAlT")).digest()
+        if method.startswith("rc4"):
+            sealed = _rc4(k[: min(len(key) + 5, 16)], data)
         else:
             iv, pad = os.urandom(16), 16 - len(data) % 16
             sealed = iv + _aes(k, iv, data + bytes([pad]) * pad)

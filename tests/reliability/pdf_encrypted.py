@@ -3,7 +3,7 @@
 An owner password only (empty user password) is how "protected" reports are
 published: pdfium opens them and decodes their streams, so a bomb inside one is
 as dangerous as in the clear, but its bytes are ciphertext to a scanner that
-has no key. Built with `tests.pdfbytes.encrypted_pdf` (RC4 R3, AESV2 R4, AESV3 R6).
+has no key. Built with `tests.pdfbytes.encrypted_pdf` (RC4 R3, AESV2 R4, AESV3 R6; R2 40-bit RC4 in the reader tests).
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import scaling_inputs as S
 from tests.pdfbytes import encrypted_pdf, raw_pdf_objects
 
 METHODS = ("rc4", "aes128", "aes256")
+ALL_METHODS = ("rc4-40", *METHODS)  # R2 too (40-bit RC4: old writers)
 
 
 def flate_bomb(method: str, inflated: int = 1 << 30) -> bytes:
