@@ -11,6 +11,11 @@ event loop only hands out idle workers (an asyncio queue) and counts waiters,
 so saturation is a cheap, immediate 503. With forkserver (the default) the
 forkserver imports `app.preload` before forking, which warms the engine once:
 a new or recycled worker does not pay the engine's set-up on its first request.
+
+Which step a job is in travels on the same pipe (`worker.Stage`): a worker that
+dies by an abort-like signal while a reader runs under the memory cap (a native
+allocation failing: pdfium, lxml, calamine) is answered 422 `resource-limit`
+naming `worker_memory_limit_mb`; any other death stays 500 `worker-crashed`.
 """
 from __future__ import annotations
 
@@ -37,10 +42,12 @@ from .errors import (
     WorkerCrashedError,
 )
 from .worker import (
+    READING,
     ExtractJob,
     JobOutput,
     Progress,
     Reply,
+    Stage,
     Task,
     rebuild_error,
     run_extract,
@@ -52,6 +59,10 @@ log = logging.getLogger("app.pool")
 _KILL_JOIN_SECONDS = 5.0
 _RETIRE_JOIN_SECONDS = 2.0
 _RESPAWN_BACKOFF_SECONDS = 1.0
+# how a process dies when an allocation fails in native code under RLIMIT_AS: pdfium, Rust (calamine) and C++
+# abort(); a NULL malloc result used anyway is SIGSEGV/SIGBUS; a trap instruction (IMMEDIATE_CRASH) SIGTRAP/SIGILL.
+# SIGKILL is not among them: that is an operator, the kernel's OOM killer or this pool itself.
+_ALLOCATION_FAILURE_SIGNALS = frozenset({signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGTRAP, signal.SIGILL})
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +94,7 @@ class _Outcome:
     crashed: bool = False
     exitcode: int | None = None
     seconds: float = 0.0
+    stage: Stage | None = None  # the last step the worker said it entered
 
 
 @dataclass
@@ -271,6 +283,7 @@ class WorkerPool:
     ) -> _Outcome:
         """Thread body: send the job, wait on the pipe up to `timeout` (passing on progress), kill on overrun."""
         t0 = time.monotonic()
+        stage: Stage | None = None
         try:
             worker.conn.send(job)
             while True:
@@ -280,6 +293,9 @@ class WorkerPool:
                     worker.process.join(_KILL_JOIN_SECONDS)
                     return _Outcome(timed_out=True, seconds=time.monotonic() - t0)
                 reply = worker.conn.recv()
+                if isinstance(reply, Stage):
+                    stage = reply
+                    continue
                 if not isinstance(reply, Progress):
                     break
                 if on_progress is not None and self._loop is not None:
@@ -293,7 +309,9 @@ class WorkerPool:
                 worker.process.join(_KILL_JOIN_SECONDS)
             if worker.process.exitcode == -signal.SIGXCPU:
                 worker.retire_reason = "cpu-limit"  # the task passed its CPU cap (see worker.limit_cpu)
-            return _Outcome(crashed=True, exitcode=worker.process.exitcode, seconds=time.monotonic() - t0)
+            elif self._out_of_memory_reading(worker.process.exitcode, stage) and worker.retire_reason == "crashed":
+                worker.retire_reason = "memory-limit"
+            return _Outcome(crashed=True, exitcode=worker.process.exitcode, seconds=time.monotonic() - t0, stage=stage)
         except Exception:
             log.exception("unreadable reply from worker %s", worker.pid)
             worker.retire, worker.retire_reason = True, "bad-reply"
@@ -321,6 +339,20 @@ class WorkerPool:
             )
             err.worker_cpu_seconds = cap  # type: ignore[attr-defined]
             raise err
+        if outcome.crashed and self._out_of_memory_reading(outcome.exitcode, outcome.stage):
+            mb = self.config.memory_limit_bytes // (1024 * 1024)
+            name = signal.Signals(-outcome.exitcode).name if outcome.exitcode else "?"  # type: ignore[operator]
+            fmt = outcome.stage.format if outcome.stage is not None else None
+            what = f"the {fmt.upper()} file" if fmt else "the file"
+            err = ResourceLimitError(
+                f"The worker stopped ({name}) while reading {what} under its {mb} MiB memory limit "
+                "(limit worker_memory_limit_mb): the file needs more memory than one extraction may use; "
+                "the pool has been repaired.",
+                limit="worker_memory_limit_mb",
+                worker_memory_limit_mb=mb,
+            )
+            err.worker_cpu_seconds = outcome.seconds  # type: ignore[attr-defined]  # the worker is gone: its wall time bounds its CPU
+            raise err
         if outcome.crashed:
             raise WorkerCrashedError(
                 f"The worker process exited unexpectedly (exit code {outcome.exitcode}) while reading this file; "
@@ -338,6 +370,17 @@ class WorkerPool:
                 err.worker_cpu_seconds = reply.cpu_seconds  # type: ignore[attr-defined]  # for Server-Timing
                 raise err
         raise WorkerBugError(f"Unexpected failure in the worker ({reply.bug or 'unknown'}).")
+
+    def _out_of_memory_reading(self, exitcode: int | None, stage: Stage | None) -> bool:
+        """A death that is an allocation failing under the memory cap: while a reader ran, by an abort-like signal."""
+        return (
+            self.config.memory_limit_bytes > 0
+            and stage is not None
+            and stage.name == READING
+            and exitcode is not None
+            and exitcode < 0
+            and -exitcode in _ALLOCATION_FAILURE_SIGNALS
+        )
 
     # ---- returning / replacing workers (event loop thread) ---------------------------------
     def _release(self, worker: _Worker, _fut: asyncio.Future[_Outcome]) -> None:

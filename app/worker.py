@@ -36,7 +36,9 @@ from extractors import (
     UnsupportedFormatError,
     extract,
 )
+from extractors.pipeline import extract_document
 from extractors.readers import ocr, sniff
+from extractors.readers import read as read_document
 
 log = logging.getLogger("app.worker")
 
@@ -66,6 +68,18 @@ class Progress:
 PROGRESS_INTERVAL_SECONDS = 0.25
 
 
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """Where the worker's job is now, sent before each step: `read` (a reader, often native code: pdfium,
+    lxml, calamine) or `stages` (everything after the reader). If the worker dies, the pool knows which."""
+
+    name: str
+    format: str | None = None
+
+
+READING, LATER_STAGES = "read", "stages"
+
+
 class _ProgressSender:
     """The reader's `on_page` in a worker: throttled `Progress` messages on the job's pipe (bounded traffic)."""
 
@@ -85,6 +99,18 @@ class _ProgressSender:
 
 
 _progress: _ProgressSender | None = None  # set by `worker_main` for the job it runs (one job per process)
+_stages: Connection | None = None  # the job's pipe, for `Stage` messages (set by `worker_main`)
+_memory_limit_mb = 0  # this worker's address-space cap, for the error that names it
+
+
+def report_stage(name: str, fmt: str | None = None) -> None:
+    """Tell the parent which step the job is entering (a no-op outside a pool worker)."""
+    if _stages is None:
+        return
+    try:
+        _stages.send(Stage(name, fmt))
+    except (OSError, ValueError):
+        pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +169,10 @@ def run_extract(job: ExtractJob) -> JobOutput:
         )
     )
     pages0, seconds0 = ocr.USAGE.pages, ocr.USAGE.seconds
-    result = extract(job.data, job.filename, job.content_type, options)
+    report_stage(READING, fmt)  # `extract` = read + extract_document, split so the pool can tell the steps apart
+    doc = read_document(job.data, job.filename, job.content_type, options.read)
+    report_stage(LATER_STAGES, fmt)
+    result = extract_document(doc, options)
     return JobOutput(
         format=result.document.format or fmt,
         template=result.document.template.value,
@@ -358,12 +387,15 @@ def _run_job(task: Task, job: ExtractJob) -> Reply:
         return Reply(output=task(job))
     except ExtractionError as e:
         return Reply(error=error_info(e))
-    except (MemoryError, RecursionError) as e:
-        err = ResourceLimitError(
-            f"The document needed more {'memory' if isinstance(e, MemoryError) else 'nesting'} "
-            "than the worker allows."
-        )
+    except MemoryError:
+        cap = f" ({_memory_limit_mb} MiB, limit worker_memory_limit_mb)" if _memory_limit_mb else ""
+        err = ResourceLimitError(f"The document needed more memory than the worker allows{cap}.",
+                                 **({"limit": "worker_memory_limit_mb", "worker_memory_limit_mb": _memory_limit_mb}
+                                    if _memory_limit_mb else {}))
         return Reply(error=error_info(err), recycle=True)
+    except RecursionError:
+        return Reply(error=error_info(ResourceLimitError("The document needed more nesting than the worker allows.")),
+                     recycle=True)
     except Exception as e:  # noqa: BLE001 - reported as a 500 without internals
         log.error("worker bug: %s", "".join(traceback.format_exception(e)))
         return Reply(bug=type(e).__name__, recycle=True)
@@ -432,6 +464,8 @@ def worker_main(conn: Connection, task: Task, memory_limit_bytes: int, cpu_limit
     resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))  # and leaves no core file
     die_with_parent()
     limit_memory(memory_limit_bytes)
+    global _memory_limit_mb, _stages
+    _memory_limit_mb = memory_limit_bytes // (1024 * 1024)
     while True:
         try:
             job = conn.recv()
@@ -441,6 +475,7 @@ def worker_main(conn: Connection, task: Task, memory_limit_bytes: int, cpu_limit
             return
         global _progress
         _progress = _ProgressSender(conn) if job.progress else None
+        _stages = conn
         limit_cpu(cpu_limit_seconds)
         reply = run_job(task, job)
         limit_cpu(0)

@@ -12,8 +12,11 @@ because pdfium builds one map per font. Past a cap the file is refused with
 
 The scan is linear in the file plus the decoded bytes it counts (which the caps
 bound); it needs no PDF parser, because streams cannot be nested in object
-streams, so every stream is visible in the raw bytes. Streams of an encrypted
-file cannot be decoded here; they are left to pdfium (see docs/limits.md).
+streams, so every stream is visible in the raw bytes. An encrypted file that opens
+without a password (owner password only: RC4 or AES, revisions 2-6) is deciphered
+stream by stream with the key the empty user password gives (`pdf_crypt`); each
+stream is costed both as stored and as deciphered, and the larger counts, so a
+decoy or missing encryption dictionary cannot hide a bomb from the budget.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..errors import ResourceLimitError
+from . import pdf_crypt
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +50,12 @@ _STREAM = re.compile(rb"stream(?:\r\n|\n|\r)")
 _IMAGE = re.compile(rb"/Subtype\s*/Image")
 _FILTER = re.compile(rb"/Filter\s*(\[[^\]]*\]|/[A-Za-z0-9]+)")
 _NAME = re.compile(rb"/([A-Za-z0-9]+)")
-_OBJ = re.compile(rb"(\d+)\s+\d+\s+obj\b")
+_OBJ = re.compile(rb"(\d+)\s+(\d+)\s+obj\b")
+_LENGTH = re.compile(rb"/Length\s+(\d+)(?:\s+(\d+)\s+R)?")
+_INT_OBJ = re.compile(rb"obj\s*(\d+)\s*endobj")  # an object that is one integer (a stream's indirect /Length)
+_OBJ_NUMBER = re.compile(rb"(?<![0-9])(\d+)\s+(\d+)\s+$")
+_END = re.compile(rb"\s*endstream")
+_ESCAPED = re.compile(rb"#([0-9A-Fa-f]{2})")
 _TOUNICODE_REF = re.compile(rb"/ToUnicode\s*(\d+)\s+\d+\s+R")
 _BFRANGE = re.compile(rb"beginbfrange(.*?)(?:endbfrange|\Z)", re.DOTALL)
 _TOKEN = re.compile(rb"<([0-9A-Fa-f\s]*)>|\[|\]")
@@ -205,11 +214,45 @@ def _filters(head: bytes) -> list[str] | None:
     m = _FILTER.search(head)
     if not m:
         return []
-    names = _NAME.findall(m.group(1))
+    names = [n for n in _NAME.findall(m.group(1)) if n != b"Crypt"]  # a crypt filter: deciphered (or not) first
     if any(n in _IMAGE_FILTERS for n in names):
         return None
     out = [_FILTERS.get(n) for n in names]
     return None if None in out else out  # type: ignore[return-value]
+
+
+def _stream_data(data: bytes, start: int, head: bytes, int_objs: dict[tuple[int, int], int] | None) -> bytes:
+    """The stream's bytes: as its `/Length` says when `endstream` follows there (as pdfium reads it), else up to
+    the next `endstream` (pdfium's fallback). Ciphertext may hold the bytes `endstream`; the length may not lie."""
+    m = _LENGTH.search(head)
+    if m:
+        n = int(m.group(1)) if m.group(2) is None else (int_objs or {}).get((int(m.group(1)), int(m.group(2))), -1)
+        if 0 <= n <= len(data) - start and _END.match(data, start + n):
+            return data[start : start + n]
+    end = data.find(b"endstream", start)
+    return data[start : end if end >= 0 else len(data)]
+
+
+def _integer_objects(data: bytes) -> dict[tuple[int, int], int]:
+    """(number, generation) -> value of every object that is a bare integer (found from `obj`, a literal, fast)."""
+    out = {}
+    for m in _INT_OBJ.finditer(data):
+        num = _OBJ_NUMBER.search(data, max(0, m.start() - 24), m.start())
+        if num:
+            out[(int(num.group(1)), int(num.group(2)))] = int(m.group(1))
+    return out
+
+
+def _measure(raw: bytes, filters: list[str], cap: int, budget: PdfBudget) -> tuple[int, bytearray]:
+    """(decoded size, its first bytes for the ToUnicode scan); raises _Over past `cap`."""
+    keep, size = bytearray(), 0
+    for piece in _decode(raw, filters, cap, budget.chunk):
+        size += len(piece)
+        if len(keep) < 4 * budget.chunk:
+            keep += piece[: 4 * budget.chunk - len(keep)]
+        if size > cap:
+            raise _Over
+    return size, keep
 
 
 def check(data: bytes, budget: PdfBudget = BUDGET) -> None:
@@ -217,11 +260,15 @@ def check(data: bytes, budget: PdfBudget = BUDGET) -> None:
     total = 0
     cmap_codes: dict[int, int] = {}  # object number -> code units of the CMap stream it holds
     refs: Counter[int] = Counter(int(n) for n in _TOUNICODE_REF.findall(data))
+    keys = pdf_crypt.file_keys(data)  # [] unless encrypted with an empty user password
+    int_objs: dict[tuple[int, int], int] | None = None
     for m in _STREAM.finditer(data):
         head = data[max(0, m.start() - budget.dict_lookback) : m.start()]
         objs = list(_OBJ.finditer(head))
         if objs:
             head = head[objs[-1].start() :]
+        if b"#" in head:  # names may spell characters as #xx (/F#69lter): pdfium reads them, so do we
+            head = _ESCAPED.sub(lambda e: bytes([int(e.group(1), 16)]), head)
         if _IMAGE.search(head):
             continue
         filters = _filters(head)
@@ -231,16 +278,20 @@ def check(data: bytes, budget: PdfBudget = BUDGET) -> None:
         per_stream = left >= budget.max_stream_bytes
         cap = budget.max_stream_bytes if per_stream else left
         limit = "max_stream_bytes" if per_stream else "max_total_stream_bytes"
-        end = data.find(b"endstream", m.end())
-        raw = data[m.end() : end if end >= 0 else len(data)]
-        keep, size = bytearray(), 0
+        length = _LENGTH.search(head)
+        if int_objs is None and length is not None and length.group(2) is not None:  # an indirect /Length: index once
+            int_objs = _integer_objects(data)
+        raw = _stream_data(data, m.end(), head, int_objs)
+        variants = [raw]
+        if keys and objs:  # deciphered with the object's own key (num, gen of its header)
+            num, gen = int(objs[-1].group(1)), int(objs[-1].group(2))
+            variants += [pdf_crypt.decrypt_stream(k, num, gen, raw) for k in keys]
         try:
-            for piece in _decode(raw, filters, cap, budget.chunk):
-                size += len(piece)
-                if len(keep) < 4 * budget.chunk:
-                    keep += piece[: 4 * budget.chunk - len(keep)]
-                if size > cap:
-                    raise _Over
+            size, keep = _measure(raw, filters, cap, budget)
+            for v in variants[1:]:
+                other = _measure(v, filters, cap, budget)
+                if other[0] > size:
+                    size, keep = other
         except _Over:
             raise ResourceLimitError(
                 f"A PDF's content streams decode past {cap} bytes (limit {limit}).", limit=limit

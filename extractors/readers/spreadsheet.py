@@ -34,6 +34,7 @@ class SpreadsheetSettings:
 
     max_sheets: int = 256
     max_cells: int = 2_000_000  # a sheet's used range (rows x columns), checked before it is materialised
+    max_merged_cells: int = 2_000_000  # cells covered by a sheet's merges after clipping (more only if they overlap)
     skip_hidden_sheets: bool = True  # hidden sheets are not what the portal published
 
 
@@ -42,6 +43,10 @@ SETTINGS = SpreadsheetSettings()
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 TABLES_ONLY_WARNING = (
     "tables-only: The file is a workbook; it holds the statistics tables only (no narrative, no sections)."
+)
+
+MERGE_CLIPPED_WARNING = (
+    "merge-clipped: A merged range of the workbook reaches far past its cells; it was cut to the cells the sheet has."
 )
 
 
@@ -222,41 +227,73 @@ def _text(value: object) -> str:
     return str(value).replace("\r\n", "\n").replace("\r", "\n")
 
 
+def _spans(
+    merges: list[Merge], r0: int, c0: int, n_rows: int, n_cols: int, new_row: dict[int, int],
+    settings: SpreadsheetSettings,
+) -> tuple[dict[tuple[int, int], tuple[int, int]], bytearray, bool]:
+    """(anchor -> (rowspan, colspan), covered-cell flags row-major, whether a merge was absurd).
+
+    Why clipped: a merge is a claim about cells, and only the cells of the used
+    range exist (calamine's grid). A merge reaching past it (a 5 KB sheet merging
+    A1:XFD1048576) is cut to the grid, so the work is the grid's size, not the
+    claim's. Excel never overlaps merges; a file that does is bounded by
+    `max_merged_cells` over all merges of the sheet.
+    """
+    spans: dict[tuple[int, int], tuple[int, int]] = {}
+    covered = bytearray(n_rows * n_cols)
+    absurd, area = False, 0
+    for (ar, ac), (br, bc) in merges:
+        ar, br, ac, bc = ar - r0, br - r0, ac - c0, bc - c0
+        if ar < 0 or ac < 0 or br < ar or bc < ac or ar >= n_rows or ac >= n_cols:
+            continue
+        if (br - ar + 1) * (bc - ac + 1) > settings.max_cells:
+            absurd = True  # larger than any sheet the reader accepts: not what the author drew
+        br, bc = min(br, n_rows - 1), min(bc, n_cols - 1)
+        if (ar, ac) in spans or covered[ar * n_cols + ac]:
+            continue
+        area += (br - ar + 1) * (bc - ac + 1)
+        if area > settings.max_merged_cells:
+            raise ResourceLimitError(
+                f"A sheet's merged ranges cover more than {settings.max_merged_cells} cells "
+                f"(limit max_merged_cells={settings.max_merged_cells}).",
+                limit="max_merged_cells",
+            )
+        rows_kept = sum(1 for r in range(ar, br + 1) if r in new_row)
+        if not rows_kept:
+            continue
+        spans[(ar, ac)] = (rows_kept, bc - ac + 1)
+        for r in range(ar, br + 1):
+            start = r * n_cols
+            covered[start + ac : start + bc + 1] = b"\x01" * (bc - ac + 1)
+        covered[ar * n_cols + ac] = 0
+    return spans, covered, absurd
+
+
 def _sheet_table(
     sheet: pc.CalamineSheet, index: int, settings: SpreadsheetSettings, merges: list[Merge] | None = None
-) -> Table | None:
+) -> tuple[Table | None, bool]:
+    """The sheet as a table (None when it holds no text), and whether an absurd merge was clipped."""
     values = sheet.to_python()
     r0, c0 = sheet.start or (0, 0)
     texts = [[_text(v) for v in row] for row in values]
     keep = [i for i, row in enumerate(texts) if any(t.strip() for t in row)]
     if not keep:
-        return None
+        return None, False
     new_row = {old: new for new, old in enumerate(keep)}
-    covered: set[tuple[int, int]] = set()
-    spans: dict[tuple[int, int], tuple[int, int]] = {}
-    for (ar, ac), (br, bc) in (merges if merges is not None else sheet.merged_cell_ranges) or ():
-        ar, br, ac, bc = ar - r0, br - r0, ac - c0, bc - c0
-        if ar < 0 or ac < 0 or br < ar or bc < ac:
-            continue
-        rows_kept = [r for r in range(ar, br + 1) if r in new_row]
-        if not rows_kept or (ar, ac) in spans:
-            continue
-        spans[(ar, ac)] = (len(rows_kept), bc - ac + 1)
-        for r in range(ar, br + 1):
-            for c in range(ac, bc + 1):
-                if (r, c) != (ar, ac):
-                    covered.add((r, c))
+    n_cols = max(len(row) for row in texts)
+    merged = merges if merges is not None else sheet.merged_cell_ranges
+    spans, covered, absurd = _spans(list(merged or ()), r0, c0, len(texts), n_cols, new_row, settings)
     rows: list[tuple[Cell, ...]] = []
     for old in keep:
         r = new_row[old]
         out = []
         for c, text in enumerate(texts[old]):
-            if (old, c) in covered:
+            if covered[old * n_cols + c]:
                 continue
             rowspan, colspan = spans.get((old, c), (1, 1))
             out.append(Cell(text, r, c, rowspan, colspan, Source(table=index, row=r, col=c)))
         rows.append(tuple(out))
-    return Table(tuple(rows), index=index, source=Source(table=index))
+    return Table(tuple(rows), index=index, source=Source(table=index)), absurd
 
 
 def _raise_if_panic(e: BaseException) -> None:
@@ -301,7 +338,9 @@ def read(data: bytes, options: ReadOptions, settings: SpreadsheetSettings = SETT
                 raise ResourceLimitError(
                     f"A sheet spans {sheet.height} x {sheet.width} cells (limit {settings.max_cells}).",
                 )
-            t = _sheet_table(sheet, len(tables), settings, ods_merges.get(meta.name) if fmt == "ods" else None)
+            t, absurd = _sheet_table(sheet, len(tables), settings, ods_merges.get(meta.name) if fmt == "ods" else None)
+            if absurd and MERGE_CLIPPED_WARNING not in warnings:
+                warnings.append(MERGE_CLIPPED_WARNING)
             if t is not None:
                 tables.append(t)
     except ResourceLimitError:

@@ -40,3 +40,28 @@ def faulty_extract(job: ExtractJob) -> JobOutput:
         elif action == "cspin":
             hashlib.pbkdf2_hmac("sha256", b"cpu", b"limit", int(amount * 2_000_000))  # ~amount s in one C call
     return run_extract(job)
+
+
+def memory_fault_extract(job: ExtractJob) -> JobOutput:
+    """The production task with one step made to fail, keyed on the test's file-name prefix (workers only):
+
+    `unbudgeted-`: the PDF budget switched off in this worker, so pdfium itself meets a bomb under the memory
+    cap (and aborts: SIGABRT); `abort-after-read-`: the reader finishes, then the process aborts in the later
+    stages; `sleep-in-read-N-`: the reader sleeps N s (for a SIGKILL while reading)."""
+    import app.worker as worker
+    from extractors.readers import pdf_budget
+
+    name = job.filename or ""
+    if name.startswith("unbudgeted-"):
+        pdf_budget.check = lambda *a, **k: None  # type: ignore[assignment]  # a deliberately unbudgeted path
+    elif name.startswith("abort-after-read-"):
+        worker.extract_document = lambda *a, **k: os.abort()  # type: ignore[assignment]
+    elif m := re.match(r"sleep-in-read-(\d+(?:\.\d+)?)-", name):
+        real, seconds = worker.read_document, float(m.group(1))
+
+        def slow(*a, **k):  # type: ignore[no-untyped-def]
+            time.sleep(seconds)
+            return real(*a, **k)
+
+        worker.read_document = slow  # type: ignore[assignment]
+    return run_extract(job)

@@ -32,3 +32,117 @@ def test_new_and_recycled_forkserver_workers_inherit_the_warm_engine() -> None:
         # built in the forkserver, before this process existed: it never ran an extraction itself
         assert state["catalogue_loaded"] == 1
         assert state["label_keys_cached"] > 200  # the statutory labels of the warm-up report
+
+
+# ---- a worker that dies while reading under the memory cap (issue #16) ---------------------------------
+
+import os  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import httpx  # noqa: E402
+import pytest  # noqa: E402
+from app_fault_tasks import memory_fault_extract  # noqa: E402
+from app_live import LiveServer  # noqa: E402
+
+from app import Settings  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
+import pdf_encrypted as E  # noqa: E402
+
+PROBLEM = "https://govreport-extract.dev/problems/"
+CAP_MB = 512  # the deployed worker limit, under which pdfium aborts on these bombs
+
+
+@pytest.fixture(scope="module")
+def capped() -> Iterator[LiveServer]:
+    live = LiveServer(
+        Settings(workers=1, max_queue=2, request_deadline_seconds=60, worker_memory_limit_mb=CAP_MB,
+                 max_tasks_per_child=1000),
+        task=memory_fault_extract,
+    ).start()
+    yield live
+    live.stop()
+
+
+def _txt(corpus: Path) -> tuple[str, bytes]:
+    path = sorted((corpus / "txt").glob("*.txt"))[0]
+    return path.name, path.read_bytes()
+
+
+def _post(server: LiveServer, name: str, data: bytes) -> httpx.Response:
+    with server.client(timeout=120) as client:
+        return client.post("/v1/extract", files={"file": (name, data)})
+
+
+def _restarts(server: LiveServer, reason: str) -> int:
+    return server.pool.stats().restarts.get(reason, 0)
+
+
+@pytest.mark.parametrize("method", E.METHODS)
+def test_a_worker_dying_in_pdfium_under_the_memory_cap_is_a_422_naming_the_cap(
+    capped: LiveServer, corpus: Path, method: str
+) -> None:
+    """With the budget off, pdfium meets an encrypted 1 GiB Flate bomb under RLIMIT_AS and aborts: the pool saw
+    the worker enter the read step, so the death is the file's, a 422 naming `worker_memory_limit_mb`."""
+    capped.wait_ready()
+    before = _restarts(capped, "memory-limit")
+    r = _post(capped, f"unbudgeted-{method}.pdf", E.flate_bomb(method))
+    assert r.status_code == 422, r.text[:300]
+    body = r.json()
+    assert body["type"] == PROBLEM + "resource-limit"
+    assert body["limit"] == "worker_memory_limit_mb" and body["worker_memory_limit_mb"] == CAP_MB
+    assert "worker_memory_limit_mb" in body["detail"] and "SIGABRT" in body["detail"] and "PDF" in body["detail"]
+    assert "worker-cpu;dur=" in r.headers["server-timing"]
+    capped.wait_ready()
+    assert _restarts(capped, "memory-limit") == before + 1
+    name, data = _txt(corpus)
+    assert _post(capped, name, data).status_code == 200  # the next request gets a fresh worker
+
+
+def test_a_job_whose_worker_dies_reading_fails_with_the_same_problem(capped: LiveServer) -> None:
+    capped.wait_ready()
+    with capped.client(timeout=120) as client:
+        r = client.post("/v1/jobs", files={"file": ("unbudgeted-job.pdf", E.flate_bomb("rc4"))})
+        assert r.status_code == 202, r.text[:300]
+        end = time.monotonic() + 90
+        while (body := client.get(r.headers["location"]).json())["status"] in ("queued", "running"):
+            assert time.monotonic() < end, body
+            time.sleep(0.2)
+    assert body["status"] == "failed" and body["result"] is None
+    problem = body["problem"]
+    assert problem["type"] == PROBLEM + "resource-limit" and problem["status"] == 422
+    assert problem["limit"] == "worker_memory_limit_mb" and problem["worker_memory_limit_mb"] == CAP_MB
+
+
+def test_a_worker_dying_after_the_reader_stays_500_worker_crashed(capped: LiveServer, corpus: Path) -> None:
+    """An abort in the later stages is not the file passing a cap: a 500 with the exit status, as before."""
+    capped.wait_ready()
+    name, data = _txt(corpus)
+    r = _post(capped, "abort-after-read-" + name, data)
+    assert r.status_code == 500, r.text[:300]
+    assert r.json()["type"] == PROBLEM + "worker-crashed" and r.json()["exitcode"] == -signal.SIGABRT
+
+
+def test_a_worker_killed_while_reading_stays_500_worker_crashed(capped: LiveServer, corpus: Path) -> None:
+    """SIGKILL (an operator, the kernel's OOM killer) is not an allocation failing under the cap: still a 500."""
+    capped.wait_ready()
+    name, data = _txt(corpus)
+    out: list[httpx.Response] = []
+    import threading
+
+    t = threading.Thread(target=lambda: out.append(_post(capped, "sleep-in-read-30-" + name, data)), daemon=True)
+    t.start()
+    end = time.monotonic() + 20
+    while not capped.pool.busy_pids():
+        assert time.monotonic() < end
+        time.sleep(0.02)
+    time.sleep(0.5)  # inside the (sleeping) reader
+    (pid,) = capped.pool.busy_pids()
+    os.kill(pid, signal.SIGKILL)
+    t.join(30)
+    assert out and out[0].status_code == 500
+    assert out[0].json()["type"] == PROBLEM + "worker-crashed" and out[0].json()["exitcode"] == -signal.SIGKILL

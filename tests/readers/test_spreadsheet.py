@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import io
+import re
+import struct
+import tracemalloc
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -72,3 +76,129 @@ def test_damaged_workbook_is_corrupt(shared: Path) -> None:
     data = (shared / "formats" / "dev04.xls").read_bytes()
     with pytest.raises(CorruptFileError):
         read(data[: len(data) // 2], OPTIONS)
+
+
+# ---- merged ranges past the grid (issue #16: a 5 KB workbook merging A1:XFD1048576) ----------------------
+
+def _last_sheet_first_merge(shared: Path, fmt: str, rows: int | None, cols: int | None) -> bytes:
+    """dev04 as `fmt` with the first merge of its last sheet reaching `rows` x `cols` from its anchor (None: past the grid)."""
+    if fmt == "xls":
+        import olefile
+
+        data = bytearray((shared / "formats" / "dev04.xls").read_bytes())
+        with olefile.OleFileIO(bytes(data)) as ole:
+            stream = bytearray(ole.openstream("Workbook").read())
+        pos, last = 0, -1
+        while pos + 4 <= len(stream):
+            rtype, size = struct.unpack_from("<HH", stream, pos)
+            if rtype == 0x00E5:  # MERGEDCELLS: count, then (first row, last row, first col, last col) each
+                last = pos
+            pos += 4 + size
+        r0, _, c0, _ = struct.unpack_from("<4H", stream, last + 6)
+        r1, c1 = (0xFFFF, 0xFF) if rows is None else (r0 + rows - 1, c0 + cols - 1)  # type: ignore[operator]
+        struct.pack_into("<4H", stream, last + 6, r0, r1, c0, c1)
+        out = io.BytesIO(bytes(data))
+        with olefile.OleFileIO(out, write_mode=True) as ole:
+            ole.write_stream("Workbook", bytes(stream))
+        return out.getvalue()
+    xlsx = (shared / "formats" / "dev04.xlsx").read_bytes()
+    if fmt == "xlsx":
+        return _rewrite(xlsx, "xl/worksheets/sheet3.xml", lambda x: _xlsx_merge(x, rows, cols))
+    ods = fb.ods_from_xlsx(xlsx)
+    return _rewrite(ods, "content.xml", lambda x: _ods_merge(x, rows, cols))
+
+
+def _rewrite(package: bytes, part: str, edit) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            body = src.read(info)
+            z.writestr(info, edit(body) if info.filename == part else body)
+    return out.getvalue()
+
+
+def _col_letters(n: int) -> str:
+    s = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _xlsx_merge(xml: bytes, rows: int | None, cols: int | None) -> bytes:
+    m = re.search(rb'<mergeCell ref="([A-Z]+)([0-9]+):[A-Z]+[0-9]+"/>', xml)
+    assert m
+    col0 = sum((ch - 64) * 26**i for i, ch in enumerate(reversed(m.group(1))))
+    row0 = int(m.group(2))
+    end = "XFD1048576" if rows is None else f"{_col_letters(col0 + cols - 1)}{row0 + rows - 1}"  # type: ignore[operator]
+    return xml[: m.start()] + f'<mergeCell ref="{m.group(1).decode()}{row0}:{end}"/>'.encode() + xml[m.end():]
+
+
+def _ods_merge(xml: bytes, rows: int | None, cols: int | None) -> bytes:
+    third = [m.start() for m in re.finditer(rb"<table:table ", xml)][2]
+    m = re.compile(rb'<table:table-cell ([^>]*?)table:number-columns-spanned="\d+"').search(xml, third)
+    assert m
+    rows, cols = (1_048_576, 16_384) if rows is None else (rows, cols)
+    cell = b'<table:table-cell %stable:number-columns-spanned="%d" table:number-rows-spanned="%d"' % (m.group(1), cols, rows)
+    return xml[: m.start()] + cell + xml[m.end():]
+
+
+def _cells(doc) -> list[list[tuple[str, int, int, int, int]]]:
+    return [[(c.text, c.row, c.col, c.rowspan, c.colspan) for r in t.rows for c in r] for t in doc.tables]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "xls", "ods"])
+def test_a_merge_past_the_grid_reads_as_the_merge_cut_to_the_grid(shared: Path, fmt: str) -> None:
+    """The whole-grid merge is cut to the sheet's cells (4 rows x 15 columns here): the same table as the cut
+    merge written out, plus a `merge-clipped` warning; the work is the grid's, not the claim's."""
+    plain = read(_last_sheet_first_merge(shared, fmt, 1, 1), OPTIONS)  # the anchor as an ordinary cell
+    cut = read(_last_sheet_first_merge(shared, fmt, 4, 15), OPTIONS)
+    tracemalloc.start()
+    try:
+        huge = read(_last_sheet_first_merge(shared, fmt, None, None), OPTIONS)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024 * 1024, peak  # the grid is 60 cells; before the cut, a set of 17 billion would be built
+    assert _cells(huge) == _cells(cut) != _cells(plain)
+    assert _cells(huge)[:2] == _cells(plain)[:2]  # the other sheets are untouched
+    last = huge.tables[-1]
+    anchor = max((c for r in last.rows for c in r), key=lambda c: c.rowspan * c.colspan)
+    assert (anchor.row, anchor.rowspan, anchor.colspan) == (0, len(last.rows), 15 - anchor.col)
+    assert any(w.startswith("merge-clipped:") for w in huge.warnings)
+    assert not any(w.startswith("merge-clipped:") for w in cut.warnings)
+
+
+def test_the_hostile_two_cell_whole_grid_merge_is_read_as_excel_shows_it() -> None:
+    """A1 holds a label, B2 a number, and one merge covers A1:XFD1048576: Excel shows only A1 across the grid."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["A1"] = "收到申请数"
+    ws["B2"] = 12
+    buf = io.BytesIO()
+    wb.save(buf)
+    merge = b'</sheetData><mergeCells count="1"><mergeCell ref="A1:XFD1048576"/></mergeCells>'
+    data = _rewrite(buf.getvalue(), "xl/worksheets/sheet1.xml", lambda x: x.replace(b"</sheetData>", merge))
+    assert b"XFD1048576" in zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+    doc = read(data, OPTIONS)
+    (table,) = doc.tables
+    assert [[(c.text, c.rowspan, c.colspan) for c in r] for r in table.rows] == [[("收到申请数", 2, 2)], []]
+    assert any(w.startswith("merge-clipped:") for w in doc.warnings)
+
+
+def test_overlapping_merges_are_bounded_by_max_merged_cells(shared: Path) -> None:
+    """Excel never overlaps merges; 60 nested merges, each from one step nearer the top-left to the far corner of
+    a 60x60 grid (none's anchor covered by an earlier one), cover ~74,000 cells: past the cap a precise 422."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for i in range(1, 61):
+        ws.cell(i, i, f"{i}")
+    buf = io.BytesIO()
+    wb.save(buf)
+    merges = "".join(f'<mergeCell ref="{_col_letters(i)}{i}:{_col_letters(60)}60"/>' for i in range(60, 0, -1))
+    data = _rewrite(buf.getvalue(), "xl/worksheets/sheet1.xml",
+                    lambda x: x.replace(b"</sheetData>", f'</sheetData><mergeCells count="60">{merges}</mergeCells>'.encode()))
+    assert len(read(data, OPTIONS).tables) == 1  # under the default cap: read (a cell covered twice is covered)
+    with pytest.raises(ResourceLimitError) as e:
+        read(data, OPTIONS, SpreadsheetSettings(max_merged_cells=10_000))
+    assert e.value.extra["limit"] == "max_merged_cells"
