@@ -377,7 +377,7 @@ class JobRunner:
         import httpx  # only a service with callbacks on pays for the HTTP client (and its optional imports)
 
         assert record.callback_url is not None
-        body = orjson.dumps({k: v for k, v in public_view(record, None).items() if k != "result"})
+        body = orjson.dumps({k: v for k, v in public_view(record, None, base=self.settings.problem_base_uri).items() if k != "result"})
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self.settings.callback_attempts),
@@ -406,13 +406,14 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, httpx.TransportError)
 
 
-def public_view(record: JobRecord, request: Request | None) -> dict[str, Any]:
-    """The JSON body of `Job` for `record`, problem in the request's language."""
+def public_view(record: JobRecord, request: Request | None, base: str | None = None) -> dict[str, Any]:
+    """The JSON body of `Job` for `record`, problem in the request's language (`type` under `base` without one)."""
     problem = None
     if record.problem is not None:
         p = record.problem
         problem = localized_problem(
-            request, p["status"], p["code"], p["detail"], instance=f"/{API_VERSION}/jobs/{record.id}", extra=p["extra"]
+            request, p["status"], p["code"], p["detail"], instance=f"/{API_VERSION}/jobs/{record.id}", extra=p["extra"],
+            base=base,
         )
     body: dict[str, Any] = {
         "id": record.id,

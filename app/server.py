@@ -53,7 +53,7 @@ from .errors import (
     ServiceError,
     UriTooLongError,
 )
-from .problems import problem_response
+from .problems import PROBLEM_TYPE_BASE, problem_response
 from .settings import Settings
 
 log = logging.getLogger("app.server")
@@ -72,9 +72,9 @@ class ConnectionLimitError(ServiceError):
     title = "Too many open connections"
 
 
-def raw_problem(status: int, code: str, title: str, detail: str, **extra: object) -> bytes:
-    """A complete HTTP/1.1 problem response that closes the connection, as bytes."""
-    response = problem_response(status, code, title, detail, instance=None, request_id=None, extra=extra)
+def raw_problem(status: int, code: str, title: str, detail: str, base: str = PROBLEM_TYPE_BASE, **extra: object) -> bytes:
+    """A complete HTTP/1.1 problem response that closes the connection, as bytes (`type` under `base`)."""
+    response = problem_response(status, code, title, detail, instance=None, request_id=None, extra=extra, base=base)
     head = [b"HTTP/1.1 %d %s" % (status, _phrase(status))]
     head += [b"%s: %s" % (k, v) for k, v in response.raw_headers]
     head.append(b"connection: close")
@@ -357,6 +357,7 @@ class GuardedH11Protocol(H11Protocol):
     max_header_bytes: int = 16 * 1024
     max_header_fields: int = 100
     max_url_bytes: int = 8 * 1024
+    problem_base: str = PROBLEM_TYPE_BASE
     refused = 0  # connections answered 503 by the cap (class-wide, for tests and logs)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -377,7 +378,7 @@ class GuardedH11Protocol(H11Protocol):
             if cls.refused in (1, 10, 100, 1000) or cls.refused % 10000 == 0:
                 log.warning("connection limit %d reached; %d connections refused so far", self.max_connections, cls.refused)
             err = ConnectionLimitError(f"The server already holds {self.max_connections} connections.")
-            transport.write(raw_problem(503, err.code, err.title, err.detail, retry_after=1))
+            transport.write(raw_problem(503, err.code, err.title, err.detail, self.problem_base, retry_after=1))
             transport.close()
             self.transport = transport
             return
@@ -476,7 +477,7 @@ class GuardedH11Protocol(H11Protocol):
             return  # a response is still being produced (pipelining): not a stalled head
         err = RequestTimeoutError(f"The request head was not complete within {self.header_timeout:g} s.")
         if self.conn.our_state is h11.IDLE or self.conn.our_state is h11.DONE:
-            self.transport.write(raw_problem(408, err.code, err.title, err.detail))
+            self.transport.write(raw_problem(408, err.code, err.title, err.detail, self.problem_base))
         self.transport.close()
 
     def send_400_response(self, msg: str) -> None:
@@ -508,7 +509,9 @@ class GuardedH11Protocol(H11Protocol):
             said = said if len(said) <= 200 else said[:200] + "…"  # h11 quotes the offending line: keep it short
             detail = f"The request could not be parsed as HTTP/1.1: {said}."
         extra = err.extra if err is not None else None
-        response = problem_response(status, code, title, detail, instance=None, request_id=None, extra=extra)
+        response = problem_response(
+            status, code, title, detail, instance=None, request_id=None, extra=extra, base=self.problem_base
+        )
         headers = [*response.raw_headers, (b"connection", b"close")]
         try:
             self.transport.write(self.conn.send(h11.Response(status_code=status, headers=headers, reason=_phrase(status))))
@@ -536,6 +539,7 @@ def protocol_class(settings: Settings) -> type[GuardedH11Protocol]:
             "max_header_bytes": settings.max_header_bytes,
             "max_header_fields": settings.max_header_fields,
             "max_url_bytes": settings.max_url_bytes,
+            "problem_base": settings.problem_base_uri,
             "refused": 0,
         },
     )

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from extractors.errors import PROBLEM_TYPE_BASE
+
 ENV_PREFIX = "GOVREPORT_"
 MiB = 1024 * 1024
 
@@ -199,6 +201,14 @@ class Settings(BaseSettings):
         ge=256,
         le=1024 * 1024,
         description="Longest request target (path and query) in bytes; a longer one gets 414 `uri-too-long`.",
+    )
+
+    # ---- problem documents (http-hdr) ----
+    problem_base_uri: str = Field(
+        PROBLEM_TYPE_BASE,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?/$",
+        description="Base of every problem `type` URI (`<base><code>`): an absolute http(s) URI ending in `/`, e.g. "
+        "the deployment's own docs. The service serves each code's page at `/problems/<code>` whatever the base.",
     )
 
     @property

@@ -594,6 +594,24 @@ def test_control_characters_obs_fold_and_malformed_heads_are_400_problems(servic
         assert "Traceback" not in log
 
 
+def test_a_deployments_problem_base_uri_names_every_problem_type(service_tmp: Path) -> None:
+    """GOVREPORT_PROBLEM_BASE_URI is the base of `type` in every layer's problems; `/problems/<code>` still serves."""
+    base = "https://errors.example.org/govreport/v1/"
+    with _service(service_tmp, problem_base_uri=base, header_timeout_seconds="2") as service:
+        types = {
+            "server (head)": _problem_body(_exchange(service, _GET + b"X-Note: a\x01\r\n\r\n"))["type"],
+            "server (timeout)": _problem_body(_exchange(service, _GET))["type"],
+            "framework (404)": httpx.get(service.url + "/nothing", timeout=10).json()["type"],
+            "library (empty body)": httpx.post(service.url + "/v1/extract", content=b"", timeout=10).json()["type"],
+            "upload (not a report)": httpx.post(
+                service.url + "/v1/extract", content=b"\x00\x01\x02 not a document", timeout=30
+            ).json()["type"],
+        }
+        assert {k: v.rpartition("/")[0] + "/" for k, v in types.items()} == dict.fromkeys(types, base), types
+        page = httpx.get(service.url + "/problems/empty-file", timeout=10)
+        assert page.status_code == 200 and base + "empty-file" in page.text
+
+
 def test_every_refusal_the_stack_emits_is_problem_json(service_tmp: Path) -> None:
     """With default settings, whichever layer refuses a request (4xx, or 505 for HTTP/2) answers an RFC 9457 document."""
     with _service(service_tmp, header_timeout_seconds="2") as service:
