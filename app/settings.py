@@ -127,6 +127,13 @@ class Settings(BaseSettings):
     job_deadline_seconds: float = Field(
         600.0, gt=0, description="Deadline of one async job (queue wait + extraction); past it the job fails."
     )
+    max_job_workers: int = Field(
+        0,
+        ge=0,
+        description="Workers async jobs may hold at once (at most `workers`); 0: all but one when there are two or "
+        "more, so a synchronous `POST /v1/extract` always finds a worker (with one worker, jobs may use it). "
+        "A job beyond it stays `queued` until a job slot frees.",
+    )
     max_jobs_pending: int = Field(
         64, ge=1, description="Jobs one replica accepts while earlier ones are still queued or running; more get 503."
     )
