@@ -374,14 +374,19 @@ def test_the_pdf_reader_reports_every_page_in_order(corpus: Path) -> None:
 
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """2 workers with the default job slots (all but one), room for 2 pending jobs, 1,500-page PDFs allowed."""
+    """2 workers with the default job slots (all but one), room for 2 pending jobs, 1,500-page PDFs allowed,
+    callbacks to loopback, and a deployment's own problem base URI."""
     tmpdir = tmp_path_factory.mktemp("jobs-two")
-    svc = start_service(tmpdir, workers=2, max_jobs_pending=2, max_pages=LONG_PAGES)
+    svc = start_service(
+        tmpdir, workers=2, max_jobs_pending=2, max_pages=LONG_PAGES, callback_hosts="127.0.0.1",
+        callback_attempts=3, problem_base_uri=DEPLOYED_BASE,
+    )
     yield svc
     svc.stop()
 
 
 LONG_PAGES = 1500  # ~8 CPU-s on a quiet core: the first job is still running when the checks below are done
+DEPLOYED_BASE = "https://errors.example.org/govreport/"
 
 
 def _metrics(client: httpx.Client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -419,8 +424,8 @@ def test_jobs_leave_a_worker_for_synchronous_requests_and_are_counted(two_worker
         assert during[("govreport_jobs", (("state", "running"),))] == 1
         assert during[("govreport_jobs", (("state", "queued"),))] == 1
         full = _submit(client, small.name, small.read_bytes())  # max_jobs_pending=2: refused before its body
-        assert full.status_code == 503 and full.json()["type"] == PROBLEM + "pool-saturated"
-        no_callback = _submit(client, small.name, small.read_bytes(), callback_url="http://127.0.0.1:1/x")
+        assert full.status_code == 503 and full.json()["type"] == DEPLOYED_BASE + "pool-saturated"
+        no_callback = _submit(client, small.name, small.read_bytes(), callback_url="http://example.org/x")
         assert no_callback.status_code == 400
         for r in (second, first):
             assert client.delete(r.headers["location"]).status_code == 200
@@ -458,3 +463,17 @@ def test_job_slots_default_to_all_workers_but_one() -> None:
 
     assert [job_slots(0, w) for w in (1, 2, 3, 8)] == [1, 1, 2, 7]
     assert [job_slots(n, 4) for n in (1, 4, 9)] == [1, 4, 4]
+
+
+
+def test_a_failed_jobs_record_and_callback_carry_the_deployments_problem_base(two_workers: Any, receiver: str) -> None:
+    """The callback is sent without a request: its problem `type` is under GOVREPORT_PROBLEM_BASE_URI too."""
+    with _client(two_workers) as client:
+        r = _submit(client, "report.pdf", b"%PDF-1.7\n" + b"\x00broken" * 200, callback_url=receiver)
+        assert r.status_code == 202, r.text
+        final = poll(client, r.headers["location"])
+    end = time.monotonic() + 30
+    while len(_Receiver.bodies) < 2 and time.monotonic() < end:
+        time.sleep(0.05)
+    assert final["problem"]["type"] == DEPLOYED_BASE + "corrupt-file"
+    assert [b["problem"]["type"] for b in _Receiver.bodies] == [DEPLOYED_BASE + "corrupt-file"] * 2
