@@ -85,6 +85,17 @@ def _ts(value: float | None) -> datetime | None:
     return datetime.fromtimestamp(value, UTC) if value is not None else None
 
 
+def job_slots(max_job_workers: int, workers: int) -> int:
+    """Workers jobs may hold at once: `max_job_workers` (at most all), or by default all but one of two or more.
+
+    A long job must not take the worker a synchronous request needs: with the default, a replica of
+    `workers` ≥ 2 always keeps one for `/v1/extract`, however many jobs are queued.
+    """
+    if max_job_workers:
+        return max(1, min(max_job_workers, workers))
+    return workers - 1 if workers >= 2 else 1
+
+
 def _problem_of(exc: ExtractionError) -> dict[str, Any]:
     extra = {k: v for k, v in exc.extra.items() if isinstance(v, (str, int, float, bool)) or v is None}
     return {"code": exc.code, "status": status_for(exc), "detail": exc.detail, "extra": extra}
@@ -102,7 +113,9 @@ class JobRunner:
         self._pids: dict[str, int] = {}
         self._progress: dict[str, tuple[int, int]] = {}
         self._cancelled: set[str] = set()
-        self._slots = asyncio.Semaphore(max(1, pool.config.size))
+        self.slots = job_slots(settings.max_job_workers, pool.config.size)
+        self._slots = asyncio.Semaphore(self.slots)
+        metrics.watch_jobs(self.counts)
         self._beat: asyncio.Task[None] | None = None
         self._callbacks: set[asyncio.Task[None]] = set()
 
@@ -120,6 +133,11 @@ class JobRunner:
     @property
     def pending(self) -> int:
         return len(self._tasks)
+
+    def counts(self) -> dict[str, int]:
+        """This replica's unfinished jobs by state: `running` holds a worker, `queued` waits for a job slot."""
+        running = len(self._pids)
+        return {"queued": max(0, len(self._tasks) - running), "running": running}
 
     # ---- submitting ------------------------------------------------------------------------
     def check_callback(self, url: str | None) -> None:
@@ -212,6 +230,8 @@ class JobRunner:
             cleanup()
         if problem is not None:
             self.metrics.failures.labels(problem["code"]).inc()
+        outcome = "succeeded" if problem is None else "cancelled" if problem["code"] == JobCancelledError.code else "failed"
+        self.metrics.job_duration.labels(outcome).observe(max(0.0, time.time() - record.created_at))
         await self._finish(record.id, result_json, problem, pages)
 
     async def _run_on_pool(self, record: JobRecord, job: ExtractJob, deadline: float, deadline_s: float) -> JobOutput:
@@ -377,7 +397,7 @@ class JobRunner:
         import httpx  # only a service with callbacks on pays for the HTTP client (and its optional imports)
 
         assert record.callback_url is not None
-        body = orjson.dumps({k: v for k, v in public_view(record, None).items() if k != "result"})
+        body = orjson.dumps({k: v for k, v in public_view(record, None, base=self.settings.problem_base_uri).items() if k != "result"})
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self.settings.callback_attempts),
@@ -406,13 +426,14 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, httpx.TransportError)
 
 
-def public_view(record: JobRecord, request: Request | None) -> dict[str, Any]:
-    """The JSON body of `Job` for `record`, problem in the request's language."""
+def public_view(record: JobRecord, request: Request | None, base: str | None = None) -> dict[str, Any]:
+    """The JSON body of `Job` for `record`, problem in the request's language (`type` under `base` without one)."""
     problem = None
     if record.problem is not None:
         p = record.problem
         problem = localized_problem(
-            request, p["status"], p["code"], p["detail"], instance=f"/{API_VERSION}/jobs/{record.id}", extra=p["extra"]
+            request, p["status"], p["code"], p["detail"], instance=f"/{API_VERSION}/jobs/{record.id}", extra=p["extra"],
+            base=base,
         )
     body: dict[str, Any] = {
         "id": record.id,
@@ -478,31 +499,36 @@ async def create_job(
 ) -> Response:
     """Upload one report; get 202 with `Location: /v1/jobs/{id}` and `Retry-After`, then poll it."""
     runner = _runner(request)
-    runner.check_callback(callback_url)
-    runner.check_room()
-    settings: Settings = request.app.state.settings
-    spool: Spool = request.app.state.spool
-    job_id = uuid.uuid4().hex
-    deadline_s = settings.request_deadline_seconds
-    deadline = asyncio.get_running_loop().time() + deadline_s
-    async with spooled_upload(
-        request, spool, settings.max_upload_bytes, filename, deadline=deadline, deadline_seconds=deadline_s
-    ) as upload:
-        # the request's spool file goes when this block ends; the job keeps a second name for it
-        kept = upload.path.with_name(f"job-{job_id}")
-        os.link(upload.path, kept)
-        size, name, content_type = upload.size, upload.filename, upload.content_type
     try:
-        spool.reserve(size)  # the job's file counts against the spool quota until the job is over
-    except BaseException:
-        kept.unlink(missing_ok=True)
+        runner.check_callback(callback_url)
+        runner.check_room()
+        settings: Settings = request.app.state.settings
+        spool: Spool = request.app.state.spool
+        job_id = uuid.uuid4().hex
+        deadline_s = settings.request_deadline_seconds
+        deadline = asyncio.get_running_loop().time() + deadline_s
+        async with spooled_upload(
+            request, spool, settings.max_upload_bytes, filename, deadline=deadline, deadline_seconds=deadline_s
+        ) as upload:
+            # the request's spool file goes when this block ends; the job keeps a second name for it
+            kept = upload.path.with_name(f"job-{job_id}")
+            os.link(upload.path, kept)
+            size, name, content_type = upload.size, upload.filename, upload.content_type
+        try:
+            spool.reserve(size)  # the job's file counts against the spool quota until the job is over
+        except BaseException:
+            kept.unlink(missing_ok=True)
+            raise
+        job = ExtractJob(
+            b"", name, content_type, settings.max_pages,
+            max_ocr_pages=settings.max_ocr_pages, ocr_threads=settings.ocr_threads, path=str(kept), progress=True,
+        )
+        options = {"include": [p.value for p in include], "min_confidence": min_confidence}
+        record = await runner.submit(job_id, job, options, callback_url, cleanup=_release_once(spool, kept, size))
+    except ExtractionError as e:  # refused (no room, callback, upload limits): counted by its problem code
+        runner.metrics.job_submissions.labels(e.code).inc()
         raise
-    job = ExtractJob(
-        b"", name, content_type, settings.max_pages,
-        max_ocr_pages=settings.max_ocr_pages, ocr_threads=settings.ocr_threads, path=str(kept), progress=True,
-    )
-    options = {"include": [p.value for p in include], "min_confidence": min_confidence}
-    record = await runner.submit(job_id, job, options, callback_url, cleanup=_release_once(spool, kept, size))
+    runner.metrics.job_submissions.labels("accepted").inc()
     return _job_response(record, request, 202)
 
 

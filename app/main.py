@@ -37,7 +37,7 @@ multipart field `file` or as the raw request body, and get the versioned extract
 sections and validation findings, each with a calibrated confidence.
 
 **Errors** are RFC 9457 `application/problem+json` documents whose `type` is
-`{problems.PROBLEM_TYPE_BASE}<code>`: 400 bad-request / empty-file / invalid-parameter, 413 file-too-large,
+`{problems.PROBLEM_TYPE_BASE}<code>` (a deployment sets its own base, `GOVREPORT_PROBLEM_BASE_URI`): 400 bad-request / empty-file / invalid-parameter, 413 file-too-large,
 415 unsupported-media-type, 422 unreadable-document (corrupt-file, encrypted-file, no-text-layer,
 too-many-pages, resource-limit), 500 worker-crashed / internal-error, 503 pool-saturated / not-ready (with
 `Retry-After`), 504 deadline-exceeded.

@@ -23,6 +23,24 @@ if TYPE_CHECKING:
     from .upload import Spool
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+# A job lasts from its submission to its end (queue wait included), up to the 600 s default job deadline and beyond.
+JOB_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0)
+JOB_STATES = ("queued", "running")  # the unfinished states a replica holds; finished ones live in the store
+JOB_OUTCOMES = ("succeeded", "failed", "cancelled")
+
+
+class _JobCollector(Collector):
+    """This replica's unfinished jobs by state, read at scrape time."""
+
+    def __init__(self, counts: Callable[[], dict[str, int]]) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterable[Metric]:
+        counts = self._counts()
+        jobs = GaugeMetricFamily("govreport_jobs", "Unfinished async jobs of this replica by state.", labels=["state"])
+        for state in JOB_STATES:  # a fixed set: states the runner does not know are not exported
+            jobs.add_metric([state], counts.get(state, 0))
+        yield jobs
 
 
 class _PoolCollector(Collector):
@@ -92,10 +110,33 @@ class Metrics:
         )
         self.ocr_pages = Counter("govreport_ocr_pages", "Pages read by OCR (scanned PDF pages, images).", registry=r)
         self.ocr_seconds = Counter("govreport_ocr_seconds", "Wall time spent in OCR, in seconds.", registry=r)
+        self.job_submissions = Counter(
+            "govreport_job_submissions",
+            "Job submissions by outcome: `accepted`, or the problem code that refused one (a fixed set of codes).",
+            ["outcome"],
+            registry=r,
+        )
+        self.job_submissions.labels("accepted")
+        self.job_duration = Histogram(
+            "govreport_job_duration_seconds",
+            "Async job time from submission to its end (queue wait included) by outcome.",
+            ["outcome"],
+            buckets=JOB_BUCKETS,
+            registry=r,
+        )
+        for outcome in JOB_OUTCOMES:
+            self.job_duration.labels(outcome)
+        self._jobs_watched = False
         ProcessCollector(registry=r)  # process_* (CPU, RSS, open fds, start time) of the server process
         PlatformCollector(registry=r)  # python_info
         r.register(_PoolCollector(pool_stats))
         r.register(_SpoolCollector(spool))
+
+    def watch_jobs(self, counts: Callable[[], dict[str, int]]) -> None:
+        """Export `govreport_jobs{state}` from `counts` (the job runner's), once per registry."""
+        if not self._jobs_watched:
+            self._jobs_watched = True
+            self.registry.register(_JobCollector(counts))
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""

@@ -28,7 +28,7 @@ from extractors import InputError
 
 from .errors import RequestTimeoutError, UploadsSaturatedError
 from .metrics import Metrics
-from .problems import error_response, internal_error_response
+from .problems import error_response, internal_error_response, problem_base
 from .upload import ClientGone, Spool
 
 log = logging.getLogger("app")
@@ -129,7 +129,8 @@ class RequestContextMiddleware:
             log.exception("unhandled error in request %s", request_id)
             if started:
                 raise
-            await internal_error_response(scope.get("path", ""), request_id)(scope, receive, send_with_headers)
+            base = problem_base(Request(scope))  # type: ignore[arg-type]
+            await internal_error_response(scope.get("path", ""), request_id, base)(scope, receive, send_with_headers)
         finally:
             label = route_label(scope)
             self.metrics.in_flight.dec()

@@ -25,6 +25,7 @@ from extractors import (
     UnreadableDocumentError,
     UnsupportedFormatError,
 )
+from extractors.errors import PROBLEM_TYPE_BASE
 
 from .i18n import CONTENT_LANGUAGE, negotiate, problem_texts
 from .errors import (
@@ -49,7 +50,8 @@ from .errors import (
 
 log = logging.getLogger("app")
 
-PROBLEM_TYPE_BASE = "https://govreport-extract.dev/problems/"
+# `PROBLEM_TYPE_BASE` (from the library) is the default base of `type` URIs; a deployment sets its own
+# (`Settings.problem_base_uri`).
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 UNAUTHORIZED_CHALLENGE = 'ApiKey header="X-API-Key"'  # RFC 9110 WWW-Authenticate of a 401
 
@@ -130,8 +132,17 @@ class InvalidParameterError(InputError):
     title = "Invalid request parameter"
 
 
-def problem_type(code: str) -> str:
-    return PROBLEM_TYPE_BASE + code
+def problem_type(code: str, base: str = PROBLEM_TYPE_BASE) -> str:
+    """The `type` URI of problem `code` under `base` (a deployment's `problem_base_uri`)."""
+    return base + code
+
+
+def problem_base(request: Request | None) -> str:
+    """The problem `type` base of the app serving `request` (its settings), else the default."""
+    app = request.scope.get("app") if request is not None else None
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    base = getattr(settings, "problem_base_uri", None)
+    return base if isinstance(base, str) else PROBLEM_TYPE_BASE
 
 
 def status_for(exc: ExtractionError) -> int:
@@ -188,12 +199,16 @@ def localized_problem(
     instance: str | None,
     extra: dict[str, object] | None = None,
     title: str | None = None,
+    base: str | None = None,
 ) -> dict[str, Any]:
-    """The problem body in the language `request` asks for (Chinese title/detail for `Accept-Language: zh`)."""
+    """The problem body in the language `request` asks for (Chinese title/detail for `Accept-Language: zh`).
+
+    `type` is under `base`, else under the base of the app serving `request`.
+    """
     lang = negotiate(request.headers.get("accept-language") if request is not None else None)
     title = title or english_title(code)
     body: dict[str, Any] = {
-        "type": problem_type(code),
+        "type": problem_type(code, base or problem_base(request)),
         "title": title,
         "status": status,
         "detail": detail,
@@ -221,9 +236,13 @@ def problem_response(
     request_id: str | None,
     extra: dict[str, object] | None = None,
     request: Request | None = None,
+    base: str | None = None,
 ) -> JSONResponse:
-    """Build the `application/problem+json` response; `retry_after` also becomes a header."""
-    body = localized_problem(request, status, code, detail, instance=instance, extra=extra, title=title)
+    """Build the `application/problem+json` response; `retry_after` also becomes a header.
+
+    `base` is for responses written before there is a request (the server's own refusals).
+    """
+    body = localized_problem(request, status, code, detail, instance=instance, extra=extra, title=title, base=base)
     body["request_id"] = request_id
     lang = negotiate(request.headers.get("accept-language") if request is not None else None)
     headers = {"Content-Language": CONTENT_LANGUAGE[lang], "Vary": "Accept-Language"}
@@ -252,7 +271,7 @@ def error_response(exc: ExtractionError, request: Request) -> JSONResponse:
     return response
 
 
-def internal_error_response(path: str, request_id: str | None) -> JSONResponse:
+def internal_error_response(path: str, request_id: str | None, base: str = PROBLEM_TYPE_BASE) -> JSONResponse:
     """The generic 500 for a real bug; internals stay in the log."""
     return problem_response(
         500,
@@ -261,6 +280,7 @@ def internal_error_response(path: str, request_id: str | None) -> JSONResponse:
         "An unexpected error occurred; it has been logged with this request id.",
         instance=path,
         request_id=request_id,
+        base=base,
     )
 
 

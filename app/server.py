@@ -16,6 +16,12 @@ subclass here is the one seam for all of that (`uvicorn.Config(http=...)`):
   414 problem+json; h11 holds at most `max_header_bytes` of an incomplete head;
 - uvicorn's 400 for a malformed request is a problem+json document too, with
   the status h11 hints at (431 for an oversized head);
+- the raw head is held to RFC 9110/9112 where h11 is lenient: a field value
+  with a control character other than HTAB (h11 passes 0x01-0x08, 0x0E-0x1F,
+  DEL) and obs-fold (a header line starting with SP/HTAB, which h11 joins into
+  the previous value) are 400 with a `detail` naming the line and the byte;
+  h11's own refusals (bad request line, bad field name, conflicting
+  Content-Length) get the same precise `detail` (`head_violation`);
 - a response that refuses a body still on its way (503 before the body, 413,
   408) is followed by a lingering close, as nginx does: the write side is shut
   (FIN after the answer) and the rest of the body is read and dropped for a
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import resource
 import time
 from collections.abc import Callable
@@ -46,7 +53,7 @@ from .errors import (
     ServiceError,
     UriTooLongError,
 )
-from .problems import problem_response
+from .problems import PROBLEM_TYPE_BASE, problem_response
 from .settings import Settings
 
 log = logging.getLogger("app.server")
@@ -65,9 +72,9 @@ class ConnectionLimitError(ServiceError):
     title = "Too many open connections"
 
 
-def raw_problem(status: int, code: str, title: str, detail: str, **extra: object) -> bytes:
-    """A complete HTTP/1.1 problem response that closes the connection, as bytes."""
-    response = problem_response(status, code, title, detail, instance=None, request_id=None, extra=extra)
+def raw_problem(status: int, code: str, title: str, detail: str, base: str = PROBLEM_TYPE_BASE, **extra: object) -> bytes:
+    """A complete HTTP/1.1 problem response that closes the connection, as bytes (`type` under `base`)."""
+    response = problem_response(status, code, title, detail, instance=None, request_id=None, extra=extra, base=base)
     head = [b"HTTP/1.1 %d %s" % (status, _phrase(status))]
     head += [b"%s: %s" % (k, v) for k, v in response.raw_headers]
     head.append(b"connection: close")
@@ -114,6 +121,79 @@ def _phrase(status: int) -> bytes:
         return b"Error"
 
 
+# RFC 9110 §5.6.2 token (field names, methods); §5.5 field value: VCHAR, obs-text, SP and HTAB only.
+_TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
+_VALUE_CTL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_LINE_CTL = re.compile(rb"[\x00-\x1f\x7f]")
+_VERSION = re.compile(rb"HTTP/[0-9]\.[0-9]")
+_HEAD_END = re.compile(rb"\n\r?\n")
+
+
+def _show(raw: bytes, limit: int = 60) -> str:
+    """`raw` as readable text for a `detail`: ASCII kept, other bytes escaped, cut at `limit` characters."""
+    text = repr(bytes(raw))[2:-1]
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def head_violation(head: bytes) -> str | None:
+    """Why `head` (a raw request head, up to its blank line) breaks RFC 9110/9112, or None.
+
+    The first violation found, in a sentence a client developer can act on: the line, the field and the
+    byte. Lines end at LF with an optional CR before it, as h11 splits them (RFC 9112 §2.2 allows a bare LF).
+    """
+    if head[:1] == b"\x16" and head[1:2] == b"\x03":
+        return "The connection began with a TLS handshake; this port speaks plain HTTP."
+    lines = [line[:-1] if line.endswith(b"\r") else line for line in head.split(b"\n")]
+    while lines and lines[-1] == b"":
+        lines.pop()
+    if not lines:
+        return "The request has no request line."
+    request_line, fields = lines[0], lines[1:]
+    ctl = _LINE_CTL.search(request_line)
+    if ctl is not None:
+        where = "request target" if b" " in request_line[: ctl.start()] else "request line"
+        return f"The {where} holds control character 0x{ctl.group()[0]:02X} at byte {ctl.start()}."
+    parts = request_line.split(b" ")
+    if len(parts) != 3 or not all(parts):
+        return (
+            f"The request line `{_show(request_line)}` is not `method SP target SP HTTP-version` "
+            "with single spaces (RFC 9112 §3)."
+        )
+    method, _target, version = parts
+    if _TOKEN.fullmatch(method) is None:
+        return f"The method `{_show(method)}` is not a token (RFC 9110 §9.1)."
+    if _VERSION.fullmatch(version) is None:
+        return f"`{_show(version)}` is not an HTTP version such as HTTP/1.1."
+    for number, line in enumerate(fields, start=1):
+        if line[:1] in (b" ", b"\t"):
+            return (
+                f"Header line {number} starts with whitespace: obs-fold (a folded continuation line) is not "
+                "accepted (RFC 9112 §5.2); send the value on one line."
+            )
+        name, colon, value = line.partition(b":")
+        if not colon:
+            return f"Header line {number} (`{_show(line)}`) has no colon."
+        if _TOKEN.fullmatch(name) is None:
+            return (
+                f"The header field name `{_show(name)}` (line {number}) is not a token: no spaces, separators, "
+                "control or non-ASCII characters (RFC 9110 §5.1)."
+            )
+        ctl = _VALUE_CTL.search(value)
+        if ctl is not None:
+            return (
+                f"The value of header field `{_show(name)}` holds control character 0x{ctl.group()[0]:02X}; "
+                "only HTAB is allowed among controls (RFC 9110 §5.5)."
+            )
+    return None
+
+
+class HeadSyntaxError(h11.RemoteProtocolError):
+    """A request head that breaks RFC 9110/9112; its message is the problem's `detail` as it stands."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, error_status_hint=400)
+
+
 class HeadLimitedConnection(h11.Connection):
     """h11's server side plus caps on a head's size, its number of header fields and its target length.
 
@@ -131,15 +211,29 @@ class HeadLimitedConnection(h11.Connection):
         self.max_url_bytes = max_url_bytes
         self.error: h11.RemoteProtocolError | None = None
         self._line_seen = False  # the current head's request line has ended (so a long head is not a long URL)
+        # The raw bytes of the head being received (h11 keeps only what it parsed, obs-fold already joined),
+        # at most one head's worth: checked by `head_violation` once h11 has parsed or refused the head.
+        self._raw_head = bytearray()
+        self._raw_head_cap = max_header_bytes + 4
 
     def receive_data(self, data: bytes) -> None:
-        if self.their_state is h11.IDLE and not self._line_seen and data:
-            self._line_seen = b"\n" in data
+        if self.their_state is h11.IDLE and data:
+            if not self._line_seen:
+                self._line_seen = b"\n" in data
+            room = self._raw_head_cap - len(self._raw_head)
+            if room > 0:
+                self._raw_head += data[:room]
         super().receive_data(data)
 
     def start_next_cycle(self) -> None:
         super().start_next_cycle()
         self._line_seen = False
+        self._raw_head = bytearray(self.trailing_data[0][: self._raw_head_cap])  # a pipelined next head
+
+    def _head_bytes(self) -> tuple[bytes, bool]:
+        """The raw head received so far, up to its blank line; and whether that line was seen."""
+        end = _HEAD_END.search(self._raw_head)
+        return (bytes(self._raw_head[: end.end()]), True) if end else (bytes(self._raw_head), False)
 
     def next_event(self) -> object:
         try:
@@ -151,6 +245,13 @@ class HeadLimitedConnection(h11.Connection):
                     f"The {where} passed {self.max_header_bytes} bytes before it ended.",
                     error_status_hint=431 if self._line_seen else 414,
                 )
+            elif e.error_status_hint == 400:  # h11's message quotes a bytearray repr: say what is wrong instead
+                head, complete = self._head_bytes()
+                if not complete:  # refused early on its first line: judge that line only
+                    head = head.split(b"\n", 1)[0] if b"\n" in head else head
+                said = head_violation(head)
+                if said is not None:
+                    e = HeadSyntaxError(said)
             self.error = e
             raise e from None
         if isinstance(event, h11.Request):
@@ -178,6 +279,18 @@ class HeadLimitedConnection(h11.Connection):
                     f"The request target is {len(event.target)} bytes; at most {self.max_url_bytes} are read.",
                     error_status_hint=414,
                 )
+                raise self.error
+            head, complete = self._head_bytes()
+            self._raw_head = bytearray()
+            if not complete:  # the raw head ran past the cap (whitespace, folds): longer than is read
+                self.error = h11.RemoteProtocolError(
+                    f"The request head is more than {self.max_header_bytes} bytes; at most that many are read.",
+                    error_status_hint=431,
+                )
+                raise self.error
+            said = head_violation(head)  # what h11 lets through: control characters in values, obs-fold
+            if said is not None:
+                self.error = HeadSyntaxError(said)
                 raise self.error
         return event
 
@@ -244,6 +357,7 @@ class GuardedH11Protocol(H11Protocol):
     max_header_bytes: int = 16 * 1024
     max_header_fields: int = 100
     max_url_bytes: int = 8 * 1024
+    problem_base: str = PROBLEM_TYPE_BASE
     refused = 0  # connections answered 503 by the cap (class-wide, for tests and logs)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -264,7 +378,7 @@ class GuardedH11Protocol(H11Protocol):
             if cls.refused in (1, 10, 100, 1000) or cls.refused % 10000 == 0:
                 log.warning("connection limit %d reached; %d connections refused so far", self.max_connections, cls.refused)
             err = ConnectionLimitError(f"The server already holds {self.max_connections} connections.")
-            transport.write(raw_problem(503, err.code, err.title, err.detail, retry_after=1))
+            transport.write(raw_problem(503, err.code, err.title, err.detail, self.problem_base, retry_after=1))
             transport.close()
             self.transport = transport
             return
@@ -363,7 +477,7 @@ class GuardedH11Protocol(H11Protocol):
             return  # a response is still being produced (pipelining): not a stalled head
         err = RequestTimeoutError(f"The request head was not complete within {self.header_timeout:g} s.")
         if self.conn.our_state is h11.IDLE or self.conn.our_state is h11.DONE:
-            self.transport.write(raw_problem(408, err.code, err.title, err.detail))
+            self.transport.write(raw_problem(408, err.code, err.title, err.detail, self.problem_base))
         self.transport.close()
 
     def send_400_response(self, msg: str) -> None:
@@ -387,13 +501,17 @@ class GuardedH11Protocol(H11Protocol):
             status, err = 400, None
         if err is not None:
             code, title, detail = err.code, err.title, err.detail
+        elif isinstance(error, HeadSyntaxError):
+            code, title, detail = "bad-request", "Bad Request", str(error)
         else:
             code, title = "bad-request", "Bad Request"
             said = str(error or msg).rstrip(".")
             said = said if len(said) <= 200 else said[:200] + "…"  # h11 quotes the offending line: keep it short
             detail = f"The request could not be parsed as HTTP/1.1: {said}."
         extra = err.extra if err is not None else None
-        response = problem_response(status, code, title, detail, instance=None, request_id=None, extra=extra)
+        response = problem_response(
+            status, code, title, detail, instance=None, request_id=None, extra=extra, base=self.problem_base
+        )
         headers = [*response.raw_headers, (b"connection", b"close")]
         try:
             self.transport.write(self.conn.send(h11.Response(status_code=status, headers=headers, reason=_phrase(status))))
@@ -421,6 +539,7 @@ def protocol_class(settings: Settings) -> type[GuardedH11Protocol]:
             "max_header_bytes": settings.max_header_bytes,
             "max_header_fields": settings.max_header_fields,
             "max_url_bytes": settings.max_url_bytes,
+            "problem_base": settings.problem_base_uri,
             "refused": 0,
         },
     )

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from extractors.errors import PROBLEM_TYPE_BASE
+
 ENV_PREFIX = "GOVREPORT_"
 MiB = 1024 * 1024
 
@@ -125,6 +127,13 @@ class Settings(BaseSettings):
     job_deadline_seconds: float = Field(
         600.0, gt=0, description="Deadline of one async job (queue wait + extraction); past it the job fails."
     )
+    max_job_workers: int = Field(
+        0,
+        ge=0,
+        description="Workers async jobs may hold at once (at most `workers`); 0: all but one when there are two or "
+        "more, so a synchronous `POST /v1/extract` always finds a worker (with one worker, jobs may use it). "
+        "A job beyond it stays `queued` until a job slot frees.",
+    )
     max_jobs_pending: int = Field(
         64, ge=1, description="Jobs one replica accepts while earlier ones are still queued or running; more get 503."
     )
@@ -199,6 +208,14 @@ class Settings(BaseSettings):
         ge=256,
         le=1024 * 1024,
         description="Longest request target (path and query) in bytes; a longer one gets 414 `uri-too-long`.",
+    )
+
+    # ---- problem documents (http-hdr) ----
+    problem_base_uri: str = Field(
+        PROBLEM_TYPE_BASE,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?/$",
+        description="Base of every problem `type` URI (`<base><code>`): an absolute http(s) URI ending in `/`, e.g. "
+        "the deployment's own docs. The service serves each code's page at `/problems/<code>` whatever the base.",
     )
 
     @property

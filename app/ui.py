@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from .i18n import negotiate, problem_texts
-from .problems import english_title, problem_type
+from .problems import english_title, problem_base, problem_type
 
 STATIC_DIR = Path(str(files("app").joinpath("static")))
 DOCS_ASSETS_URL = "/docs-assets"
@@ -66,7 +66,7 @@ async def problem_page(request: Request, code: str) -> HTMLResponse:
         title=esc(text.title_zh if lang == "zh" else english_title(code)),
         title_zh=esc(text.title_zh),
         title_en=esc(english_title(code)),
-        type=esc(problem_type(code)),
+        type=esc(problem_type(code, problem_base(request))),
         explain_zh=esc(text.explain_zh),
         todo_zh=esc(text.todo_zh),
         explain_en=esc(text.explain_en),

@@ -49,6 +49,9 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retries", type=int, default=_SERVER_DEFAULTS.max_attempts - 1,
                    help="retries per file on 503/429 or connection errors with --server, "
                         f"honouring Retry-After (default: {_SERVER_DEFAULTS.max_attempts - 1})")
+    p.add_argument("--problem-base-uri", default=_BATCH_DEFAULTS.problem_base, metavar="URI",
+                   help="base of the problem `type` URIs written for failed files, e.g. a deployment's own "
+                        "(as the service's GOVREPORT_PROBLEM_BASE_URI; default: %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -138,7 +141,7 @@ def _check_server(url: str) -> str | None:
 def _engine(args: argparse.Namespace, settings: BatchSettings) -> Engine:
     if args.server:
         return ServerEngine(ServerSettings(url=args.server, concurrency=max(1, args.concurrency),
-                                           max_attempts=max(1, args.retries + 1)))
+                                           max_attempts=max(1, args.retries + 1), problem_base=settings.problem_base))
     return LocalEngine(settings)
 
 
@@ -211,7 +214,8 @@ def _run(mode: str, args: argparse.Namespace) -> int:
         _write_panel([slim(r) for r in read_jsonl(args.jsonl)], args)
         return EXIT_OK
 
-    settings = BatchSettings(workers=max(1, args.workers), min_confidence=args.min_confidence)
+    settings = BatchSettings(workers=max(1, args.workers), min_confidence=args.min_confidence,
+                             problem_base=getattr(args, "problem_base_uri", _BATCH_DEFAULTS.problem_base))
     if args.server and (why := _check_server(args.server)):
         print(f"error: --server {why}", file=sys.stderr)
         return EXIT_USAGE

@@ -41,6 +41,7 @@ from tenacity import (
 )
 
 from .errors import (
+    PROBLEM_TYPE_BASE,
     ExtractionError,
     FileTooLargeError,
     InputError,
@@ -76,6 +77,7 @@ class BatchSettings:
     inflight_per_worker: int = 2  # jobs queued per worker: enough to keep them busy, few to redo after a crash
     sniff_max_bytes: int = 512 * 1024 * 1024  # larger files are not sniffed in discovery (extraction refuses them)
     task_timeout: float = 600.0  # seconds one file may take in a worker before it is killed and recorded as timed out
+    problem_base: str = PROBLEM_TYPE_BASE  # base of every problem `type` URI, as the service's GOVREPORT_PROBLEM_BASE_URI
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,13 +91,14 @@ class ServerSettings:
     backoff: float = 0.5  # first wait when the service gives no Retry-After; doubles per attempt
     timeout: float = 300.0  # seconds for one request (large PDFs take a while)
     endpoint: str = "/v1/extract"
+    problem_base: str = PROBLEM_TYPE_BASE  # base of the problems this client writes itself (the service's are kept)
 
 
 # --------------------------------------------------------------------------- problems
 
 # The same type URIs and statuses as the HTTP service (app/problems.py), so a batch
-# run locally and one through the service record the same problem for the same file.
-PROBLEM_TYPE_BASE = "https://govreport-extract.dev/problems/"
+# run locally and one through the service record the same problem for the same file;
+# `PROBLEM_TYPE_BASE` (extractors.errors) is the default base, the settings carry a run's own.
 
 # First matching class wins: subclasses before their bases.
 _STATUS_BY_CLASS: tuple[tuple[type[ExtractionError], int], ...] = (
@@ -109,20 +112,21 @@ _RESERVED = frozenset({"type", "title", "status", "detail", "file", "instance"})
 _RETRYABLE_STATUS = frozenset({429, 502, 503})  # not 504: a file past its deadline would pass it again
 
 
-def problem(code: str, title: str, status: int, detail: str, file: str) -> dict[str, object]:
-    """An RFC 9457 problem object, plus the `file` it is about."""
-    return {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status, "detail": detail, "file": file}
+def problem(code: str, title: str, status: int, detail: str, file: str, base: str = PROBLEM_TYPE_BASE) -> dict[str, object]:
+    """An RFC 9457 problem object (`type` under `base`), plus the `file` it is about."""
+    return {"type": base + code, "title": title, "status": status, "detail": detail, "file": file}
 
 
-def problem_for(error: BaseException, file: str) -> dict[str, object]:
+def problem_for(error: BaseException, file: str, base: str = PROBLEM_TYPE_BASE) -> dict[str, object]:
     """The problem object for an exception raised while extracting `file`."""
     if isinstance(error, ExtractionError):
         status = next(s for cls, s in _STATUS_BY_CLASS if isinstance(error, cls))
         extra = {k: v for k, v in error.extra.items() if isinstance(v, (str, int, float, bool)) and k not in _RESERVED}
-        return {**problem(error.code, error.title, status, error.detail, file), **extra}
+        return {**problem(error.code, error.title, status, error.detail, file, base), **extra}
     if isinstance(error, OSError):
-        return problem(InputError.code, "The file cannot be opened", 400, f"{type(error).__name__}: {error.strerror or error}", file)
-    return problem("internal-error", "Internal extraction error", 500, f"{type(error).__name__}: {str(error)[:300]}", file)
+        detail = f"{type(error).__name__}: {error.strerror or error}"
+        return problem(InputError.code, "The file cannot be opened", 400, detail, file, base)
+    return problem("internal-error", "Internal extraction error", 500, f"{type(error).__name__}: {str(error)[:300]}", file, base)
 
 
 # --------------------------------------------------------------------------- jobs
@@ -188,7 +192,7 @@ def _not_read(p: Path, settings: BatchSettings) -> dict[str, object] | None:
         return None
     return problem("not-read", "File type not read", 415,
                    f"No reader handles this kind of file ({p.suffix.lower() or 'no extension'}; decided from its "
-                   "content, not its name).", str(p))
+                   "content, not its name).", str(p), settings.problem_base)
 
 
 def discover(paths: Iterable[str], settings: BatchSettings = BatchSettings()) -> list[Job]:
@@ -210,7 +214,7 @@ def discover(paths: Iterable[str], settings: BatchSettings = BatchSettings()) ->
             reason = _not_read(p, settings) if found else None
             jobs.append(Job(str(p), None if reason else sha256_of(p), reason))
         except OSError as e:
-            jobs.append(Job(str(p), None, problem_for(e, str(p))))
+            jobs.append(Job(str(p), None, problem_for(e, str(p), settings.problem_base)))
 
     for arg in paths:
         p = Path(arg)
@@ -225,18 +229,20 @@ def discover(paths: Iterable[str], settings: BatchSettings = BatchSettings()) ->
             for d in (Path(m) for m in matches if Path(m).is_dir()):
                 files.extend(_walk(d, settings.extensions))
             if not files:
-                jobs.append(Job(arg, None, problem(InputError.code, "No file matches", 400, "The pattern matches no report file.", arg)))
+                jobs.append(Job(arg, None, problem(InputError.code, "No file matches", 400, "The pattern matches no report file.", arg,
+                                            settings.problem_base)))
             for f in files:
                 add(f, found=True)
         else:
-            jobs.append(Job(arg, None, problem(InputError.code, "The file cannot be opened", 400, "No such file or directory.", arg)))
+            jobs.append(Job(arg, None, problem(InputError.code, "The file cannot be opened", 400, "No such file or directory.", arg,
+                                        settings.problem_base)))
     return jobs
 
 
 # --------------------------------------------------------------------------- engines
 
 
-def extract_file(path: str) -> tuple[bool, bytes]:
+def extract_file(path: str, base: str = PROBLEM_TYPE_BASE) -> tuple[bool, bytes]:
     """Extract one file in this process: (True, response JSON) or (False, problem JSON).
 
     Top-level so worker processes can run it; every exception becomes a problem so a
@@ -250,7 +256,7 @@ def extract_file(path: str) -> tuple[bool, bytes]:
         data = Path(path).read_bytes()
         result = extract(data, filename=Path(path).name)
     except Exception as e:  # noqa: BLE001 — any failure is this file's failure
-        return False, orjson.dumps(problem_for(e, path))
+        return False, orjson.dumps(problem_for(e, path, base))
     return True, result.model_dump_json().encode()
 
 
@@ -286,18 +292,20 @@ class LocalEngine:
     """
 
     settings: BatchSettings = field(default_factory=BatchSettings)
-    task: Callable[[str], tuple[bool, bytes]] = extract_file  # a top-level function, so workers can unpickle it
+    # a top-level function of (path, problem base), so workers can unpickle it
+    task: Callable[[str, str], tuple[bool, bytes]] = extract_file
 
     def run(self, jobs: list[Job], report: Report) -> str | None:
         if self.settings.workers <= 1 or len(jobs) <= 1:
             for job in jobs:
-                ok, body = self.task(job.file)
+                ok, body = self.task(job.file, self.settings.problem_base)
                 report(Outcome(job.file, job.sha256, ok, body))
             return None
         from concurrent.futures import TimeoutError as FutureTimeout
 
         from pebble import ProcessExpired, ProcessPool
 
+        base = self.settings.problem_base
         queue: deque[Job] = deque(jobs)
         limit = self.settings.workers * self.settings.inflight_per_worker
         pool = ProcessPool(max_workers=self.settings.workers, initializer=_worker_init)
@@ -306,7 +314,7 @@ class LocalEngine:
             while queue or inflight:
                 while queue and len(inflight) < limit:
                     job = queue.popleft()
-                    inflight[pool.schedule(self.task, args=(job.file,), timeout=self.settings.task_timeout)] = job
+                    inflight[pool.schedule(self.task, args=(job.file, base), timeout=self.settings.task_timeout)] = job
                 done, _ = wait(inflight, return_when=FIRST_COMPLETED)
                 for fut in done:
                     job = inflight.pop(fut)
@@ -314,14 +322,15 @@ class LocalEngine:
                         ok, body = fut.result()
                     except FutureTimeout:
                         report(_failed(job, problem("timeout", "The extraction took too long", 504,
-                                                    f"Stopped after {self.settings.task_timeout:g} s.", job.file)))
+                                                    f"Stopped after {self.settings.task_timeout:g} s.", job.file, base)))
                         continue
                     except ProcessExpired as e:
                         report(_failed(job, problem("worker-crashed", "The extractor process crashed", 500,
-                                                    f"The worker process died while reading this file ({e}).", job.file)))
+                                                    f"The worker process died while reading this file ({e}).", job.file,
+                                                    base)))
                         continue
                     except Exception as e:  # noqa: BLE001 — the task itself never raises; pickling may
-                        report(_failed(job, problem_for(e, job.file)))
+                        report(_failed(job, problem_for(e, job.file, base)))
                         continue
                     report(Outcome(job.file, job.sha256, ok, body))
         except BaseException:
@@ -374,7 +383,7 @@ class ServerEngine:
                 if down.is_set():
                     return
                 outcome = self.post(client, job, down)
-                if not outcome.ok and outcome.parsed().get("type") == PROBLEM_TYPE_BASE + "service-unreachable":
+                if not outcome.ok and outcome.parsed().get("type") == self.settings.problem_base + "service-unreachable":
                     down.set()
                 with lock:
                     report(outcome)
@@ -395,7 +404,7 @@ class ServerEngine:
         try:
             data = path.read_bytes()
         except OSError as e:
-            return _failed(job, problem_for(e, job.file))
+            return _failed(job, problem_for(e, job.file, self.settings.problem_base))
         ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         url = self.settings.url.rstrip("/") + self.settings.endpoint
         cfg = self.settings
@@ -420,7 +429,7 @@ class ServerEngine:
                 return _failed(job, problem("service-unreachable", "The extraction service cannot be reached", 503,
                                             f"{type(resp.exception()).__name__} after "
                                             f"{resp.attempt_number} attempts.",
-                                            job.file))
+                                            job.file, cfg.problem_base))
             resp = resp.result()
         if resp.is_success:
             try:
@@ -430,11 +439,11 @@ class ServerEngine:
             if ok:
                 return Outcome(job.file, job.sha256, True, resp.content)
             return _failed(job, problem("bad-response", "The service answered with something other than JSON",
-                                        502, f"HTTP {resp.status_code}, {len(resp.content)} bytes.", job.file))
-        return _failed(job, self._problem_from(resp, job.file))
+                                        502, f"HTTP {resp.status_code}, {len(resp.content)} bytes.", job.file, cfg.problem_base))
+        return _failed(job, self._problem_from(resp, job.file, cfg.problem_base))
 
     @staticmethod
-    def _problem_from(resp: httpx.Response, file: str) -> dict[str, object]:  # noqa: F821
+    def _problem_from(resp: httpx.Response, file: str, base: str = PROBLEM_TYPE_BASE) -> dict[str, object]:  # noqa: F821
         """The service's own problem object (with `file` added), or one made from the status line."""
         try:
             body = resp.json()
@@ -443,7 +452,7 @@ class ServerEngine:
         if isinstance(body, dict) and "status" in body:
             return {**body, "file": file}
         return problem(f"http-{resp.status_code}", resp.reason_phrase or "HTTP error", resp.status_code,
-                       resp.text[:300] if resp.text else "The service returned an error without a problem body.", file)
+                       resp.text[:300] if resp.text else "The service returned an error without a problem body.", file, base)
 
 
 # --------------------------------------------------------------------------- sinks

@@ -6,6 +6,9 @@ file (sizes, counts, format names).
 """
 from __future__ import annotations
 
+# The default base of problem `type` URIs (`<base><code>`); the service and batch runs take their own.
+PROBLEM_TYPE_BASE = "https://govreport-extract.dev/problems/"
+
 
 class ExtractionError(Exception):
     """Base of every error the library raises on purpose."""

@@ -38,12 +38,14 @@ from openpyxl import load_workbook
 
 from extractors import extract
 from extractors.__main__ import main
+from extractors.errors import PROBLEM_TYPE_BASE
 from extractors.batch import (
     BatchSettings,
     LocalEngine,
     ServerEngine,
     ServerSettings,
     discover,
+    extract_file,
     problem_for,
     read_jsonl,
     retry_after_seconds,
@@ -358,6 +360,23 @@ def test_problems_match_the_service_for_every_library_error() -> None:
         assert (p["status"], p["type"]) == (status_for(cls("x")), problem_type(cls.code)), cls
 
 
+def test_a_runs_problem_base_names_the_type_of_every_problem_it_writes(tmp_path: Path) -> None:
+    """`problem_base` (the CLI's --problem-base-uri) is the base of the problems of discovery, extraction and
+    the CLI's output, as GOVREPORT_PROBLEM_BASE_URI is for the service."""
+    base = "https://errors.example.org/gr/"
+    (tmp_path / "blob.txt").write_bytes(b"\x00\x01\x02\xff" * 64)  # not a format any reader handles
+    (tmp_path / "empty.txt").write_bytes(b"")
+    jobs = discover([str(tmp_path), str(tmp_path / "missing.pdf")], BatchSettings(problem_base=base))
+    written = {Path(j.file).name: j.error["type"] for j in jobs if j.error is not None}
+    assert written == {"blob.txt": base + "not-read", "missing.pdf": base + "bad-request"}
+    ok, body = extract_file(str(tmp_path / "empty.txt"), base)
+    assert not ok and json.loads(body)["type"] == base + "empty-file"
+    assert problem_for(EmptyFileError(), "a.pdf")["type"] == PROBLEM_TYPE_BASE + "empty-file"
+    out = tmp_path / "out.jsonl"
+    main(["batch", str(tmp_path / "empty.txt"), "--out", str(out), "--workers", "1", "-q", "--problem-base-uri", base])
+    assert [r["error"]["type"] for r in read_jsonl(out)] == [base + "empty-file"]
+
+
 def test_retry_after_reads_seconds_and_http_dates() -> None:
     now = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
     assert retry_after_seconds("7") == 7.0
@@ -404,13 +423,13 @@ def test_interrupted_line_is_ignored_and_the_next_run_starts_a_clean_line(tmp_pa
     assert [Path(r["file"]).name for r in records] == [f"{DOC}.txt"]
 
 
-def hang_on_marked_file(path: str) -> tuple[bool, bytes]:
+def hang_on_marked_file(path: str, base: str = PROBLEM_TYPE_BASE) -> tuple[bool, bytes]:
     """A worker task that never finishes on files named hang* (a pathological file)."""
     if Path(path).name.startswith("hang"):
         time.sleep(3600)
     from extractors.batch import extract_file
 
-    return extract_file(path)
+    return extract_file(path, base)
 
 
 def test_a_file_past_its_timeout_is_killed_and_recorded_the_rest_goes_on(tmp_path: Path, corpus: Path) -> None:
@@ -427,13 +446,13 @@ def test_a_file_past_its_timeout_is_killed_and_recorded_the_rest_goes_on(tmp_pat
     assert [Path(f["file"]).name for f in summary.failures] == ["hang.txt"]
 
 
-def crash_on_marked_file(path: str) -> tuple[bool, bytes]:
+def crash_on_marked_file(path: str, base: str = PROBLEM_TYPE_BASE) -> tuple[bool, bytes]:
     """A worker task that dies like a segfaulting native library on files named crash*."""
     if Path(path).name.startswith("crash"):
         os._exit(139)
     from extractors.batch import extract_file
 
-    return extract_file(path)
+    return extract_file(path, base)
 
 
 def test_a_crashing_worker_fails_only_its_own_file(tmp_path: Path, corpus: Path) -> None:

@@ -367,3 +367,113 @@ def test_the_pdf_reader_reports_every_page_in_order(corpus: Path) -> None:
     pages = result.document.pages
     assert pages and calls == [(i, pages) for i in range(1, pages + 1)]
     assert ReadOptions(on_page=print) == ReadOptions()  # a hook is not a setting: equality ignores it
+
+
+# ---- job slots and job metrics (2 workers) ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """2 workers with the default job slots (all but one), room for 2 pending jobs, 1,500-page PDFs allowed,
+    callbacks to loopback, and a deployment's own problem base URI."""
+    tmpdir = tmp_path_factory.mktemp("jobs-two")
+    svc = start_service(
+        tmpdir, workers=2, max_jobs_pending=2, max_pages=LONG_PAGES, callback_hosts="127.0.0.1",
+        callback_attempts=3, problem_base_uri=DEPLOYED_BASE,
+    )
+    yield svc
+    svc.stop()
+
+
+LONG_PAGES = 1500  # ~8 CPU-s on a quiet core: the first job is still running when the checks below are done
+DEPLOYED_BASE = "https://errors.example.org/govreport/"
+
+
+def _metrics(client: httpx.Client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(client.get("/metrics").text)
+        for s in family.samples
+    }
+
+
+def test_jobs_leave_a_worker_for_synchronous_requests_and_are_counted(two_workers: Any, corpus: Path) -> None:
+    """Two long jobs on a 2-worker replica: one runs, one stays `queued` for the job slot, and a synchronous
+    extract is answered at once by the worker jobs may not take; /metrics shows jobs by state, submissions and
+    refusals by outcome, and durations by outcome."""
+    long_pdf = many_pages_pdf(min((corpus / "pdf").glob("*.pdf")), LONG_PAGES)
+    small = min((corpus / "docx").iterdir())
+    with _client(two_workers) as client:
+        before = _metrics(client)
+        first, second = (_submit(client, f"long{i}.pdf", long_pdf) for i in (1, 2))
+        assert first.status_code == 202 and second.status_code == 202, second.text
+        assert poll(client, first.headers["location"], until=("running",), timeout=60)["status"] == "running"
+        time.sleep(1.0)  # the second job had every chance to take the other worker
+        assert client.get(second.headers["location"]).json()["status"] == "queued"
+        t0 = time.monotonic()
+        sync = client.post("/v1/extract", files={"file": (small.name, small.read_bytes())})
+        took = time.monotonic() - t0
+        assert sync.status_code == 200, sync.text
+        states = {k: client.get(r.headers["location"]).json()["status"] for k, r in (("first", first), ("second", second))}
+        assert states == {"first": "running", "second": "queued"}, states
+        assert took < 10, f"the synchronous extract waited {took:.1f} s"
+        print(f"sync extract beside a running and a queued 1,500-page job: {took:.2f} s")
+        during = _metrics(client)
+        assert during[("govreport_jobs", (("state", "running"),))] == 1
+        assert during[("govreport_jobs", (("state", "queued"),))] == 1
+        full = _submit(client, small.name, small.read_bytes())  # max_jobs_pending=2: refused before its body
+        assert full.status_code == 503 and full.json()["type"] == DEPLOYED_BASE + "pool-saturated"
+        no_callback = _submit(client, small.name, small.read_bytes(), callback_url="http://example.org/x")
+        assert no_callback.status_code == 400
+        for r in (second, first):
+            assert client.delete(r.headers["location"]).status_code == 200
+        quick = _submit(client, small.name, small.read_bytes())
+        assert poll(client, quick.headers["location"])["status"] == "succeeded"
+        end = time.monotonic() + 10
+        while time.monotonic() < end:  # the cancelled tasks record their end as they unwind
+            after = _metrics(client)
+            if after[("govreport_job_duration_seconds_count", (("outcome", "cancelled"),))] >= 2:
+                break
+            time.sleep(0.1)
+
+    def grew(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert grew("govreport_job_submissions_total", outcome="accepted") == 3
+    assert grew("govreport_job_submissions_total", outcome="pool-saturated") == 1
+    assert grew("govreport_job_submissions_total", outcome="callback-not-allowed") == 1
+    assert grew("govreport_job_duration_seconds_count", outcome="cancelled") == 2
+    assert grew("govreport_job_duration_seconds_count", outcome="succeeded") == 1
+    assert grew("govreport_job_duration_seconds_count", outcome="failed") == 0
+    assert after[("govreport_jobs", (("state", "running"),))] == 0
+    assert after[("govreport_jobs", (("state", "queued"),))] == 0
+    # the quick job's duration is in a bucket well under the long ones' (it did not wait behind them)
+    assert after[("govreport_job_duration_seconds_bucket", (("le", "30.0"), ("outcome", "succeeded")))] >= 1
+    job_series = {k for k in after if k[0].startswith("govreport_job")}
+    assert {dict(labels).get("outcome", dict(labels).get("state")) for _, labels in job_series} <= {
+        "accepted", "pool-saturated", "callback-not-allowed", "succeeded", "failed", "cancelled", "queued", "running",
+    }
+
+
+def test_job_slots_default_to_all_workers_but_one() -> None:
+    from app.jobs import job_slots
+
+    assert [job_slots(0, w) for w in (1, 2, 3, 8)] == [1, 1, 2, 7]
+    assert [job_slots(n, 4) for n in (1, 4, 9)] == [1, 4, 4]
+
+
+
+def test_a_failed_jobs_record_and_callback_carry_the_deployments_problem_base(two_workers: Any, receiver: str) -> None:
+    """The callback is sent without a request: its problem `type` is under GOVREPORT_PROBLEM_BASE_URI too."""
+    with _client(two_workers) as client:
+        r = _submit(client, "report.pdf", b"%PDF-1.7\n" + b"\x00broken" * 200, callback_url=receiver)
+        assert r.status_code == 202, r.text
+        final = poll(client, r.headers["location"])
+    end = time.monotonic() + 30
+    while len(_Receiver.bodies) < 2 and time.monotonic() < end:
+        time.sleep(0.05)
+    assert final["problem"]["type"] == DEPLOYED_BASE + "corrupt-file"
+    assert [b["problem"]["type"] for b in _Receiver.bodies] == [DEPLOYED_BASE + "corrupt-file"] * 2

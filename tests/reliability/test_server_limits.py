@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from rel_support import assert_problem, loadtest, note_for_summary
+from rel_support import PROBLEM, assert_problem, loadtest, note_for_summary
 
 MiB = 1024 * 1024
 
@@ -528,6 +528,90 @@ REFUSED_REQUESTS: dict[str, tuple[bytes, int]] = {
     "a 9 KB target": (b"GET /healthz?" + b"u" * 9000 + b" HTTP/1.1\r\n" + _HOST + b"\r\n", 414),
     "an unfinished head": (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n", 408),
 }
+
+
+# Heads h11 parses (or refuses with a repr for a detail) that RFC 9110/9112 make invalid: 400 with a precise detail.
+_GET = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+MALFORMED_HEADS: dict[str, tuple[bytes, str]] = {
+    "SOH in a value": (_GET + b"X-Note: a\x01b\r\n\r\n", "header field `X-Note` holds control character 0x01"),
+    "ESC in a value": (_GET + b"X-Note: \x1b[31mred\r\n\r\n", "control character 0x1B"),
+    "DEL in a value": (_GET + b"X-Note: a\x7f\r\n\r\n", "control character 0x7F"),
+    "NUL in a value": (_GET + b"X-Note: a\x00b\r\n\r\n", "control character 0x00"),
+    "bare CR in a value": (_GET + b"X-Note: a\rb\r\n\r\n", "control character 0x0D"),
+    "obs-fold with SP": (_GET + b"X-Note: one\r\n two\r\n\r\n", "obs-fold"),
+    "obs-fold with HTAB": (_GET + b"X-Note: one\r\n\ttwo\r\n\r\n", "obs-fold"),
+    "fold as the first field": (b"GET /healthz HTTP/1.1\r\n Host: 127.0.0.1\r\n\r\n", "obs-fold"),
+    "two different Content-Lengths": (
+        b"POST /v1/extract HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello",
+        "Content-Length",
+    ),
+    "@ in a field name": (_GET + b"X@Note: x\r\n\r\n", "`X@Note` (line 2) is not a token"),
+    "space before the colon": (_GET + b"X-Note : x\r\n\r\n", "is not a token"),
+    "non-ASCII field name": (_GET + b"X-N\xc3\xa4me: x\r\n\r\n", "is not a token"),
+    "a line without a colon": (_GET + b"JustWords\r\n\r\n", "has no colon"),
+    "NUL in the target": (b"GET /heal\x00thz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "request target holds control character 0x00"),
+    "two spaces after the method": (b"GET  /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "single spaces"),
+    "a space after the version": (b"GET /healthz HTTP/1.1 \r\nHost: 127.0.0.1\r\n\r\n", "single spaces"),
+    "a TLS handshake": (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40, "TLS handshake"),
+}
+
+
+def test_control_characters_obs_fold_and_malformed_heads_are_400_problems(service_tmp: Path) -> None:
+    """Each head RFC 9110/9112 calls invalid is 400 problem+json naming the fault, the connection closes, the
+    service stays up; a value with HTAB and obs-text, and bare-LF line ends, are still accepted."""
+    with _service(service_tmp, header_timeout_seconds="3") as service:
+        wrong, slowest = {}, 0.0
+        for name, (request, said) in MALFORMED_HEADS.items():
+            t0 = time.monotonic()
+            raw = _exchange(service, request)
+            slowest = max(slowest, time.monotonic() - t0)
+            try:
+                body = _problem_body(raw)
+            except (AssertionError, ValueError):
+                body = {}
+            if _status(raw) != 400 or body.get("type") != PROBLEM + "bad-request" or said not in body.get("detail", ""):
+                wrong[name] = raw[:300]
+            elif b"connection: close" not in raw.partition(b"\r\n\r\n")[0].lower():
+                wrong[name] = b"kept open: " + raw[:200]
+            elif time.monotonic() - t0 > 2:
+                wrong[name] = b"answered only after %.1f s" % (time.monotonic() - t0)
+        assert wrong == {}
+        note_for_summary(f"{len(MALFORMED_HEADS)} malformed heads: each 400 problem+json, slowest {slowest * 1000:.0f} ms")
+        fine = {
+            "HTAB and obs-text in a value": _GET + b"X-Note: caf\xc3\xa9\tau lait\r\nConnection: close\r\n\r\n",
+            "bare LF line ends": b"GET /healthz HTTP/1.1\nHost: 127.0.0.1\nConnection: close\n\n",
+            "same Content-Length twice": (
+                b"POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n"
+                b"Connection: close\r\n\r\nhi"
+            ),
+        }
+        got = {name: _status(_exchange(service, request)) for name, request in fine.items()}
+        assert got == {"HTAB and obs-text in a value": 200, "bare LF line ends": 200, "same Content-Length twice": 405}
+        # a keep-alive connection: a valid request, then a folded one on the same connection (pipelined)
+        raw = _exchange(service, _GET + b"\r\n" + _GET + b"X-Note: a\r\n b\r\n\r\n")
+        assert raw.count(b"HTTP/1.1 200") == 1 and raw.count(b"HTTP/1.1 400") == 1, raw[:600]
+        assert b"obs-fold" in raw
+        assert httpx.get(service.url + "/healthz", timeout=5).status_code == 200
+        log = service.log()
+        assert "Traceback" not in log
+
+
+def test_a_deployments_problem_base_uri_names_every_problem_type(service_tmp: Path) -> None:
+    """GOVREPORT_PROBLEM_BASE_URI is the base of `type` in every layer's problems; `/problems/<code>` still serves."""
+    base = "https://errors.example.org/govreport/v1/"
+    with _service(service_tmp, problem_base_uri=base, header_timeout_seconds="2") as service:
+        types = {
+            "server (head)": _problem_body(_exchange(service, _GET + b"X-Note: a\x01\r\n\r\n"))["type"],
+            "server (timeout)": _problem_body(_exchange(service, _GET))["type"],
+            "framework (404)": httpx.get(service.url + "/nothing", timeout=10).json()["type"],
+            "library (empty body)": httpx.post(service.url + "/v1/extract", content=b"", timeout=10).json()["type"],
+            "upload (not a report)": httpx.post(
+                service.url + "/v1/extract", content=b"\x00\x01\x02 not a document", timeout=30
+            ).json()["type"],
+        }
+        assert {k: v.rpartition("/")[0] + "/" for k, v in types.items()} == dict.fromkeys(types, base), types
+        page = httpx.get(service.url + "/problems/empty-file", timeout=10)
+        assert page.status_code == 200 and base + "empty-file" in page.text
 
 
 def test_every_refusal_the_stack_emits_is_problem_json(service_tmp: Path) -> None:
