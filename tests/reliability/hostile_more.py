@@ -360,6 +360,7 @@ BUILDERS: dict[str, tuple[str, Callable[[], bytes]]] = {
     "text-almost-gbk": ("r.txt", text_gb18030_invalid),
     "text-450000-empty-lines": ("r.txt", text_crlf_only),
     "text-20000-statistics-rows": ("r.txt", text_statistics_labels),
+    "text-9990-statistics-rows": ("r.txt", lambda: text_statistics_labels(9_990)),
     "md-100000-nested-quotes": ("r.md", md_nested_quotes),
     "md-5000-nested-lists": ("r.md", md_nested_lists),
     "md-400000-emphasis-openers": ("r.md", md_emphasis_run),
@@ -392,3 +393,70 @@ BUILDERS: dict[str, tuple[str, Callable[[], bytes]]] = {
     "odt-80000-headings": ("r.odt", odt_many_paragraphs),
     "ole-fat-loop": ("r.doc", ole_fat_loop),
 }
+
+
+# ---- dressed as a report ------------------------------------------------------------------------
+# The not-a-report gate ends most raw text families early (422 not-a-report); an attacker who puts a
+# report's title, its section headings, a sentence with a figure and some of the form's labels in
+# front gets the hostile body through every stage. `dress` does that for every text-family format.
+
+DRESS_TITLE = "某某区人民政府2023年政府信息公开工作年度报告"
+_DRESS_LINES = (
+    "一、总体情况",
+    "2023年，本区收到政府信息公开申请12件，主动公开政府信息350条。",
+    "二、主动公开政府信息情况",
+    "三、收到和处理政府信息公开申请情况",
+    "四、政府信息公开行政复议、行政诉讼情况",
+)
+_DRESS_ROWS = (("本年新收政府信息公开申请数量", "12"), ("上年结转政府信息公开申请数量", "0"),
+               ("予以公开", "8"), ("部分公开", "2"), ("总计", "12"), ("结转下年度继续办理", "0"))
+DRESSED_FORMATS = ("txt", "md", "html", "crawler.txt")
+
+
+def _fit(prefix: bytes, body: bytes, suffix: bytes = b"") -> bytes:
+    """prefix + body + suffix cut to under 1 MiB, at a UTF-8 character boundary when the body is UTF-8."""
+    room = MiB - 1 - len(prefix) - len(suffix)
+    if len(body) > room:
+        body = body[:room]
+        while body and (body[-1] & 0xC0) == 0x80:  # drop a cut multi-byte character's continuation bytes
+            body = body[:-1]
+        if body and body[-1] >= 0xC0:
+            body = body[:-1]
+    return prefix + body + suffix
+
+
+def dress(data: bytes, fmt: str) -> bytes:
+    """`data` behind a report's title, section headings, a figure and form rows, in `fmt`'s own syntax."""
+    rows_tab = "".join(f"\t{label}\n\t{value}\n\n" for label, value in _DRESS_ROWS)
+    if fmt == "txt":
+        head = DRESS_TITLE + "\n" + "\n".join(_DRESS_LINES) + "\n" + rows_tab
+        return _fit(head.encode(), data)
+    if fmt == "crawler.txt":
+        head = (f"【标题】{DRESS_TITLE}\n【发布时间】2024-03-31\n【来源】某某区人民政府\n【正文】\n{DRESS_TITLE}"
+                + "".join(_DRESS_LINES) + "".join(f"{label}{value}" for label, value in _DRESS_ROWS))
+        return _fit(head.encode(), data)
+    if fmt == "md":
+        table = "| 项目 | 数量 |\n| --- | --- |\n" + "".join(f"| {label} | {value} |\n" for label, value in _DRESS_ROWS)
+        head = f"# {DRESS_TITLE}\n\n" + "".join(f"## {x}\n\n" if "、" in x[:3] else f"{x}\n\n" for x in _DRESS_LINES) + table + "\n"
+        return _fit(head.encode(), data)
+    if fmt == "html":
+        table = "<table>" + "".join(f"<tr><td>{label}</td><td>{value}</td></tr>" for label, value in _DRESS_ROWS) + "</table>"
+        head = (f"<h1>{DRESS_TITLE}</h1>" + "".join(f"<h2>{x}</h2>" if "、" in x[:3] else f"<p>{x}</p>" for x in _DRESS_LINES)
+                + table)
+        at = data.lower().find(b"<body>")
+        if at >= 0:
+            cut = at + len(b"<body>")
+            return _fit(data[:cut] + head.encode(), data[cut:])
+        return _fit(f"<!doctype html><html><head><title>{DRESS_TITLE}</title></head><body>{head}".encode(), data)
+    raise ValueError(f"no dressing for {fmt}")
+
+
+def dressed(builders: dict[str, tuple[str, Callable[[], bytes]]]) -> dict[str, tuple[str, Callable[[], bytes]]]:
+    """`dressed-<id>` for every text-family builder (txt, md, html), the same body behind a report's opening."""
+    out: dict[str, tuple[str, Callable[[], bytes]]] = {}
+    for ident, (name, build) in builders.items():
+        fmt = name.rsplit(".", 1)[1]
+        if fmt in DRESSED_FORMATS:
+            out["dressed-" + ident] = (name, lambda b=build, f=fmt: dress(b(), f))
+    return out
+
