@@ -647,8 +647,8 @@ def _rezip(data: bytes, replace: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def docx_full_form_tables(corpus: Path, times: int = 150) -> bytes:
-    """A real DOCX whose tables are repeated 150 times (compressed: ~9,000 rows under 1 MB)."""
+def docx_full_form_tables(corpus: Path, times: int = 60) -> bytes:
+    """A real DOCX whose tables are repeated 60 times (3,800 rows, 7.4 MB of XML under the part cap, compressed)."""
     data = _corpus(corpus, "docx", "docx")
     xml = _docx_member(data, "word/document.xml").decode()
     tables = "".join(re.findall(r"<w:tbl>.*?</w:tbl>", xml, re.S))
@@ -778,10 +778,21 @@ def pdf_form_lines(pages: int = 400, per_page: int = 70) -> bytes:
     return raw_pdf(objects)
 
 
+def docx_tiny_elements(n: int = 1_300_000) -> bytes:
+    """A dressed DOCX whose body is 1.3 million random empty elements (7.8 MiB of XML, under the part cap; ~20x compressed)."""
+    import random
+
+    rnd = random.Random(16)
+    tags = ["<w:p/>", "<w:r/>", "<w:t/>", "<w:b/>"]
+    head = "".join(f"<w:p><w:r><w:t>{x}</w:t></w:r></w:p>" for x in (DRESS_TITLE, *_DRESS_LINES))
+    return _rezip(_docx(head + "".join(rnd.choice(tags) for _ in range(n))), {})
+
+
 CORPUS_BUILDERS: dict[str, tuple[str, Callable[[Path], bytes]]] = {
     "text-full-form-tables-repeated": ("r.txt", text_full_form_tables),
     "html-full-form-tables-repeated": ("r.html", html_full_form_tables),
-    "docx-full-form-tables-x150": ("r.docx", docx_full_form_tables),
+    "docx-full-form-tables-x60": ("r.docx", docx_full_form_tables),
+    "docx-full-form-tables-x280": ("r.docx", lambda c: docx_full_form_tables(c, 280)),
     "docx-table3-10000-columns": ("r.docx", docx_table3_10000_columns),
     "docx-29000-heading-paragraphs": ("r.docx", docx_heading_paragraphs),
     "odt-full-form-tables-x120": ("r.odt", odt_full_form_tables),
@@ -814,6 +825,7 @@ MORE_BUILDERS: dict[str, tuple[str, Callable[[], bytes]]] = {
     "html-1200-divs-240-deep": ("r.html", html_deep_divs),
     "html-zero-width-entities": ("r.html", html_zero_width_entities),
     "xlsx-table3-10000-columns": ("r.xlsx", xlsx_table3_10000_columns),
+    "docx-1300000-tiny-elements": ("r.docx", docx_tiny_elements),
     "ofd-50-pages-of-titles": ("r.ofd", ofd_section_titles),
     "pdf-400-pages-of-form-lines": ("r.pdf", pdf_form_lines),
 }
