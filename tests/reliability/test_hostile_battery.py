@@ -3,8 +3,10 @@
 `python -m app` on a loopback port with the deployed worker memory limit
 (GOVREPORT_WORKER_MEMORY_LIMIT_MB=512) and production defaults otherwise. Each
 input must be answered (a) never with `internal-error`, `worker-crashed` or any
-500/504, and (b) with the worker's CPU time for it under 2.5 s, read from the
-`worker-cpu` part of `Server-Timing` (getrusage of the worker, every thread).
+500/504, (b) with the worker's CPU time for it under 2.5 s, read from the
+`worker-cpu` part of `Server-Timing` (getrusage of the worker, every thread), and
+(c) with no worker's RSS reaching 512 MiB while it runs (sampled every 10 ms).
+Each answer, CPU time and peak RSS is printed in the "reliability notes" summary.
 The issue's bar is 5 s for any hostile input under 1 MB; the battery holds half of
 it, margin for a slower machine and for inputs it has not seen.
 
@@ -30,11 +32,12 @@ import hostile_files as H
 import hostile_more as M
 import pytest
 from fuzzing import TOKENS, seeds
-from rel_support import Hosted, loadtest
+from rel_support import Hosted, loadtest, note_for_summary, peak_rss
 from test_formats_hostile import CASES as FORMAT_CASES
 from test_hostile_scaling import CASES, DOCX, PDF
 
 CPU_LIMIT_MS = 2_500.0  # half the 5 s: margin for a slower grader and unseen inputs
+WORKER_RSS_KIB = 512 * 1024  # the deployed worker limit (GOVREPORT_WORKER_MEMORY_LIMIT_MB=512)
 MAX_INPUT = 1024 * 1024  # the battery's promise is for inputs under 1 MB
 FORBIDDEN = {"internal-error", "worker-crashed", "deadline-exceeded"}
 FUZZ_FORMATS = ("pdf", "docx", "html", "txt", "md")
@@ -139,11 +142,16 @@ def test_hostile_input_under_1mb_is_answered_within_2_5s_of_worker_cpu(
     deployed: Hosted, corpus: Path, ident: str, name: str, build: Build
 ) -> None:
     data = build(corpus)
-    with deployed.client(timeout=90) as client:
+    with deployed.client(timeout=90) as client, peak_rss(deployed.service) as peaks:
         r = client.post("/v1/extract", files={"file": (name, data)})
     code = r.json().get("type", "").rsplit("/", 1)[-1] if r.headers.get("content-type", "").endswith("json") and r.status_code != 200 else ""
     assert r.status_code not in (500, 504) and code not in FORBIDDEN, (ident, r.status_code, r.text[:300])
     m = re.search(r"worker-cpu;dur=([0-9.]+)", r.headers.get("server-timing", ""))
+    cap = r.json().get("limit", "") if code == "resource-limit" else ""
+    note_for_summary(f"battery {ident}: {len(data)} B -> {r.status_code} {code} {cap} "
+                     f"worker-cpu {float(m.group(1)) / 1000 if m else float('nan'):.2f} s, "
+                     f"worker peak RSS {peaks['worker'] / 1024:.0f} MiB")
+    assert peaks["worker"] < WORKER_RSS_KIB, (ident, f"{peaks['worker'] / 1024:.0f} MiB worker RSS")
     if r.status_code in (200, 422, 415) or m:  # answered by a worker (413 and 400 are decided before one)
         assert m, (ident, r.status_code, r.headers.get("server-timing"))
     if m and len(data) < MAX_INPUT:  # larger inputs (the 2-45 MB cases) only must not be a 500
