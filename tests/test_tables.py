@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from extractors.errors import ResourceLimitError
 from extractors.model import Cell, Document, Paragraph, Table
 from extractors.readers import read
-from extractors.errors import ResourceLimitError
 from extractors.tables import LINE_SHAPES, TableLimits, interpret
 
 

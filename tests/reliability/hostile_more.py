@@ -629,7 +629,7 @@ def text_full_form_tables(corpus: Path) -> bytes:
 def html_full_form_tables(corpus: Path) -> bytes:
     """A real report's HTML tables repeated to 1 MB (thousands of tables each with the full form's labels)."""
     html = _corpus(corpus, "html", "html").decode("utf-8", "replace")
-    tables = re.findall(r"<table.*?</table>", html, re.S)
+    tables = re.findall(r"<table.*?</table>", html, re.DOTALL)
     block = "".join(tables)
     return ("<!doctype html><html><body>" + block * (MiB // max(1, len(block.encode())))).encode()[: MiB - 1]
 
@@ -651,7 +651,7 @@ def docx_full_form_tables(corpus: Path, times: int = 60) -> bytes:
     """A real DOCX whose tables are repeated 60 times (3,800 rows, 7.4 MB of XML under the part cap, compressed)."""
     data = _corpus(corpus, "docx", "docx")
     xml = _docx_member(data, "word/document.xml").decode()
-    tables = "".join(re.findall(r"<w:tbl>.*?</w:tbl>", xml, re.S))
+    tables = "".join(re.findall(r"<w:tbl>.*?</w:tbl>", xml, re.DOTALL))
     at = xml.rindex("<w:sectPr") if "<w:sectPr" in xml else xml.rindex("</w:body>")
     return _rezip(data, {"word/document.xml": (xml[:at] + tables * times + xml[at:]).encode()})
 

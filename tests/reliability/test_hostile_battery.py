@@ -53,7 +53,7 @@ def _inputs() -> list[tuple[str, str, Build]]:
     out += [(k, name, lambda _c, b=b: b()) for k, (name, b) in M.MORE_BUILDERS.items()]
     out += [(k, name, lambda _c, b=b: b()) for k, (name, b) in M.dressed(M.MORE_BUILDERS).items()]
     out += [(k, name, b) for k, (name, b) in M.CORPUS_BUILDERS.items()]
-    out += [("dressed-" + k, name, lambda c, b=b, f=name.rsplit(".", 1)[1]: M.dress(b(c), f))
+    out += [("dressed-" + k, name, lambda c, b=b, n=name: M.dress(b(c), n.rsplit(".", 1)[1]))
             for k, (name, b) in M.CORPUS_BUILDERS.items() if name.endswith((".txt", ".md", ".html"))]
     out += [("dressed-crawler-" + k, name, lambda _c, b=b: M.dress(b(), "crawler.txt"))
             for k, (name, b) in {**M.BUILDERS, **M.MORE_BUILDERS}.items() if name.endswith(".txt")]
