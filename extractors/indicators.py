@@ -178,16 +178,31 @@ def _core(key: str) -> str:
 @text_cache(maxsize=262144)
 def _score(a: str, b: str) -> float:
     """Similarity of two label keys, 0–100; containment of a long alias counts as a near match."""
+    return _score_cored(a, _core(a), b)
+
+
+def _ratio_bound(x: str, y: str) -> float:
+    """The most rapidfuzz's ratio (Indel similarity) of two strings of these lengths can be."""
+    return 200.0 * min(len(x), len(y)) / (len(x) + len(y)) if x or y else 100.0
+
+
+def _score_cored(a: str, ca: str, b: str, floor: float = 0.0) -> float:
+    """`_score` with `a`'s core given: a key too long for the memos is cored once, not once per alias.
+
+    With `floor`, a ratio that the two lengths alone keep below it is not computed (reported as 0):
+    for the caller that only tells scores from `floor` up, rapidfuzz need not scan a huge key per alias.
+    """
     if not a or not b:
         return 0.0
     if a == b:
         return 100.0
-    ca, cb = _core(a), _core(b)
+    cb = _core(b)
     if ca and ca == cb and len(ca) >= 3:
         return 97.0
     if min(len(a), len(b)) <= SETTINGS.short_label:
         return 0.0
-    s = max(fuzz.ratio(a, b), fuzz.ratio(ca, cb) - 3 if min(len(ca), len(cb)) > SETTINGS.short_label else 0)
+    s = max(fuzz.ratio(a, b) if _ratio_bound(a, b) >= floor else 0.0,
+            fuzz.ratio(ca, cb) - 3 if min(len(ca), len(cb)) > SETTINGS.short_label and _ratio_bound(ca, cb) - 3 >= floor else 0)
     # containment: a label that adds a qualifier of a few characters ("本年", "通过") to an alias
     # is that alias; a longer qualifier ("全文电子化的…") names another, narrower indicator
     if len(b) >= 6 and b in a:
@@ -239,8 +254,11 @@ _FUZZY_MEMO: dict[tuple[int, str, str, str | None], tuple[Alias | None, float, i
 def _best_fuzzy(key: str, aliases: tuple[Alias, ...], context: str, last_id: str | None) -> tuple[Alias | None, float, int]:
     """The scan over every alias of a set, for keys that match none exactly (memoised by `_best`)."""
     scored = []
+    huge = len(key) > MAX_CACHED_CHARS  # neither memo holds it: core it once for the whole scan
+    core = _core(key) if huge else ""
+    floor = SETTINGS.min_score - SETTINGS.context_bonus  # below it a score is never used here
     for a in aliases:
-        s = _score(key, a.key)
+        s = _score_cored(key, core, a.key, floor) if huge else _score(key, a.key)
         # an indicator of the same group as the row before (a sibling or a child of its total)
         # may match a freer rewording: the form's order is evidence too
         if (

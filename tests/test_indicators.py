@@ -158,3 +158,24 @@ def test_provincial_legacy_layout_and_combined_row(corpus: Path) -> None:
     assert v["active.channels.gazette"] == g["active.channels.gazette"]
     assert v["ext.request.received.letter_fax"] == combined
     assert "request.received.fax" not in v and "request.received.letter" not in v
+
+
+def test_a_label_too_long_for_the_memos_is_judged_as_a_short_one_would_be() -> None:
+    """A huge key is cored once and skips ratios its length rules out; the scan's answer is unchanged."""
+    import time
+
+    from extractors.indicators import SETTINGS, _best_fuzzy, _core, _score_cored, rules
+
+    aliases = rules().requests_rows
+    real = aliases[0].key
+    floor = SETTINGS.min_score - SETTINGS.context_bonus
+    for key in [real + "的" * 400, "的" * 400 + real, "收到申请数" * 50_000, real * 60]:
+        ref = [(a, _score_cored(key, _core(key), a.key)) for a in aliases]
+        hits = {a.target for a, s in ref if s >= floor}
+        alias, score, _ = _best_fuzzy(key, aliases, "", None)
+        assert (alias.target if alias else None) in (hits | {None}) and (alias is None) == (not any(s >= SETTINGS.min_score for _, s in ref))
+        if alias is not None:
+            assert score == max(s for _, s in ref if s >= floor)
+    t0 = time.process_time()
+    _best_fuzzy("收到申请数" * 50_000, aliases, "", None)
+    assert time.process_time() - t0 < 0.5  # was ~4 s: the key cored and ratio-scanned once per alias

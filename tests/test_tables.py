@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from extractors.errors import ResourceLimitError
 from extractors.model import Cell, Document, Paragraph, Table
 from extractors.readers import read
-from extractors.tables import interpret
+from extractors.tables import LINE_SHAPES, TableLimits, interpret
 
 
 def test_rows_of_a_docx_grid_inherit_vertical_merges(corpus: Path) -> None:
@@ -83,3 +86,23 @@ def test_short_lines_of_text_are_never_confident() -> None:
     r = extract_document(doc)
     assert all(i.confidence < 0.9 for i in r.indicators if i.id.startswith("requests.new."))
     assert not any(i.id.startswith(("review.", "litigation_")) for i in r.indicators)
+
+
+def test_a_line_with_more_numbers_than_any_form_row_is_not_a_row() -> None:
+    at_cap = Paragraph("（七）总计 " + " ".join(["1"] * LINE_SHAPES.max_numbers))
+    past = Paragraph("（七）总计 " + " ".join(["1"] * (LINE_SHAPES.max_numbers + 1)))
+    [row] = interpret(Document(blocks=(at_cap,), format="txt"))
+    assert len(row.texts) == LINE_SHAPES.max_numbers + 1
+    assert interpret(Document(blocks=(past,), format="txt")) == []
+    # 400,000 numbers on one line: refused as a row before any cell is built
+    assert interpret(Document(blocks=(Paragraph("收到申请数" + "\t1" * 400_000),), format="txt")) == []
+
+
+def test_more_rows_than_max_rows_is_a_resource_limit_naming_it() -> None:
+    limits = TableLimits(max_rows=50)
+    rows = tuple((Cell(f"（{i}）收到申请数", i, 0), Cell(str(i), i, 1)) for i in range(50))
+    assert len(interpret(Document(blocks=(Table(rows=rows),), format="docx"), limits)) == 50
+    lines = tuple(Paragraph(f"第{i}项申请数 件 {i}") for i in range(51))
+    with pytest.raises(ResourceLimitError) as e:
+        interpret(Document(blocks=lines, format="txt"), limits)
+    assert e.value.extra["limit"] == "max_rows" and "max_rows=50" in e.value.detail

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from ..errors import ResourceLimitError
 from ..model import Block, Cell, Document, Paragraph, Source, Table
 from ..normalize import chinese_numeral, nfkc, to_simplified
 
@@ -41,6 +42,9 @@ class CrawlerSettings:
     header_scan_chars: int = 1024  # header fields are looked for in a line's first characters only (linear time)
     max_bare_title: int = 80  # a bare first line (title) before the header fields
     run_line_chars: int = 300  # a body line this long with glued numbers is run-together text
+    # rows one run-together region may split into: refused while splitting (the document's line cap,
+    # ReadOptions.max_document_lines, would refuse them anyway, after every row and cell was built)
+    max_rows: int = 5_000  # = the tables stage's max_rows (readers do not import stages), corpus: ~200
     min_glued_numbers: int = 4  # ... holding at least this many numbers glued to labels
     min_table_numbers: int = 2  # a sentence with this many table-like numbers is part of a table
     max_title_scan: int = 60  # characters after a numeral searched for a known section title
@@ -369,25 +373,32 @@ def _rows(text: str, st: CrawlerSettings, at_end: bool = False) -> list[_Row]:
     number, which runs into the previous row's value (`条378882` = 37888, then serial 2).
     """
     rows: list[_Row] = []
-    label = ""
+    # the label being gathered, as pieces: `label += piece` on a closure variable copied the whole label
+    # each time (300,000 brackets: seconds); joined only where it is looked at
+    label: list[str] = []
     depth = 0
     last_sub = 0  # last Arabic numbering in the current list (1. 2. 3.)
     pos = 0
     folded = nfkc(text)
     scan = folded if len(folded) == len(text) else text
     head = re.sub(r"\s", "", scan[:200])
+    content_end = len(scan.rstrip())  # past it only whitespace is left
     serial: int | None = 1 if "序号" in head else None
     units = "单位" in head
 
     def flush_label(value: str | None, quality: float | None = None) -> None:
-        nonlocal label
-        pieces = _label_pieces(label, units)
+        pieces = _label_pieces("".join(label), units)
         if value is None:
             rows.extend(_Row(p, None) for p in pieces)
         else:
             rows.extend(_Row(p, None) for p in pieces[:-1])
             rows.append(_Row(pieces[-1] if pieces else "", value, quality))
-        label = ""
+        label.clear()
+        if len(rows) > st.max_rows:
+            raise ResourceLimitError(
+                f"Run-together crawler text splits into more than {st.max_rows} table rows (limit max_rows={st.max_rows}).",
+                limit="max_rows", rows=len(rows),
+            )
 
     def take_serial(value: str) -> str:
         """The value without the next row's serial number glued to its end ("" when it was only that)."""
@@ -396,7 +407,7 @@ def _rows(text: str, st: CrawlerSettings, at_end: bool = False) -> list[_Row]:
             return value
         s = str(serial)
         digits = re.sub(r"\D", "", nfkc(value))
-        if digits == s and not label.strip():  # the serial after a row that ended in a value or a dash
+        if digits == s and not "".join(label).strip():  # the serial after a row that ended in a value or a dash
             serial += 1
             return ""
         if nfkc(value).endswith(s) and len(value) > len(s) and nfkc(value)[: -len(s)][-1:].isdigit():
@@ -408,35 +419,35 @@ def _rows(text: str, st: CrawlerSettings, at_end: bool = False) -> list[_Row]:
         chunk = text[pos: m.start()]
         if _CN_MARK.search(nfkc(chunk)):
             last_sub = 0
-        label += chunk
+        label.append(chunk)
         pos = m.end()
         kind = m.lastgroup
         tok = text[m.start(): m.end()]
         if kind == "open":
             depth += 1
-            label += tok
+            label.append(tok)
             continue
         if kind == "close":
             depth = max(0, depth - 1)
-            label += tok
+            label.append(tok)
             continue
         if depth > 0:  # numbers inside a parenthesised note belong to the label (计1条)
-            label += tok
+            label.append(tok)
             continue
         if kind == "dash":
             flush_label(tok)
             continue
-        after = scan[m.end():]
-        mark = _MARK_AFTER.match(after)
-        if mark and after[1:2] and "." not in m.group(0):
+        # looked at in place: slicing the rest of the text per number was quadratic (1 MB, 50,000 numbers)
+        mark = _MARK_AFTER.match(scan, m.end())
+        if mark and scan[m.end() + 1: m.end() + 2] and "." not in m.group(0):
             value, n, sure = _split_numbering(m.group(0), last_sub)
             value = take_serial(tok[: len(value)]) if value else ""
             if value:
                 flush_label(value, 1.0 if sure else st.unsure_split_quality)
-            elif label.strip():
+            elif "".join(label).strip():
                 flush_label(None)
             last_sub = n
-            label = text[m.end() - len(str(n)): m.end() + 1]
+            label[:] = [text[m.end() - len(str(n)): m.end() + 1]]
             pos = m.end() + 1
             continue
         value = take_serial(tok)
@@ -444,10 +455,10 @@ def _rows(text: str, st: CrawlerSettings, at_end: bool = False) -> list[_Row]:
             continue
         # a value that ends run-together text has nothing after it to show where it ends (page
         # numbers or a signature may be glued to it); every other boundary is a label or numbering
-        end_of_text = at_end and not after.strip()
+        end_of_text = at_end and m.end() >= content_end
         flush_label(value, st.end_of_text_quality if end_of_text else 1.0)
-    label += text[pos:]
-    if label.strip():
+    label.append(text[pos:])
+    if "".join(label).strip():
         flush_label(None)
     return rows
 

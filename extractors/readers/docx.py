@@ -38,7 +38,10 @@ class DocxSettings:
 
     default_document_part: str = "word/document.xml"  # used when _rels/.rels names none
     default_core_part: str = "docProps/core.xml"
-    max_part_bytes: int = 64 * 1024 * 1024  # one XML part, decompressed (also capped by options)
+    # one XML part, decompressed (also capped by options): lxml's tree takes ~14x a real part's XML and ~20x
+    # a flood of tiny elements, so 8 MiB (a real report's: 20-160 KB) stays well under a 512 MiB worker
+    # (a 1 MB DOCX of 35 MiB XML exhausted one; 16 MiB of tiny elements peaked at 400 MiB)
+    max_part_bytes: int = 8 * 1024 * 1024
     max_side_part_bytes: int = 8 * 1024 * 1024  # rels, core.xml, styles.xml
     ratio_floor_bytes: int = 64 * 1024  # entries smaller than this are too small to be a bomb
     unwrap_single_cell_tables: bool = True  # a 1x1 layout "frame" table is read as its content
@@ -144,7 +147,8 @@ def _read_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
                 total += len(chunk)
                 if total > limit:
                     raise ResourceLimitError(
-                        f"A DOCX part is larger than {limit} bytes decompressed.", limit=limit
+                        f"A DOCX part is larger than {limit} bytes decompressed (limit max_part_bytes).",
+                        limit="max_part_bytes", max_bytes=limit,
                     )
                 chunks.append(chunk)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as e:

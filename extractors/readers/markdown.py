@@ -144,8 +144,16 @@ def strip_glued_page_numbers(text: str) -> str:
     return _GLUED_PAGE_START.sub("", _GLUED_PAGE_END.sub("", text))
 
 
+_INLINE_MARKS = "\\![<*_&"  # every inline rewrite below needs one of these characters
+
+
 def clean_inline(text: str, keep_breaks: bool = False) -> str:
     """Markdown inline syntax to plain text; ``<br>`` becomes "\\n" when `keep_breaks`."""
+    if not any(ch in text for ch in _INLINE_MARKS):  # plain cell text (most of a table): nothing to rewrite
+        text = text.replace("\xa0", " ")
+        if keep_breaks and "\n" in text:
+            return "\n".join(part for part in (" ".join(p.split()) for p in text.split("\n")) if part)
+        return " ".join(text.split())
     if "\\" in text:
         text = _ESCAPE.sub(lambda m: "\x00" + str(ord(m.group(1))) + "\x00", text)
     text = _IMAGE.sub("", text)
@@ -193,7 +201,8 @@ def read(data: bytes, options: ReadOptions, settings: MarkdownSettings = DEFAULT
     lines = [_classify(i, raw) for i, raw in enumerate(text.splitlines())]
     lines = _mark_fences(lines, text.splitlines())
     wrap = _wrap_width(lines, settings)
-    blocks = _Builder(lines, wrap, _blank_separated(lines, wrap, settings), settings).build()
+    blocks = _Builder(lines, wrap, _blank_separated(lines, wrap, settings), settings,
+                      max_cells=options.max_document_cells).build()
     if not blocks:
         raise UnreadableDocumentError("The Markdown file holds no readable text.")
     return Document(blocks=tuple(blocks), format="md", title=_title(blocks))
@@ -279,6 +288,8 @@ class _Builder:
     settings: MarkdownSettings
     blocks: list[Block] = field(default_factory=list)
     tables: int = 0
+    max_cells: int = ReadOptions().max_document_cells  # the document cap, checked while tables are built
+    cells: int = 0  # table cells built so far
     # the paragraph being built
     buf: str = ""
     buf_line: int | None = None
@@ -433,9 +444,11 @@ class _Builder:
                 cells = split_row(ln.text, self.settings)
                 if not _is_page_row(cells):
                     rows.append((ln.no, cells))
+                    self._count_cells(len(cells))
                 j += 1
             elif ln.kind == "text" and _UNESCAPED_PIPE.search(ln.text) and rows:
                 rows.append((ln.no, split_row(ln.text, self.settings)))
+                self._count_cells(len(rows[-1][1]))
                 j += 1
             elif ln.kind == "page" and rows and self._wedged_number(j):
                 # a bare number squeezed between two rows is a value the converter pulled out of
@@ -464,6 +477,15 @@ class _Builder:
                 break
         self._emit_table(rows)
         return max(j, i + 1)
+
+    def _count_cells(self, n: int) -> None:
+        """Refuse past the document's cell cap while reading, not after building every cell."""
+        self.cells += n
+        if self.cells > self.max_cells:
+            raise ResourceLimitError(
+                f"The document has more than {self.max_cells} table cells (limit max_document_cells={self.max_cells}).",
+                limit="max_document_cells", cells=self.cells,
+            )
 
     def _emit_table(self, rows: list[tuple[int, list[str]]]) -> None:
         out: list[tuple[Cell, ...]] = []

@@ -40,6 +40,9 @@ class OfdSettings:
     max_part_bytes: int = 32 * 1024 * 1024  # one page's Content.xml, decompressed
     max_objects_per_page: int = 20_000  # a dense real page holds ~3,000; each costs ~0.1 ms through the layout
     max_block_depth: int = 32  # PageBlock nesting
+    # text characters of the whole document, counted page by page before the layout (~8 µs each through
+    # it): a 40-page report holds ~60,000; compressed XML fits a million into a 1 MB file
+    max_document_glyphs: int = 200_000
     ascent: float = 0.88  # share of the font size above the baseline (a CJK font's loose box)
     narrow_advance: float = 0.5  # advance of a Latin/digit character without DeltaX, in font sizes
     default_page: tuple[float, float] = (210.0, 297.0)  # A4, when the document declares no PhysicalBox
@@ -273,6 +276,12 @@ def read(data: bytes, options: ReadOptions, settings: OfdSettings = SETTINGS) ->
             if not pg.chars and pg.images:
                 image_pages.append(no)
             n_chars += len(pg.chars)
+            if n_chars > settings.max_document_glyphs:
+                raise ResourceLimitError(
+                    f"The OFD holds more than {settings.max_document_glyphs} text characters by page {no} "
+                    f"(limit max_document_glyphs={settings.max_document_glyphs}).",
+                    limit="max_document_glyphs", page=no,
+                )
             chars = dedupe_overprint(pg.chars, settings.pdf)
             tables, rest = find_tables(chars, pg.horiz, pg.vert, no, settings.pdf)
             lines = group_lines(rest, settings.pdf)

@@ -25,6 +25,11 @@ class ReadOptions:
     max_document_lines: int = 30_000  # paragraphs + table rows
     max_document_cells: int = 100_000  # table cells of all tables
     max_document_chars: int = 1_000_000  # text of paragraphs and cells (500 real PDF pages ~260,000; ~3 µs each later)
+    # text a page-described format (PDF) may yield per byte of the file, past a floor: pages that share one
+    # content stream repeat its text at no cost to the file (400 pages from 68 KB) while each page's layout
+    # costs ~10 ms; real PDFs hold < 0.1 character per byte (500 real pages: 0.017)
+    max_chars_per_byte: float = 1.0
+    chars_floor: int = 100_000  # characters any file may yield, whatever its size
     # OCR (scanned PDF pages, images; needs the [ocr] extra)
     max_ocr_pages: int = 50  # a file with more pages to OCR is refused (TooManyPagesError): ~5 CPU-s each
     ocr_threads: int = 1  # onnxruntime threads per page; the service's worker pool already fills the cores

@@ -63,6 +63,7 @@ def read(data: bytes, options: ReadOptions, settings: PdfSettings = DEFAULT_SETT
             pages: list[PageContent | None] = []
             scanned: list[int] = []
             n_chars, n_cells = 0, 0
+            by_size = max(options.chars_floor, int(options.max_chars_per_byte * len(data)))
             for i in range(n_pages):
                 page, count, has_image = _read_page(pdf, i, settings)
                 if count < settings.min_chars_per_page and has_image:
@@ -74,6 +75,12 @@ def read(data: bytes, options: ReadOptions, settings: PdfSettings = DEFAULT_SETT
                     options.on_page(len(pages) - len(scanned), n_pages)
                 n_chars += count
                 n_cells += sum(len(t.cells) for t in page.tables)
+                if n_chars > by_size and n_chars <= options.max_document_chars:
+                    raise ResourceLimitError(  # the same text again and again: shared content streams
+                        f"The PDF yields {n_chars} characters by page {i + 1} from {len(data)} bytes "
+                        f"(limit max_chars_per_byte={options.max_chars_per_byte:g} past {options.chars_floor}).",
+                        limit="max_chars_per_byte", page=i + 1,
+                    )
                 if n_cells > options.max_document_cells or n_chars > options.max_document_chars:
                     raise ResourceLimitError(  # refused while reading, not after every page is read
                         f"The PDF passes {options.max_document_cells} table cells or "

@@ -200,3 +200,30 @@ def test_legacy_rows_with_blank_values_and_two_value_columns() -> None:
     [table] = doc.tables
     run = next(r for r in table.rows if r[0].text == "（一）主动公开政府信息数")[-1]
     assert run.quality is not None and run.quality < 0.9
+
+
+def test_run_together_rows_past_max_rows_are_refused_while_splitting() -> None:
+    from dataclasses import replace
+
+    import pytest
+
+    from extractors.errors import ResourceLimitError
+    from extractors.readers.crawler import SETTINGS
+
+    text = "【标题】某某区人民政府2023年政府信息公开工作年度报告\n【正文】\n" + "收到申请数12予以公开8部分公开2" * 40
+    doc = read_text(text, replace(SETTINGS, max_rows=120))
+    assert sum(len(t.rows) for t in doc.blocks if isinstance(t, Table)) >= 120
+    with pytest.raises(ResourceLimitError) as e:
+        read_text(text, replace(SETTINGS, max_rows=60))
+    assert e.value.extra["limit"] == "max_rows"
+
+
+def test_a_label_of_300000_brackets_is_gathered_in_linear_time() -> None:
+    import time
+
+    text = ("【标题】某某区人民政府2023年政府信息公开工作年度报告\n【正文】\n本年新收政府信息公开申请数量12上年结转政府信息公开申请数量0"
+            "予以公开8部分公开2总计12" + "（" * 300_000 + "12件" + "）" * 300_000)
+    t0 = time.process_time()
+    doc = read_text(text)
+    assert time.process_time() - t0 < 2.0  # quadratic concatenation took > 5 s
+    assert doc.text().count("（") == 300_000  # nothing of it lost

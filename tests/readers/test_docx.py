@@ -579,3 +579,19 @@ def test_legacy_ole_doc_is_not_called_encrypted() -> None:
     with pytest.raises(CorruptFileError):
         read(data, OPTIONS)
     assert readers.sniff(data, "report.doc") is None
+
+
+def test_a_document_part_past_max_part_bytes_is_refused_naming_the_cap(corpus: Path) -> None:
+    from dataclasses import replace as dc_replace
+
+    from extractors.errors import ResourceLimitError
+    from extractors.readers import docx as docx_reader
+    from extractors.readers.options import ReadOptions
+
+    data = (corpus / "docx" / "003_a1ca134a5abe9455.docx").read_bytes()
+    size = len(zipfile.ZipFile(io.BytesIO(data)).read("word/document.xml"))
+    assert size < docx_reader.SETTINGS.max_part_bytes // 50  # a real report's part is far under the cap
+    docx_reader.read(data, ReadOptions(), dc_replace(docx_reader.SETTINGS, max_part_bytes=size))
+    with pytest.raises(ResourceLimitError) as e:
+        docx_reader.read(data, ReadOptions(), dc_replace(docx_reader.SETTINGS, max_part_bytes=size - 1))
+    assert e.value.extra["limit"] == "max_part_bytes" and e.value.extra["max_bytes"] == size - 1

@@ -202,3 +202,20 @@ def test_binary_junk_is_refused() -> None:
 def test_gb18030_markdown(doc: Document, source: str) -> None:
     d = markdown.read(source.encode("gb18030"), OPTS)
     assert d.blocks == doc.blocks
+
+
+def test_table_cells_past_the_document_cap_are_refused_while_reading() -> None:
+    head = "|" + "|".join("列" for _ in range(10)) + "|\n|" + "|".join("-" for _ in range(10)) + "|\n"
+    table = head + "".join("|" + "|".join(str(c) for c in range(10)) + "|\n" for _ in range(20))
+    doc = markdown.read(table.encode(), ReadOptions(max_document_cells=210))  # 21 rows x 10 cells: at the cap
+    assert sum(len(r) for b in doc.blocks if isinstance(b, Table) for r in b.rows) == 210
+    with pytest.raises(ResourceLimitError) as e:
+        markdown.read(table.encode(), ReadOptions(max_document_cells=209))
+    assert e.value.extra["limit"] == "max_document_cells"
+
+
+def test_plain_cells_read_like_marked_up_ones() -> None:
+    # the fast path for cells without inline marks gives what the full rewrite gives
+    for text in ["  予以公开\xa0 12 ", "a\n\n b  c\n", "", "收到申请数"]:
+        assert markdown.clean_inline(text) == markdown.clean_inline(text + "**")
+        assert markdown.clean_inline(text, keep_breaks=True) == markdown.clean_inline(text + "**", keep_breaks=True)

@@ -43,3 +43,18 @@ def test_missing_document_root_is_corrupt() -> None:
         z.writestr("OFD.xml", '<ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016"><ofd:DocBody/></ofd:OFD>')
     with pytest.raises(CorruptFileError):
         read(buf.getvalue(), OPTIONS)
+
+
+def test_text_past_the_document_glyph_cap_is_refused_naming_it(corpus: Path) -> None:
+    from dataclasses import replace
+
+    from extractors.errors import ResourceLimitError
+    from extractors.readers.ofd import SETTINGS
+
+    data = fb.ofd_from_pdf((corpus / "pdf" / "hongze_2024.pdf").read_bytes())
+    doc = read(data, OPTIONS)
+    glyphs = sum(len("".join(b.text.split())) for b in doc.paragraphs)  # a lower bound of the page text
+    assert 1_000 < glyphs < SETTINGS.max_document_glyphs
+    with pytest.raises(ResourceLimitError) as e:
+        read(data, OPTIONS, replace(SETTINGS, max_document_glyphs=1_000))
+    assert e.value.extra["limit"] == "max_document_glyphs" and e.value.extra["page"] >= 1

@@ -298,3 +298,26 @@ def test_borderless_table_keeps_missing_value_in_its_column() -> None:
     assert [p.text for p in d.paragraphs] == ["Statistics of the year, a sentence of running text."]
     (t,) = d.tables
     assert [[c.text for c in row] for row in t.grid()] == [list(r) for r in rows]
+
+
+def _pages_sharing_one_stream(pages: int, text: str = "本年新收政府信息公开申请数量 12 8 4") -> bytes:
+    """`pages` pages that all draw one content stream of 60 lines (a CJK CID font; the text as hex UCS-2)."""
+    from tests.pdfbytes import raw_pdf
+
+    font = b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H /DescendantFonts [<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 4 >> >>] >>"
+    ops = b"BT /F1 9 Tf 11 TL 30 800 Td " + (b"<" + text.encode("utf-16-be").hex().encode() + b"> Tj T* ") * 60 + b"ET"
+    kids = b" ".join(b"%d 0 R" % (5 + k) for k in range(pages))
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>"
+    return raw_pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages, font,
+                    b"<< /Length %d >>stream\n" % len(ops) + ops + b"\nendstream", *[page] * pages])
+
+
+def test_pages_repeating_one_content_stream_are_refused_by_text_per_byte() -> None:
+    from extractors.errors import ResourceLimitError
+
+    small = _pages_sharing_one_stream(3)
+    doc = pdf_reader.read(small, ReadOptions())  # ~3,000 characters: under the floor
+    assert doc.pages == 3
+    with pytest.raises(ResourceLimitError) as e:
+        pdf_reader.read(_pages_sharing_one_stream(300), ReadOptions())
+    assert e.value.extra["limit"] == "max_chars_per_byte" and e.value.extra["page"] < 300
