@@ -127,28 +127,55 @@ def _rule_status(findings: list[Finding], matches: list[Match]) -> tuple[set[str
 
 
 def features_of(matches: list[Match], findings: list[Finding], doc: Document | None = None) -> list[tuple[Match, dict[str, float]]]:
-    """The model's inputs for every match (also what calibration fits on)."""
+    """The model's inputs for every match (also what calibration fits on): every feature, 0.0 where absent."""
     holds, broken = _rule_status(findings, matches)
     disagree = {i for f in findings if f.rule == "narrative" for i in f.ids}
     out = []
     for m in matches:
         x = dict.fromkeys(FEATURES, 0.0)
-        x["bias"] = 1.0
-        x["label_gap"] = max(0.0, 1.0 - m.label_score)
-        x["parse_gap"] = max(0.0, 1.0 - m.parse_quality)
-        x["loose"] = float(m.loose and m.method != "narrative")
-        x["narrative"] = float(m.method == "narrative")
-        for f in m.flags:
-            if f in x:
-                x[f] = 1.0
-        x["rule_holds"] = float(m.id in holds and m.value is not None)
-        x["rule_broken"] = float(m.id in broken)
-        x["broken_unconfirmed"] = float(m.id in broken and m.id not in holds)
-        x["unconfirmed"] = float(m.value is not None and m.method != "narrative" and m.id not in holds and m.id not in broken)
-        x["narrative_disagrees"] = float(m.id in disagree)
-        x["reader_doubt"] = 0.0 if m.reader_quality is None else max(0.0, 1.0 - m.reader_quality)
+        x.update(_evidence(m, holds, broken, disagree))  # keys keep FEATURES order
         out.append((m, x))
     return out
+
+
+_FLAG_POS = {f: i for i, f in enumerate(FLAGS)}
+
+
+def _evidence(m: Match, holds: set[str], broken: set[str], disagree: set[str]) -> dict[str, float]:
+    """The match's non-zero features in FEATURES order (the model skips zeros, so this is its whole input).
+
+    Built directly rather than as a dense dict of every feature: `score` runs it for every value.
+    """
+    x: dict[str, float] = {"bias": 1.0}
+    gap = 1.0 - m.label_score
+    if gap > 0.0:
+        x["label_gap"] = gap
+    gap = 1.0 - m.parse_quality
+    if gap > 0.0:
+        x["parse_gap"] = gap
+    narrative = m.method == "narrative"
+    if m.loose and not narrative:
+        x["loose"] = 1.0
+    if narrative:
+        x["narrative"] = 1.0
+    flags = m.flags
+    if flags:
+        for f in sorted({f for f in flags if f in _FLAG_POS}, key=_FLAG_POS.__getitem__):
+            x[f] = 1.0
+    held = m.id in holds
+    if held and m.value is not None:
+        x["rule_holds"] = 1.0
+    if m.id in broken:
+        x["rule_broken"] = 1.0
+        if not held:
+            x["broken_unconfirmed"] = 1.0
+    elif m.value is not None and not narrative and not held:
+        x["unconfirmed"] = 1.0
+    if m.id in disagree:
+        x["narrative_disagrees"] = 1.0
+    if m.reader_quality is not None and m.reader_quality < 1.0:
+        x["reader_doubt"] = 1.0 - m.reader_quality
+    return x
 
 
 def probability(x: dict[str, float], settings: ConfidenceSettings | None = None, w: dict[str, float] | None = None) -> float:
@@ -238,7 +265,10 @@ def score(matches: list[Match], findings: list[Finding], doc: Document | None = 
     w = SETTINGS.weights()
     quality = _cell_quality(doc)
     out = []
-    for m, x in features_of(matches, findings, doc):
+    holds, broken = _rule_status(findings, matches)
+    disagree = {i for f in findings if f.rule == "narrative" for i in f.ids}
+    for m in matches:
+        x = _evidence(m, holds, broken, disagree)
         p = ocr_cap(probability(x, SETTINGS, w), m, x, quality)
         d = cat.get(m.id)
         src = _src(m.source)
