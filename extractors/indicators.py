@@ -23,11 +23,10 @@ from .caching import MAX_CACHED_CHARS, text_cache
 from .catalogue import catalogue, order
 from .forms import FORMS
 from .model import Cell, Source
-from .normalize import label_key, squash
+from .normalize import label_key
 from .result import SourceRef
 from .result import Warning as WarningModel
-from .tables import TableRow
-from .values import is_value_like, parse_value
+from .tables import TableRow, facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +324,7 @@ def _is_column_letters(row: TableRow) -> bool:
     """The 甲 | 乙 | 丙 | 1 | 2 row statistical forms print under their header."""
     first = True
     for c in row.cells:  # stops at the first cell that rules the row out (most rows: the first)
-        t = squash(c.text)
+        t = facts(c.text).squashed
         if not t:
             continue
         if first:
@@ -377,7 +376,7 @@ def _columns_from(cells: Iterable[Cell], aliases: tuple[Alias, ...]) -> list[str
     so the columns after it keep their positions (its values are skipped, never shifted)."""
     out = []
     for c in cells:
-        k = label_key(c.text)
+        k = facts(c.text).key
         if not k:
             continue
         a, _, _ = _best(k, aliases)
@@ -426,7 +425,7 @@ def _emit(matches: dict[str, Match], m: Match | None, dup: list[Unmatched]) -> N
 def _value_match(iid: str, cell: Cell, label: str, score: float, zone: str, loose: bool, flags: tuple[str, ...] = ()) -> Match | None:
     if isinstance(cell, fit.UnreadCell):
         return None
-    pv = parse_value(cell.text)
+    pv = facts(cell.text).parsed
     if isinstance(cell, fit.SplitCell):
         flags += ("cell_split",)
     elif isinstance(cell, fit.RunCell):
@@ -545,19 +544,19 @@ def _on_header(st: _State, zone: str, row: TableRow, key: str) -> None:
     st.header_seen = True
     st.active_last = None
     if zone == "active":
-        cells = [c for c in row.cells if label_key(c.text)]
-        if cells and "信息内容" in label_key(cells[0].text):
+        cells = [c for c in row.cells if facts(c.text).key]
+        if cells and "信息内容" in facts(cells[0].text).key:
             st.active_columns = _columns_from(cells[1:], rules().active_columns)
             st.active_positions = [c.col for c in cells[1:]][: len(st.active_columns)]
     elif zone == "requests":
         prev = st.requests_columns
-        keys = [label_key(c.text) for c in row.cells]
+        keys = [facts(c.text).key for c in row.cells]
         cols = _requests_columns(keys)
         st.requests_columns = cols if (not prev or len(cols) >= len(prev)) else prev
         st.requests_group = ""
     elif zone == "legacy":
-        cells = [c for c in row.cells if squash(c.text)]
-        keys = [label_key(c.text) for c in cells]
+        cells = [c for c in row.cells if facts(c.text).squashed]
+        keys = [facts(c.text).key for c in cells]
         roles = _legacy_roles(keys)
         if roles:
             st.legacy_roles = roles
@@ -602,13 +601,13 @@ def _guess_zone(row: TableRow) -> str | None:
     labels, _, _ = row.split(len(row.trailing_values()))
     if not labels:
         return None
-    key = label_key(labels[-1].text)
+    key = facts(labels[-1].text).key
     R = rules()
     best = (None, 0.0)
     for zone, aliases in (("requests", R.requests_rows), ("active", R.active_rows), ("legacy", R.legacy)):
         if len(key) < 4:
             continue
-        a, s, _ = _best_strong(key, aliases, "".join(label_key(c.text) for c in labels), _ZONE_FLOOR)
+        a, s, _ = _best_strong(key, aliases, "".join(facts(c.text).key for c in labels), _ZONE_FLOOR)
         if a is not None and a.parent is None and s > best[1]:
             best = (zone, s)
     return best[0] if best[1] >= _ZONE_FLOOR else None
@@ -623,10 +622,10 @@ def _fits_zone(row: TableRow, zone: str, st: _State) -> bool:
         return not labels
     if not labels:
         return True
-    key = label_key(labels[-1].text)
+    key = facts(labels[-1].text).key
     R = rules()
     aliases = {"requests": R.requests_rows, "active": R.active_rows, "legacy": R.legacy}.get(zone, ())
-    ctx = st.requests_group + "".join(label_key(c.text) for c in labels) + "".join(label_key(t) for t in row.inherited)
+    ctx = st.requests_group + "".join(facts(c.text).key for c in labels) + "".join(facts(t).key for t in row.inherited)
     a, _, _ = _best(key, aliases, context=ctx)
     if zone == "requests" and key in R.requests_groups:
         return True
@@ -635,7 +634,7 @@ def _fits_zone(row: TableRow, zone: str, st: _State) -> bool:
 
 def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatched: list[Unmatched]) -> None:
     R = rules()
-    keys = [label_key(c.text) for c in row.cells]
+    keys = [facts(c.text).key for c in row.cells]
     if row.numeric_count() == 0 and sum(1 for k_ in keys if _best(k_, R.requests_columns)[0] is not None) >= 2:
         # a further header row of 表三 (the organisation types, perhaps a 小计 column)
         if "小计" in keys:
@@ -643,7 +642,7 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
         return
     cols = st.requests_columns or _requests_columns([])
     trailing = row.trailing_values()
-    filled = [c for c in trailing if squash(c.text)]
+    filled = [c for c in trailing if facts(c.text).squashed]
     if len(filled) == 1 and fit.is_digit_run(filled[0], len(cols)) and not row.loose:
         # the row's numbers run together (crawler text): cut only where the arithmetic allows one cut
         run = filled[0]
@@ -663,7 +662,7 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
     if "subtotal" not in cols and len(trailing) > len(cols) and _has_subtotal(trailing[-len(cols) - 1:]):
         st.requests_columns = cols = _requests_columns(["小计"])
     k = len(cols)
-    has_values = any(parse_value(c.text).value is not None for c in trailing)
+    has_values = any(facts(c.text).parsed.value is not None for c in trailing)
     if not has_values and len(trailing) < k:
         # a row without values: a group (（三）不予公开, the 2021+ （六）其他处理), or a label
         # wrapped onto its own line by a converter, to be joined with its neighbour
@@ -700,7 +699,7 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
                 st.requests_group = label_key(x)
     if not text:
         st.orphan = values
-        numbers = sum(1 for c in values if parse_value(c.text).value is not None)
+        numbers = sum(1 for c in values if facts(c.text).parsed.value is not None)
         if len(values) == k:
             st.orphan_at = len(st.readings)
             st.readings.append(fit.RowReading(tuple(values), None))
@@ -785,7 +784,7 @@ def _requests_emit(
 
 def _has_subtotal(cells: list[Cell]) -> bool:
     """Eight numbers that only add up with an organisation-subtotal column before the total."""
-    v = [parse_value(c.text).value for c in cells]
+    v = [facts(c.text).parsed.value for c in cells]
     if any(x is None for x in v) or len(v) != 8:
         return False
     return abs(sum(v[1:6]) - v[6]) < 1e-6 and abs(v[0] + v[6] - v[7]) < 1e-6 and v[6] != 0
@@ -802,14 +801,14 @@ def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     inferred: Alias | None = None
     if not labels:
         inferred = _active_next(st, found)
-        if inferred is None or not any(parse_value(c.text).value is not None for c in trailing):
+        if inferred is None or not any(facts(c.text).parsed.value is not None for c in trailing):
             return
-    if cols and len(cols) > 1 and len([c for c in trailing if squash(c.text)]) == 1 and fit.is_digit_run(next(c for c in trailing if squash(c.text)), len(cols)) and not row.loose:
+    if cols and len(cols) > 1 and len([c for c in trailing if facts(c.text).squashed]) == 1 and fit.is_digit_run(next(c for c in trailing if facts(c.text).squashed), len(cols)) and not row.loose:
         # 本年制发/本年废止/现行有效 run together ("1011"): no arithmetic ties them, so no split
         # is more right than another — the row is reported, its numbers are not guessed
         unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, "active"))
         return
-    own = label_key(labels[-1].text) if labels else ""
+    own = facts(labels[-1].text).key if labels else ""
     a, s, _ = (inferred, 100.0, 1) if inferred is not None else _best(own, R.active_rows)
     if a is None:
         unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, "active"))
@@ -826,18 +825,18 @@ def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
         col_score = 1.0
     label = _label_text(labels)
     aligned = _by_position(row, st.active_positions) if cols and len(st.active_positions) == len(cols) else None
-    if aligned is not None and all(is_value_like(c.text) for c in aligned):
+    if aligned is not None and all(facts(c.text).value_like for c in aligned):
         values = aligned  # the header's own columns: trailing empty cells of a wider grid are not values
     if cols:
         # a converter's grid: empty cells shift the numbers away from their header columns; where
         # exactly one number per column is printed right of the label, that is the only reading
         last = max((i for i, c in enumerate(row.cells) if any(c is x for x in labels)), default=-1)
-        filled = [c for c in row.cells[last + 1:] if squash(c.text)]
+        filled = [c for c in row.cells[last + 1:] if facts(c.text).squashed]
         taken = values[: len(cols)]
         if (
             len(filled) == len(cols)
-            and all(is_value_like(c.text) for c in filled)
-            and any(not squash(c.text) for c in taken)
+            and all(facts(c.text).value_like for c in filled)
+            and any(not facts(c.text).squashed for c in taken)
         ):
             values, flags = filled, flags + ("shifted",)
     for i, cell in enumerate(values[: len(cols)]):
@@ -872,9 +871,9 @@ def _on_review_row(st: _State, row: TableRow, found: dict[str, Match]) -> None:
     R = rules()
     order_ = R.review_order
     vals = row.trailing_values()
-    if not vals or not any(parse_value(c.text).value is not None for c in vals):
+    if not vals or not any(facts(c.text).parsed.value is not None for c in vals):
         return
-    filled = [c for c in vals if squash(c.text)]
+    filled = [c for c in vals if facts(c.text).squashed]
     if len(filled) == 1 and fit.is_digit_run(filled[0], len(order_)) and not row.loose:
         # the fifteen numbers run together: cut only where each group's total makes the cut unique
         cut = fit.split_review_run(fit.leading_run(filled[0]))
@@ -940,7 +939,7 @@ def _combined(key: str) -> Alias | None:
 
 def _lone_number(row: TableRow) -> bool:
     """A row of one cell that is only a number (a value a converter pulled out of its row)."""
-    return len(row.cells) == 1 and not row.loose and parse_value(row.cells[0].text).value is not None and is_value_like(row.cells[0].text)
+    return len(row.cells) == 1 and not row.loose and facts(row.cells[0].text).parsed.value is not None and facts(row.cells[0].text).value_like
 
 
 def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched: list[Unmatched]) -> None:
@@ -956,16 +955,16 @@ def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     else:
         labels, values, _ = row.split(st.legacy_values)
     extra: tuple[str, ...] = ()
-    if not labels and waiting and any(parse_value(c.text).value is not None for c in values):
+    if not labels and waiting and any(facts(c.text).parsed.value is not None for c in values):
         labels, extra = waiting, ("detached",)  # the label was printed on its own line above
     if not labels:
         return
-    if (not values or not all(is_value_like(c.text) for c in values)) and len(row.cells) <= len(labels):
+    if (not values or not all(facts(c.text).value_like for c in values)) and len(row.cells) <= len(labels):
         # a group row with no value cell (e.g. 一、主动公开情况 | —— ) or a label-only line
         if len(row.cells) == 1:
             st.legacy_label = labels
         return
-    if detached is not None and values and all(parse_value(c.text).value is None for c in values) and not any(squash(c.text) for c in values):
+    if detached is not None and values and all(facts(c.text).parsed.value is None for c in values) and not any(facts(c.text).squashed for c in values):
         values = [detached] + values[1:]  # the row's value was printed on its own line above it
         extra = ("detached",)
     key = label_key(" ".join(c.text for c in labels))
@@ -976,11 +975,11 @@ def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     else:
         a, s, n = _best(key, R.legacy, last_id=st.last_id)
     if a is None and len(labels) > 1:
-        key = label_key(labels[-1].text)
+        key = facts(labels[-1].text).key
         a, s, n = _best(key, R.legacy, last_id=st.last_id)
     label = _label_text(labels)
     if a is None:
-        if any(parse_value(c.text).value is not None for c in values):
+        if any(facts(c.text).parsed.value is not None for c in values):
             unmatched.append(Unmatched(label, row.texts, row.cells[0].source, "legacy"))
         return
     score = s / 100.0

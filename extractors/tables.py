@@ -12,14 +12,84 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .caching import MAX_CACHED_CHARS
 from .model import Cell, Document, Paragraph, Table
 from .normalize import label_key, nfkc, squash
-from .values import is_value_like, parse_value
+from .values import ParsedValue, is_value_like, parse_value
 
 _UNITS = frozenset(
     ["条", "件", "次", "个", "人", "篇", "期", "份", "项", "人次", "万元", "元", "千元", "亿元", "家", "场", "批", "起", "户", "名", "天", "小时", "——", "—", "-", "/", "单位"]
 )
 _ROW_LINE = re.compile(r"^(?P<label>.*?[^\d\s.,，、（）()+\-])\s+(?P<nums>(?:[-—/]|[+\-]?\d[\d,]*(?:\.\d+)?)(?:\s+(?:[-—/]|[+\-]?\d[\d,]*(?:\.\d+)?))*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class CellText:
+    """What the table and indicator stages ask of a cell's text, worked out once per distinct text.
+
+    A report's rows repeat the same few hundred texts (numbers, units, labels) across stages and
+    rows; each question below was a memoised call of its own per use (~2,600 a report).
+    """
+
+    blank: bool  # not text.strip()
+    squashed: str  # squash(text): whitespace removed
+    folded: str  # squash(nfkc(text)): also full-width forms folded
+    value_like: bool  # is_value_like(text)
+    parsed: ParsedValue  # parse_value(text)
+    number: bool  # a non-blank value-like cell that parses to a number (`TableRow.numeric_count`)
+    key: str  # label_key(text)
+    note_key: str  # label_key(text, keep_notes=True)
+
+
+_FACTS: dict[str, CellText] = {}
+MAX_FACTS = 65_536  # distinct texts remembered (each at most MAX_CACHED_CHARS long), then forgotten at once
+
+
+def facts(text: str) -> CellText:
+    """The `CellText` of `text`, from a memo bounded in entries and in text length.
+
+    A text longer than MAX_CACHED_CHARS is never remembered, and its facts are worked out only
+    when asked (`_LongText`): a hostile 49 MiB cell costs what the one question asked of it costs.
+    """
+    f = _FACTS.get(text)
+    if f is None:
+        if len(text) > MAX_CACHED_CHARS:
+            return _LongText(text)  # type: ignore[return-value]
+        pv = parse_value(text)
+        like = is_value_like(text)
+        blank = not text.strip()
+        f = CellText(
+            blank=blank,
+            squashed=squash(text),
+            folded=squash(nfkc(text)),
+            value_like=like,
+            parsed=pv,
+            number=not blank and like and pv.value is not None,
+            key=label_key(text),
+            note_key=label_key(text, keep_notes=True),
+        )
+        if len(_FACTS) >= MAX_FACTS:
+            _FACTS.clear()
+        _FACTS[text] = f
+    return f
+
+
+class _LongText:
+    """`CellText` of a long text, each fact computed on demand (never memoised)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    blank = property(lambda self: not self.text.strip())
+    squashed = property(lambda self: squash(self.text))
+    folded = property(lambda self: squash(nfkc(self.text)))
+    value_like = property(lambda self: is_value_like(self.text))
+    parsed = property(lambda self: parse_value(self.text))
+    number = property(lambda self: not self.blank and self.value_like and self.parsed.value is not None)
+    key = property(lambda self: label_key(self.text))
+    note_key = property(lambda self: label_key(self.text, keep_notes=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,15 +108,15 @@ class TableRow:
         return tuple(c.text for c in self.cells)
 
     def joined_key(self) -> str:
-        return "".join(label_key(t, keep_notes=True) for t in self.texts if t.strip())
+        return "".join(f.note_key for f in map(facts, self.texts) if not f.blank)
 
     def numeric_count(self) -> int:
-        return sum(1 for c in self.cells if c.text.strip() and is_value_like(c.text) and parse_value(c.text).value is not None)
+        return sum(1 for c in self.cells if facts(c.text).number)
 
     def split(self, k: int) -> tuple[list[Cell], list[Cell], str | None]:
         """(label cells, the last `k` cells as values, unit) — labels exclude units and serial numbers."""
         if k <= 0 or len(self.cells) <= k:
-            values = [c for c in self.cells if is_value_like(c.text)] if k > 0 else []
+            values = [c for c in self.cells if facts(c.text).value_like] if k > 0 else []
             values = values[-k:] if k > 0 else []
             taken = {id(c) for c in values}  # identity, not dataclass equality: linear in the row
             head = [c for c in self.cells if id(c) not in taken]
@@ -56,13 +126,14 @@ class TableRow:
         labels: list[Cell] = []
         unit: str | None = None
         for c in head:
-            t = squash(nfkc(c.text))
+            f = facts(c.text)
+            t = f.folded
             if not t:
                 continue
             if t in _UNITS:
                 unit = unit or t
                 continue
-            if is_value_like(c.text):  # a 序号 column or a stray number left of the values
+            if f.value_like:  # a 序号 column or a stray number left of the values
                 continue
             labels.append(c)
         return labels, values, unit
@@ -71,7 +142,7 @@ class TableRow:
         """The maximal run of value-like cells at the right end of the row."""
         out: list[Cell] = []
         for c in reversed(self.cells):
-            if is_value_like(c.text):
+            if facts(c.text).value_like:
                 out.append(c)
             else:
                 break
