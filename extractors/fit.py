@@ -31,6 +31,7 @@ from itertools import pairwise
 from .forms import FORMS
 from .model import Cell
 from .normalize import nfkc
+from .tables import facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,11 @@ def expand_cells(cells: Sequence[Cell]) -> list[Cell]:
 
 
 def has_multi(cells: Sequence[Cell]) -> bool:
-    return any(_MULTI.match(nfkc(c.text)) for c in cells)
+    """Whether any cell prints several numbers (what `expand_cells` would split)."""
+    for c in cells:  # a plain loop over the memoised NFKC text: this runs for every table row
+        if _MULTI.match(facts(c.text).nfkc):
+            return True
+    return False
 
 
 class _Budget:

@@ -26,7 +26,7 @@ from .model import Cell, Source
 from .normalize import label_key
 from .result import SourceRef
 from .result import Warning as WarningModel
-from .tables import TableRow, facts
+from .tables import TableRow, facts, label_cells
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,7 +477,8 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
         zone = st.zone
         # a row whose label clearly belongs to another zone switches zones (tables without headers)
         # (the guess is only needed where the row does not fit the zone it is in)
-        guess = _guess_zone(row) if zone is None or not _fits_zone(row, zone, st) else None
+        row_labels = row.split(len(row.trailing_values()))[0]  # what both zone tests read of the row
+        guess = _guess_zone(row_labels) if zone is None or not _fits_zone(row, row_labels, zone, st) else None
         if guess and guess != zone:
             zone = st.zone = guess
             st.header_seen = False
@@ -597,17 +598,36 @@ def _legacy_roles(keys: list[str]) -> list[str]:
     return roles if have_value else []
 
 
-def _guess_zone(row: TableRow) -> str | None:
-    labels, _, _ = row.split(len(row.trailing_values()))
+def _guess_zone(labels: list[Cell]) -> str | None:
+    """The zone a row's label cells name near-exactly (`_ZONE_FLOOR`), or None."""
     if not labels:
         return None
     key = facts(labels[-1].text).key
+    if len(key) < 4:
+        return None
+    ctx = "".join(facts(c.text).key for c in labels)
+    if len(key) + len(ctx) > MAX_CACHED_CHARS:  # a huge label is judged, never held by the memo
+        return _zone_named(key, ctx)
+    memo = (key, ctx)
+    hit = _ZONE_MEMO.get(memo, _MISSING)
+    if hit is _MISSING:
+        if len(_ZONE_MEMO) >= _ZONE_MEMO_SIZE:
+            _ZONE_MEMO.clear()
+        hit = _ZONE_MEMO[memo] = _zone_named(key, ctx)
+    return hit  # type: ignore[return-value]
+
+
+_ZONE_MEMO: dict[tuple[str, str], str | None] = {}
+_ZONE_MEMO_SIZE = 16_384  # distinct (label, context) pairs: reports of one form repeat the same few hundred
+_MISSING = object()
+
+
+def _zone_named(key: str, ctx: str) -> str | None:
+    """The zone whose row aliases match `key` (in context `ctx`) best at ≥ `_ZONE_FLOOR` (a pure function of both)."""
     R = rules()
     best = (None, 0.0)
     for zone, aliases in (("requests", R.requests_rows), ("active", R.active_rows), ("legacy", R.legacy)):
-        if len(key) < 4:
-            continue
-        a, s, _ = _best_strong(key, aliases, "".join(facts(c.text).key for c in labels), _ZONE_FLOOR)
+        a, s, _ = _best_strong(key, aliases, ctx, _ZONE_FLOOR)
         if a is not None and a.parent is None and s > best[1]:
             best = (zone, s)
     return best[0] if best[1] >= _ZONE_FLOOR else None
@@ -616,8 +636,8 @@ def _guess_zone(row: TableRow) -> str | None:
 _ZONE_FLOOR = 95.0  # a row moves the reader to another zone only on a near-exact label
 
 
-def _fits_zone(row: TableRow, zone: str, st: _State) -> bool:
-    labels, _, _ = row.split(len(row.trailing_values()))
+def _fits_zone(row: TableRow, labels: list[Cell], zone: str, st: _State) -> bool:
+    """Whether the row's label cells (`labels`: the row split at its trailing values) fit `zone`."""
     if zone == "review_litigation":
         return not labels
     if not labels:
@@ -950,7 +970,7 @@ def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     if roles and len(row.cells) > len(roles):
         # the header named every column right of the label: take the value columns by position
         tail = row.cells[-len(roles):]
-        labels, _, _ = TableRow(row.table, row.row, row.cells[: -len(roles)], row.inherited, row.loose).split(0)
+        labels, _ = label_cells(row.cells[: -len(roles)])
         values = [c for c, r in zip(tail, roles) if r in {"value", "cumulative"}]
     else:
         labels, values, _ = row.split(st.legacy_values)

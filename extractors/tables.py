@@ -10,6 +10,7 @@ zone has.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .caching import MAX_CACHED_CHARS
@@ -34,6 +35,7 @@ class CellText:
     blank: bool  # not text.strip()
     squashed: str  # squash(text): whitespace removed
     folded: str  # squash(nfkc(text)): also full-width forms folded
+    nfkc: str  # nfkc(text)
     value_like: bool  # is_value_like(text)
     parsed: ParsedValue  # parse_value(text)
     number: bool  # a non-blank value-like cell that parses to a number (`TableRow.numeric_count`)
@@ -62,6 +64,7 @@ def facts(text: str) -> CellText:
             blank=blank,
             squashed=squash(text),
             folded=squash(nfkc(text)),
+            nfkc=nfkc(text),
             value_like=like,
             parsed=pv,
             number=not blank and like and pv.value is not None,
@@ -85,6 +88,7 @@ class _LongText:
     blank = property(lambda self: not self.text.strip())
     squashed = property(lambda self: squash(self.text))
     folded = property(lambda self: squash(nfkc(self.text)))
+    nfkc = property(lambda self: nfkc(self.text))
     value_like = property(lambda self: is_value_like(self.text))
     parsed = property(lambda self: parse_value(self.text))
     number = property(lambda self: not self.blank and self.value_like and self.parsed.value is not None)
@@ -123,19 +127,7 @@ class TableRow:
         else:
             values = list(self.cells[-k:])
             head = list(self.cells[:-k])
-        labels: list[Cell] = []
-        unit: str | None = None
-        for c in head:
-            f = facts(c.text)
-            t = f.folded
-            if not t:
-                continue
-            if t in _UNITS:
-                unit = unit or t
-                continue
-            if f.value_like:  # a 序号 column or a stray number left of the values
-                continue
-            labels.append(c)
+        labels, unit = label_cells(head)
         return labels, values, unit
 
     def trailing_values(self) -> list[Cell]:
@@ -147,6 +139,24 @@ class TableRow:
             else:
                 break
         return out[::-1]
+
+
+def label_cells(cells: Iterable[Cell]) -> tuple[list[Cell], str | None]:
+    """(the label cells among `cells`, the first unit cell) — units and serial numbers are no labels."""
+    labels: list[Cell] = []
+    unit: str | None = None
+    for c in cells:
+        f = facts(c.text)
+        t = f.folded
+        if not t:
+            continue
+        if t in _UNITS:
+            unit = unit or t
+            continue
+        if f.value_like:  # a 序号 column or a stray number left of the values
+            continue
+        labels.append(c)
+    return labels, unit
 
 
 def _rows_of(table: Table) -> list[TableRow]:
