@@ -160,20 +160,45 @@ def label_cells(cells: Iterable[Cell]) -> tuple[list[Cell], str | None]:
 
 
 def _rows_of(table: Table) -> list[TableRow]:
-    grid = table.grid()
+    rows = table.rows
+    n_rows, n_cols = len(rows), table.n_cols
+    own_rows = [tuple(sorted(cells, key=lambda c: c.col)) for cells in rows]
+    first = [own[0].col if own else n_cols for own in own_rows]
+    # What `Table.grid()` holds left of each row's first cell, and only that (the rest is never
+    # read here): the merged cells of rows above that cover the place, the last one laid winning.
+    cover: dict[tuple[int, int], Cell] = {}
+    for r in rows:
+        for c in r:
+            for dr in range(c.rowspan):
+                rr = c.row + dr
+                if rr >= n_rows:
+                    break
+                if rr < 0:
+                    continue
+                limit = min(first[rr], n_cols)
+                for dc in range(c.colspan):
+                    cc = c.col + dc
+                    if cc >= limit:
+                        break
+                    if cc >= 0:
+                        cover[(rr, cc)] = c
     out = []
-    for r, cells in enumerate(table.rows):
-        own = tuple(sorted(cells, key=lambda c: c.col))
-        first_col = own[0].col if own else len(grid[r]) if r < len(grid) else 0
+    for r, own in enumerate(own_rows):
         inherited: list[str] = []
-        seen: set[int] = set()
-        if r < len(grid):
-            for c in grid[r][:first_col]:
+        if cover:
+            seen: set[int] = set()
+            for cc in range(min(first[r], n_cols)):
+                c = cover.get((r, cc))
                 if c is not None and c.row < r and id(c) not in seen and c.text.strip():
                     seen.add(id(c))
                     inherited.append(c.text)
         out.append(TableRow(table=table.index, row=r, cells=own, inherited=tuple(inherited)))
     return out
+
+
+def _spaced(text: str) -> str:
+    """`text` NFKC-folded, its whitespace runs one space: the form the line shapes are tested on."""
+    return " ".join(nfkc(text).split())
 
 
 _NUM_TOKEN = re.compile(r"(?:[-—/]|[+\-]?\d[\d,]*(?:\.\d+)?)")
@@ -195,7 +220,7 @@ class LineShapes:
 LINE_SHAPES = LineShapes()
 
 
-def _paragraph_row(p: Paragraph, index: int, line: int) -> TableRow | None:
+def _paragraph_row(p: Paragraph, index: int, line: int, t: str | None = None) -> TableRow | None:
     """A text line shaped like a table row, or None. Shapes, in order:
 
     - a label then three or more numbers;
@@ -204,7 +229,7 @@ def _paragraph_row(p: Paragraph, index: int, line: int) -> TableRow | None:
     - a few short words without digits or sentence punctuation (a header row).
     """
     sh = LINE_SHAPES
-    t = " ".join(nfkc(p.text).split())
+    t = _spaced(p.text) if t is None else t
     printed = " ".join(p.text.split())
     tokens = t.split(" ")
     k = 0
@@ -257,8 +282,9 @@ def interpret(doc: Document) -> list[TableRow]:
         if isinstance(b, Table):
             rows.extend(_rows_of(b))
         elif isinstance(b, Paragraph):
-            joined = _unit_value_row(b, prev, i)
-            r = joined or _paragraph_row(b, -1, i)
+            t = _spaced(b.text)  # what both line shapes read
+            joined = _unit_value_row(b, prev, i, t)
+            r = joined or _paragraph_row(b, -1, i, t)
             if r is not None:
                 rows.append(r)
         prev = b if isinstance(b, Paragraph) else None
@@ -268,9 +294,9 @@ def interpret(doc: Document) -> list[TableRow]:
 _UNIT_VALUE = re.compile(r"^(?P<unit>\S{1,3})\s+(?P<num>[+\-]?\d[\d,]*(?:\.\d+)?)$")
 
 
-def _unit_value_row(p: Paragraph, above: Paragraph | None, line: int) -> TableRow | None:
+def _unit_value_row(p: Paragraph, above: Paragraph | None, line: int, t: str | None = None) -> TableRow | None:
     """A legacy row split over two lines by a converter: its label alone, then "条 212"."""
-    m = _UNIT_VALUE.match(" ".join(nfkc(p.text).split()))
+    m = _UNIT_VALUE.match(_spaced(p.text) if t is None else t)
     if not m or m.group("unit") not in _UNITS or above is None:
         return None
     label = " ".join(above.text.split())
