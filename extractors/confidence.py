@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .catalogue import catalogue
+from .catalogue import IndicatorDef, catalogue
 from .indicators import FLAGS, Match, _src
 from .model import Document
 from .result import Finding, Indicator, SourceRef
@@ -102,6 +102,16 @@ def _weights(settings: ConfidenceSettings) -> dict[str, float]:
 SETTINGS = ConfidenceSettings()
 
 
+_TOTALS: list[tuple[dict[str, IndicatorDef], tuple[IndicatorDef, ...]]] = []
+
+
+def _totals(cat: dict[str, IndicatorDef]) -> tuple[IndicatorDef, ...]:
+    """The catalogue's totals (entries with a sum rule), in catalogue order, listed once per catalogue."""
+    if not _TOTALS or _TOTALS[0][0] is not cat:
+        _TOTALS[:] = [(cat, tuple(d for d in cat.values() if d.sum_of))]
+    return _TOTALS[0][1]
+
+
 def _rule_status(findings: list[Finding], matches: list[Match]) -> tuple[set[str], set[str]]:
     """(ids in a rule that holds, ids in a rule that is broken)."""
     values = {m.id: m.value for m in matches if m.method != "narrative"}
@@ -112,8 +122,8 @@ def _rule_status(findings: list[Finding], matches: list[Match]) -> tuple[set[str
             broken.update(f.ids)
     holds: set[str] = set()
     ext = ext_items(values)
-    for d in catalogue().values():
-        if not d.sum_of or values.get(d.id) is None or d.id in broken:
+    for d in _totals(catalogue()):
+        if values.get(d.id) is None or d.id in broken:
             continue
         ids = sum_parts(d.sum_of, values, ext)
         known = [values[p] for p in ids]
@@ -200,6 +210,26 @@ def probability(x: dict[str, float], settings: ConfidenceSettings | None = None,
     return max(settings.floor, min(settings.ceiling, p))
 
 
+def _probability(x: dict[str, float], settings: ConfidenceSettings, w: dict[str, float]) -> float:
+    """`probability` of `_evidence`'s sparse features (every value non-zero: the same terms, summed in order)."""
+    z = sum([w[k] * v for k, v in x.items()])
+    p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+    if len(x) > 1:  # more than the bias: a cap may apply
+        if "broken_unconfirmed" in x:
+            p = min(p, settings.broken_cap)
+        if "narrative" in x:
+            p = min(p, settings.narrative_cap)
+        if "loose" in x and "short_row" in x:
+            p = min(p, settings.loose_short_cap)
+        if "form_unverified" in x:
+            p = min(p, settings.unverified_cap)
+        if "detached" in x:
+            p = min(p, settings.detached_cap)
+        if "reader_doubt" in x:
+            p = min(p, 1.0 - x["reader_doubt"])
+    return max(settings.floor, min(settings.ceiling, p))
+
+
 @dataclass(frozen=True, slots=True)
 class OcrCapSettings:
     """Caps on values a recogniser read (a cell with `quality`), applied after the model.
@@ -224,16 +254,10 @@ def _cell_quality(doc: Document | None) -> dict[tuple[int, int, int], float | No
     """(table, row, col) → the reader's quality of that cell; None when the document is exact text."""
     if doc is None:
         return None
-    out: dict[tuple[int, int, int], float | None] = {}
-    seen = False
-    for t in doc.tables:
-        for r in t.rows:
-            for c in r:
-                out[(t.index, c.row, c.col)] = c.quality
-                seen = seen or c.quality is not None
+    seen = any(c.quality is not None for t in doc.tables for r in t.rows for c in r)
     if not seen and all(p.quality is None for p in doc.paragraphs):
-        return None
-    return out
+        return None  # exact text (most documents): no map to build
+    return {(t.index, c.row, c.col): c.quality for t in doc.tables for r in t.rows for c in r}
 
 
 def ocr_cap(p: float, m: Match, x: dict[str, float], quality: dict[tuple[int, int, int], float | None] | None,
@@ -269,7 +293,9 @@ def score(matches: list[Match], findings: list[Finding], doc: Document | None = 
     disagree = {i for f in findings if f.rule == "narrative" for i in f.ids}
     for m in matches:
         x = _evidence(m, holds, broken, disagree)
-        p = ocr_cap(probability(x, SETTINGS, w), m, x, quality)
+        p = _probability(x, SETTINGS, w)
+        if quality is not None:
+            p = ocr_cap(p, m, x, quality)
         d = cat.get(m.id)
         src = _src(m.source)
         # model_construct: every field is built here from typed pipeline records, so pydantic's

@@ -463,13 +463,18 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
         if st.zone == "legacy" and _lone_number(row):
             st.detached = row.cells[0]
             continue
-        key = row.joined_key()
-        numeric = row.numeric_count()
+        fs = [facts(c.text) for c in row.cells]  # one look-up per cell for every test below
+        key = "".join([f.note_key for f in fs if not f.blank])  # row.joined_key()
+        numeric = sum([f.number for f in fs])  # row.numeric_count()
+        trailing = len(fs)
+        while trailing and fs[trailing - 1].value_like:
+            trailing -= 1
+        trailing = len(fs) - trailing  # len(row.trailing_values())
         header_zone = _zone_of_header(key) if numeric == 0 else None
         if header_zone is None and numeric <= 1 and not row.loose:
             # a header row may carry a stray number (e.g. 计1条 notes are removed, but 第二十条 stays)
             hz = _zone_of_header(key)
-            if hz in {"active", "requests"} and not row.trailing_values():
+            if hz in {"active", "requests"} and not trailing:
                 header_zone = hz
         if header_zone:
             _on_header(st, header_zone, row, key)
@@ -477,7 +482,7 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
         zone = st.zone
         # a row whose label clearly belongs to another zone switches zones (tables without headers)
         # (the guess is only needed where the row does not fit the zone it is in)
-        row_labels = row.split(len(row.trailing_values()))[0]  # what both zone tests read of the row
+        row_labels = label_cells(row.cells[: len(fs) - trailing])[0]  # row.split(trailing)'s labels: both zone tests read them
         guess = _guess_zone(row_labels) if zone is None or not _fits_zone(row, row_labels, zone, st) else None
         if guess and guess != zone:
             zone = st.zone = guess
