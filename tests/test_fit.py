@@ -123,9 +123,10 @@ def _plain_review(s: str, st: fit.FitSettings) -> tuple[int | None, ...] | None:
 def _crawler_runs() -> list[str]:
     """The digit runs of the shared crawler texts, and each with one digit changed (a misprint)."""
     import re
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "crawler"
+    from tests.conftest import CORPUS
+
+    root = CORPUS / "crawler"
     runs = sorted({m for p in root.glob("*.txt") for m in re.findall(r"\d{10,}", p.read_text(encoding="utf-8"))})
     assert len(runs) >= 5, "the shared crawler corpus holds digit-run rows"
     out = list(runs)

@@ -158,3 +158,16 @@ def test_provincial_legacy_layout_and_combined_row(corpus: Path) -> None:
     assert v["active.channels.gazette"] == g["active.channels.gazette"]
     assert v["ext.request.received.letter_fax"] == combined
     assert "request.received.fax" not in v and "request.received.letter" not in v
+
+
+def test_zone_guess_memo_is_bounded(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from extractors import indicators
+
+    monkeypatch.setattr(indicators, "_ZONE_MEMO_SIZE", 20)
+    monkeypatch.setattr(indicators, "_ZONE_MEMO", {})
+    for i in range(200):
+        cells = [Cell(f"第{i}项自定义指标名称", 0, 0)]
+        assert indicators._guess_zone(cells) is None
+    assert 0 < len(indicators._ZONE_MEMO) <= 20
+    # a label the form has, and the memo answers as the scan does
+    assert indicators._guess_zone([Cell("收到申请数", 0, 0)]) == indicators._zone_named("收到申请数", "收到申请数") == "legacy"
