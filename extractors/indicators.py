@@ -306,6 +306,8 @@ def _prefix_len(a: str, b: str | None) -> int:
 
 def _label_flags(key: str, a: Alias, n: int = 1) -> tuple[str, ...]:
     """How a label matched its alias: exactly (no flag), approximately, or only by context."""
+    if key and key == a.key:  # _score's first answer, without the memo's look-up
+        return ("tie",) if n > 1 else ()
     raw = _score(key, a.key)
     out = []
     if raw < SETTINGS.min_score:
@@ -992,7 +994,7 @@ def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     if detached is not None and values and all(facts(c.text).parsed.value is None for c in values) and not any(facts(c.text).squashed for c in values):
         values = [detached] + values[1:]  # the row's value was printed on its own line above it
         extra = ("detached",)
-    key = label_key(" ".join(c.text for c in labels))
+    key = facts(labels[0].text).key if len(labels) == 1 else label_key(" ".join(c.text for c in labels))
     combined = _combined(key)
     if combined is not None:
         # one row for two of the form's rows (信函、传真申请数): never one of its parts
