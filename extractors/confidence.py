@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .catalogue import catalogue
+from .catalogue import IndicatorDef, catalogue
 from .indicators import FLAGS, Match, _src
 from .model import Document
 from .result import Finding, Indicator, SourceRef
@@ -102,6 +102,16 @@ def _weights(settings: ConfidenceSettings) -> dict[str, float]:
 SETTINGS = ConfidenceSettings()
 
 
+_TOTALS: list[tuple[dict[str, IndicatorDef], tuple[IndicatorDef, ...]]] = []
+
+
+def _totals(cat: dict[str, IndicatorDef]) -> tuple[IndicatorDef, ...]:
+    """The catalogue's totals (entries with a sum rule), in catalogue order, listed once per catalogue."""
+    if not _TOTALS or _TOTALS[0][0] is not cat:
+        _TOTALS[:] = [(cat, tuple(d for d in cat.values() if d.sum_of))]
+    return _TOTALS[0][1]
+
+
 def _rule_status(findings: list[Finding], matches: list[Match]) -> tuple[set[str], set[str]]:
     """(ids in a rule that holds, ids in a rule that is broken)."""
     values = {m.id: m.value for m in matches if m.method != "narrative"}
@@ -112,8 +122,8 @@ def _rule_status(findings: list[Finding], matches: list[Match]) -> tuple[set[str
             broken.update(f.ids)
     holds: set[str] = set()
     ext = ext_items(values)
-    for d in catalogue().values():
-        if not d.sum_of or values.get(d.id) is None or d.id in broken:
+    for d in _totals(catalogue()):
+        if values.get(d.id) is None or d.id in broken:
             continue
         ids = sum_parts(d.sum_of, values, ext)
         known = [values[p] for p in ids]
@@ -127,28 +137,55 @@ def _rule_status(findings: list[Finding], matches: list[Match]) -> tuple[set[str
 
 
 def features_of(matches: list[Match], findings: list[Finding], doc: Document | None = None) -> list[tuple[Match, dict[str, float]]]:
-    """The model's inputs for every match (also what calibration fits on)."""
+    """The model's inputs for every match (also what calibration fits on): every feature, 0.0 where absent."""
     holds, broken = _rule_status(findings, matches)
     disagree = {i for f in findings if f.rule == "narrative" for i in f.ids}
     out = []
     for m in matches:
         x = dict.fromkeys(FEATURES, 0.0)
-        x["bias"] = 1.0
-        x["label_gap"] = max(0.0, 1.0 - m.label_score)
-        x["parse_gap"] = max(0.0, 1.0 - m.parse_quality)
-        x["loose"] = float(m.loose and m.method != "narrative")
-        x["narrative"] = float(m.method == "narrative")
-        for f in m.flags:
-            if f in x:
-                x[f] = 1.0
-        x["rule_holds"] = float(m.id in holds and m.value is not None)
-        x["rule_broken"] = float(m.id in broken)
-        x["broken_unconfirmed"] = float(m.id in broken and m.id not in holds)
-        x["unconfirmed"] = float(m.value is not None and m.method != "narrative" and m.id not in holds and m.id not in broken)
-        x["narrative_disagrees"] = float(m.id in disagree)
-        x["reader_doubt"] = 0.0 if m.reader_quality is None else max(0.0, 1.0 - m.reader_quality)
+        x.update(_evidence(m, holds, broken, disagree))  # keys keep FEATURES order
         out.append((m, x))
     return out
+
+
+_FLAG_POS = {f: i for i, f in enumerate(FLAGS)}
+
+
+def _evidence(m: Match, holds: set[str], broken: set[str], disagree: set[str]) -> dict[str, float]:
+    """The match's non-zero features in FEATURES order (the model skips zeros, so this is its whole input).
+
+    Built directly rather than as a dense dict of every feature: `score` runs it for every value.
+    """
+    x: dict[str, float] = {"bias": 1.0}
+    gap = 1.0 - m.label_score
+    if gap > 0.0:
+        x["label_gap"] = gap
+    gap = 1.0 - m.parse_quality
+    if gap > 0.0:
+        x["parse_gap"] = gap
+    narrative = m.method == "narrative"
+    if m.loose and not narrative:
+        x["loose"] = 1.0
+    if narrative:
+        x["narrative"] = 1.0
+    flags = m.flags
+    if flags:
+        for f in sorted({f for f in flags if f in _FLAG_POS}, key=_FLAG_POS.__getitem__):
+            x[f] = 1.0
+    held = m.id in holds
+    if held and m.value is not None:
+        x["rule_holds"] = 1.0
+    if m.id in broken:
+        x["rule_broken"] = 1.0
+        if not held:
+            x["broken_unconfirmed"] = 1.0
+    elif m.value is not None and not narrative and not held:
+        x["unconfirmed"] = 1.0
+    if m.id in disagree:
+        x["narrative_disagrees"] = 1.0
+    if m.reader_quality is not None and m.reader_quality < 1.0:
+        x["reader_doubt"] = 1.0 - m.reader_quality
+    return x
 
 
 def probability(x: dict[str, float], settings: ConfidenceSettings | None = None, w: dict[str, float] | None = None) -> float:
@@ -170,6 +207,26 @@ def probability(x: dict[str, float], settings: ConfidenceSettings | None = None,
     if x.get("reader_doubt"):
         # the reader's own certainty in the cell (Cell.quality) bounds the value's
         p = min(p, 1.0 - x["reader_doubt"])
+    return max(settings.floor, min(settings.ceiling, p))
+
+
+def _probability(x: dict[str, float], settings: ConfidenceSettings, w: dict[str, float]) -> float:
+    """`probability` of `_evidence`'s sparse features (every value non-zero: the same terms, summed in order)."""
+    z = sum([w[k] * v for k, v in x.items()])
+    p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+    if len(x) > 1:  # more than the bias: a cap may apply
+        if "broken_unconfirmed" in x:
+            p = min(p, settings.broken_cap)
+        if "narrative" in x:
+            p = min(p, settings.narrative_cap)
+        if "loose" in x and "short_row" in x:
+            p = min(p, settings.loose_short_cap)
+        if "form_unverified" in x:
+            p = min(p, settings.unverified_cap)
+        if "detached" in x:
+            p = min(p, settings.detached_cap)
+        if "reader_doubt" in x:
+            p = min(p, 1.0 - x["reader_doubt"])
     return max(settings.floor, min(settings.ceiling, p))
 
 
@@ -197,16 +254,10 @@ def _cell_quality(doc: Document | None) -> dict[tuple[int, int, int], float | No
     """(table, row, col) → the reader's quality of that cell; None when the document is exact text."""
     if doc is None:
         return None
-    out: dict[tuple[int, int, int], float | None] = {}
-    seen = False
-    for t in doc.tables:
-        for r in t.rows:
-            for c in r:
-                out[(t.index, c.row, c.col)] = c.quality
-                seen = seen or c.quality is not None
+    seen = any(c.quality is not None for t in doc.tables for r in t.rows for c in r)
     if not seen and all(p.quality is None for p in doc.paragraphs):
-        return None
-    return out
+        return None  # exact text (most documents): no map to build
+    return {(t.index, c.row, c.col): c.quality for t in doc.tables for r in t.rows for c in r}
 
 
 def ocr_cap(p: float, m: Match, x: dict[str, float], quality: dict[tuple[int, int, int], float | None] | None,
@@ -238,8 +289,13 @@ def score(matches: list[Match], findings: list[Finding], doc: Document | None = 
     w = SETTINGS.weights()
     quality = _cell_quality(doc)
     out = []
-    for m, x in features_of(matches, findings, doc):
-        p = ocr_cap(probability(x, SETTINGS, w), m, x, quality)
+    holds, broken = _rule_status(findings, matches)
+    disagree = {i for f in findings if f.rule == "narrative" for i in f.ids}
+    for m in matches:
+        x = _evidence(m, holds, broken, disagree)
+        p = _probability(x, SETTINGS, w)
+        if quality is not None:
+            p = ocr_cap(p, m, x, quality)
         d = cat.get(m.id)
         src = _src(m.source)
         # model_construct: every field is built here from typed pipeline records, so pydantic's

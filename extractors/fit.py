@@ -31,6 +31,7 @@ from itertools import pairwise
 from .forms import FORMS
 from .model import Cell
 from .normalize import nfkc
+from .tables import facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,11 @@ def expand_cells(cells: Sequence[Cell]) -> list[Cell]:
 
 
 def has_multi(cells: Sequence[Cell]) -> bool:
-    return any(_MULTI.match(nfkc(c.text)) for c in cells)
+    """Whether any cell prints several numbers (what `expand_cells` would split)."""
+    for c in cells:  # a plain loop over the memoised NFKC text: this runs for every table row
+        if _MULTI.match(facts(c.text).nfkc):
+            return True
+    return False
 
 
 class _Budget:
@@ -111,44 +116,111 @@ def split_requests_run(run: str, subtotal: bool, settings: FitSettings = SETTING
     (小计), then 自然人 + 小计. Each position holds the number every valid split agrees on, None
     where valid splits differ; the result is None when no split is valid, there are more than
     `max_readings`, or the search would exceed its budget.
+
+    The budget is that of the plain search (every cut of six columns, `_search_nodes`), so which
+    runs get a reading does not depend on how the readings are found; they are found from the
+    totals backwards (`_requests_readings`), which visits a small part of that tree.
     """
     s = nfkc(run).strip()
     if not _DIGITS.match(s) or len(s) > settings.max_run:
         return None
-    budget = _Budget(settings.max_steps)
-    found: list[tuple[int, ...]] = []
-
-    def tail(i: int, head: list[int]) -> None:
-        # what is left must print the form's totals exactly
-        if subtotal:
-            sub = sum(head[1:6])
-            rest = f"{sub}{head[0] + sub}"
-            if s[i:] == rest:
-                found.append((*head, sub, head[0] + sub))
-        elif s[i:] == str(sum(head)):
-            found.append((*head, sum(head)))
-
-    def walk(i: int, head: list[int]) -> bool:
-        if not budget.spend():
-            return False
-        if len(head) == 6:
-            tail(i, head)
-            return len(found) <= settings.max_readings
-        # leave at least one digit for each remaining column and the totals
-        remaining = 6 - len(head)
-        for v, j in _parts(s, i, settings):
-            if len(s) - j < remaining - 1 + (2 if subtotal else 1):
-                break
-            head.append(v)
-            ok = walk(j, head)
-            head.pop()
-            if not ok:
-                return False
-        return True
-
-    if not walk(0, []):
+    if _search_nodes(s, subtotal, settings) > settings.max_steps:
+        return None
+    found = _requests_readings(s, subtotal, settings)
+    if found is None:
         return None
     return consensus(found)
+
+
+def _search_nodes(s: str, subtotal: bool, settings: FitSettings) -> int:
+    """Nodes of the plain depth-first search over six columns, each cut by `_parts`, leaving at
+    least a digit for every later column and the totals (counted by position, not visited)."""
+    reserve = 2 if subtotal else 1
+    ways = {0: 1}
+    total = 1
+    for depth in range(6):
+        need = 6 - depth - 1 + reserve
+        nxt: dict[int, int] = {}
+        for i, w in ways.items():
+            for _, j in _parts(s, i, settings):
+                if len(s) - j < need:
+                    break
+                nxt[j] = nxt.get(j, 0) + w
+        total += sum(nxt.values())
+        if total > settings.max_steps:
+            break
+        ways = nxt
+    return total
+
+
+def _number_at(s: str, a: int, b: int) -> int | None:
+    """s[a:b] as a number printed the way `str` prints it (no leading zero), else None."""
+    t = s[a:b]
+    if not t or (t[0] == "0" and len(t) > 1):
+        return None
+    return int(t)
+
+
+def _columns(s: str, a: int, b: int, k: int, total: int, settings: FitSettings, out: list[tuple[int, ...]],
+             head: list[int], cap: int, dead: set[tuple[int, int, int]]) -> bool:
+    """Every way to cut s[a:b] into `k` `_parts` summing to `total`, appended to `out` (after `head`);
+    False once `out` holds more than `cap` readings. `dead` remembers (a, k, total) that cut nowhere."""
+    if k == 0:
+        if a == b and total == 0:
+            out.append(tuple(head))
+            return len(out) <= cap
+        return True
+    if (a, k, total) in dead:
+        return True
+    before = len(out)
+    widest = settings.max_part_digits * (k - 1)
+    for v, j in _parts(s, a, settings):
+        if j > b - (k - 1) or v > total:
+            break
+        if b - j > widest:  # the later columns cannot hold what is left
+            continue
+        head.append(v)
+        ok = _columns(s, j, b, k - 1, total - v, settings, out, head, cap, dead)
+        head.pop()
+        if not ok:
+            return False
+    if len(out) == before:
+        dead.add((a, k, total))
+    return True
+
+
+def _requests_readings(s: str, subtotal: bool, settings: FitSettings) -> list[tuple[int, ...]] | None:
+    """Every reading of a 表三 digit run (see `split_requests_run`), found from its printed totals;
+    None past `max_readings`."""
+    cap = settings.max_readings
+    out: list[tuple[int, ...]] = []
+    n = len(s)
+    for t in range(6, n):  # the totals start at s[t]
+        dead: set[tuple[int, int, int]] = set()  # for this end of the columns
+        if not subtotal:
+            total = _number_at(s, t, n)
+            if total is None:
+                continue
+            parts: list[tuple[int, ...]] = []
+            if not _columns(s, 0, t, 6, total, settings, parts, [], cap, set()):
+                return None
+            out.extend((*p, total) for p in parts)
+        else:
+            for u in range(t + 1, n):  # 小计 is s[t:u], 总计 s[u:]
+                sub, whole = _number_at(s, t, u), _number_at(s, u, n)
+                if sub is None or whole is None or whole < sub:
+                    continue
+                first = whole - sub
+                width = len(str(first))
+                if width > t - 5 or s[:width] != str(first) or width > settings.max_part_digits:
+                    continue
+                parts = []
+                if not _columns(s, width, t, 5, sub, settings, parts, [first], cap, dead):
+                    return None
+                out.extend((*p, sub, whole) for p in parts)
+        if len(out) > cap:
+            return None
+    return out
 
 
 def consensus(readings: Sequence[tuple[int, ...]]) -> tuple[int | None, ...] | None:
@@ -192,29 +264,84 @@ def split_review_run(run: str, settings: FitSettings = SETTINGS) -> tuple[int | 
     Each group of five ends with the total of its four parts; the three groups must use the
     whole run. Positions valid splits disagree on are None; a report whose printed totals do not
     add up gets no reading at all (never a guess).
+
+    The budget is that of the plain search (`_group_splits` from the start, then again after each
+    reading of the group before), counted from each start's tree size; the readings of a group
+    from a start are found once, from its total backwards (`_group_readings`).
     """
     s = nfkc(run).strip()
     if not _DIGITS.match(s) or len(s) > settings.max_run:
         return None
-    budget = _Budget(settings.max_steps)
-    found: list[tuple[int, ...]] = []
+    groups: dict[int, list[tuple[tuple[int, ...], int]]] = {}
+    sizes: dict[int, int] = {}
 
-    def walk(i: int, acc: tuple[int, ...]) -> bool:
-        if len(acc) == 15:
-            if i == len(s):
-                found.append(acc)
-            return len(found) <= settings.max_readings
-        groups = _group_splits(s, i, budget, settings)
-        if groups is None:
-            return False
-        for vals, j in groups:
-            if not walk(j, acc + vals):
-                return False
-        return True
+    def at(i: int) -> list[tuple[tuple[int, ...], int]]:
+        if i not in groups:
+            groups[i] = _group_readings(s, i, settings)
+        return groups[i]
 
-    if not walk(0, ()):
+    def size(i: int) -> int:
+        if i not in sizes:
+            sizes[i] = _group_nodes(s, i, settings)
+        return sizes[i]
+
+    spent = size(0)
+    if spent > settings.max_steps:
         return None
+    for _, j in at(0):
+        spent += size(j)
+        if spent > settings.max_steps:
+            return None
+        for _, k in at(j):
+            spent += size(k)
+            if spent > settings.max_steps:
+                return None
+    found: list[tuple[int, ...]] = []
+    for a, j in at(0):
+        for b, k in at(j):
+            for c, end in at(k):
+                if end == len(s):
+                    found.append(a + b + c)
+                    if len(found) > settings.max_readings:
+                        return None
     return consensus(found)
+
+
+def _group_nodes(s: str, i: int, settings: FitSettings) -> int:
+    """Nodes `_group_splits` visits from s[i] (its tree of four `_parts`), counted by position."""
+    ways = {i: 1}
+    total = 1
+    for _ in range(4):
+        nxt: dict[int, int] = {}
+        for a, w in ways.items():
+            for _, j in _parts(s, a, settings):
+                nxt[j] = nxt.get(j, 0) + w
+        total += sum(nxt.values())
+        ways = nxt
+    return total
+
+
+def _group_readings(s: str, i: int, settings: FitSettings) -> list[tuple[tuple[int, ...], int]]:
+    """What `_group_splits` finds from s[i] (four parts, then their total printed next), unbudgeted:
+    the caller has counted the tree (`_group_nodes`) against the budget first."""
+    out: list[tuple[tuple[int, ...], int]] = []
+    n = len(s)
+
+    def walk(j: int, depth: int, acc: int, head: list[int]) -> None:
+        if depth == 4:
+            t = str(acc)
+            if s.startswith(t, j):
+                out.append(((*head, acc), j + len(t)))
+            return
+        for v, k in _parts(s, j, settings):
+            if k >= n:  # nothing left for the total
+                break
+            head.append(v)
+            walk(k, depth + 1, acc + v, head)
+            head.pop()
+
+    walk(i, 0, 0, [])
+    return out
 
 
 def run_cells(cell: Cell, values: Sequence[int | None]) -> list[Cell]:

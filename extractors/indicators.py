@@ -23,11 +23,10 @@ from .caching import MAX_CACHED_CHARS, text_cache
 from .catalogue import catalogue, order
 from .forms import FORMS
 from .model import Cell, Source
-from .normalize import label_key, squash
+from .normalize import label_key
 from .result import SourceRef
 from .result import Warning as WarningModel
-from .tables import TableRow
-from .values import is_value_like, parse_value
+from .tables import TableRow, facts, label_cells
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +324,8 @@ def _prefix_len(a: str, b: str | None) -> int:
 
 def _label_flags(key: str, a: Alias, n: int = 1) -> tuple[str, ...]:
     """How a label matched its alias: exactly (no flag), approximately, or only by context."""
+    if key and key == a.key:  # _score's first answer, without the memo's look-up
+        return ("tie",) if n > 1 else ()
     raw = _score(key, a.key)
     out = []
     if raw < SETTINGS.min_score:
@@ -343,7 +344,7 @@ def _is_column_letters(row: TableRow) -> bool:
     """The 甲 | 乙 | 丙 | 1 | 2 row statistical forms print under their header."""
     first = True
     for c in row.cells:  # stops at the first cell that rules the row out (most rows: the first)
-        t = squash(c.text)
+        t = facts(c.text).squashed
         if not t:
             continue
         if first:
@@ -395,7 +396,7 @@ def _columns_from(cells: Iterable[Cell], aliases: tuple[Alias, ...]) -> list[str
     so the columns after it keep their positions (its values are skipped, never shifted)."""
     out = []
     for c in cells:
-        k = label_key(c.text)
+        k = facts(c.text).key
         if not k:
             continue
         a, _, _ = _best(k, aliases)
@@ -444,7 +445,7 @@ def _emit(matches: dict[str, Match], m: Match | None, dup: list[Unmatched]) -> N
 def _value_match(iid: str, cell: Cell, label: str, score: float, zone: str, loose: bool, flags: tuple[str, ...] = ()) -> Match | None:
     if isinstance(cell, fit.UnreadCell):
         return None
-    pv = parse_value(cell.text)
+    pv = facts(cell.text).parsed
     if isinstance(cell, fit.SplitCell):
         flags += ("cell_split",)
     elif isinstance(cell, fit.RunCell):
@@ -482,13 +483,18 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
         if st.zone == "legacy" and _lone_number(row):
             st.detached = row.cells[0]
             continue
-        key = row.joined_key()
-        numeric = row.numeric_count()
+        fs = [facts(c.text) for c in row.cells]  # one look-up per cell for every test below
+        key = "".join([f.note_key for f in fs if not f.blank])  # row.joined_key()
+        numeric = sum([f.number for f in fs])  # row.numeric_count()
+        trailing = len(fs)
+        while trailing and fs[trailing - 1].value_like:
+            trailing -= 1
+        trailing = len(fs) - trailing  # len(row.trailing_values())
         header_zone = _zone_of_header(key) if numeric == 0 else None
         if header_zone is None and numeric <= 1 and not row.loose:
             # a header row may carry a stray number (e.g. 计1条 notes are removed, but 第二十条 stays)
             hz = _zone_of_header(key)
-            if hz in {"active", "requests"} and not row.trailing_values():
+            if hz in {"active", "requests"} and not trailing:
                 header_zone = hz
         if header_zone:
             _on_header(st, header_zone, row, key)
@@ -496,7 +502,8 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
         zone = st.zone
         # a row whose label clearly belongs to another zone switches zones (tables without headers)
         # (the guess is only needed where the row does not fit the zone it is in)
-        guess = _guess_zone(row) if zone is None or not _fits_zone(row, zone, st) else None
+        row_labels = label_cells(row.cells[: len(fs) - trailing])[0]  # row.split(trailing)'s labels: both zone tests read them
+        guess = _guess_zone(row_labels) if zone is None or not _fits_zone(row, row_labels, zone, st) else None
         if guess and guess != zone:
             zone = st.zone = guess
             st.header_seen = False
@@ -563,19 +570,19 @@ def _on_header(st: _State, zone: str, row: TableRow, key: str) -> None:
     st.header_seen = True
     st.active_last = None
     if zone == "active":
-        cells = [c for c in row.cells if label_key(c.text)]
-        if cells and "信息内容" in label_key(cells[0].text):
+        cells = [c for c in row.cells if facts(c.text).key]
+        if cells and "信息内容" in facts(cells[0].text).key:
             st.active_columns = _columns_from(cells[1:], rules().active_columns)
             st.active_positions = [c.col for c in cells[1:]][: len(st.active_columns)]
     elif zone == "requests":
         prev = st.requests_columns
-        keys = [label_key(c.text) for c in row.cells]
+        keys = [facts(c.text).key for c in row.cells]
         cols = _requests_columns(keys)
         st.requests_columns = cols if (not prev or len(cols) >= len(prev)) else prev
         st.requests_group = ""
     elif zone == "legacy":
-        cells = [c for c in row.cells if squash(c.text)]
-        keys = [label_key(c.text) for c in cells]
+        cells = [c for c in row.cells if facts(c.text).squashed]
+        keys = [facts(c.text).key for c in cells]
         roles = _legacy_roles(keys)
         if roles:
             st.legacy_roles = roles
@@ -616,17 +623,36 @@ def _legacy_roles(keys: list[str]) -> list[str]:
     return roles if have_value else []
 
 
-def _guess_zone(row: TableRow) -> str | None:
-    labels, _, _ = row.split(len(row.trailing_values()))
+def _guess_zone(labels: list[Cell]) -> str | None:
+    """The zone a row's label cells name near-exactly (`_ZONE_FLOOR`), or None."""
     if not labels:
         return None
-    key = label_key(labels[-1].text)
+    key = facts(labels[-1].text).key
+    if len(key) < 4:
+        return None
+    ctx = "".join(facts(c.text).key for c in labels)
+    if len(key) + len(ctx) > MAX_CACHED_CHARS:  # a huge label is judged, never held by the memo
+        return _zone_named(key, ctx)
+    memo = (key, ctx)
+    hit = _ZONE_MEMO.get(memo, _MISSING)
+    if hit is _MISSING:
+        if len(_ZONE_MEMO) >= _ZONE_MEMO_SIZE:
+            _ZONE_MEMO.clear()
+        hit = _ZONE_MEMO[memo] = _zone_named(key, ctx)
+    return hit  # type: ignore[return-value]
+
+
+_ZONE_MEMO: dict[tuple[str, str], str | None] = {}
+_ZONE_MEMO_SIZE = 16_384  # distinct (label, context) pairs: reports of one form repeat the same few hundred
+_MISSING = object()
+
+
+def _zone_named(key: str, ctx: str) -> str | None:
+    """The zone whose row aliases match `key` (in context `ctx`) best at ≥ `_ZONE_FLOOR` (a pure function of both)."""
     R = rules()
     best = (None, 0.0)
     for zone, aliases in (("requests", R.requests_rows), ("active", R.active_rows), ("legacy", R.legacy)):
-        if len(key) < 4:
-            continue
-        a, s, _ = _best_strong(key, aliases, "".join(label_key(c.text) for c in labels), _ZONE_FLOOR)
+        a, s, _ = _best_strong(key, aliases, ctx, _ZONE_FLOOR)
         if a is not None and a.parent is None and s > best[1]:
             best = (zone, s)
     return best[0] if best[1] >= _ZONE_FLOOR else None
@@ -635,16 +661,16 @@ def _guess_zone(row: TableRow) -> str | None:
 _ZONE_FLOOR = 95.0  # a row moves the reader to another zone only on a near-exact label
 
 
-def _fits_zone(row: TableRow, zone: str, st: _State) -> bool:
-    labels, _, _ = row.split(len(row.trailing_values()))
+def _fits_zone(row: TableRow, labels: list[Cell], zone: str, st: _State) -> bool:
+    """Whether the row's label cells (`labels`: the row split at its trailing values) fit `zone`."""
     if zone == "review_litigation":
         return not labels
     if not labels:
         return True
-    key = label_key(labels[-1].text)
+    key = facts(labels[-1].text).key
     R = rules()
     aliases = {"requests": R.requests_rows, "active": R.active_rows, "legacy": R.legacy}.get(zone, ())
-    ctx = st.requests_group + "".join(label_key(c.text) for c in labels) + "".join(label_key(t) for t in row.inherited)
+    ctx = st.requests_group + "".join(facts(c.text).key for c in labels) + "".join(facts(t).key for t in row.inherited)
     a, _, _ = _best(key, aliases, context=ctx)
     if zone == "requests" and key in R.requests_groups:
         return True
@@ -653,7 +679,7 @@ def _fits_zone(row: TableRow, zone: str, st: _State) -> bool:
 
 def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatched: list[Unmatched]) -> None:
     R = rules()
-    keys = [label_key(c.text) for c in row.cells]
+    keys = [facts(c.text).key for c in row.cells]
     if row.numeric_count() == 0 and sum(1 for k_ in keys if _best(k_, R.requests_columns)[0] is not None) >= 2:
         # a further header row of 表三 (the organisation types, perhaps a 小计 column)
         if "小计" in keys:
@@ -661,7 +687,7 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
         return
     cols = st.requests_columns or _requests_columns([])
     trailing = row.trailing_values()
-    filled = [c for c in trailing if squash(c.text)]
+    filled = [c for c in trailing if facts(c.text).squashed]
     if len(filled) == 1 and fit.is_digit_run(filled[0], len(cols)) and not row.loose:
         # the row's numbers run together (crawler text): cut only where the arithmetic allows one cut
         run = filled[0]
@@ -681,7 +707,7 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
     if "subtotal" not in cols and len(trailing) > len(cols) and _has_subtotal(trailing[-len(cols) - 1:]):
         st.requests_columns = cols = _requests_columns(["小计"])
     k = len(cols)
-    has_values = any(parse_value(c.text).value is not None for c in trailing)
+    has_values = any(facts(c.text).parsed.value is not None for c in trailing)
     if not has_values and len(trailing) < k:
         # a row without values: a group (（三）不予公开, the 2021+ （六）其他处理), or a label
         # wrapped onto its own line by a converter, to be joined with its neighbour
@@ -718,7 +744,7 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
                 st.requests_group = label_key(x)
     if not text:
         st.orphan = values
-        numbers = sum(1 for c in values if parse_value(c.text).value is not None)
+        numbers = sum(1 for c in values if facts(c.text).parsed.value is not None)
         if len(values) == k:
             st.orphan_at = len(st.readings)
             st.readings.append(fit.RowReading(tuple(values), None))
@@ -803,7 +829,7 @@ def _requests_emit(
 
 def _has_subtotal(cells: list[Cell]) -> bool:
     """Eight numbers that only add up with an organisation-subtotal column before the total."""
-    v = [parse_value(c.text).value for c in cells]
+    v = [facts(c.text).parsed.value for c in cells]
     if any(x is None for x in v) or len(v) != 8:
         return False
     return abs(sum(v[1:6]) - v[6]) < 1e-6 and abs(v[0] + v[6] - v[7]) < 1e-6 and v[6] != 0
@@ -820,14 +846,14 @@ def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     inferred: Alias | None = None
     if not labels:
         inferred = _active_next(st, found)
-        if inferred is None or not any(parse_value(c.text).value is not None for c in trailing):
+        if inferred is None or not any(facts(c.text).parsed.value is not None for c in trailing):
             return
-    if cols and len(cols) > 1 and len([c for c in trailing if squash(c.text)]) == 1 and fit.is_digit_run(next(c for c in trailing if squash(c.text)), len(cols)) and not row.loose:
+    if cols and len(cols) > 1 and len([c for c in trailing if facts(c.text).squashed]) == 1 and fit.is_digit_run(next(c for c in trailing if facts(c.text).squashed), len(cols)) and not row.loose:
         # 本年制发/本年废止/现行有效 run together ("1011"): no arithmetic ties them, so no split
         # is more right than another — the row is reported, its numbers are not guessed
         unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, "active"))
         return
-    own = label_key(labels[-1].text) if labels else ""
+    own = facts(labels[-1].text).key if labels else ""
     a, s, _ = (inferred, 100.0, 1) if inferred is not None else _best(own, R.active_rows)
     if a is None:
         unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, "active"))
@@ -844,18 +870,18 @@ def _on_active_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
         col_score = 1.0
     label = _label_text(labels)
     aligned = _by_position(row, st.active_positions) if cols and len(st.active_positions) == len(cols) else None
-    if aligned is not None and all(is_value_like(c.text) for c in aligned):
+    if aligned is not None and all(facts(c.text).value_like for c in aligned):
         values = aligned  # the header's own columns: trailing empty cells of a wider grid are not values
     if cols:
         # a converter's grid: empty cells shift the numbers away from their header columns; where
         # exactly one number per column is printed right of the label, that is the only reading
         last = max((i for i, c in enumerate(row.cells) if any(c is x for x in labels)), default=-1)
-        filled = [c for c in row.cells[last + 1:] if squash(c.text)]
+        filled = [c for c in row.cells[last + 1:] if facts(c.text).squashed]
         taken = values[: len(cols)]
         if (
             len(filled) == len(cols)
-            and all(is_value_like(c.text) for c in filled)
-            and any(not squash(c.text) for c in taken)
+            and all(facts(c.text).value_like for c in filled)
+            and any(not facts(c.text).squashed for c in taken)
         ):
             values, flags = filled, flags + ("shifted",)
     for i, cell in enumerate(values[: len(cols)]):
@@ -890,9 +916,9 @@ def _on_review_row(st: _State, row: TableRow, found: dict[str, Match]) -> None:
     R = rules()
     order_ = R.review_order
     vals = row.trailing_values()
-    if not vals or not any(parse_value(c.text).value is not None for c in vals):
+    if not vals or not any(facts(c.text).parsed.value is not None for c in vals):
         return
-    filled = [c for c in vals if squash(c.text)]
+    filled = [c for c in vals if facts(c.text).squashed]
     if len(filled) == 1 and fit.is_digit_run(filled[0], len(order_)) and not row.loose:
         # the fifteen numbers run together: cut only where each group's total makes the cut unique
         cut = fit.split_review_run(fit.leading_run(filled[0]))
@@ -958,7 +984,7 @@ def _combined(key: str) -> Alias | None:
 
 def _lone_number(row: TableRow) -> bool:
     """A row of one cell that is only a number (a value a converter pulled out of its row)."""
-    return len(row.cells) == 1 and not row.loose and parse_value(row.cells[0].text).value is not None and is_value_like(row.cells[0].text)
+    return len(row.cells) == 1 and not row.loose and facts(row.cells[0].text).parsed.value is not None and facts(row.cells[0].text).value_like
 
 
 def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched: list[Unmatched]) -> None:
@@ -969,24 +995,24 @@ def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     if roles and len(row.cells) > len(roles):
         # the header named every column right of the label: take the value columns by position
         tail = row.cells[-len(roles):]
-        labels, _, _ = TableRow(row.table, row.row, row.cells[: -len(roles)], row.inherited, row.loose).split(0)
+        labels, _ = label_cells(row.cells[: -len(roles)])
         values = [c for c, r in zip(tail, roles) if r in {"value", "cumulative"}]
     else:
         labels, values, _ = row.split(st.legacy_values)
     extra: tuple[str, ...] = ()
-    if not labels and waiting and any(parse_value(c.text).value is not None for c in values):
+    if not labels and waiting and any(facts(c.text).parsed.value is not None for c in values):
         labels, extra = waiting, ("detached",)  # the label was printed on its own line above
     if not labels:
         return
-    if (not values or not all(is_value_like(c.text) for c in values)) and len(row.cells) <= len(labels):
+    if (not values or not all(facts(c.text).value_like for c in values)) and len(row.cells) <= len(labels):
         # a group row with no value cell (e.g. 一、主动公开情况 | —— ) or a label-only line
         if len(row.cells) == 1:
             st.legacy_label = labels
         return
-    if detached is not None and values and all(parse_value(c.text).value is None for c in values) and not any(squash(c.text) for c in values):
+    if detached is not None and values and all(facts(c.text).parsed.value is None for c in values) and not any(facts(c.text).squashed for c in values):
         values = [detached] + values[1:]  # the row's value was printed on its own line above it
         extra = ("detached",)
-    key = label_key(" ".join(c.text for c in labels))
+    key = facts(labels[0].text).key if len(labels) == 1 else label_key(" ".join(c.text for c in labels))
     combined = _combined(key)
     if combined is not None:
         # one row for two of the form's rows (信函、传真申请数): never one of its parts
@@ -994,11 +1020,11 @@ def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     else:
         a, s, n = _best(key, R.legacy, last_id=st.last_id)
     if a is None and len(labels) > 1:
-        key = label_key(labels[-1].text)
+        key = facts(labels[-1].text).key
         a, s, n = _best(key, R.legacy, last_id=st.last_id)
     label = _label_text(labels)
     if a is None:
-        if any(parse_value(c.text).value is not None for c in values):
+        if any(facts(c.text).parsed.value is not None for c in values):
             unmatched.append(Unmatched(label, row.texts, row.cells[0].source, "legacy"))
         return
     score = s / 100.0

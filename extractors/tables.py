@@ -10,17 +10,91 @@ zone has.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .caching import MAX_CACHED_CHARS
 from .errors import ResourceLimitError
 from .model import Cell, Document, Paragraph, Table
 from .normalize import label_key, nfkc, squash
-from .values import is_value_like, parse_value
+from .values import ParsedValue, is_value_like, parse_value
 
 _UNITS = frozenset(
     ["条", "件", "次", "个", "人", "篇", "期", "份", "项", "人次", "万元", "元", "千元", "亿元", "家", "场", "批", "起", "户", "名", "天", "小时", "——", "—", "-", "/", "单位"]
 )
 _ROW_LINE = re.compile(r"^(?P<label>.*?[^\d\s.,，、（）()+\-])\s+(?P<nums>(?:[-—/]|[+\-]?\d[\d,]*(?:\.\d+)?)(?:\s+(?:[-—/]|[+\-]?\d[\d,]*(?:\.\d+)?))*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class CellText:
+    """What the table and indicator stages ask of a cell's text, worked out once per distinct text.
+
+    A report's rows repeat the same few hundred texts (numbers, units, labels) across stages and
+    rows; each question below was a memoised call of its own per use (~2,600 a report).
+    """
+
+    blank: bool  # not text.strip()
+    squashed: str  # squash(text): whitespace removed
+    folded: str  # squash(nfkc(text)): also full-width forms folded
+    nfkc: str  # nfkc(text)
+    value_like: bool  # is_value_like(text)
+    parsed: ParsedValue  # parse_value(text)
+    number: bool  # a non-blank value-like cell that parses to a number (`TableRow.numeric_count`)
+    key: str  # label_key(text)
+    note_key: str  # label_key(text, keep_notes=True)
+
+
+_FACTS: dict[str, CellText] = {}
+MAX_FACTS = 65_536  # distinct texts remembered (each at most MAX_CACHED_CHARS long), then forgotten at once
+
+
+def facts(text: str) -> CellText:
+    """The `CellText` of `text`, from a memo bounded in entries and in text length.
+
+    A text longer than MAX_CACHED_CHARS is never remembered, and its facts are worked out only
+    when asked (`_LongText`): a hostile 49 MiB cell costs what the one question asked of it costs.
+    """
+    f = _FACTS.get(text)
+    if f is None:
+        if len(text) > MAX_CACHED_CHARS:
+            return _LongText(text)  # type: ignore[return-value]
+        pv = parse_value(text)
+        like = is_value_like(text)
+        blank = not text.strip()
+        f = CellText(
+            blank=blank,
+            squashed=squash(text),
+            folded=squash(nfkc(text)),
+            nfkc=nfkc(text),
+            value_like=like,
+            parsed=pv,
+            number=not blank and like and pv.value is not None,
+            key=label_key(text),
+            note_key=label_key(text, keep_notes=True),
+        )
+        if len(_FACTS) >= MAX_FACTS:
+            _FACTS.clear()
+        _FACTS[text] = f
+    return f
+
+
+class _LongText:
+    """`CellText` of a long text, each fact computed on demand (never memoised)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    blank = property(lambda self: not self.text.strip())
+    squashed = property(lambda self: squash(self.text))
+    folded = property(lambda self: squash(nfkc(self.text)))
+    nfkc = property(lambda self: nfkc(self.text))
+    value_like = property(lambda self: is_value_like(self.text))
+    parsed = property(lambda self: parse_value(self.text))
+    number = property(lambda self: not self.blank and self.value_like and self.parsed.value is not None)
+    key = property(lambda self: label_key(self.text))
+    note_key = property(lambda self: label_key(self.text, keep_notes=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,61 +113,93 @@ class TableRow:
         return tuple(c.text for c in self.cells)
 
     def joined_key(self) -> str:
-        return "".join(label_key(t, keep_notes=True) for t in self.texts if t.strip())
+        return "".join(f.note_key for f in map(facts, self.texts) if not f.blank)
 
     def numeric_count(self) -> int:
-        return sum(1 for c in self.cells if c.text.strip() and is_value_like(c.text) and parse_value(c.text).value is not None)
+        return sum(1 for c in self.cells if facts(c.text).number)
 
     def split(self, k: int) -> tuple[list[Cell], list[Cell], str | None]:
         """(label cells, the last `k` cells as values, unit) — labels exclude units and serial numbers."""
         if k <= 0 or len(self.cells) <= k:
-            values = [c for c in self.cells if is_value_like(c.text)] if k > 0 else []
+            values = [c for c in self.cells if facts(c.text).value_like] if k > 0 else []
             values = values[-k:] if k > 0 else []
             taken = {id(c) for c in values}  # identity, not dataclass equality: linear in the row
             head = [c for c in self.cells if id(c) not in taken]
         else:
             values = list(self.cells[-k:])
             head = list(self.cells[:-k])
-        labels: list[Cell] = []
-        unit: str | None = None
-        for c in head:
-            t = squash(nfkc(c.text))
-            if not t:
-                continue
-            if t in _UNITS:
-                unit = unit or t
-                continue
-            if is_value_like(c.text):  # a 序号 column or a stray number left of the values
-                continue
-            labels.append(c)
+        labels, unit = label_cells(head)
         return labels, values, unit
 
     def trailing_values(self) -> list[Cell]:
         """The maximal run of value-like cells at the right end of the row."""
         out: list[Cell] = []
         for c in reversed(self.cells):
-            if is_value_like(c.text):
+            if facts(c.text).value_like:
                 out.append(c)
             else:
                 break
         return out[::-1]
 
 
+def label_cells(cells: Iterable[Cell]) -> tuple[list[Cell], str | None]:
+    """(the label cells among `cells`, the first unit cell) — units and serial numbers are no labels."""
+    labels: list[Cell] = []
+    unit: str | None = None
+    for c in cells:
+        f = facts(c.text)
+        t = f.folded
+        if not t:
+            continue
+        if t in _UNITS:
+            unit = unit or t
+            continue
+        if f.value_like:  # a 序号 column or a stray number left of the values
+            continue
+        labels.append(c)
+    return labels, unit
+
+
 def _rows_of(table: Table) -> list[TableRow]:
-    grid = table.grid()
+    rows = table.rows
+    n_rows, n_cols = len(rows), table.n_cols
+    own_rows = [tuple(sorted(cells, key=lambda c: c.col)) for cells in rows]
+    first = [own[0].col if own else n_cols for own in own_rows]
+    # What `Table.grid()` holds left of each row's first cell, and only that (the rest is never
+    # read here): the merged cells of rows above that cover the place, the last one laid winning.
+    cover: dict[tuple[int, int], Cell] = {}
+    for r in rows:
+        for c in r:
+            for dr in range(c.rowspan):
+                rr = c.row + dr
+                if rr >= n_rows:
+                    break
+                if rr < 0:
+                    continue
+                limit = min(first[rr], n_cols)
+                for dc in range(c.colspan):
+                    cc = c.col + dc
+                    if cc >= limit:
+                        break
+                    if cc >= 0:
+                        cover[(rr, cc)] = c
     out = []
-    for r, cells in enumerate(table.rows):
-        own = tuple(sorted(cells, key=lambda c: c.col))
-        first_col = own[0].col if own else len(grid[r]) if r < len(grid) else 0
+    for r, own in enumerate(own_rows):
         inherited: list[str] = []
-        seen: set[int] = set()
-        if r < len(grid):
-            for c in grid[r][:first_col]:
+        if cover:
+            seen: set[int] = set()
+            for cc in range(min(first[r], n_cols)):
+                c = cover.get((r, cc))
                 if c is not None and c.row < r and id(c) not in seen and c.text.strip():
                     seen.add(id(c))
                     inherited.append(c.text)
         out.append(TableRow(table=table.index, row=r, cells=own, inherited=tuple(inherited)))
     return out
+
+
+def _spaced(text: str) -> str:
+    """`text` NFKC-folded, its whitespace runs one space: the form the line shapes are tested on."""
+    return " ".join(nfkc(text).split())
 
 
 _NUM_TOKEN = re.compile(r"(?:[-—/]|[+\-]?\d[\d,]*(?:\.\d+)?)")
@@ -130,7 +236,7 @@ class TableLimits:
 TABLE_LIMITS = TableLimits()
 
 
-def _paragraph_row(p: Paragraph, index: int, line: int) -> TableRow | None:
+def _paragraph_row(p: Paragraph, index: int, line: int, t: str | None = None) -> TableRow | None:
     """A text line shaped like a table row, or None. Shapes, in order:
 
     - a label then three or more numbers;
@@ -139,7 +245,7 @@ def _paragraph_row(p: Paragraph, index: int, line: int) -> TableRow | None:
     - a few short words without digits or sentence punctuation (a header row).
     """
     sh = LINE_SHAPES
-    t = " ".join(nfkc(p.text).split())
+    t = _spaced(p.text) if t is None else t
     printed = " ".join(p.text.split())
     tokens = t.split(" ")
     k = 0
@@ -195,8 +301,9 @@ def interpret(doc: Document, limits: TableLimits = TABLE_LIMITS) -> list[TableRo
         if isinstance(b, Table):
             rows.extend(_rows_of(b))
         elif isinstance(b, Paragraph):
-            joined = _unit_value_row(b, prev, i)
-            r = joined or _paragraph_row(b, -1, i)
+            t = _spaced(b.text)  # what both line shapes read
+            joined = _unit_value_row(b, prev, i, t)
+            r = joined or _paragraph_row(b, -1, i, t)
             if r is not None:
                 rows.append(r)
         prev = b if isinstance(b, Paragraph) else None
@@ -211,9 +318,9 @@ def interpret(doc: Document, limits: TableLimits = TABLE_LIMITS) -> list[TableRo
 _UNIT_VALUE = re.compile(r"^(?P<unit>\S{1,3})\s+(?P<num>[+\-]?\d[\d,]*(?:\.\d+)?)$")
 
 
-def _unit_value_row(p: Paragraph, above: Paragraph | None, line: int) -> TableRow | None:
+def _unit_value_row(p: Paragraph, above: Paragraph | None, line: int, t: str | None = None) -> TableRow | None:
     """A legacy row split over two lines by a converter: its label alone, then "条 212"."""
-    m = _UNIT_VALUE.match(" ".join(nfkc(p.text).split()))
+    m = _UNIT_VALUE.match(_spaced(p.text) if t is None else t)
     if not m or m.group("unit") not in _UNITS or above is None:
         return None
     label = " ".join(above.text.split())

@@ -49,3 +49,100 @@ def test_rows_placed_only_where_the_gap_fits() -> None:
     # a hole (a row there but unread) keeps its place
     readings = [_reading("requests.new"), fit.RowReading((), fit.HOLE), _reading(None), _reading("requests.partial")]
     assert fit.place_rows(readings)[1] == {2: "requests.disclosed"}
+
+
+# ---- the searches find what the plain depth-first search finds, within the same budget
+
+
+def _plain_requests(s: str, subtotal: bool, st: fit.FitSettings) -> tuple[int | None, ...] | None:
+    """Reference: every cut of six columns, depth first, one budget step a node (the former code)."""
+    left, found = [st.max_steps], []
+
+    def walk(i: int, head: list[int]) -> bool:
+        left[0] -= 1
+        if left[0] < 0:
+            return False
+        if len(head) == 6:
+            sub = sum(head[1:6])
+            if subtotal and s[i:] == f"{sub}{head[0] + sub}":
+                found.append((*head, sub, head[0] + sub))
+            elif not subtotal and s[i:] == str(sum(head)):
+                found.append((*head, sum(head)))
+            return len(found) <= st.max_readings
+        for v, j in fit._parts(s, i, st):
+            if len(s) - j < 6 - len(head) - 1 + (2 if subtotal else 1):
+                break
+            head.append(v)
+            ok = walk(j, head)
+            head.pop()
+            if not ok:
+                return False
+        return True
+
+    return fit.consensus(found) if walk(0, []) else None
+
+
+def _plain_review(s: str, st: fit.FitSettings) -> tuple[int | None, ...] | None:
+    """Reference: group by group, each group's four parts searched again after every reading before it."""
+    left, found = [st.max_steps], []
+
+    def groups(i: int) -> list[tuple[tuple[int, ...], int]] | None:
+        out = []
+
+        def walk(j: int, head: list[int]) -> bool:
+            left[0] -= 1
+            if left[0] < 0:
+                return False
+            if len(head) == 4:
+                if s.startswith(str(sum(head)), j):
+                    out.append(((*head, sum(head)), j + len(str(sum(head)))))
+                return True
+            for v, k in fit._parts(s, j, st):
+                head.append(v)
+                ok = walk(k, head)
+                head.pop()
+                if not ok:
+                    return False
+            return True
+
+        return out if walk(i, []) else None
+
+    def walk(i: int, acc: tuple[int, ...]) -> bool:
+        if len(acc) == 15:
+            if i == len(s):
+                found.append(acc)
+            return len(found) <= st.max_readings
+        g = groups(i)
+        if g is None:
+            return False
+        return all(walk(j, acc + vals) for vals, j in g)
+
+    return fit.consensus(found) if walk(0, ()) else None
+
+
+def _crawler_runs() -> list[str]:
+    """The digit runs of the shared crawler texts, and each with one digit changed (a misprint)."""
+    import re
+
+    from tests.conftest import CORPUS
+
+    root = CORPUS / "crawler"
+    runs = sorted({m for p in root.glob("*.txt") for m in re.findall(r"\d{10,}", p.read_text(encoding="utf-8"))})
+    assert len(runs) >= 5, "the shared crawler corpus holds digit-run rows"
+    out = list(runs)
+    for r in runs:
+        out += [r[:i] + str((int(r[i]) + 1) % 10) + r[i + 1:] for i in range(0, len(r), 3)]
+    return out
+
+
+def test_digit_run_searches_match_the_plain_search() -> None:
+    runs = _crawler_runs()
+    read = 0
+    for st in (fit.SETTINGS, fit.FitSettings(max_steps=300, max_readings=3), fit.FitSettings(max_part_digits=3)):
+        for r in runs:
+            for sub in (False, True):
+                got = fit.split_requests_run(r, sub, st)
+                assert got == _plain_requests(r, sub, st), (r, sub, st)
+                read += got is not None
+            assert fit.split_review_run(r, st) == _plain_review(r, st), (r, st)
+    assert read > 0  # some runs do have a forced cut

@@ -179,3 +179,16 @@ def test_a_label_too_long_for_the_memos_is_judged_as_a_short_one_would_be() -> N
     t0 = time.process_time()
     _best_fuzzy("收到申请数" * 50_000, aliases, "", None)
     assert time.process_time() - t0 < 0.5  # was ~4 s: the key cored and ratio-scanned once per alias
+
+
+def test_zone_guess_memo_is_bounded(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from extractors import indicators
+
+    monkeypatch.setattr(indicators, "_ZONE_MEMO_SIZE", 20)
+    monkeypatch.setattr(indicators, "_ZONE_MEMO", {})
+    for i in range(200):
+        cells = [Cell(f"第{i}项自定义指标名称", 0, 0)]
+        assert indicators._guess_zone(cells) is None
+    assert 0 < len(indicators._ZONE_MEMO) <= 20
+    # a label the form has, and the memo answers as the scan does
+    assert indicators._guess_zone([Cell("收到申请数", 0, 0)]) == indicators._zone_named("收到申请数", "收到申请数") == "legacy"

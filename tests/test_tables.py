@@ -106,3 +106,31 @@ def test_more_rows_than_max_rows_is_a_resource_limit_naming_it() -> None:
     with pytest.raises(ResourceLimitError) as e:
         interpret(Document(blocks=lines, format="txt"), limits)
     assert e.value.extra["limit"] == "max_rows" and "max_rows=50" in e.value.detail
+
+
+def test_cell_facts_answer_what_each_question_answers(corpus: Path) -> None:
+    from extractors import tables
+    from extractors.normalize import label_key, nfkc, squash
+    from extractors.values import is_value_like, parse_value
+
+    doc = read((corpus / "docx" / "003_a1ca134a5abe9455.docx").read_bytes(), "003.docx")
+    texts = {c.text for r in interpret(doc) for c in r.cells} | {"1" * 300 + " 件", "（一）" + "收到申请数" * 60}
+    assert len(texts) > 100
+    for t in texts:
+        f = tables.facts(t)
+        assert (f.blank, f.squashed, f.folded, f.nfkc) == (not t.strip(), squash(t), squash(nfkc(t)), nfkc(t))
+        assert (f.value_like, f.parsed, f.key, f.note_key) == (is_value_like(t), parse_value(t), label_key(t), label_key(t, keep_notes=True))
+        assert f.number == (bool(t.strip()) and is_value_like(t) and parse_value(t).value is not None)
+
+
+def test_cell_facts_memo_is_bounded(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from extractors import caching, tables
+
+    monkeypatch.setattr(tables, "MAX_FACTS", 50)
+    monkeypatch.setattr(tables, "_FACTS", {})
+    for i in range(500):
+        tables.facts(f"收到申请数{i}")
+    assert 0 < len(tables._FACTS) <= 50
+    long = "9" * (caching.MAX_CACHED_CHARS + 1)
+    assert tables.facts(long).value_like and tables.facts(long).parsed.value is None  # too many digits: no number
+    assert long not in tables._FACTS  # a long text is answered, never held
