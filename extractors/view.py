@@ -45,13 +45,62 @@ def _text_lines(doc: Document) -> tuple[str, ...]:
 
 
 def prepare(doc: Document) -> DocumentView:
-    """The view of `doc` (linear in its size)."""
-    lines = tuple(doc.iter_lines())
+    """The view of `doc` (linear in its size).
+
+    The text is converted (Simplified, NFKC) once, as a whole, and cut back into its lines: no
+    conversion rule reaches across a line break (no Traditional→Simplified key or value holds
+    one, and a line break is a starter that nothing composes with), so each line of the whole's
+    conversion is the conversion of that line. The paragraphs' keys are those lines squashed,
+    not a second conversion of the same text.
+    """
+    lines: list[str] = []
+    starts: list[int] = []  # per paragraph, the index of its first line (a paragraph is one line, maybe with breaks)
+    for b in doc.blocks:  # `Document.iter_lines()`, noting where each paragraph starts
+        if isinstance(b, Paragraph):
+            starts.append(len(lines))
+            lines.append(b.text)
+        else:
+            lines.extend(b.text().split("\n"))
     text = "\n".join(lines)
+    folded = nfkc(to_simplified(text))
     paragraphs = doc.paragraphs
+    if folded.count("\n") != text.count("\n"):  # pragma: no cover - a conversion that moved a line break
+        return _prepare_by_paragraph(doc, tuple(lines), text)
+    segments = folded.split("\n")
+    offsets: list[int] = []  # index in `segments` of each line's first segment
+    at = 0
+    for ln in lines:
+        offsets.append(at)
+        at += ln.count("\n") + 1
     pkeys: list[str] = []
     plines: list[tuple[str, ...]] = []
-    for p in paragraphs:
+    for p, i in zip(paragraphs, starts):
+        at = offsets[i]
+        if "\n" not in p.text:
+            k = squash(segments[at])
+            pkeys.append(k)
+            plines.append((k,) if p.text.strip() else ())
+        else:
+            printed = p.text.split("\n")
+            keys = [squash(x) for x in segments[at: at + len(printed)]]
+            pkeys.append("".join(keys))
+            plines.append(tuple(k for k, t in zip(keys, printed) if t.strip()))
+    return DocumentView(
+        lines=tuple(lines),
+        text=text,
+        key_text=squash(folded),
+        paragraphs=paragraphs,
+        paragraph_keys=tuple(pkeys),
+        paragraph_line_keys=tuple(plines),
+        text_lines=_text_lines(doc),
+    )
+
+
+def _prepare_by_paragraph(doc: Document, lines: tuple[str, ...], text: str) -> DocumentView:  # pragma: no cover
+    """The view with every paragraph converted on its own (the definition `prepare` shortcuts)."""
+    pkeys: list[str] = []
+    plines: list[tuple[str, ...]] = []
+    for p in doc.paragraphs:
         k = key(p.text)
         pkeys.append(k)
         if "\n" in p.text:
@@ -62,7 +111,7 @@ def prepare(doc: Document) -> DocumentView:
         lines=lines,
         text=text,
         key_text=key(text),
-        paragraphs=paragraphs,
+        paragraphs=doc.paragraphs,
         paragraph_keys=tuple(pkeys),
         paragraph_line_keys=tuple(plines),
         text_lines=_text_lines(doc),
