@@ -245,6 +245,25 @@ def nfkc(text: str) -> str:
         text = text.replace(ch, form)
     return text
 
+@lru_cache(maxsize=65536)
+def _char_form(ch: str) -> str:
+    f = unicodedata.normalize("NFKC", ch)
+    return f if len(f) == 1 else ch
+
+
+def fold_chars(text: str) -> str:
+    """Each character replaced by its own NFKC form where that is one character: full-width
+    letters, digits and punctuation to ASCII, position for position (so a span in the result is the
+    same span of `text`). Only the characters `_unicode_tables` finds can change."""
+    if text.isascii():
+        return text
+    for ch in set(_unicode_tables()[1].findall(text)):
+        f = _char_form(ch)
+        if f != ch:  # f is its own form, so no later replacement touches it
+            text = text.replace(ch, f)
+    return text
+
+
 @text_cache(maxsize=65536)
 def to_simplified(text: str) -> str:
     """Traditional characters → Simplified (for matching only)."""
@@ -253,6 +272,10 @@ def to_simplified(text: str) -> str:
     if _FAST_T2S is None:  # pragma: no cover - another opencc layout
         return _T2S.convert(text)
     return _FAST_T2S.convert(text)
+
+
+# every character `squash` removes: `str.isspace` (none lies above U+3000) and the two zero-width ones
+SQUASHED = "".join(chr(cp) for cp in range(0x3001) if chr(cp).isspace()) + "\u200b\ufeff"
 
 
 def squash(text: str) -> str:

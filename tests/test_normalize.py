@@ -138,3 +138,10 @@ def test_squash_removes_exactly_what_the_whitespace_pattern_matches() -> None:
     every = "".join(chr(cp) for cp in range(0x110000) if not 0xD800 <= cp < 0xE000)
     assert squash(every) == _WS.sub("", every)
     assert squash(" a\u3000b\u00a0c\u200bd\ufeffe\n\tf ") == "abcdef"
+
+
+def test_squashed_lists_every_character_squash_removes() -> None:
+    from extractors.normalize import SQUASHED, squash
+
+    every = [chr(cp) for cp in range(0x110000) if not 0xD800 <= cp < 0xE000]
+    assert {ch for ch in every if squash("a" + ch + "b") == "ab"} == set(SQUASHED)
