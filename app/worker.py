@@ -36,6 +36,7 @@ from extractors import (
     UnsupportedFormatError,
     extract,
 )
+from extractors.pipeline import extract_response
 from extractors.readers import ocr, sniff
 
 log = logging.getLogger("app.worker")
@@ -143,11 +144,13 @@ def run_extract(job: ExtractJob) -> JobOutput:
         )
     )
     pages0, seconds0 = ocr.USAGE.pages, ocr.USAGE.seconds
-    result = extract(job.data, job.filename, job.content_type, options)
+    # the response as plain data, serialised once: no result models are built in the worker
+    response = extract_response(job.data, job.filename, job.content_type, options)
+    document = response.data["document"]
     return JobOutput(
-        format=result.document.format or fmt,
-        template=result.document.template.value,
-        result_json=result_bytes(result),
+        format=document["format"] or fmt,
+        template=document["template"]["value"],
+        result_json=response.to_json(),
         ocr_pages=ocr.USAGE.pages - pages0,
         ocr_seconds=ocr.USAGE.seconds - seconds0,
     )

@@ -11,13 +11,14 @@ does not state stays null.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
 from .model import Document
 from .normalize import SQUASHED, fold_chars, squash, to_simplified
-from .result import Contact, DocumentInfo, IntField, Section, StrField, TemplateField
+from .result import DocumentInfo, Section
 from .template import TemplateGuess
 from .view import DocumentView, prepare
 
@@ -160,7 +161,7 @@ def _view(lines: list[str]) -> _View:
 
 
 def _field(value: str | int | None, conf: float) -> dict[str, object]:
-    return {"value": value, "confidence": round(conf if value is not None else 0.0, 3)}
+    return {"value": value, "confidence": float(round(conf if value is not None else 0.0, 3))}
 
 
 # a crawler's or portal's field prefix left in front of the title line (标题：, 【标题】, Title:)
@@ -340,6 +341,15 @@ def _report_year(title: str | None, period_start: str | None, doc_title: str | N
 def extract(doc: Document, tpl: TemplateGuess, secs: list[Section], settings: MetadataSettings | None = None,
             view: DocumentView | None = None) -> DocumentInfo:
     """Metadata of one report: what it says about itself, each value with a confidence."""
+    return DocumentInfo.model_validate(extract_data(doc, tpl, secs, settings, view))
+
+
+def extract_data(doc: Document, tpl: TemplateGuess, secs: Sequence[object], settings: MetadataSettings | None = None,
+                 view: DocumentView | None = None) -> dict[str, object]:
+    """`extract` as the response's plain JSON data (`DocumentInfo`'s fields, in its order).
+
+    `secs` (the sections, as models or data) is part of the stage's signature; no field reads it yet.
+    """
     st = settings or MetadataSettings()
     lines = list((view or prepare(doc)).text_lines)
     view = _view(lines)
@@ -351,19 +361,19 @@ def extract(doc: Document, tpl: TemplateGuess, secs: list[Section], settings: Me
     year, year_conf = _report_year(title, p_start, doc.title, view)
     contact = _contact(view, st)
     website, web_conf = _website(view, st)
-    return DocumentInfo(
-        template=TemplateField(
-            value=tpl.name if tpl.name in ("legacy", "revised_2019") else "unknown",
-            confidence=float(tpl.confidence),
-            variant=tpl.variant,
-        ),
-        agency=StrField(**_field(agency, agency_conf)),
-        report_year=IntField(**_field(year, year_conf)),
-        period_start=StrField(**_field(p_start, p_conf)),
-        period_end=StrField(**_field(p_end, p_conf)),
-        contact=Contact(**{k: StrField(**_field(v, c)) for k, (v, c) in contact.items()}),
-        website=StrField(**_field(website, web_conf)),
-        format=doc.format,
-        pages=doc.pages,
-        title=title or (doc.title.strip() if doc.title else None),
-    )
+    return {
+        "template": {
+            "value": tpl.name if tpl.name in ("legacy", "revised_2019") else "unknown",
+            "confidence": float(tpl.confidence),
+            "variant": tpl.variant,
+        },
+        "agency": _field(agency, agency_conf),
+        "report_year": _field(year, year_conf),
+        "period_start": _field(p_start, p_conf),
+        "period_end": _field(p_end, p_conf),
+        "contact": {k: _field(v, c) for k, (v, c) in contact.items()},
+        "website": _field(website, web_conf),
+        "format": doc.format,
+        "pages": doc.pages,
+        "title": title or (doc.title.strip() if doc.title else None),
+    }

@@ -160,16 +160,18 @@ def _lines(doc: Document, st: SectionSettings) -> list[_Line]:
         if isinstance(b, Paragraph):
             out.extend(_Line(t, True) for t in b.text.split("\n"))
         elif isinstance(b, Table):
+            n_cols = b.n_cols
             # a one-column table is page layout (a boxed preface, a report typeset in a frame): its rows read as text
-            layout = b.n_cols == 1
+            layout = n_cols == 1
+            # each cell's words once: for the unit count and for the row's line
+            rows = [[w for c in r if (w := c.text.split())] for r in b.rows]
             # a legacy statistics form (a 单位 column: 条/件/——) has group rows named like sections
             # (三、依申请公开情况); a converter's false table (text and forms boxed together) has none
-            units = sum(1 for r in b.rows for c in r if "".join(c.text.split()) in st.form_unit_cells)
+            units = sum(1 for r in rows for w in r if "".join(w) in st.form_unit_cells)
             legacy_form = units >= st.form_unit_min
-            for r in b.rows:
-                parts = [" ".join(c.text.split()) for c in r if c.text.strip()]
-                if parts:
-                    out.append(_Line(" ".join(parts), layout, lone=not legacy_form and len(parts) == 1 and b.n_cols > 1))
+            for r in rows:
+                if r:
+                    out.append(_Line(" ".join(" ".join(w) for w in r), layout, lone=not legacy_form and len(r) == 1 and n_cols > 1))
     return out
 
 
@@ -177,8 +179,14 @@ def _clean(text: str) -> str:
     return _STRIP_DECOR.sub("", text).strip()
 
 
+# what a line must start with for its `_clean` form to match `_HEADING`: decoration, then 第 or a numeral
+_MAY_BE_HEADING = re.compile(r"^(?:\s|#|>|\*|\[bookmark:[^\]]*\])*第?[一二三四五六七八九十]")
+
+
 def _numbered_candidate(lines: list[_Line], i: int, st: SectionSettings) -> _Candidate | None:
     """A numbered heading at line i, or None."""
+    if not _MAY_BE_HEADING.match(lines[i].text):
+        return None
     text = _clean(lines[i].text)
     m = _HEADING.match(text)
     if not m:
@@ -312,6 +320,11 @@ def _body(lines: list[_Line], start: int, end: int, last: bool, st: SectionSetti
 
 def split(doc: Document, settings: SectionSettings | None = None) -> list[Section]:
     """The report's top-level narrative sections, in document order."""
+    return [Section.model_validate(s) for s in split_data(doc, settings)]
+
+
+def split_data(doc: Document, settings: SectionSettings | None = None) -> list[dict[str, object]]:
+    """`split` as the response's plain JSON data (`Section`'s fields, in its order)."""
     st = settings or SectionSettings()
     lines = _lines(doc, st)
     cands = [
@@ -329,7 +342,7 @@ def split(doc: Document, settings: SectionSettings | None = None) -> list[Sectio
             chain, numbered = bare, False
     if not chain:
         return []
-    out: list[Section] = []
+    out: list[dict[str, object]] = []
     for k, c in enumerate(chain):
         last = k == len(chain) - 1
         end = chain[k + 1].line if not last else len(lines)
@@ -343,13 +356,11 @@ def split(doc: Document, settings: SectionSettings | None = None) -> list[Sectio
             conf *= st.out_of_sequence_factor
         if c.inline_body:
             conf *= 0.9
-        out.append(
-            Section(
-                key=c.key,
-                heading=c.title,
-                text="\n".join(body),
-                confidence=round(max(0.0, min(1.0, conf)), 3),
-                number=c.number,
-            )
-        )
+        out.append({
+            "key": c.key,
+            "heading": c.title,
+            "text": "\n".join(body),
+            "confidence": float(round(max(0.0, min(1.0, conf)), 3)),
+            "number": c.number,
+        })
     return out
