@@ -87,7 +87,7 @@ def document_response(doc: Document, options: ExtractOptions | None = None) -> R
     matches, unmatched = indicators.map_rows(rows)
     tpl = template.detect(doc, {m.id for m in matches}, v)
     claims = [c for c in narrative.claims(doc, v) if c.rule.template in (None, tpl.name)]
-    secs = sections.split_data(doc)
+    secs = sections.split_data(doc, view=v)
     # the not-a-report gate: weighs what the stages above found, before the rest is built
     gate.check(doc, len(matches), gate.count_sections([s["key"] for s in secs], sections.UNCLASSIFIED), len(claims), opts.gate, v)
     fill = [c.match for c in claims if c.rule.fill] if tpl.name != "revised_2019" else []

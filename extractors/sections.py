@@ -28,6 +28,7 @@ from .caching import text_cache
 from .model import Document, Paragraph, Table
 from .normalize import chinese_numeral, nfkc, squash, to_simplified
 from .result import Section
+from .view import DocumentView, prepare
 
 UNCLASSIFIED = "unclassified"
 
@@ -143,35 +144,52 @@ def known_prefix(text: str, max_chars: int = 60) -> int | None:
     window = text[:max_chars]
     pos: list[int] = []
     chars: list[str] = []
+    keys = _CHAR_KEYS
     for i, ch in enumerate(window):
-        for c in match_key(ch):
+        k = keys.get(ch)
+        if k is None:
+            k = match_key(ch)
+            if len(keys) < _CHAR_KEYS_MAX:
+                keys[ch] = k
+        for c in k:
             chars.append(c)
             pos.append(i)
     norm = "".join(chars).replace("其它", "其他")  # same length: positions still map
-    for a in load_aliases():  # longest first
-        if a.alias and norm.startswith(a.alias):
-            return pos[len(a.alias) - 1] + 1
-    return None
+    m = _alias_prefix().match(norm)
+    return pos[m.end() - 1] + 1 if m else None
 
 
-def _lines(doc: Document, st: SectionSettings) -> list[_Line]:
+_CHAR_KEYS: dict[str, str] = {}  # match_key of one character, for `known_prefix`'s position map
+_CHAR_KEYS_MAX = 65536
+
+
+@lru_cache(maxsize=1)
+def _alias_prefix() -> re.Pattern[str]:
+    """Every alias as one alternation in `load_aliases` order (longest first): at the start of a text the
+    first alternative that matches is the first alias the text starts with."""
+    aliases = [re.escape(a.alias) for a in load_aliases() if a.alias]
+    return re.compile("|".join(aliases) if aliases else "(?!)")
+
+
+def _lines(doc: Document, st: SectionSettings, view: DocumentView) -> list[_Line]:
     out: list[_Line] = []
+    tables = iter(view.table_cells)
     for b in doc.blocks:
         if isinstance(b, Paragraph):
             out.extend(_Line(t, True) for t in b.text.split("\n"))
         elif isinstance(b, Table):
+            rows = next(tables)  # per row, its non-blank cells' words joined by one space
             n_cols = b.n_cols
             # a one-column table is page layout (a boxed preface, a report typeset in a frame): its rows read as text
             layout = n_cols == 1
-            # each cell's words once: for the unit count and for the row's line
-            rows = [[w for c in r if (w := c.text.split())] for r in b.rows]
             # a legacy statistics form (a 单位 column: 条/件/——) has group rows named like sections
             # (三、依申请公开情况); a converter's false table (text and forms boxed together) has none
-            units = sum(1 for r in rows for w in r if "".join(w) in st.form_unit_cells)
+            units = sum(1 for r in rows for c in r if c.replace(" ", "") in st.form_unit_cells)
             legacy_form = units >= st.form_unit_min
+            lone_ok = not legacy_form and n_cols > 1
             for r in rows:
                 if r:
-                    out.append(_Line(" ".join(" ".join(w) for w in r), layout, lone=not legacy_form and len(r) == 1 and n_cols > 1))
+                    out.append(_Line(" ".join(r), layout, lone=lone_ok and len(r) == 1))
     return out
 
 
@@ -318,15 +336,16 @@ def _body(lines: list[_Line], start: int, end: int, last: bool, st: SectionSetti
     return body
 
 
-def split(doc: Document, settings: SectionSettings | None = None) -> list[Section]:
+def split(doc: Document, settings: SectionSettings | None = None, view: DocumentView | None = None) -> list[Section]:
     """The report's top-level narrative sections, in document order."""
-    return [Section.model_validate(s) for s in split_data(doc, settings)]
+    return [Section.model_validate(s) for s in split_data(doc, settings, view)]
 
 
-def split_data(doc: Document, settings: SectionSettings | None = None) -> list[dict[str, object]]:
+def split_data(doc: Document, settings: SectionSettings | None = None,
+               view: DocumentView | None = None) -> list[dict[str, object]]:
     """`split` as the response's plain JSON data (`Section`'s fields, in its order)."""
     st = settings or SectionSettings()
-    lines = _lines(doc, st)
+    lines = _lines(doc, st, view or prepare(doc))
     cands = [
         c for i, ln in enumerate(lines)
         if (ln.is_paragraph or ln.lone) and (c := _numbered_candidate(lines, i, st))

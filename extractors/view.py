@@ -34,6 +34,9 @@ class DocumentView:
     paragraph_keys: tuple[str, ...]  # key(p.text) for each paragraph
     paragraph_line_keys: tuple[tuple[str, ...], ...]  # per paragraph, key of each of its non-blank lines
     text_lines: tuple[str, ...]  # every non-blank line stripped, tables cell by cell (metadata's reading order)
+    # per table block (document order), per row: its non-blank cells' words joined by one space
+    # (what `Table.text()` joins into a row's line; the section splitter reads rows from it)
+    table_cells: tuple[tuple[tuple[str, ...], ...], ...] = ()
 
 
 def _text_lines(doc: Document) -> tuple[str, ...]:
@@ -55,12 +58,15 @@ def prepare(doc: Document) -> DocumentView:
     """
     lines: list[str] = []
     starts: list[int] = []  # per paragraph, the index of its first line (a paragraph is one line, maybe with breaks)
+    table_cells: list[tuple[tuple[str, ...], ...]] = []
     for b in doc.blocks:  # `Document.iter_lines()`, noting where each paragraph starts
         if isinstance(b, Paragraph):
             starts.append(len(lines))
             lines.append(b.text)
         else:
-            lines.extend(b.text().split("\n"))
+            rows = tuple(tuple(" ".join(w) for c in r if (w := c.text.split())) for r in b.rows)
+            table_cells.append(rows)
+            lines.extend([" ".join(r) for r in rows if r] or [""])  # `Table.text().split("\n")`
     text = "\n".join(lines)
     folded = nfkc(to_simplified(text))
     paragraphs = doc.paragraphs
@@ -93,6 +99,7 @@ def prepare(doc: Document) -> DocumentView:
         paragraph_keys=tuple(pkeys),
         paragraph_line_keys=tuple(plines),
         text_lines=_text_lines(doc),
+        table_cells=tuple(table_cells),
     )
 
 
@@ -115,4 +122,12 @@ def _prepare_by_paragraph(doc: Document, lines: tuple[str, ...], text: str) -> D
         paragraph_keys=tuple(pkeys),
         paragraph_line_keys=tuple(plines),
         text_lines=_text_lines(doc),
+        table_cells=_table_cells(doc),
+    )
+
+
+def _table_cells(doc: Document) -> tuple[tuple[tuple[str, ...], ...], ...]:
+    return tuple(
+        tuple(tuple(" ".join(c.text.split()) for c in r if c.text.strip()) for r in b.rows)
+        for b in doc.blocks if not isinstance(b, Paragraph)
     )
