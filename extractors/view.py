@@ -47,6 +47,19 @@ def _text_lines(doc: Document) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _add_text_lines(out: list[str], text: str) -> None:
+    """`text`'s non-blank lines, stripped, onto `out` (`_text_lines` for one paragraph or cell)."""
+    if "\n" not in text:
+        t = text.strip()
+        if t:
+            out.append(t)
+        return
+    for x in text.split("\n"):
+        t = x.strip()
+        if t:
+            out.append(t)
+
+
 def prepare(doc: Document) -> DocumentView:
     """The view of `doc` (linear in its size).
 
@@ -59,13 +72,23 @@ def prepare(doc: Document) -> DocumentView:
     lines: list[str] = []
     starts: list[int] = []  # per paragraph, the index of its first line (a paragraph is one line, maybe with breaks)
     table_cells: list[tuple[tuple[str, ...], ...]] = []
+    text_lines: list[str] = []  # `_text_lines(doc)`, in the same pass
     for b in doc.blocks:  # `Document.iter_lines()`, noting where each paragraph starts
         if isinstance(b, Paragraph):
             starts.append(len(lines))
             lines.append(b.text)
+            _add_text_lines(text_lines, b.text)
         else:
-            rows = tuple(tuple(" ".join(w) for c in r if (w := c.text.split())) for r in b.rows)
-            table_cells.append(rows)
+            rows = []
+            for r in b.rows:
+                cells = []
+                for c in r:
+                    words = c.text.split()
+                    if words:  # a blank cell has no words and no non-blank line
+                        cells.append(" ".join(words))
+                        _add_text_lines(text_lines, c.text)
+                rows.append(tuple(cells))
+            table_cells.append(tuple(rows))
             lines.extend([" ".join(r) for r in rows if r] or [""])  # `Table.text().split("\n")`
     text = "\n".join(lines)
     folded = nfkc(to_simplified(text))
@@ -98,7 +121,7 @@ def prepare(doc: Document) -> DocumentView:
         paragraphs=paragraphs,
         paragraph_keys=tuple(pkeys),
         paragraph_line_keys=tuple(plines),
-        text_lines=_text_lines(doc),
+        text_lines=tuple(text_lines),
         table_cells=tuple(table_cells),
     )
 
