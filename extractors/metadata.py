@@ -262,7 +262,16 @@ def _scattered_period(lines: list[str], st: MetadataSettings) -> tuple[str | Non
     Less sure than a printed date (the numbers were re-associated with their markers), so lower confidence.
     """
     simple_lines = _matchable_lines(lines)
-    for i, ln in enumerate(lines):
+    joined = "\n".join(simple_lines)  # the keyword holds no line break: one search finds its first line
+    first = _PERIOD_KEY.search(joined)
+    if first is None:
+        start = len(lines)  # no line holds it
+    elif joined.count("\n") == len(lines) - 1:
+        start = joined.count("\n", 0, first.start())
+    else:  # pragma: no cover - a line with its own break: look line by line
+        start = 0
+    for i in range(start, len(lines)):
+        ln = lines[i]
         k = _PERIOD_KEY.search(simple_lines[i])
         if not k:
             continue

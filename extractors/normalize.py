@@ -78,7 +78,7 @@ class _T2SConverter:
             last = len(group) - 1
             for n, (table, starts, lengths, chars) in enumerate(group):
                 if chars is not None and n == last:  # single characters, nothing after them: translate
-                    chunks = [(t if done else t.translate(chars), True) for t, done in chunks]
+                    chunks = [(t if done else self._translate(t, chars), True) for t, done in chunks]
                     continue
                 out: list[tuple[str, bool]] = []
                 for text, done in chunks:
@@ -89,6 +89,19 @@ class _T2SConverter:
                 chunks = out
             piece = "".join(t for t, _ in chunks)
         return piece
+
+    def _translate(self, text: str, chars: dict[int, str]) -> str:
+        """`text.translate(chars)` (the last table: single characters, all keys in `self.single`).
+
+        `str.translate` looks up every character (~50 ns each); Simplified text holds a handful of
+        keys, so those few are substituted after a bitmap scan finds them.
+        """
+        hits = self.maybe_single.findall(text)
+        if len(hits) > 32:
+            return text.translate(chars)
+        if not hits:
+            return text
+        return self.maybe_single.sub(lambda m: chars.get(ord(m.group()), m.group()), text)
 
     @staticmethod
     def _take(text: str, table: dict[str, str], starts: re.Pattern[str] | None, lengths: dict[str, tuple[int, ...]]) -> list[tuple[str, bool]]:
