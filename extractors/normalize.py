@@ -62,7 +62,9 @@ class _T2SConverter:
         self.maybe_single = re.compile((f"[{bmp}]|" if bmp else "") + "[\U00010000-\U0010FFFF]")
 
     def convert(self, text: str) -> str:
-        if (self.maybe_single.search(text) is None or self.single.isdisjoint(text)) and not any(k in text for k in self.longer):
+        m = self.maybe_single.search(text)  # a BMP hit is a key; an astral one may not be
+        no_single = m is None or m.group() >= "\U00010000" and self.single.isdisjoint(text)
+        if no_single and not any(k in text for k in self.longer):
             return text  # no key occurs: nothing to change
         if self.split is None:
             return self._convert_piece(text)

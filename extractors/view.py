@@ -83,10 +83,14 @@ def prepare(doc: Document) -> DocumentView:
             for r in b.rows:
                 cells = []
                 for c in r:
-                    words = c.text.split()
+                    t = c.text
+                    words = t.split()
                     if words:  # a blank cell has no words and no non-blank line
                         cells.append(" ".join(words))
-                        _add_text_lines(text_lines, c.text)
+                        if "\n" in t:
+                            _add_text_lines(text_lines, t)
+                        else:
+                            text_lines.append(t.strip())
                 rows.append(tuple(cells))
             table_cells.append(tuple(rows))
             lines.extend([" ".join(r) for r in rows if r] or [""])  # `Table.text().split("\n")`
