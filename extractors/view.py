@@ -36,7 +36,7 @@ class DocumentView:
     text_lines: tuple[str, ...]  # every non-blank line stripped, tables cell by cell (metadata's reading order)
     # per table block (document order), per row: its non-blank cells' words joined by one space
     # (what `Table.text()` joins into a row's line; the section splitter reads rows from it)
-    table_cells: tuple[tuple[tuple[str, ...], ...], ...] = ()
+    table_cells: tuple[tuple[tuple[str, ...], ...], ...]
 
 
 def _text_lines(doc: Document) -> tuple[str, ...]:
