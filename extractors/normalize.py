@@ -175,7 +175,7 @@ def _unicode_tables() -> tuple[frozenset[str], re.Pattern[str]]:
     two-character canonical decomposition, and the Hangul vowel and trailing jamo). The pattern
     matches every BMP character with a decomposition (Hangul syllables included), a combining
     class or second status, and every astral character; a character it does not match is its own
-    NFKC form in any context. Built once per process from `unicodedata` (~0.1 s; the service's
+    NFKC form in any context. Built once per process from `unicodedata` (~0.15 s; the service's
     forkserver builds it before forking, in the warm-up).
     """
     seconds = {chr(cp) for cp in (*range(0x1161, 0x1176), *range(0x11A8, 0x11C3))}
