@@ -36,7 +36,7 @@ from extractors import (
     UnsupportedFormatError,
     extract,
 )
-from extractors.pipeline import extract_document
+from extractors.pipeline import document_response
 from extractors.readers import ocr, sniff
 from extractors.readers import read as read_document
 
@@ -169,14 +169,16 @@ def run_extract(job: ExtractJob) -> JobOutput:
         )
     )
     pages0, seconds0 = ocr.USAGE.pages, ocr.USAGE.seconds
-    report_stage(READING, fmt)  # `extract` = read + extract_document, split so the pool can tell the steps apart
+    report_stage(READING, fmt)  # `extract` = read + the later stages, split so the pool can tell the steps apart
     doc = read_document(job.data, job.filename, job.content_type, options.read)
     report_stage(LATER_STAGES, fmt)
-    result = extract_document(doc, options)
+    # the response as plain data, serialised once: no result models are built in the worker
+    response = document_response(doc, options)
+    document = response.data["document"]
     return JobOutput(
-        format=result.document.format or fmt,
-        template=result.document.template.value,
-        result_json=result_bytes(result),
+        format=document["format"] or fmt,
+        template=document["template"]["value"],
+        result_json=response.to_json(),
         ocr_pages=ocr.USAGE.pages - pages0,
         ocr_seconds=ocr.USAGE.seconds - seconds0,
     )

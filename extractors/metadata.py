@@ -11,13 +11,14 @@ does not state stays null.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
 from .model import Document
-from .normalize import nfkc, to_simplified
-from .result import Contact, DocumentInfo, IntField, Section, StrField, TemplateField
+from .normalize import SQUASHED, fold_chars, squash, to_simplified
+from .result import DocumentInfo, Section
 from .template import TemplateGuess
 from .view import DocumentView, prepare
 
@@ -34,8 +35,6 @@ class MetadataSettings:
     period_keyword_window: int = 16
 
 
-_WS = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
-_SENTENCE_END = re.compile(r"[。！？!?；;]$")
 _YEAR = r"(?:19|20)\d{2}"
 _TITLE = re.compile(rf"^(?P<agency>.*?)(?P<year>{_YEAR})\s*年度?.{{0,30}}?(?:报告|年报)$")
 _AFTER_YEAR = re.compile(
@@ -104,18 +103,11 @@ class _View:
 
 _CN_YEAR = re.compile(r"[〇零一二三四五六七八九]{4}(?=年)")
 _CN_DIGIT = str.maketrans("〇零一二三四五六七八九", "00123456789")
+_SENTENCE_ENDS = ("。", "！", "？", "!", "?", "；", ";")  # what ends a sentence at a line's end
 
 
-class _Fold(dict):
-    """str.translate table filled on demand: a character's NFKC form where that is one character."""
-
-    def __missing__(self, code: int) -> int:
-        f = nfkc(chr(code))
-        self[code] = ord(f) if len(f) == 1 else code
-        return self[code]
-
-
-_FOLD = _Fold()
+def _cn_year(m: re.Match[str]) -> str:
+    return m.group(0).translate(_CN_DIGIT)
 
 
 def matchable(text: str) -> str:
@@ -127,23 +119,49 @@ def matchable(text: str) -> str:
     simple = to_simplified(text)
     if len(simple) != len(text):  # span mapping needs equal lengths; Simplified input is unaffected
         simple = text
-    simple = simple.translate(_FOLD)
-    return _CN_YEAR.sub(lambda m: m.group(0).translate(_CN_DIGIT), simple)
+    simple = fold_chars(simple)
+    return _CN_YEAR.sub(_cn_year, simple) if "年" in simple else simple
+
+
+def _matchable_lines(lines: list[str]) -> list[str]:
+    """`[matchable(ln) for ln in lines]` with one conversion of their joined text.
+
+    Exact for lines without a line break (the view's text lines): no conversion reaches across
+    one, so the joined text's conversion cut at the breaks is each line's, and the length test
+    stays per line.
+    """
+    if any("\n" in ln for ln in lines):  # pragma: no cover - the view's text lines never hold one
+        return [matchable(ln) for ln in lines]
+    simple = to_simplified("\n".join(lines)).split("\n")
+    if len(simple) != len(lines):  # pragma: no cover - a conversion that moved a line break
+        return [matchable(ln) for ln in lines]
+    joined = fold_chars("\n".join(s if len(s) == len(ln) else ln for s, ln in zip(simple, lines)))
+    if "年" in joined:
+        joined = _CN_YEAR.sub(_cn_year, joined)
+    return joined.split("\n")
 
 
 def _view(lines: list[str]) -> _View:
-    """Join wrapped lines (no sentence end) without a break; squash whitespace everywhere."""
+    """Join wrapped lines (no sentence end) without a break; squash whitespace everywhere.
+
+    Squashes a sentence's lines at once, not line by line: a line's squashed form ends where
+    the line does once what `squash` removes is stripped from its end.
+    """
     parts: list[str] = []
-    for ln in lines:
-        s = _WS.sub("", ln)
-        parts.append(s)
-        parts.append("" if not _SENTENCE_END.search(s) else "\n")
+    start = 0
+    for i, ln in enumerate(lines):
+        if ln.rstrip(SQUASHED).endswith(_SENTENCE_ENDS):
+            parts.append(squash("".join(lines[start: i + 1])))
+            parts.append("\n")
+            start = i + 1
+    if start < len(lines):
+        parts.append(squash("".join(lines[start:])))
     printed = "".join(parts)
     return _View(printed, matchable(printed))
 
 
 def _field(value: str | int | None, conf: float) -> dict[str, object]:
-    return {"value": value, "confidence": round(conf if value is not None else 0.0, 3)}
+    return {"value": value, "confidence": float(round(conf if value is not None else 0.0, 3))}
 
 
 # a crawler's or portal's field prefix left in front of the title line (标题：, 【标题】, Title:)
@@ -158,7 +176,7 @@ def _clean_agency(text: str) -> str:
 
 
 def _is_title(text: str, st: MetadataSettings) -> bool:
-    s = matchable(_WS.sub("", text)).strip("#* ")
+    s = matchable(squash(text)).strip("#* ")
     return len(s) <= st.title_max_chars and "根据" not in s and not s.endswith("。") and bool(_TITLE.match(s))
 
 
@@ -183,7 +201,7 @@ def _title_block(lines: list[str], st: MetadataSettings) -> tuple[int | None, st
         if i + 1 < len(top) and len(top[i + 1]) <= 12 and _is_title(ln + top[i + 1], st):
             return i, (ln.strip("#* ") + top[i + 1].strip("#* "))
     for i, ln in enumerate(top[:_OPENING_LINES]):
-        printed = _FIELD_PREFIX.sub("", _WS.sub("", ln).strip("#* "))
+        printed = _FIELD_PREFIX.sub("", squash(ln).strip("#* "))
         m = _TITLE_PREFIX.match(matchable(printed))
         if m:
             return i, printed[: m.end()]
@@ -194,28 +212,28 @@ def _agency(lines: list[str], title_idx: int | None, title: str | None, doc_titl
             st: MetadataSettings) -> tuple[str | None, float]:
     """Agency from the title line, the line above it, the page title, then stock sentences."""
     if title_idx is not None and title:
-        printed = _WS.sub("", title).strip("#* ")
+        printed = squash(title).strip("#* ")
         simple = matchable(printed)
         m = _TITLE.match(simple)
         if m and len(_clean_agency(m.group("agency"))) >= 2:
             a = _clean_agency(printed[: m.end("agency")])
             return a, 0.92 if _AGENCY_SUFFIX.search(to_simplified(a)) else 0.75
         for j in range(title_idx - 1, -1, -1):
-            cand = _clean_agency(_WS.sub("", lines[j]))
+            cand = _clean_agency(squash(lines[j]))
             simple = to_simplified(cand)
             if 2 <= len(cand) <= st.agency_max_chars and not re.search(r"\d|[。：:>]", cand):
                 if _AGENCY_SUFFIX.search(simple):
                     return cand, 0.9
                 break
-        after = _AFTER_YEAR.match(matchable(_WS.sub("", title).strip("#* ")))
+        after = _AFTER_YEAR.match(matchable(squash(title).strip("#* ")))
         if after and re.search(r"[省市区县镇乡]|街道", after.group("agency")):  # "2019年度XX区人民政府信息公开…"
-            printed = _WS.sub("", title).strip("#* ")
+            printed = squash(title).strip("#* ")
             return _clean_agency(printed[after.start("agency"): after.end("agency")]), 0.6
     if doc_title:
         head = _TITLE_SPLIT.split(doc_title.strip())[0]
-        m = _TITLE.match(matchable(_WS.sub("", head)))
+        m = _TITLE.match(matchable(squash(head)))
         if m and len(_clean_agency(m.group("agency"))) >= 2:
-            return _clean_agency(_WS.sub("", head)[: m.end("agency")]), 0.8
+            return _clean_agency(squash(head)[: m.end("agency")]), 0.8
     for pat, conf in _AGENCY_PATTERNS:
         m = pat.search(view.simple)
         if m:
@@ -243,8 +261,18 @@ def _scattered_period(lines: list[str], st: MetadataSettings) -> tuple[str | Non
 
     Less sure than a printed date (the numbers were re-associated with their markers), so lower confidence.
     """
-    for i, ln in enumerate(lines):
-        k = _PERIOD_KEY.search(matchable(ln))
+    simple_lines = _matchable_lines(lines)
+    joined = "\n".join(simple_lines)  # the keyword holds no line break: one search finds its first line
+    first = _PERIOD_KEY.search(joined)
+    if first is None:
+        start = len(lines)  # no line holds it
+    elif joined.count("\n") == len(lines) - 1:
+        start = joined.count("\n", 0, first.start())
+    else:  # pragma: no cover - a line with its own break: look line by line
+        start = 0
+    for i in range(start, len(lines)):
+        ln = lines[i]
+        k = _PERIOD_KEY.search(simple_lines[i])
         if not k:
             continue
         text = " ".join([ln[k.end():], *lines[i + 1: i + 1 + _SCATTER_LINES]])[: _SCATTER_CHARS]
@@ -310,7 +338,7 @@ def _report_year(title: str | None, period_start: str | None, doc_title: str | N
                  view: _View) -> tuple[int | None, float]:
     for text, conf in ((title, 0.95), (doc_title, 0.85)):
         if text:
-            m = _TITLE.match(matchable(_WS.sub("", text)).strip("#* ").split("_")[0])
+            m = _TITLE.match(matchable(squash(text)).strip("#* ").split("_")[0])
             if m:
                 return int(m.group("year")), conf
     if period_start:
@@ -322,6 +350,15 @@ def _report_year(title: str | None, period_start: str | None, doc_title: str | N
 def extract(doc: Document, tpl: TemplateGuess, secs: list[Section], settings: MetadataSettings | None = None,
             view: DocumentView | None = None) -> DocumentInfo:
     """Metadata of one report: what it says about itself, each value with a confidence."""
+    return DocumentInfo.model_validate(extract_data(doc, tpl, secs, settings, view))
+
+
+def extract_data(doc: Document, tpl: TemplateGuess, secs: Sequence[object], settings: MetadataSettings | None = None,
+                 view: DocumentView | None = None) -> dict[str, object]:
+    """`extract` as the response's plain JSON data (`DocumentInfo`'s fields, in its order).
+
+    `secs` (the sections, as models or data) is part of the stage's signature; no field reads it yet.
+    """
     st = settings or MetadataSettings()
     lines = list((view or prepare(doc)).text_lines)
     view = _view(lines)
@@ -333,19 +370,19 @@ def extract(doc: Document, tpl: TemplateGuess, secs: list[Section], settings: Me
     year, year_conf = _report_year(title, p_start, doc.title, view)
     contact = _contact(view, st)
     website, web_conf = _website(view, st)
-    return DocumentInfo(
-        template=TemplateField(
-            value=tpl.name if tpl.name in ("legacy", "revised_2019") else "unknown",
-            confidence=float(tpl.confidence),
-            variant=tpl.variant,
-        ),
-        agency=StrField(**_field(agency, agency_conf)),
-        report_year=IntField(**_field(year, year_conf)),
-        period_start=StrField(**_field(p_start, p_conf)),
-        period_end=StrField(**_field(p_end, p_conf)),
-        contact=Contact(**{k: StrField(**_field(v, c)) for k, (v, c) in contact.items()}),
-        website=StrField(**_field(website, web_conf)),
-        format=doc.format,
-        pages=doc.pages,
-        title=title or (doc.title.strip() if doc.title else None),
-    )
+    return {
+        "template": {
+            "value": tpl.name if tpl.name in ("legacy", "revised_2019") else "unknown",
+            "confidence": float(tpl.confidence),
+            "variant": tpl.variant,
+        },
+        "agency": _field(agency, agency_conf),
+        "report_year": _field(year, year_conf),
+        "period_start": _field(p_start, p_conf),
+        "period_end": _field(p_end, p_conf),
+        "contact": {k: _field(v, c) for k, (v, c) in contact.items()},
+        "website": _field(website, web_conf),
+        "format": doc.format,
+        "pages": doc.pages,
+        "title": title or (doc.title.strip() if doc.title else None),
+    }

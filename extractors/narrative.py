@@ -23,7 +23,8 @@ from .view import DocumentView, prepare
 # the same matches as plain backtracking, but a 30,000-digit run with no unit is scanned once, not once per digit.
 _NUM_UNIT = re.compile(r"(?<!\d)(?<!\d,)(\d[\d,]*+(?:\.\d+)?)(人次|万元|件|条|次|个|人|篇|元|期|份|项)")
 _CLAUSE_END = re.compile(r"[，。；：、（）()!！?？,;:]")
-_FILLER = "(?:共计|共|计|达到|达|为|了|约|有|总数为|总数|数量为|数为|数)?"
+_FILLERS = ("共计", "共", "计", "达到", "达", "为", "了", "约", "有", "总数为", "总数", "数量为", "数为", "数")
+_FILLER = "(?:" + "|".join(_FILLERS) + ")?"
 # How far before a number its phrase may start: phrases are at most ~20 characters, so a longer
 # window changes nothing but keeps each number's search constant-time (a paragraph of 10,000
 # numbers with no punctuation was quadratic).
@@ -66,6 +67,47 @@ def _phrases() -> re.Pattern[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class _Suffixes:
+    """The phrases as literal text: phrase → index of the first rule listing it, and the phrase lengths."""
+
+    rule_of: dict[str, int]
+    lengths: tuple[int, ...]
+
+
+@lru_cache(maxsize=1)
+def _suffixes() -> _Suffixes:
+    raw = tomllib.loads(resources.files("extractors").joinpath("data/narrative.toml").read_text(encoding="utf-8"))
+    rule_of: dict[str, int] = {}
+    for i, r in enumerate(raw["rule"]):
+        for p in r["phrases"]:
+            rule_of.setdefault(p, i)
+    return _Suffixes(rule_of, tuple(sorted({len(p) for p in rule_of}, reverse=True)))
+
+
+def _rule_at_end(clause: str) -> int | None:
+    """The rule `_phrases().search(clause)` names, found by suffix look-ups instead of a regex scan.
+
+    A match ends the clause: a phrase, then at most one filler. The search takes the leftmost start,
+    i.e. the longest phrase + filler that ends the clause, and at that start the earliest rule.
+    """
+    sx = _suffixes()
+    best: tuple[int, int] | None = None  # (-matched length, rule)
+    for f in ("", *_FILLERS):
+        if f and not clause.endswith(f):
+            continue
+        base = clause[: len(clause) - len(f)]
+        for n in sx.lengths:
+            if n > len(base):
+                continue
+            rule = sx.rule_of.get(base[len(base) - n:])
+            if rule is not None:
+                cand = (-(n + len(f)), rule)
+                if best is None or cand < best:
+                    best = cand
+    return None if best is None else best[1]
+
+
+@dataclass(frozen=True, slots=True)
 class Claim:
     match: Match
     rule: NarrativeRule
@@ -89,10 +131,10 @@ def claims(doc: Document, view: DocumentView | None = None) -> list[Claim]:
             i = bisect_right(ends, m.start())
             cut = ends[i - 1] if i else 0
             clause = text[max(cut, m.start() - _CLAUSE_WINDOW): m.start()]
-            hit = _phrases().search(clause)
-            if hit is None:
+            found = _rule_at_end(clause)
+            if found is None:
                 continue
-            rule = rules()[int(hit.lastgroup[1:])]
+            rule = rules()[found]
             if rule.id in seen:
                 continue
             seen.add(rule.id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from .caching import text_cache
 
@@ -54,9 +55,16 @@ class _T2SConverter:
             self.split = None  # no key spans a separator: converting whole is converting piece by piece
         self.single = frozenset(k for k in keys if len(k) == 1)
         self.longer = tuple(sorted({k for k in keys if len(k) > 1 and not self.single.intersection(k)}))
+        # a search for any BMP single-character key or any astral character: a class of BMP characters is a
+        # bitmap test per character, ~10× faster than `frozenset.isdisjoint(text)` (which makes a string object
+        # of every character); a class with astral literals is a linear scan, so those texts take the long way
+        bmp = "".join(sorted(re.escape(k) for k in self.single if k < "\U00010000"))
+        self.maybe_single = re.compile((f"[{bmp}]|" if bmp else "") + "[\U00010000-\U0010FFFF]")
 
     def convert(self, text: str) -> str:
-        if self.single.isdisjoint(text) and not any(k in text for k in self.longer):
+        m = self.maybe_single.search(text)  # a BMP hit is a key; an astral one may not be
+        no_single = m is None or m.group() >= "\U00010000" and self.single.isdisjoint(text)
+        if no_single and not any(k in text for k in self.longer):
             return text  # no key occurs: nothing to change
         if self.split is None:
             return self._convert_piece(text)
@@ -72,7 +80,7 @@ class _T2SConverter:
             last = len(group) - 1
             for n, (table, starts, lengths, chars) in enumerate(group):
                 if chars is not None and n == last:  # single characters, nothing after them: translate
-                    chunks = [(t if done else t.translate(chars), True) for t, done in chunks]
+                    chunks = [(t if done else self._translate(t, chars), True) for t, done in chunks]
                     continue
                 out: list[tuple[str, bool]] = []
                 for text, done in chunks:
@@ -83,6 +91,19 @@ class _T2SConverter:
                 chunks = out
             piece = "".join(t for t, _ in chunks)
         return piece
+
+    def _translate(self, text: str, chars: dict[int, str]) -> str:
+        """`text.translate(chars)` (the last table: single characters, all keys in `self.single`).
+
+        `str.translate` looks up every character (~50 ns each); Simplified text holds a handful of
+        keys, so those few are substituted after a bitmap scan finds them.
+        """
+        hits = self.maybe_single.findall(text)
+        if len(hits) > 32:
+            return text.translate(chars)
+        if not hits:
+            return text
+        return self.maybe_single.sub(lambda m: chars.get(ord(m.group()), m.group()), text)
 
     @staticmethod
     def _take(text: str, table: dict[str, str], starts: re.Pattern[str] | None, lengths: dict[str, tuple[int, ...]]) -> list[tuple[str, bool]]:
@@ -145,10 +166,117 @@ _QUOTES = re.compile(r"[“”\"'‘’《》〈〉]")
 _PUNCT_TAIL = re.compile(r"[:：;；,，.。、]+$")
 
 
+@lru_cache(maxsize=1)
+def _unicode_tables() -> tuple[frozenset[str], re.Pattern[str]]:
+    """Composition seconds, and a pattern of every character NFKC might not leave alone.
+
+    Seconds: starters (combining class 0) that canonical composition can join to the character
+    before them (Unicode's NFC_Quick_Check=Maybe starters: the second character of a
+    two-character canonical decomposition, and the Hangul vowel and trailing jamo). The pattern
+    matches every BMP character with a decomposition (Hangul syllables included), a combining
+    class or second status, and every astral character; a character it does not match is its own
+    NFKC form in any context. Built once per process from `unicodedata` (~0.15 s; the service's
+    forkserver builds it before forking, in the warm-up).
+    """
+    seconds = {chr(cp) for cp in (*range(0x1161, 0x1176), *range(0x11A8, 0x11C3))}
+    unsafe = set(range(0xAC00, 0xD7A4)) | {ord(c) for c in seconds}
+    for cp in range(0x2FA20):  # no decomposition lies above U+2FA1D
+        ch = chr(cp)
+        d = unicodedata.decomposition(ch)
+        if d:
+            unsafe.add(cp)
+            parts = d.split()
+            if d[0] != "<" and len(parts) == 2:
+                second = int(parts[1], 16)
+                unsafe.add(second)
+                if not unicodedata.combining(chr(second)):
+                    seconds.add(chr(second))
+        elif unicodedata.combining(ch):
+            unsafe.add(cp)
+    ranges: list[str] = []
+    run: list[int] = []
+    for cp in sorted(c for c in unsafe if c < 0x10000 and not 0xD800 <= c < 0xE000):
+        if run and cp == run[-1] + 1:
+            run.append(cp)
+            continue
+        if run:
+            ranges.append(re.escape(chr(run[0])) + ("-" + re.escape(chr(run[-1])) if len(run) > 1 else ""))
+        run = [cp]
+    if run:
+        ranges.append(re.escape(chr(run[0])) + ("-" + re.escape(chr(run[-1])) if len(run) > 1 else ""))
+    # two classes: one of BMP ranges is a bitmap lookup per character; mixed with astral ranges it is not
+    pattern = re.compile("[" + "".join(ranges) + "]|[\U00010000-\U0010FFFF]")
+    return frozenset(seconds), pattern
+
+
+@lru_cache(maxsize=65536)
+def _fold(ch: str) -> str | None:
+    """NFKC of one character when it is context-free, else None.
+
+    Context-free: the character's NFKC form consists of starters that are their own
+    decomposition and that composition never joins to a neighbour. A text made only of such
+    characters normalises character by character: its decomposition is the concatenation of
+    the forms, with no combining marks there is nothing to reorder, and nothing composes.
+    """
+    if unicodedata.combining(ch):
+        return None
+    form = unicodedata.normalize("NFKC", ch)
+    seconds = _unicode_tables()[0]
+    for x in form:
+        if unicodedata.combining(x) or x in seconds or unicodedata.normalize("NFKD", x) != x:
+            return None
+    return form
+
+
+_FOLD_MAX_DISTINCT = 1024  # more distinct candidates than a report has: let unicodedata do the text whole
+
+
 @text_cache(maxsize=16384)
 def nfkc(text: str) -> str:
-    """Full-width digits, letters, spaces and punctuation folded to their plain forms."""
-    return unicodedata.normalize("NFKC", text)
+    """Full-width digits, letters, spaces and punctuation folded to their plain forms (Unicode NFKC).
+
+    `unicodedata.normalize` costs ~140 ns a character on CJK text (it decomposes and recomposes
+    every character). Most characters of a report are their own NFKC form in any context (see
+    `_unicode_tables`), the rest are a few distinct context-free ones (full-width punctuation,
+    see `_fold`); this finds those with one regex scan and folds them with `str.replace`, and
+    hands any text holding a character that is not context-free to `unicodedata` whole.
+    `tests/test_normalize.py` holds it to `unicodedata` on the corpus and on every code point.
+    """
+    if text.isascii():
+        return text  # ASCII is NFKC
+    candidates = set(_unicode_tables()[1].findall(text))
+    if len(candidates) > _FOLD_MAX_DISTINCT:
+        return unicodedata.normalize("NFKC", text)
+    changes: list[tuple[str, str]] = []
+    for ch in candidates:
+        form = _fold(ch)
+        if form is None:
+            return unicodedata.normalize("NFKC", text)
+        if form != ch:
+            changes.append((ch, form))
+    if len(changes) > 16:
+        return text.translate({ord(ch): form for ch, form in changes})
+    for ch, form in changes:  # each form is made of characters that fold to themselves
+        text = text.replace(ch, form)
+    return text
+
+@lru_cache(maxsize=65536)
+def _char_form(ch: str) -> str:
+    f = unicodedata.normalize("NFKC", ch)
+    return f if len(f) == 1 else ch
+
+
+def fold_chars(text: str) -> str:
+    """Each character replaced by its own NFKC form where that is one character: full-width
+    letters, digits and punctuation to ASCII, position for position (so a span in the result is the
+    same span of `text`). Only the characters `_unicode_tables` finds can change."""
+    if text.isascii():
+        return text
+    for ch in set(_unicode_tables()[1].findall(text)):
+        f = _char_form(ch)
+        if f != ch:  # f is its own form, so no later replacement touches it
+            text = text.replace(ch, f)
+    return text
 
 
 @text_cache(maxsize=65536)
@@ -161,9 +289,22 @@ def to_simplified(text: str) -> str:
     return _FAST_T2S.convert(text)
 
 
+# every character `squash` removes: `str.isspace` (none lies above U+3000) and the two zero-width ones
+SQUASHED = "".join(chr(cp) for cp in range(0x3001) if chr(cp).isspace()) + "\u200b\ufeff"
+
+
 def squash(text: str) -> str:
-    """Remove every kind of whitespace (CJK text has no meaningful spaces)."""
-    return _WS.sub("", text)
+    """Remove every kind of whitespace (CJK text has no meaningful spaces): exactly what `_WS` matches.
+
+    `str.split()` splits at the characters the pattern's `\\s` matches (both are `str.isspace`) and
+    is ~5× faster than the substitution; zero-width space and BOM are not whitespace to either.
+    """
+    out = "".join(text.split())
+    if "\u200b" in out:
+        out = out.replace("\u200b", "")
+    if "\ufeff" in out:
+        out = out.replace("\ufeff", "")
+    return out
 
 
 def strip_numbering(text: str) -> str:

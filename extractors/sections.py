@@ -21,6 +21,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import NamedTuple
 
 from rapidfuzz import fuzz
 
@@ -28,6 +29,7 @@ from .caching import text_cache
 from .model import Document, Paragraph, Table
 from .normalize import chinese_numeral, nfkc, squash, to_simplified
 from .result import Section
+from .view import DocumentView, prepare
 
 UNCLASSIFIED = "unclassified"
 
@@ -61,8 +63,7 @@ class TitleAlias:
     printed: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Line:
+class _Line(NamedTuple):  # a tuple: built for every line of every document, ~4× cheaper than a frozen dataclass
     text: str
     is_paragraph: bool
     lone: bool = False  # the only filled cell of a table row (text a converter boxed into a false table)
@@ -143,42 +144,81 @@ def known_prefix(text: str, max_chars: int = 60) -> int | None:
     window = text[:max_chars]
     pos: list[int] = []
     chars: list[str] = []
+    keys = _CHAR_KEYS
     for i, ch in enumerate(window):
-        for c in match_key(ch):
+        k = keys.get(ch)
+        if k is None:
+            k = match_key(ch)
+            if len(keys) < _CHAR_KEYS_MAX:
+                keys[ch] = k
+        for c in k:
             chars.append(c)
             pos.append(i)
     norm = "".join(chars).replace("其它", "其他")  # same length: positions still map
-    for a in load_aliases():  # longest first
-        if a.alias and norm.startswith(a.alias):
-            return pos[len(a.alias) - 1] + 1
-    return None
+    m = _alias_prefix().match(norm)
+    return pos[m.end() - 1] + 1 if m else None
 
 
-def _lines(doc: Document, st: SectionSettings) -> list[_Line]:
+_CHAR_KEYS: dict[str, str] = {}  # match_key of one character, for `known_prefix`'s position map
+_CHAR_KEYS_MAX = 65536
+
+
+@lru_cache(maxsize=1)
+def _alias_prefix() -> re.Pattern[str]:
+    """Every alias as one alternation in `load_aliases` order (longest first): at the start of a text the
+    first alternative that matches is the first alias the text starts with."""
+    aliases = [re.escape(a.alias) for a in load_aliases() if a.alias]
+    return re.compile("|".join(aliases) if aliases else "(?!)")
+
+
+def _lines(doc: Document, st: SectionSettings, view: DocumentView) -> list[_Line]:
     out: list[_Line] = []
+    tables = iter(view.table_cells)
     for b in doc.blocks:
         if isinstance(b, Paragraph):
             out.extend(_Line(t, True) for t in b.text.split("\n"))
         elif isinstance(b, Table):
+            rows = next(tables)  # per row, its non-blank cells' words joined by one space
+            n_cols = b.n_cols
             # a one-column table is page layout (a boxed preface, a report typeset in a frame): its rows read as text
-            layout = b.n_cols == 1
+            layout = n_cols == 1
             # a legacy statistics form (a 单位 column: 条/件/——) has group rows named like sections
             # (三、依申请公开情况); a converter's false table (text and forms boxed together) has none
-            units = sum(1 for r in b.rows for c in r if "".join(c.text.split()) in st.form_unit_cells)
-            legacy_form = units >= st.form_unit_min
-            for r in b.rows:
-                parts = [" ".join(c.text.split()) for c in r if c.text.strip()]
-                if parts:
-                    out.append(_Line(" ".join(parts), layout, lone=not legacy_form and len(parts) == 1 and b.n_cols > 1))
+            legacy_form = _unit_cells_reach(rows, st)
+            lone_ok = not legacy_form and n_cols > 1
+            for r in rows:
+                if r:
+                    out.append(_Line(" ".join(r), layout, lone=lone_ok and len(r) == 1))
     return out
+
+
+def _unit_cells_reach(rows: tuple[tuple[str, ...], ...], st: SectionSettings) -> bool:
+    """Whether at least `form_unit_min` cells (words joined by spaces) are unit cells once unspaced."""
+    need = st.form_unit_min
+    if need <= 0:
+        return True
+    units = st.form_unit_cells
+    for r in rows:
+        for c in r:
+            if (c.replace(" ", "") if " " in c else c) in units:
+                need -= 1
+                if not need:
+                    return True
+    return False
 
 
 def _clean(text: str) -> str:
     return _STRIP_DECOR.sub("", text).strip()
 
 
+# what a line must start with for its `_clean` form to match `_HEADING`: decoration, then 第 or a numeral
+_MAY_BE_HEADING = re.compile(r"^(?:\s|#|>|\*|\[bookmark:[^\]]*\])*第?[一二三四五六七八九十]")
+
+
 def _numbered_candidate(lines: list[_Line], i: int, st: SectionSettings) -> _Candidate | None:
     """A numbered heading at line i, or None."""
+    if not _MAY_BE_HEADING.match(lines[i].text):
+        return None
     text = _clean(lines[i].text)
     m = _HEADING.match(text)
     if not m:
@@ -310,10 +350,16 @@ def _body(lines: list[_Line], start: int, end: int, last: bool, st: SectionSetti
     return body
 
 
-def split(doc: Document, settings: SectionSettings | None = None) -> list[Section]:
+def split(doc: Document, settings: SectionSettings | None = None, view: DocumentView | None = None) -> list[Section]:
     """The report's top-level narrative sections, in document order."""
+    return [Section.model_validate(s) for s in split_data(doc, settings, view)]
+
+
+def split_data(doc: Document, settings: SectionSettings | None = None,
+               view: DocumentView | None = None) -> list[dict[str, object]]:
+    """`split` as the response's plain JSON data (`Section`'s fields, in its order)."""
     st = settings or SectionSettings()
-    lines = _lines(doc, st)
+    lines = _lines(doc, st, view or prepare(doc))
     cands = [
         c for i, ln in enumerate(lines)
         if (ln.is_paragraph or ln.lone) and (c := _numbered_candidate(lines, i, st))
@@ -329,7 +375,7 @@ def split(doc: Document, settings: SectionSettings | None = None) -> list[Sectio
             chain, numbered = bare, False
     if not chain:
         return []
-    out: list[Section] = []
+    out: list[dict[str, object]] = []
     for k, c in enumerate(chain):
         last = k == len(chain) - 1
         end = chain[k + 1].line if not last else len(lines)
@@ -343,13 +389,11 @@ def split(doc: Document, settings: SectionSettings | None = None) -> list[Sectio
             conf *= st.out_of_sequence_factor
         if c.inline_body:
             conf *= 0.9
-        out.append(
-            Section(
-                key=c.key,
-                heading=c.title,
-                text="\n".join(body),
-                confidence=round(max(0.0, min(1.0, conf)), 3),
-                number=c.number,
-            )
-        )
+        out.append({
+            "key": c.key,
+            "heading": c.title,
+            "text": "\n".join(body),
+            "confidence": float(round(max(0.0, min(1.0, conf)), 3)),
+            "number": c.number,
+        })
     return out

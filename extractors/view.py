@@ -34,6 +34,9 @@ class DocumentView:
     paragraph_keys: tuple[str, ...]  # key(p.text) for each paragraph
     paragraph_line_keys: tuple[tuple[str, ...], ...]  # per paragraph, key of each of its non-blank lines
     text_lines: tuple[str, ...]  # every non-blank line stripped, tables cell by cell (metadata's reading order)
+    # per table block (document order), per row: its non-blank cells' words joined by one space
+    # (what `Table.text()` joins into a row's line; the section splitter reads rows from it)
+    table_cells: tuple[tuple[tuple[str, ...], ...], ...]
 
 
 def _text_lines(doc: Document) -> tuple[str, ...]:
@@ -44,14 +47,94 @@ def _text_lines(doc: Document) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _add_text_lines(out: list[str], text: str) -> None:
+    """`text`'s non-blank lines, stripped, onto `out` (`_text_lines` for one paragraph or cell)."""
+    if "\n" not in text:
+        t = text.strip()
+        if t:
+            out.append(t)
+        return
+    for x in text.split("\n"):
+        t = x.strip()
+        if t:
+            out.append(t)
+
+
 def prepare(doc: Document) -> DocumentView:
-    """The view of `doc` (linear in its size)."""
-    lines = tuple(doc.iter_lines())
+    """The view of `doc` (linear in its size).
+
+    The text is converted (Simplified, NFKC) once, as a whole, and cut back into its lines: no
+    conversion rule reaches across a line break (no Traditional→Simplified key or value holds
+    one, and a line break is a starter that nothing composes with), so each line of the whole's
+    conversion is the conversion of that line. The paragraphs' keys are those lines squashed,
+    not a second conversion of the same text.
+    """
+    lines: list[str] = []
+    starts: list[int] = []  # per paragraph, the index of its first line (a paragraph is one line, maybe with breaks)
+    table_cells: list[tuple[tuple[str, ...], ...]] = []
+    text_lines: list[str] = []  # `_text_lines(doc)`, in the same pass
+    for b in doc.blocks:  # `Document.iter_lines()`, noting where each paragraph starts
+        if isinstance(b, Paragraph):
+            starts.append(len(lines))
+            lines.append(b.text)
+            _add_text_lines(text_lines, b.text)
+        else:
+            rows = []
+            for r in b.rows:
+                cells = []
+                for c in r:
+                    t = c.text
+                    words = t.split()
+                    if words:  # a blank cell has no words and no non-blank line
+                        cells.append(" ".join(words))
+                        if "\n" in t:
+                            _add_text_lines(text_lines, t)
+                        else:
+                            text_lines.append(t.strip())
+                rows.append(tuple(cells))
+            table_cells.append(tuple(rows))
+            lines.extend([" ".join(r) for r in rows if r] or [""])  # `Table.text().split("\n")`
     text = "\n".join(lines)
+    folded = nfkc(to_simplified(text))
     paragraphs = doc.paragraphs
+    if folded.count("\n") != text.count("\n"):  # pragma: no cover - a conversion that moved a line break
+        return _prepare_by_paragraph(doc, tuple(lines), text)
+    segments = folded.split("\n")
+    offsets: list[int] = []  # index in `segments` of each line's first segment
+    at = 0
+    for ln in lines:
+        offsets.append(at)
+        at += ln.count("\n") + 1
     pkeys: list[str] = []
     plines: list[tuple[str, ...]] = []
-    for p in paragraphs:
+    for p, i in zip(paragraphs, starts):
+        at = offsets[i]
+        if "\n" not in p.text:
+            k = squash(segments[at])
+            pkeys.append(k)
+            plines.append((k,) if p.text.strip() else ())
+        else:
+            printed = p.text.split("\n")
+            keys = [squash(x) for x in segments[at: at + len(printed)]]
+            pkeys.append("".join(keys))
+            plines.append(tuple(k for k, t in zip(keys, printed) if t.strip()))
+    return DocumentView(
+        lines=tuple(lines),
+        text=text,
+        key_text=squash(folded),
+        paragraphs=paragraphs,
+        paragraph_keys=tuple(pkeys),
+        paragraph_line_keys=tuple(plines),
+        text_lines=tuple(text_lines),
+        table_cells=tuple(table_cells),
+    )
+
+
+def _prepare_by_paragraph(doc: Document, lines: tuple[str, ...], text: str) -> DocumentView:  # pragma: no cover
+    """The view with every paragraph converted on its own (the definition `prepare` shortcuts)."""
+    pkeys: list[str] = []
+    plines: list[tuple[str, ...]] = []
+    for p in doc.paragraphs:
         k = key(p.text)
         pkeys.append(k)
         if "\n" in p.text:
@@ -62,8 +145,16 @@ def prepare(doc: Document) -> DocumentView:
         lines=lines,
         text=text,
         key_text=key(text),
-        paragraphs=paragraphs,
+        paragraphs=doc.paragraphs,
         paragraph_keys=tuple(pkeys),
         paragraph_line_keys=tuple(plines),
         text_lines=_text_lines(doc),
+        table_cells=_table_cells(doc),
+    )
+
+
+def _table_cells(doc: Document) -> tuple[tuple[tuple[str, ...], ...], ...]:
+    return tuple(
+        tuple(tuple(" ".join(c.text.split()) for c in r if c.text.strip()) for r in b.rows)
+        for b in doc.blocks if not isinstance(b, Paragraph)
     )

@@ -167,3 +167,23 @@ def test_period_whose_digits_a_converter_put_apart_from_the_date_words(corpus: P
     # the date words without numbers after them give nothing
     info = _doc_info("示例县2023年政府信息公开工作年度报告", "报告中所列数据统计期限自年月日起至年月日止。")
     assert info.period_start.value is None
+
+
+def test_batched_views_equal_their_line_by_line_definitions_on_the_corpus() -> None:
+    """`_view` squashes a sentence's lines at once and `_matchable_lines` converts all lines in one
+    call; both give what squashing and converting each line on its own gives, on every rendering."""
+    from extractors.metadata import _SENTENCE_ENDS, _matchable_lines, _view, matchable
+    from extractors.normalize import squash
+    from extractors.view import prepare
+
+    rels = gold_files(("txt", "docx", "html", "variants"))
+    converted = 0
+    for rel in rels:
+        lines = list(prepare(read_doc(rel)).text_lines)
+        lines += ["公开。\u200b", "\u200b", "年度\ufeff；\u3000\u200b", "二〇一九年工作"]  # what squash removes at a line's end
+        parts = [(s := squash(ln)) + ("\n" if s.endswith(_SENTENCE_ENDS) else "") for ln in lines]
+        assert _view(lines).printed == "".join(parts), rel
+        one_by_one = [matchable(ln) for ln in lines]
+        assert _matchable_lines(lines) == one_by_one, rel
+        converted += sum(a != b for a, b in zip(one_by_one, lines))
+    assert converted > 100  # Traditional renderings and full-width forms among them

@@ -40,3 +40,31 @@ def test_headline_number_disagreeing_with_table_is_reported() -> None:
     assert f.target == "narrative.request.received.total" and f.ids == ["request.received.total"]
     assert (f.expected, f.actual) == (8, 6)
     assert {i.id: i.value for i in r.indicators}["request.received.total"] == 6
+
+
+def test_suffix_lookup_names_the_rule_the_phrase_regex_names() -> None:
+    """`_rule_at_end` replaces a regex search anchored at the clause end: the same rule for every clause
+    before a number in the corpus, and for random mixes of phrases, fillers and other text."""
+    import random
+
+    from extractors.narrative import _FILLERS, _NUM_UNIT, _phrases, _quoteless, _rule_at_end, _suffixes
+    from extractors.view import prepare
+    from tests.corpus_files import gold_files, read_doc
+
+    def regex(clause: str) -> int | None:
+        hit = _phrases().search(clause)
+        return None if hit is None else int(hit.lastgroup[1:])
+
+    clauses = []
+    for rel in gold_files(("txt", "docx", "html", "variants")):
+        for k in prepare(read_doc(rel)).paragraph_keys:
+            text = _quoteless(k)
+            clauses += [text[max(0, m.start() - 120): m.start()] for m in _NUM_UNIT.finditer(text)]
+    phrases = list(_suffixes().rule_of)
+    rng = random.Random(7)
+    for _ in range(5000):
+        parts = [rng.choice([*phrases, *_FILLERS, "，", "本机关", "申请", "公开"]) for _ in range(rng.randint(1, 5))]
+        clauses.append("".join(parts))
+    hits = sum(regex(c) is not None for c in clauses)
+    assert len(clauses) > 5500 and hits > 1000
+    assert [_rule_at_end(c) for c in clauses] == [regex(c) for c in clauses]

@@ -76,3 +76,72 @@ def test_to_simplified_is_opencc_on_dense_mixes_of_its_own_keys() -> None:
         texts.append("".join(parts))
     assert sum(_T2S.convert(t) != t for t in texts) > 3000
     assert [_FAST_T2S.convert(t) for t in texts] == [_T2S.convert(t) for t in texts]
+
+
+def test_nfkc_is_unicodedata_over_every_code_point_in_context() -> None:
+    """Every code point, in runs that put each beside its neighbours (combining marks after
+    letters, Hangul jamo after syllables), normalises exactly as `unicodedata` does."""
+    import unicodedata
+
+    from extractors.normalize import nfkc
+
+    step = 97  # a run of code points, and each run once more after a starter that composes
+    # planes 0-3 and 14 hold every assigned character; 4-13 are unassigned, 15-16 private use (a sample)
+    starts = [*range(0, 0x40000, step), *range(0xE0000, 0xE1000, step), *range(0xF0000, 0x110000, 0x1000)]
+    for start in starts:
+        run = "".join(chr(cp) for cp in range(start, start + step) if not 0xD800 <= cp < 0xE000)
+        for text in (run, "e" + run, "가" + run, "ᄀ" + run, "，１" + run + "\u3000"):
+            assert nfkc.__wrapped__(text) == unicodedata.normalize("NFKC", text), hex(start)
+
+
+def test_nfkc_is_unicodedata_on_mixes_that_compose_across_characters() -> None:
+    import random
+    import unicodedata
+
+    from extractors.normalize import _unicode_tables, nfkc
+
+    seconds = sorted(_unicode_tables()[0])
+    pool = list("eaAoO가각ᄀᄁ政府信息公开１２，（）：　ﬁ\u0301\u0308\u0323\u3099ｶﾞé") + seconds[:40]
+    rng = random.Random(16)
+    texts = ["".join(rng.choice(pool) for _ in range(rng.randint(1, 12))) for _ in range(20000)]
+    assert sum(unicodedata.normalize("NFKC", t) != t for t in texts) > 10000
+    assert [nfkc.__wrapped__(t) for t in texts] == [unicodedata.normalize("NFKC", t) for t in texts]
+
+
+def test_nfkc_and_squash_on_every_corpus_text() -> None:
+    import unicodedata
+
+    from extractors.normalize import _WS, nfkc, squash
+    from tests.corpus_files import gold_files, read_doc
+
+    texts = [read_doc(rel).text() for rel in gold_files(("txt", "docx", "html", "variants"))]
+    assert len(texts) > 20 and all(unicodedata.normalize("NFKC", t) != t for t in texts)  # full-width punctuation
+    for t in texts:
+        assert nfkc.__wrapped__(t) == unicodedata.normalize("NFKC", t)
+        for line in t.split("\n"):
+            assert nfkc.__wrapped__(line) == unicodedata.normalize("NFKC", line)
+            assert squash(line) == _WS.sub("", line)
+
+
+def test_characters_the_scan_passes_over_are_their_own_form_in_any_context() -> None:
+    from extractors.normalize import _fold, _unicode_tables
+
+    unsafe = _unicode_tables()[1]
+    plain = [chr(cp) for cp in range(0x10000) if not 0xD800 <= cp < 0xE000 and not unsafe.match(chr(cp))]
+    assert len(plain) > 40000 and "政" in plain and "a" in plain and "，" not in plain
+    assert all(_fold.__wrapped__(ch) == ch for ch in plain)
+
+
+def test_squash_removes_exactly_what_the_whitespace_pattern_matches() -> None:
+    from extractors.normalize import _WS, squash
+
+    every = "".join(chr(cp) for cp in range(0x110000) if not 0xD800 <= cp < 0xE000)
+    assert squash(every) == _WS.sub("", every)
+    assert squash(" a\u3000b\u00a0c\u200bd\ufeffe\n\tf ") == "abcdef"
+
+
+def test_squashed_lists_every_character_squash_removes() -> None:
+    from extractors.normalize import SQUASHED, squash
+
+    every = [chr(cp) for cp in range(0x110000) if not 0xD800 <= cp < 0xE000]
+    assert {ch for ch in every if squash("a" + ch + "b") == "ab"} == set(SQUASHED)

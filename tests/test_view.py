@@ -26,3 +26,20 @@ def test_paragraph_keys_line_up_with_the_paragraphs() -> None:
         assert k == key(p.text)
         assert lines == tuple(key(t) for t in p.text.split("\n") if t.strip())
     assert all(t == t.strip() and t for t in v.text_lines)
+
+
+def test_the_whole_text_converted_once_is_every_paragraph_converted_on_its_own() -> None:
+    """`prepare` converts the text once and cuts it at line breaks; the definition converts each
+    paragraph and line by itself: the same view on every corpus rendering (Traditional ones included)."""
+    from extractors.normalize import _T2S
+    from extractors.view import _prepare_by_paragraph
+    from tests.corpus_files import gold_files
+
+    entries = [kv for group in _T2S._dict_chain_data for entry in group for kv in entry[2].items()]
+    assert entries and not any("\n" in k or "\n" in v for k, v in entries)  # no conversion reaches across a break
+    rels = gold_files(("txt", "docx", "html", "variants"))
+    assert len(rels) > 20
+    for rel in rels:
+        doc = read_doc(rel)
+        lines = tuple(doc.iter_lines())
+        assert prepare(doc) == _prepare_by_paragraph(doc, lines, "\n".join(lines)), rel
