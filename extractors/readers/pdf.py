@@ -176,7 +176,6 @@ def _read_page(pdf: pdfium.PdfDocument, index: int, settings: PdfSettings) -> tu
     """
     page = pdf[index]
     try:
-        has_image = _has_image(page)
         left, bottom, right, top = page.get_cropbox()
         height = top
         textpage = page.get_textpage()
@@ -184,6 +183,8 @@ def _read_page(pdf: pdfium.PdfDocument, index: int, settings: PdfSettings) -> tu
             chars = _chars(textpage, height)
         finally:
             textpage.close()
+        # only a page with (almost) no text can be a scan: the others skip the image search
+        has_image = len(chars) < settings.min_chars_per_page and _has_image(page)
         horiz, vert = extract_rules(page, height, settings)
     finally:
         page.close()
@@ -221,7 +222,12 @@ def _has_image(page: pdfium.PdfPage) -> bool:
 
 
 def _chars(textpage: pdfium.PdfTextPage, height: float) -> list[Char]:
-    """Every visible character with its loose (font-height) box, top-down coordinates."""
+    """Every visible character with its loose (font-height) box, top-down coordinates.
+
+    The page's text comes in one call; the boxes of its visible characters are
+    fetched by a C-level `map` straight into one array of rectangles (no Python
+    frame per character), then read back as one list of floats.
+    """
     textpage = textpage.raw  # the bare handle: skips a Python-level conversion on every call
     n = pdfium_c.FPDFText_CountChars(textpage)
     if n <= 0:
@@ -231,19 +237,34 @@ def _chars(textpage: pdfium.PdfTextPage, height: float) -> list[Char]:
     text = bytes(memoryview(buf).cast("B")[: max(got - 1, 0) * 2]).decode("utf-16-le", errors="replace")
     if len(text) != n:  # surrogate pairs or excluded characters: fall back to one call per char
         text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage, i) or 0xFFFE) for i in range(n))
-    rect = pdfium_c.FS_RECTF()
-    box = pdfium_c.FPDFText_GetLooseCharBox
+    hidden = {ch for ch in set(text) if ch.isspace() or ch in _SKIP or not ch.isprintable()}
+    index = [i for i, ch in enumerate(text) if ch not in hidden] if hidden else list(range(n))
+    k = len(index)
+    if not k:
+        return []
+    rects = (pdfium_c.FS_RECTF * k)()
+    base = ctypes.addressof(rects)
+    handle = ctypes.cast(textpage, ctypes.c_void_p).value
+    ok = list(map(_LOOSE_BOX, itertools.repeat(handle, k), index, range(base, base + k * _RECT_SIZE, _RECT_SIZE)))
+    lrtb = memoryview(rects).cast("B").cast("f").tolist()  # left, top, right, bottom per character
     out: list[Char] = []
-    index: list[int] = []
-    for i, ch in enumerate(text):
-        if ch.isspace() or ch in _SKIP or not ch.isprintable():
+    kept: list[int] = []
+    for j, i in enumerate(index):
+        if not ok[j]:
             continue
-        if not box(textpage, i, rect):
-            continue
-        out.append(Char(ch, rect.left, height - rect.top, rect.right, height - rect.bottom))
-        index.append(i)
-    _repair_loose_boxes(textpage, out, index, height)
+        q = 4 * j
+        out.append(Char(text[i], lrtb[q], height - lrtb[q + 1], lrtb[q + 2], height - lrtb[q + 3]))
+        kept.append(i)
+    _repair_loose_boxes(textpage, out, kept, height)
     return out
+
+
+_RECT_SIZE = ctypes.sizeof(pdfium_c.FS_RECTF)
+# `FPDFText_GetLooseCharBox` typed to take plain integers (handle, index, rectangle address): pypdfium2's
+# binding wants a pointer object per call, this prototype lets `map` fill one preallocated array
+_LOOSE_BOX = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)(
+    ctypes.cast(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_void_p).value
+)
 
 
 def _repair_loose_boxes(textpage: object, chars: list[Char], index: list[int], height: float) -> None:
