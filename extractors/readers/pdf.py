@@ -247,14 +247,13 @@ def _chars(textpage: pdfium.PdfTextPage, height: float) -> list[Char]:
     handle = ctypes.cast(textpage, ctypes.c_void_p).value
     ok = list(map(_LOOSE_BOX, itertools.repeat(handle, k), index, range(base, base + k * _RECT_SIZE, _RECT_SIZE)))
     lrtb = memoryview(rects).cast("B").cast("f").tolist()  # left, top, right, bottom per character
-    out: list[Char] = []
-    kept: list[int] = []
-    for j, i in enumerate(index):
-        if not ok[j]:
-            continue
-        q = 4 * j
-        out.append(Char(text[i], lrtb[q], height - lrtb[q + 1], lrtb[q + 2], height - lrtb[q + 3]))
-        kept.append(i)
+    lefts, tops, rights, bottoms = lrtb[0::4], lrtb[1::4], lrtb[2::4], lrtb[3::4]
+    out = [
+        Char(text[i], x0, height - t, x1, height - b)
+        for i, x0, t, x1, b, good in zip(index, lefts, tops, rights, bottoms, ok)
+        if good
+    ]
+    kept = index if len(out) == k else [i for i, good in zip(index, ok) if good]
     _repair_loose_boxes(textpage, out, kept, height)
     return out
 

@@ -14,6 +14,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import pypdfium2.raw as pdfium_c
 
@@ -98,18 +99,25 @@ def extract_rules(page: object, height: float, settings: PdfSettings) -> tuple[l
     vert: list[Rule] = []
     page = getattr(page, "raw", page)
     n = pdfium_c.FPDFPage_CountObjects(page)
-    objs = [(pdfium_c.FPDFPage_GetObject(page, i), _IDENTITY, 0) for i in range(n)]
+    get_type, form, path, text = pdfium_c.FPDFPageObj_GetType, pdfium_c.FPDF_PAGEOBJ_FORM, pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_TEXT
+    # C-level loops over the page's objects (most are text runs, which draw no rule and are dropped here);
+    # the stack keeps the page order, last object first, a form's objects right after the form
+    tops = list(map(pdfium_c.FPDFPage_GetObject, repeat(page, n), range(n)))
+    objs = [(obj, _IDENTITY, 0, kind) for obj, kind in zip(tops, map(get_type, tops)) if kind != text]
     x, y = ctypes.c_float(), ctypes.c_float()
     px, py = ctypes.byref(x), ctypes.byref(y)
+    get_segment, get_point = pdfium_c.FPDFPath_GetPathSegment, pdfium_c.FPDFPathSegment_GetPoint
+    seg_type, seg_close = pdfium_c.FPDFPathSegment_GetType, pdfium_c.FPDFPathSegment_GetClose
+    moveto, lineto = pdfium_c.FPDF_SEGMENT_MOVETO, pdfium_c.FPDF_SEGMENT_LINETO
     while objs:
-        obj, parent, depth = objs.pop()
-        kind = pdfium_c.FPDFPageObj_GetType(obj)
-        if kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth < _MAX_FORM_DEPTH:
+        obj, parent, depth, kind = objs.pop()
+        if kind == form and depth < _MAX_FORM_DEPTH:
             fm = _compose(_object_matrix(obj), parent)
             for j in range(pdfium_c.FPDFFormObj_CountObjects(obj)):
-                objs.append((pdfium_c.FPDFFormObj_GetObject(obj, j), fm, depth + 1))
+                inner = pdfium_c.FPDFFormObj_GetObject(obj, j)
+                objs.append((inner, fm, depth + 1, get_type(inner)))
             continue
-        if kind != pdfium_c.FPDF_PAGEOBJ_PATH:
+        if kind != path:
             continue
         stroked, thin_only = _paint(obj)
         if stroked is None:
@@ -118,19 +126,20 @@ def extract_rules(page: object, height: float, settings: PdfSettings) -> tuple[l
         subpaths: list[list[tuple[float, float]]] = []
         closed: list[bool] = []
         for s in range(pdfium_c.FPDFPath_CountSegments(obj)):
-            seg = pdfium_c.FPDFPath_GetPathSegment(obj, s)
-            pdfium_c.FPDFPathSegment_GetPoint(seg, px, py)
-            t = pdfium_c.FPDFPathSegment_GetType(seg)
-            pt = (a * x.value + c * y.value + e, height - (b * x.value + d * y.value + f))
-            if t == pdfium_c.FPDF_SEGMENT_MOVETO or not subpaths:
+            seg = get_segment(obj, s)
+            get_point(seg, px, py)
+            t = seg_type(seg)
+            xv, yv = x.value, y.value
+            pt = (a * xv + c * yv + e, height - (b * xv + d * yv + f))
+            if t == moveto or not subpaths:
                 subpaths.append([pt])
                 closed.append(False)
-            elif t == pdfium_c.FPDF_SEGMENT_LINETO:
+            elif t == lineto:
                 subpaths[-1].append(pt)
             else:  # a curve: not a table rule; restart so no straight edge spans it
                 subpaths.append([pt])
                 closed.append(False)
-            if pdfium_c.FPDFPathSegment_GetClose(seg):
+            if seg_close(seg):
                 closed[-1] = True
         for pts, is_closed in zip(subpaths, closed):
             _subpath_rules(pts, is_closed, thin_only, settings, horiz, vert)
