@@ -64,6 +64,10 @@ def read(data: bytes, options: ReadOptions, settings: PdfSettings = DEFAULT_SETT
             scanned: list[int] = []
             n_chars, n_cells = 0, 0
             for i in range(n_pages):
+                if i and i % settings.pages_per_open == 0:  # pdfium frees a document's parsed pages only on close
+                    reopened = _open(data, options)
+                    pdf.close()
+                    pdf = reopened
                 page, count, has_image = _read_page(pdf, i, settings)
                 if count < settings.min_chars_per_page and has_image:
                     scanned.append(i)
@@ -194,6 +198,8 @@ def _read_page(pdf: pdfium.PdfDocument, index: int, settings: PdfSettings) -> tu
     if settings.unruled_tables:
         unruled, lines = find_unruled_tables(lines, index + 1, settings)
         tables.extend(unruled)
+    for ln in lines:  # the page's characters are done with (a text layer has no quality to keep): only text and boxes stay
+        ln.chars = []
     return PageContent(number=index + 1, height=height - bottom, lines=lines, tables=tables), len(chars), has_image
 
 

@@ -45,6 +45,9 @@ class PdfSettings:
     title_size_ratio: float = 1.25  # a first-page line this much larger than body text is the title
     page_margin_ratio: float = 0.1  # top/bottom share of the page where bare page numbers live
     min_chars_per_page: float = 5.0  # fewer real characters per page means a scanned document
+    # memory: pdfium keeps every page's parsed objects until its document is closed (~0.13 MiB a page);
+    # the reader reopens the document after this many pages, so a long PDF costs what this many do
+    pages_per_open: int = 32
 
 
 class Char:
