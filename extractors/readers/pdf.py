@@ -280,12 +280,14 @@ def _repair_loose_boxes(textpage: object, chars: list[Char], index: list[int], h
     """
     if not chars:
         return
-    hs = sorted(c.height for c in chars)
+    hs = sorted([c.height for c in chars])
     typical = max(hs[len(hs) // 2], 1.0)
+    limit = _ABSURD_BOX * typical
+    bad = [(c, i) for c, i in zip(chars, index) if not (c.height <= limit and c.x1 - c.x0 <= limit)]
+    if not bad:
+        return
     l, r, b, t = (ctypes.c_double() for _ in range(4))
-    for c, i in zip(chars, index):
-        if c.height <= _ABSURD_BOX * typical and c.x1 - c.x0 <= _ABSURD_BOX * typical:
-            continue
+    for c, i in bad:
         if not pdfium_c.FPDFText_GetCharBox(textpage, i, l, r, b, t):
             continue
         cy = height - (b.value + t.value) / 2

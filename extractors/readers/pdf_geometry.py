@@ -195,7 +195,13 @@ def group_lines(chars: Sequence[Char], settings: PdfSettings) -> list[Line]:
     cur_cy = ordered[0].cy
     cur_h = ordered[0].height
     for c in islice(ordered, 1, None):
-        if abs(c.cy - cur_cy) <= overlap * max(cur_h, c.height, 1.0):
+        h = c.height
+        tallest = cur_h  # max(cur_h, h, 1.0), inlined
+        if h > tallest:
+            tallest = h
+        if 1.0 > tallest:
+            tallest = 1.0
+        if abs(c.cy - cur_cy) <= overlap * tallest:
             cur.append(c)
         else:
             groups.append(cur)

@@ -57,6 +57,8 @@ class RawCell:
 
 def chars_quality(chars: Sequence[Char]) -> float | None:
     """The lowest recogniser score among `chars` (OCR characters carry one), None for exact text."""
+    if not any(map(hasattr, chars, repeat("score"))):  # a text layer's characters: one C-level pass
+        return None
     scores = [s for s in (getattr(c, "score", None) for c in chars) if s is not None]
     return min(scores) if scores else None
 
