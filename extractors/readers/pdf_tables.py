@@ -374,13 +374,18 @@ def find_tables(
         return [], chars
     rest: list[Char] = []
     buckets: list[list[list[Char]]] = [[[] for _ in g.boxes] for g in grids]
+    # per grid: its outline, borders, last square index and this page's cell buckets (looked up once, not per char)
+    frames = [(g.xs[0], g.xs[-1], g.ys[0], g.ys[-1], g.xs, g.ys, len(g.xs) - 2, len(g.ys) - 2, g.cell_of, b)
+              for g, b in zip(grids, buckets)]
     for ch in chars:
         cx, cy = ch.cx, ch.cy
-        for gi, g in enumerate(grids):
-            if g.xs[0] <= cx <= g.xs[-1] and g.ys[0] <= cy <= g.ys[-1]:
-                c = min(max(bisect_right(g.xs, cx) - 1, 0), len(g.xs) - 2)
-                r = min(max(bisect_right(g.ys, cy) - 1, 0), len(g.ys) - 2)
-                buckets[gi][g.cell_of[r][c]].append(ch)
+        for x_lo, x_hi, y_lo, y_hi, xs, ys, last_c, last_r, cell_of, bucket in frames:
+            if x_lo <= cx <= x_hi and y_lo <= cy <= y_hi:
+                c = bisect_right(xs, cx) - 1  # clamped to 0..last_c, as min(max(c, 0), last_c)
+                c = 0 if c < 0 else last_c if c > last_c else c
+                r = bisect_right(ys, cy) - 1
+                r = 0 if r < 0 else last_r if r > last_r else r
+                bucket[cell_of[r][c]].append(ch)
                 break
         else:
             rest.append(ch)
