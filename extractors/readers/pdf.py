@@ -243,8 +243,8 @@ def _chars(textpage: pdfium.PdfTextPage, height: float) -> list[Char]:
     text = bytes(memoryview(buf).cast("B")[: max(got - 1, 0) * 2]).decode("utf-16-le", errors="replace")
     if len(text) != n:  # surrogate pairs or excluded characters: fall back to one call per char
         text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage, i) or 0xFFFE) for i in range(n))
-    hidden = {ch for ch in set(text) if ch.isspace() or ch in _SKIP or not ch.isprintable()}
-    index = [i for i, ch in enumerate(text) if ch not in hidden] if hidden else list(range(n))
+    shown = {ch: not (ch.isspace() or ch in _SKIP or not ch.isprintable()) for ch in set(text)}
+    index = list(itertools.compress(range(n), map(shown.__getitem__, text)))  # a C-level pass over the text
     k = len(index)
     if not k:
         return []
