@@ -35,6 +35,16 @@ Matrix = tuple[float, float, float, float, float, float]
 
 _IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 _MAX_FORM_DEPTH = 4
+# `FPDFPage_GetObject` and `FPDFPageObj_GetType` on plain addresses: enumerating a page's objects (a few
+# hundred, mostly text) then makes no pointer object per object
+_GET_OBJECT = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int)(
+    ctypes.cast(pdfium_c.FPDFPage_GetObject, ctypes.c_void_p).value
+)
+_GET_TYPE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)(ctypes.cast(pdfium_c.FPDFPageObj_GetType, ctypes.c_void_p).value)
+# `FPDFPathSegment_GetPoint` typed to take plain addresses, so `map` can fill one array of a path's points
+_GET_POINT = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)(
+    ctypes.cast(pdfium_c.FPDFPathSegment_GetPoint, ctypes.c_void_p).value
+)
 _WHITE = 235  # a paint whose every channel is at least this light does not show on paper
 
 
@@ -104,11 +114,13 @@ def extract_rules(page: object, height: float, settings: PdfSettings) -> tuple[l
     get_type, form, path, text = pdfium_c.FPDFPageObj_GetType, pdfium_c.FPDF_PAGEOBJ_FORM, pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_TEXT
     # C-level loops over the page's objects (most are text runs, which draw no rule and are dropped here);
     # the stack keeps the page order, last object first, a form's objects right after the form
-    tops = list(map(pdfium_c.FPDFPage_GetObject, repeat(page, n), range(n)))
-    objs = [(obj, _IDENTITY, 0, kind) for obj, kind in zip(tops, map(get_type, tops)) if kind != text]
-    x, y = ctypes.c_float(), ctypes.c_float()
-    px, py = ctypes.byref(x), ctypes.byref(y)
-    get_segment, get_point = pdfium_c.FPDFPath_GetPathSegment, pdfium_c.FPDFPathSegment_GetPoint
+    addresses = list(map(_GET_OBJECT, repeat(ctypes.cast(page, ctypes.c_void_p).value, n), range(n)))
+    objs = [
+        (pdfium_c.FPDFPage_GetObject(page, i), _IDENTITY, 0, kind)  # the typed handle, for the few kept
+        for i, kind in enumerate(map(_GET_TYPE, addresses))
+        if kind != text
+    ]
+    get_segment, count_segments = pdfium_c.FPDFPath_GetPathSegment, pdfium_c.FPDFPath_CountSegments
     seg_type, seg_close = pdfium_c.FPDFPathSegment_GetType, pdfium_c.FPDFPathSegment_GetClose
     moveto, lineto = pdfium_c.FPDF_SEGMENT_MOVETO, pdfium_c.FPDF_SEGMENT_LINETO
     while objs:
@@ -127,11 +139,13 @@ def extract_rules(page: object, height: float, settings: PdfSettings) -> tuple[l
         a, b, c, d, e, f = _compose(_object_matrix(obj), parent)
         subpaths: list[list[tuple[float, float]]] = []
         closed: list[bool] = []
-        for s in range(pdfium_c.FPDFPath_CountSegments(obj)):
-            seg = get_segment(obj, s)
-            get_point(seg, px, py)
-            t = seg_type(seg)
-            xv, yv = x.value, y.value
+        ns = count_segments(obj)
+        segs = list(map(get_segment, repeat(obj, ns), range(ns)))
+        xy = (ctypes.c_float * (2 * ns))()  # every segment's point, filled by one C-level map
+        base = ctypes.addressof(xy)
+        list(map(_GET_POINT, segs, range(base, base + 8 * ns, 8), range(base + 4, base + 8 * ns, 8)))
+        coords = xy[:]
+        for t, shut, xv, yv in zip(map(seg_type, segs), map(seg_close, segs), coords[0::2], coords[1::2]):
             pt = (a * xv + c * yv + e, height - (b * xv + d * yv + f))
             if t == moveto or not subpaths:
                 subpaths.append([pt])
@@ -141,7 +155,7 @@ def extract_rules(page: object, height: float, settings: PdfSettings) -> tuple[l
             else:  # a curve: not a table rule; restart so no straight edge spans it
                 subpaths.append([pt])
                 closed.append(False)
-            if seg_close(seg):
+            if shut:
                 closed[-1] = True
         for pts, is_closed in zip(subpaths, closed):
             _subpath_rules(pts, is_closed, thin_only, settings, horiz, vert)
