@@ -3,7 +3,10 @@
 Why raw lxml instead of python-docx: building python-docx's object model and
 asking every `cell.text` costs 25–60 ms per report; one safe lxml parse plus one
 element walk costs a few milliseconds and lets us resolve `gridSpan`, `vMerge`,
-`gridBefore`/`gridAfter` ourselves.
+`gridBefore`/`gridAfter` ourselves. A table is read by one tag-filtered `iter()` (the
+filter runs in C; each such call has a set-up cost per tag, so one call per table rather
+than two per cell), with a per-cell fallback wherever the markup is not the plain
+table → row → cell nesting Word writes.
 
 Why the zip checks come first: DOCX files come from the internet. The container
 is inspected (entry count, declared sizes, per-entry compression ratio) before
@@ -513,8 +516,12 @@ class _Walker:
         self.tag_trpr, self.tag_tcpr = wp + "trPr", wp + "tcPr"
         self.tag_tblprex, self.tag_gridbefore = wp + "tblPrEx", wp + "gridBefore"
         self.cell_props = {wp + "gridSpan": "span", wp + "vMerge": "v", wp + "hMerge": "h", wp + "cellDel": "del"}
+        self.cell_tags = self.inline_tags + tuple(self.cell_props)  # one filtered pass per cell
+        self.tag_tbl = wp + "tbl"
+        self.table_tags = self.cell_tags + (self.tag_tc, self.tag_tr, self.tag_tbl)  # one pass per table
         self.val = wp + "val"
         self.tag_altchunk = wp + "altChunk"
+        self.tag_outline, self.tag_pstyle, self.tag_numpr = wp + "outlineLvl", wp + "pStyle", wp + "numPr"
 
     # -- text --------------------------------------------------------------
 
@@ -536,48 +543,54 @@ class _Walker:
     def _lines(text: str) -> list[str]:
         return [s for s in (line.strip() for line in text.split("\n")) if s]
 
-    def _number(self, p: etree._Element) -> str:
+    def _marks(self, p: etree._Element) -> tuple[etree._Element | None, ...]:
+        """(outlineLvl, pStyle, numPr): the first of each among the children of p's leading w:pPr."""
+        lvl = ps = num = None
+        if len(p) and p[0].tag == self.ppr:
+            tag_lvl, tag_ps, tag_num = self.tag_outline, self.tag_pstyle, self.tag_numpr
+            for ch in p[0]:  # a handful of children: cheaper than three find() calls
+                tag = ch.tag
+                if tag == tag_ps:
+                    ps = ps if ps is not None else ch
+                elif tag == tag_num:
+                    num = num if num is not None else ch
+                elif tag == tag_lvl:
+                    lvl = lvl if lvl is not None else ch
+        return lvl, ps, num
+
+    def _number(self, p: etree._Element, marks: tuple[etree._Element | None, ...] | None = None) -> str:
         """The automatic list number Word prints before paragraph `p`, advancing its counter."""
         if self.numbering is None or not len(p) or p[0].tag != self.ppr:
             return ""
-        ppr, wp, val = p[0], self.wp, self.val
-        numpr = ppr.find(wp + "numPr")
+        wp, val = self.wp, self.val
+        _, ps, numpr = marks if marks is not None else self._marks(p)
         if numpr is not None:
             nid, ilvl = numpr.find(wp + "numId"), numpr.find(wp + "ilvl")
             num_id = nid.get(val, "") if nid is not None else ""
             level = _int(ilvl.get(val), 0) if ilvl is not None else 0
         else:
-            ps = ppr.find(wp + "pStyle")
             num_id, level = self.styles.numbering.get(ps.get(val, "") if ps is not None else "", ("", 0))
         if not num_id or num_id == "0":
             return ""
         return self.numbering.label(num_id, level)
 
-    def _para_text(self, p: etree._Element) -> str:
-        text = self._number(p) + self._text(p)
+    def _para_text(self, p: etree._Element, marks: tuple[etree._Element | None, ...]) -> str:
+        text = self._number(p, marks) + self._text(p)
         if "\n" in text:
             return "\n".join(self._lines(text))
         return text.strip()
 
-    def _para_style(self, p: etree._Element) -> str | None:
-        if not len(p) or p[0].tag != self.ppr:
-            return None
-        ppr = p[0]
-        wp = self.wp
-        lvl = ppr.find(wp + "outlineLvl")
+    def _para_style(self, marks: tuple[etree._Element | None, ...]) -> str | None:
+        lvl, ps, _ = marks
         if lvl is not None:
             v = lvl.get(self.val) or ""
             if 0 <= _int(v, 9) < 9:
                 return "heading"
-        ps = ppr.find(wp + "pStyle")
         if ps is not None:
             hint = self.styles.hints.get(ps.get(self.val) or "")
             if hint:
                 return hint
         return None
-
-    def _numbered(self, p: etree._Element) -> bool:
-        return bool(len(p)) and p[0].tag == self.ppr and p[0].find(self.wp + "numPr") is not None
 
     def _all_bold(self, p: etree._Element) -> bool:
         """Every run that carries text is bold: how reports without heading styles mark headings."""
@@ -600,12 +613,13 @@ class _Walker:
         for ch in parent:
             rule = rules.get(ch.tag, _IGNORE) if isinstance(ch.tag, str) else _IGNORE
             if rule == _PARA:
-                text = self._para_text(ch)
+                marks = self._marks(ch)
+                text = self._para_text(ch, marks)
                 if text:
-                    style = self._para_style(ch)
+                    style = self._para_style(marks)
                     if style is None and len(text) <= self.settings.bold_heading_max_chars and self._all_bold(ch):
                         style = "heading"
-                    elif style is None and self._numbered(ch):
+                    elif style is None and marks[2] is not None:  # w:numPr: a list item
                         style = "list"
                     self.blocks.append(Paragraph(text, Source(line=len(self.blocks)), style=style))
             elif rule == _TABLE:
@@ -619,9 +633,53 @@ class _Walker:
             elif ch.tag == self.tag_altchunk:
                 self.warnings.append("An embedded altChunk part was not read.")
 
-    def _cell_text(self, tc: etree._Element) -> str:
+    def _cell(self, tc: etree._Element) -> tuple[int, str | None, str | None, bool, list]:  # type: ignore[type-arg]
+        """(gridSpan, vMerge, hMerge, deleted, text pieces) of a cell, from one filtered pass over it.
+
+        The merge marks count only as children of the cell's own (first) w:tcPr, not of a nested
+        table's cells. Paragraph numbers are not taken here: a cell that turns out to continue a
+        merge is never printed, so its paragraphs must not advance a list counter; with numbering,
+        each paragraph is left in `pieces` as its element for `_cell_text` to number.
+        """
+        span, vmerge, hmerge, deleted = 1, None, None, False
+        inline, props, val = self.inline, self.cell_props, self.val
+        number_paras = self.numbering is not None
+        tag_p = self.tag_p
+        pieces: list = []  # type: ignore[type-arg]
+        tcpr: etree._Element | None | bool = False  # False: not looked up yet
+        for el in tc.iter(*self.cell_tags):  # the tag filter runs in C: run and cell formatting skipped
+            tag = el.tag
+            if tag in inline:
+                piece = inline[tag]
+                if piece is None:
+                    pieces.append(el.text or "")
+                else:
+                    pieces.append(piece)
+                    if number_paras and tag == tag_p:
+                        pieces.append(el)
+                continue
+            if tcpr is False:
+                tcpr = next(tc.iterchildren(self.tag_tcpr), None)
+            if el.getparent() is not tcpr:
+                continue
+            prop = props[tag]
+            if prop == "span":
+                span = _int(el.get(val), 1, 1, self.settings.max_grid_span)
+            elif prop == "v":
+                vmerge = el.get(val) or "continue"
+            elif prop == "h":
+                hmerge = el.get(val) or "continue"
+            else:
+                deleted = True
+        return span, vmerge, hmerge, deleted, pieces
+
+    def _cell_text(self, pieces: list) -> str:  # type: ignore[type-arg]
         """A cell's lines: one per paragraph with text, nested tables one line per cell paragraph."""
-        return "\n".join(self._lines(self._text(tc)))
+        if self.numbering is not None:
+            pieces = [p if isinstance(p, str) else self._number(p) for p in pieces]
+        elif len(pieces) == 2 and pieces[0] == "\n" and "\n" not in pieces[1]:
+            return pieces[1].strip()  # the common cell: one paragraph of one run
+        return "\n".join(self._lines("".join(pieces)))
 
     def _rows(self, tbl: etree._Element) -> list[etree._Element]:
         """The rows of a table, looking through content-control and customXml wrappers."""
@@ -652,29 +710,91 @@ class _Walker:
         cells = self._cells(rows[0])
         return cells[0] if len(cells) == 1 else None
 
+    def _gather(self, tbl: etree._Element, grid: list[list[etree._Element]]) -> dict:  # type: ignore[type-arg]
+        """`_cell()` of every cell of `grid` (the table's rows of cells), from one filtered pass over the table.
+
+        The pass yields cell and row starts and every text piece and merge mark in document order;
+        a piece belongs to the cell started last as long as that cell's subtree ends where the next
+        cell or row starts (checked per cell with getnext(), which holds for every cell Word writes).
+        A cell followed by anything else is read by its own pass, and a table whose stream holds
+        cells or rows the grid does not (a nested table, a row inside a cell) by one pass per cell.
+        """
+        out: dict = {}  # type: ignore[type-arg]  # tc -> [span, vmerge, hmerge, deleted, pieces]
+        wanted = set()
+        for cells in grid:
+            wanted.update(cells)
+        inline, props, val = self.inline, self.cell_props, self.val
+        number_paras = self.numbering is not None
+        tag_p, tag_tc, tag_tr, tag_tcpr = self.tag_p, self.tag_tc, self.tag_tr, self.tag_tcpr
+        marks = (tag_tc, tag_tr)
+        n_cells = n_rows = 0
+        cell: list | None = None  # type: ignore[type-arg]  # the slot pieces and marks go to
+        pieces: list = []  # type: ignore[type-arg]
+        tc: etree._Element | None = None
+        tcpr: etree._Element | None | bool = False
+        for el in tbl.iterdescendants(*self.table_tags):
+            tag = el.tag
+            if tag in inline:
+                if cell is not None:
+                    piece = inline[tag]
+                    if piece is None:
+                        pieces.append(el.text or "")
+                    else:
+                        pieces.append(piece)
+                        if number_paras and tag == tag_p:
+                            pieces.append(el)
+                continue
+            if tag == tag_tc:
+                n_cells += 1
+                cell = None
+                if el not in wanted:
+                    continue
+                end: etree._Element | None = el
+                while end is not tbl:  # the first element after the cell's subtree
+                    nxt = end.getnext()  # type: ignore[union-attr]
+                    if nxt is not None:
+                        break
+                    end = end.getparent()  # type: ignore[union-attr]
+                else:
+                    nxt = None
+                if nxt is None or nxt.tag in marks:
+                    pieces = []
+                    cell = out[el] = [1, None, None, False, pieces]
+                    tc, tcpr = el, False
+                else:
+                    out[el] = list(self._cell(el))
+                continue
+            if tag == tag_tr:
+                n_rows += 1
+                cell = None
+                continue
+            if tag == self.tag_tbl:
+                return {c: list(self._cell(c)) for c in wanted}
+            if cell is None:
+                continue
+            if tcpr is False:
+                tcpr = next(tc.iterchildren(tag_tcpr), None)  # type: ignore[union-attr]
+            if el.getparent() is not tcpr:
+                continue
+            prop = props[tag]
+            if prop == "span":
+                cell[0] = _int(el.get(val), 1, 1, self.settings.max_grid_span)
+            elif prop == "v":
+                cell[1] = el.get(val) or "continue"
+            elif prop == "h":
+                cell[2] = el.get(val) or "continue"
+            else:
+                cell[3] = True
+        if n_cells != len(wanted) or n_rows != len(grid):
+            return {c: list(self._cell(c)) for c in wanted}
+        return out
+
     def _grid_before(self, tr: etree._Element) -> int:
         """Empty grid columns a row skips before its first cell (w:trPr or w:tblPrEx)."""
         for holder in tr.iterchildren(self.tag_trpr, self.tag_tblprex):
             for el in holder.iterchildren(self.tag_gridbefore):
                 return _int(el.get(self.val), 0, 0, self.settings.max_grid_span)
         return 0
-
-    def _cell_props(self, tc: etree._Element) -> tuple[int, str | None, str | None, bool]:
-        """(gridSpan, vMerge, hMerge, deleted) of a cell, in one filtered pass over w:tcPr."""
-        span, vmerge, hmerge, deleted = 1, None, None, False
-        for tcpr in tc.iterchildren(self.tag_tcpr):
-            for el in tcpr.iterchildren(*self.cell_props):  # tag filter runs in C: borders, shading skipped
-                prop = self.cell_props[el.tag]
-                if prop == "span":
-                    span = _int(el.get(self.val), 1, 1, self.settings.max_grid_span)
-                elif prop == "v":
-                    vmerge = el.get(self.val) or "continue"
-                elif prop == "h":
-                    hmerge = el.get(self.val) or "continue"
-                else:
-                    deleted = True
-            break
-        return span, vmerge, hmerge, deleted
 
     def _table(self, tbl: etree._Element) -> None:
         """Lay the rows on the grid: gridBefore shifts, gridSpan widens, vMerge continues grow rowspan."""
@@ -694,13 +814,16 @@ class _Walker:
                 if cover.get(k) is rec:
                     del cover[k]
 
-        for tr in self._rows(tbl):
+        trs = self._rows(tbl)
+        grid = [self._cells(tr) for tr in trs]
+        slots = self._gather(tbl, grid)
+        for tr, cells in zip(trs, grid):
             col = self._grid_before(tr)
             positions += col
             row_cells: list[list] = []
             continued: set[int] = set()
-            for tc in self._cells(tr):
-                span, vmerge, hmerge, deleted = self._cell_props(tc)
+            for tc in cells:
+                span, vmerge, hmerge, deleted, pieces = slots[tc]
                 if deleted:
                     continue
                 positions += span
@@ -720,7 +843,7 @@ class _Walker:
                         continued.add(start[2])
                         col += span
                         continue
-                rec = [self._cell_text(tc), r, col, 1, span]
+                rec = [self._cell_text(pieces), r, col, 1, span]
                 row_cells.append(rec)
                 for k in range(col, col + span):  # merges this cell overlaps end here
                     if k in cover:
@@ -735,11 +858,12 @@ class _Walker:
                 close(open_v[c])
             rows_out.append(row_cells)
             r += 1
+        # positional arguments (page, bbox, table, row, col): the same records, built a third cheaper
         rows = tuple(
-            tuple(
-                Cell(text, row, col, rowspan, colspan, Source(table=index, row=row, col=col))
+            tuple([
+                Cell(text, row, col, rowspan, colspan, Source(None, None, index, row, col))
                 for text, row, col, rowspan, colspan in rc
-            )
+            ])
             for rc in rows_out
         )
         self.blocks.append(Table(rows=rows, index=index, source=Source(table=index, line=len(self.blocks))))

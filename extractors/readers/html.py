@@ -9,7 +9,10 @@ punctuation, class/id names such as ``TRS_Editor``, ``zoom`` or
 push it down, and link-heavy text is discounted. The report's own statistics
 tables count as units of their container, and a numeric table left outside the
 winner (a CMS that renders the attachment table in a sibling block) is kept
-too. Everything outside the kept regions is ignored.
+too. Everything outside the kept regions is ignored. One walk of the parsed tree (`_Page`)
+collects everything that choice needs (text and link lengths, votes, table verdicts,
+document order) along with the depth and size limits, so only the kept regions are walked
+again, to emit them.
 
 Inside the regions, block elements and ``<br>`` end a Paragraph; data tables
 become `Table` blocks on the HTML table grid (colspan/rowspan resolved, empty
@@ -129,13 +132,14 @@ _GB_FAMILY = frozenset({"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "gb_2312-8
 def read(data: bytes, options: ReadOptions, settings: HtmlSettings = DEFAULT_SETTINGS) -> Document:
     """Read an HTML page into blocks of the report body; the page <title> becomes the title."""
     text = _decode(data, options, settings)
-    root = parse_html(text, settings)
-    title = _page_title(root)
+    root = _parse(text)
     body = root.find("body")
     if body is None:
         body = root
-    regions, pruned = _select_regions(body, settings)
-    blocks = _emit(regions, pruned, body, settings)
+    page = _Page.survey(root, body, settings)  # also the depth and size limits of parse_html()
+    title = _page_title(root)
+    regions = _select_regions(body, page, settings)
+    blocks = _emit(regions, page, body, settings)
     if not any((b.text.strip() if isinstance(b, Paragraph) else b.rows) for b in blocks):
         raise UnreadableDocumentError("The HTML page holds no readable text.")
     return Document(blocks=tuple(blocks), format="html", title=title)
@@ -178,6 +182,28 @@ def _decode(data: bytes, options: ReadOptions, settings: HtmlSettings) -> str:
 
 def parse_html(text: str, settings: HtmlSettings = DEFAULT_SETTINGS) -> etree._Element:
     """Parse with a fresh, network-less parser; refuse trees past the depth/size limits."""
+    root = _parse(text)
+    depth = max_depth = count = 0
+    for event, _ in etree.iterwalk(root, events=("start", "end")):
+        if event == "start":
+            depth += 1
+            count += 1
+            max_depth = max(max_depth, depth)
+        else:
+            depth -= 1
+    _check_size(max_depth, count, settings)
+    return root
+
+
+def _check_size(max_depth: int, count: int, settings: HtmlSettings) -> None:
+    if max_depth > settings.max_depth:
+        raise ResourceLimitError("The HTML page is nested too deeply.", depth=max_depth)
+    if count > settings.max_elements:
+        raise ResourceLimitError("The HTML page has too many elements.", elements=count)
+
+
+def _parse(text: str) -> etree._Element:
+    """The parse of parse_html() without its walk of the tree (read() measures depth and size in its own)."""
     # etree.HTMLParser is lxml.html.HTMLParser without the HtmlElement class lookup
     # (same libxml2 parser and options, a third faster for our walk); no DTD is
     # loaded, so only the HTML built-in entities exist.
@@ -193,18 +219,6 @@ def parse_html(text: str, settings: HtmlSettings = DEFAULT_SETTINGS) -> etree._E
     for err in parser.error_log:
         if err.type_name == "ERR_RESOURCE_LIMIT" or "huge" in err.message.lower():
             raise ResourceLimitError("The HTML page is nested too deeply or holds a huge text node.")
-    depth = max_depth = count = 0
-    for event, _ in etree.iterwalk(root, events=("start", "end")):
-        if event == "start":
-            depth += 1
-            count += 1
-            max_depth = max(max_depth, depth)
-        else:
-            depth -= 1
-    if max_depth > settings.max_depth:
-        raise ResourceLimitError("The HTML page is nested too deeply.", depth=max_depth)
-    if count > settings.max_elements:
-        raise ResourceLimitError("The HTML page has too many elements.", elements=count)
     return root
 
 
@@ -223,6 +237,12 @@ def _page_title(root: etree._Element) -> str | None:
 
 def clean_inline(s: str) -> str:
     """Collapse HTML whitespace; a source line break between CJK characters is no space."""
+    if (s.isprintable() or ("\u3000" in s and s.replace("\u3000", "").isprintable())) and "  " not in s:
+        # nothing to remove or collapse: invisible characters (Cf), tabs and line breaks (Cc) and
+        # no-break spaces (Zs) are all unprintable, single spaces and U+3000 stay; most cells are like this
+        return s.strip()
+    if s.isspace():
+        return ""  # what is left after collapsing is whitespace, which strip() removes
     s = _INVISIBLE.sub("", s)
     if "\n" in s:
         s = _CJK_BREAK.sub("", s)
@@ -236,7 +256,8 @@ def _tag(el: etree._Element) -> str:
 
 
 def _text(el: etree._Element) -> str:
-    return "".join(el.itertext())
+    """All text under `el` ("".join(el.itertext()), serialised in C at half the cost)."""
+    return etree.tostring(el, method="text", encoding=str, with_tail=False)
 
 
 def _hint(el: etree._Element) -> str:
@@ -259,36 +280,158 @@ def _has_block_child(el: etree._Element) -> bool:
     return any(_tag(c) in _BLOCK_TAGS for c in el)
 
 
-@dataclass(slots=True)
-class _Stats:
-    """Per-element text length and link-text length, computed once bottom-up.
+# tags _is_chrome() never asks the text statistics of; the survey keeps none for them unless voted for
+_NEVER_CHROME_TAGS = frozenset({"p", "td", "th", "li", "span", "font", "strong", "b"})
 
-    Script/style text is not text; surrounding whitespace does not count. One pass
-    keeps body detection linear in the page size however deep the markup is.
+
+@dataclass(slots=True)
+class _Page:
+    """What one walk of the parsed page learns, so no later step walks the tree again.
+
+    Per element of the body that a later step asks about (voted-for containers, tables, elements
+    that could be chrome): its text length and link-text length (script/style text is not text,
+    surrounding whitespace does not count), and for voted-for containers, tables and <h1>s the
+    document-order numbers of the subtree (`span`: first, last), which answer "is it inside" and
+    "which comes first" without another walk. Also the readability votes (each unit scores its
+    parent fully and its grandparent by half), the layout verdict of every table met, the <h1>s
+    of the body in document order, and the page's element count and nesting depth (the limits
+    of parse_html()). One pass keeps body detection linear in the page size however deep the
+    markup is.
     """
 
     chars: dict[etree._Element, int] = field(default_factory=dict)
     links: dict[etree._Element, int] = field(default_factory=dict)
+    span: dict[etree._Element, tuple[int, int]] = field(default_factory=dict)
+    scores: dict[etree._Element, float] = field(default_factory=dict)
+    layout: dict[etree._Element, bool] = field(default_factory=dict)
+    h1: list[etree._Element] = field(default_factory=list)
 
     @classmethod
-    def of(cls, root: etree._Element) -> _Stats:
-        st = cls()
-        chars, links = st.chars, st.links
-        for el in reversed(list(root.iter())):
-            tag = el.tag
-            if not isinstance(tag, str) or tag in _DROP_TAGS:
-                chars[el] = links[el] = 0
-                continue
-            n = len(el.text.strip()) if el.text else 0
-            k = 0
+    def survey(cls, root: etree._Element, body: etree._Element, settings: HtmlSettings) -> _Page:
+        """Walk the page once; refuse it past the depth/size limits (as parse_html() does)."""
+        pg = cls()
+        chars, links, span, scores, h1 = pg.chars, pg.links, pg.span, pg.scores, pg.h1
+        min_chars = settings.min_unit_chars
+        drop, units, leaf_units, blocks = _DROP_TAGS, _UNIT_TAGS, _LEAF_UNIT_TAGS, _BLOCK_TAGS
+        self_scoring, punct, unasked = _SELF_SCORING_TAGS, _PUNCT, _NEVER_CHROME_TAGS
+        row_tags = ("tr", "tbody", "thead", "tfoot")
+        layout = pg.layout_of
+        n = 0  # elements met: the document-order number of the current one
+        deepest = 0
+        linked = 0  # link text met so far: an element's link text is how much its subtree adds
+
+        def outside(el: etree._Element, depth: int) -> None:
+            """Outside the body only the size limits count."""
+            nonlocal n, deepest
+            n += 1
+            first = n
+            if depth > deepest:
+                deepest = depth
             for c in el:
-                n += chars[c]
-                k += links[c]
-                if c.tail:
-                    n += len(c.tail.strip())
-            chars[el] = n
-            links[el] = n if tag == "a" else k
-        return st
+                if c is body:
+                    inside(c, depth + 1, False)
+                else:
+                    outside(c, depth + 1)
+            span[el] = (first, n)
+
+        def plain(el: etree._Element, depth: int) -> int:
+            """Text length of `el`, which casts no vote (inside a unit or a dropped subtree)."""
+            nonlocal n, deepest, linked
+            n += 1
+            first = n
+            if depth > deepest:
+                deepest = depth
+            tag = el.tag
+            if tag == "h1":
+                h1.append(el)  # in document order
+            before = linked
+            text = el.text
+            size = len(text.strip()) if text else 0
+            for c in el:
+                size += plain(c, depth + 1)
+                tail = c.tail
+                if tail:
+                    size += len(tail.strip())
+            if tag in drop or not isinstance(tag, str):
+                linked = before
+                size = 0
+            elif tag == "a":
+                linked = before + size
+            if tag not in unasked:
+                chars[el] = size
+                links[el] = linked - before
+                if tag == "table" or tag == "h1":
+                    span[el] = (first, n)
+            return size
+
+        def inside(el: etree._Element, depth: int, votes: bool) -> int:
+            """`plain()` for an element that may be a unit (`votes`) or whose children may be."""
+            nonlocal n, deepest, linked
+            tag = el.tag
+            if not isinstance(tag, str) or tag in drop:
+                return plain(el, depth)
+            if votes:
+                if tag == "table":
+                    unit = not layout(el)
+                else:
+                    unit = tag in units or (tag in leaf_units and not any(c.tag in blocks for c in el))
+                if unit:
+                    first = n + 1
+                    before = linked
+                    size = plain(el, depth)
+                    if size < min_chars:
+                        return size
+                    s = 1.0 + min(len(punct.findall(_text(el))), 30) + min(size / 100.0, 3.0)
+                    if tag == "table":
+                        s += 3.0
+                    if tag in self_scoring:
+                        # a text-only box (paragraphs as <br>-separated lines) can itself be the body
+                        scores[el] = scores.get(el, 0.0) + s
+                        chars[el], links[el], span[el] = size, linked - before, (first, n)
+                    parent = el.getparent()
+                    if parent is not None:
+                        if _tag(parent) in row_tags:
+                            parent = next(parent.iterancestors("table"), parent)
+                        scores[parent] = scores.get(parent, 0.0) + s
+                        grand = parent.getparent()
+                        if grand is not None:
+                            scores[grand] = scores.get(grand, 0.0) + s / 2.0
+                    return size
+            n += 1
+            first = n
+            if depth > deepest:
+                deepest = depth
+            if tag == "h1":
+                h1.append(el)
+            before = linked
+            text = el.text
+            size = len(text.strip()) if text else 0
+            for c in el:
+                size += inside(c, depth + 1, True)
+                tail = c.tail
+                if tail:
+                    size += len(tail.strip())
+            if tag == "a":
+                linked = before + size
+            # every voting container is kept: its votes come from below, so only now is it known
+            chars[el] = size
+            links[el] = linked - before
+            span[el] = (first, n)
+            return size
+
+        if body is root:
+            inside(root, 1, False)
+        else:
+            outside(root, 1)
+        _check_size(deepest, n, settings)
+        return pg
+
+    def layout_of(self, table: etree._Element) -> bool:
+        """`_is_layout_table`, decided once per table."""
+        v = self.layout.get(table)
+        if v is None:
+            v = self.layout[table] = _is_layout_table(table)
+        return v
 
     def text_len(self, el: etree._Element) -> int:
         return self.chars.get(el, 0)
@@ -296,6 +439,11 @@ class _Stats:
     def link_density(self, el: etree._Element) -> float:
         total = self.chars.get(el, 0)
         return min(1.0, self.links.get(el, 0) / total) if total else 0.0
+
+    def within(self, el: etree._Element, spans: list[tuple[int, int]]) -> bool:
+        """Whether `el` is one of, or inside one of, the subtrees of `spans`."""
+        first = self.span[el][0]
+        return any(a <= first <= b for a, b in spans)
 
 
 def _table_rows(table: etree._Element) -> list[etree._Element]:
@@ -352,27 +500,27 @@ def _is_stat_table(table: etree._Element, settings: HtmlSettings) -> bool:
 # --------------------------------------------------------------------------- body detection
 
 
-def _select_regions(
-    body: etree._Element, settings: HtmlSettings
-) -> tuple[list[etree._Element], set[etree._Element]]:
-    """The elements whose content is the report, in document order, and chrome to skip inside them."""
-    stats = _Stats.of(body)
-    scores: dict[etree._Element, float] = {}
-    _vote(body, scores, stats, settings)
+def _select_regions(body: etree._Element, page: _Page, settings: HtmlSettings) -> list[etree._Element]:
+    """The elements whose content is the report, in document order."""
+    scores, span = page.scores, page.span
     best: etree._Element | None = None
     best_score = float("-inf")
     for el, s in scores.items():
-        final = (s + _class_weight(el, settings) + _TAG_BONUS.get(_tag(el), 0.0)) * (1.0 - stats.link_density(el))
+        final = (s + _class_weight(el, settings) + _TAG_BONUS.get(_tag(el), 0.0)) * (1.0 - page.link_density(el))
         scores[el] = final
         if final > best_score:
             best, best_score = el, final
     if best is None:
         best = body
     else:
-        # prefer the innermost container that carries nearly all of the winner's score
-        for el in best.iterdescendants():
-            if scores.get(el, float("-inf")) >= settings.descend_ratio * best_score > 0:
-                best = el
+        # prefer the innermost container that carries nearly all of the winner's score: the last
+        # one in document order among the winner's descendants
+        floor = settings.descend_ratio * best_score
+        if floor > 0:
+            first, last = span[best]
+            inner = [el for el, s in scores.items() if s >= floor and first < span[el][0] <= last]
+            if inner:
+                best = max(inner, key=lambda el: span[el][0])
     regions = [best]
     parent = best.getparent()
     if parent is not None and best is not body:
@@ -383,60 +531,18 @@ def _select_regions(
             if scores.get(sib, float("-inf")) >= threshold and _class_weight(sib, settings) >= 0:
                 regions.append(sib)
     # statistics tables outside the chosen regions (rendered in a sibling block by some CMSs)
-    inside = set()
-    for r in regions:
-        inside.update(r.iter())
+    inside = [span[r] for r in regions]
     for table in body.iter("table"):
-        if table in inside or _is_layout_table(table) or not _is_stat_table(table, settings):
+        if page.within(table, inside) or page.layout_of(table) or not _is_stat_table(table, settings):
             continue
-        if _in_chrome(table, body, settings) or stats.link_density(table) > settings.max_link_density:
+        if _in_chrome(table, body, settings) or page.link_density(table) > settings.max_link_density:
             continue
-        if any(a in inside for a in table.iterancestors("table")):
+        if any(page.within(a, inside) for a in table.iterancestors("table")):
             continue
         regions.append(table)
-        inside.update(table.iter())
-    order = {el: i for i, el in enumerate(body.iter())}
-    regions.sort(key=lambda e: order.get(e, 0))
-    regions = [r for r in regions if not any(a in regions for a in r.iterancestors())]
-    pruned = {el for r in regions for el in r.iter() if el is not r and _is_chrome(el, stats, settings)}
-    return regions, pruned
-
-
-def _vote(el: etree._Element, scores: dict[etree._Element, float], stats: _Stats, settings: HtmlSettings) -> None:
-    """Recursive readability vote: each unit scores its parent fully and its grandparent by half."""
-    for child in el:
-        tag = _tag(child)
-        if not tag or tag in _DROP_TAGS:
-            continue
-        unit = False
-        if tag == "table":
-            if not _is_layout_table(child):
-                unit = True
-            else:
-                _vote(child, scores, stats, settings)
-                continue
-        elif tag in _UNIT_TAGS or (tag in _LEAF_UNIT_TAGS and not _has_block_child(child)):
-            unit = True
-        if not unit:
-            _vote(child, scores, stats, settings)
-            continue
-        n = stats.text_len(child)
-        if n < settings.min_unit_chars:
-            continue
-        s = 1.0 + min(len(_PUNCT.findall(_text(child))), 30) + min(n / 100.0, 3.0)
-        if tag == "table":
-            s += 3.0
-        if tag in _SELF_SCORING_TAGS:
-            # a text-only box (paragraphs as <br>-separated lines) can itself be the body
-            scores[child] = scores.get(child, 0.0) + s
-        parent = child.getparent()
-        if parent is not None:
-            if _tag(parent) in ("tr", "tbody", "thead", "tfoot"):
-                parent = next(parent.iterancestors("table"), parent)
-            scores[parent] = scores.get(parent, 0.0) + s
-            grand = parent.getparent()
-            if grand is not None:
-                scores[grand] = scores.get(grand, 0.0) + s / 2.0
+        inside.append(span[table])
+    regions.sort(key=lambda e: span[e][0])
+    return [r for r in regions if not any(a in regions for a in r.iterancestors())]
 
 
 def _in_chrome(el: etree._Element, stop: etree._Element, settings: HtmlSettings) -> bool:
@@ -448,7 +554,7 @@ def _in_chrome(el: etree._Element, stop: etree._Element, settings: HtmlSettings)
     return False
 
 
-def _is_chrome(el: etree._Element, stats: _Stats, settings: HtmlSettings) -> bool:
+def _is_chrome(el: etree._Element, stats: _Page, settings: HtmlSettings) -> bool:
     """Share bars, print tools, page metadata and nav lists that sit inside the body container."""
     tag = _tag(el)
     if tag in _CHROME_TAGS:
@@ -491,26 +597,23 @@ class _Flow:
             style = self.style
             if style is None and len(text) <= 40 and _HEADING_TEXT.match(text) and not text.endswith("。"):
                 style = "heading"
-            self.blocks.append(Paragraph(text, Source(line=self.line), style))
+            self.blocks.append(Paragraph(text, Source(None, None, None, None, None, self.line), style))
         self.parts.clear()
         self.line = None
         self.style = None
 
 
-def _emit(
-    regions: Iterable[etree._Element], pruned: set[etree._Element], body: etree._Element, settings: HtmlSettings
-) -> list[Block]:
+def _emit(regions: list[etree._Element], page: _Page, body: etree._Element, settings: HtmlSettings) -> list[Block]:
     flow = _Flow(settings)
-    regions = list(regions)
-    title = _outside_title(regions, body, settings)
+    title = _outside_title(regions, page, body, settings)
     for region in regions:
         flow.flush()
-        if _tag(region) == "table" and not _is_layout_table(region):
+        if _tag(region) == "table" and not page.layout_of(region):
             _emit_table(region, flow)
         else:
             flow.add(region.text, region)
             for child in region:
-                _walk(child, flow, pruned)
+                _walk(child, region, flow, page)
         flow.flush()
     blocks = flow.blocks
     if title is not None:
@@ -520,12 +623,13 @@ def _emit(
     return blocks
 
 
-def _walk(el: etree._Element, flow: _Flow, pruned: set[etree._Element]) -> None:
+def _walk(el: etree._Element, parent: etree._Element, flow: _Flow, page: _Page) -> None:
+    """Emit `el` (a descendant of a region) and its tail; chrome inside the region is skipped."""
     tag = _tag(el)
-    if tag and tag not in _DROP_TAGS and el not in pruned:
+    if tag and tag not in _DROP_TAGS and not _is_chrome(el, page, flow.settings):
         if tag == "br":
             flow.flush()
-        elif tag == "table" and not _is_layout_table(el):
+        elif tag == "table" and not page.layout_of(el):
             flow.flush()
             _emit_table(el, flow)
         elif tag in _BLOCK_TAGS:
@@ -533,26 +637,28 @@ def _walk(el: etree._Element, flow: _Flow, pruned: set[etree._Element]) -> None:
             flow.style = _HEADING_STYLE.get(tag)
             flow.add(el.text, el)
             for child in el:
-                _walk(child, flow, pruned)
+                _walk(child, el, flow, page)
             flow.flush()
         else:
             flow.add(el.text, el)
             for child in el:
-                _walk(child, flow, pruned)
-    flow.add(el.tail, el.getparent() if el.getparent() is not None else el)
+                _walk(child, el, flow, page)
+    flow.add(el.tail, parent)
 
 
-def _outside_title(regions: list[etree._Element], body: etree._Element, settings: HtmlSettings) -> Paragraph | None:
+def _outside_title(
+    regions: list[etree._Element], page: _Page, body: etree._Element, settings: HtmlSettings
+) -> Paragraph | None:
     """The last <h1> before the body: portals print the article title above the content box."""
     if not regions:
         return None
     first = regions[0]
+    start = page.span[first][0]
     last: etree._Element | None = None
-    for el in body.iter():
-        if el is first:
-            break
-        if _tag(el) == "h1" and not _in_chrome(el, body, settings):
+    for el in reversed([h for h in page.h1 if page.span[h][0] < start]):
+        if not _in_chrome(el, body, settings):
             last = el
+            break
     if last is None or any(a is first for a in last.iterancestors()):
         return None
     text = clean_inline(_text(last))
@@ -581,30 +687,50 @@ def table_from_element(
     """Lay a <table> on its grid (HTML table model): spans resolved, empty cells kept."""
     rows = _table_rows(table)
     n = len(rows)
+    max_colspan, max_cols, max_positions = settings.max_colspan, settings.max_table_cols, settings.max_table_positions
     busy: list[int] = []  # per column: first row index no longer covered by a rowspan
     positions = 0
     out: list[tuple[Cell, ...]] = []
+    nb = 0  # len(busy)
     for r, tr in enumerate(rows):
         cells: list[Cell] = []
         c = 0
         for td in _row_cells(tr):
-            while c < len(busy) and busy[c] > r:
+            while c < nb and busy[c] > r:
                 c += 1
-            cs = min(max(_int_attr(td, "colspan", 1), 1), settings.max_colspan)
-            rs = _int_attr(td, "rowspan", 1)
-            rs = n - r if rs == 0 else min(max(rs, 1), n - r)
-            if c + cs > settings.max_table_cols:
-                raise ResourceLimitError("An HTML table is wider than the limit.", cols=c + cs)
+            names = td.keys()  # attribute names: most cells have no span
+            cs = 1 if "colspan" not in names else min(max(_int_attr(td, "colspan", 1), 1), max_colspan)
+            if "rowspan" not in names:
+                rs = 1  # r < n, so the clamp to n - r keeps it
+            else:
+                rs = _int_attr(td, "rowspan", 1)
+                rs = n - r if rs == 0 else min(max(rs, 1), n - r)
+            end = c + cs
+            if end > max_cols:
+                raise ResourceLimitError("An HTML table is wider than the limit.", cols=end)
             positions += cs
-            if positions > settings.max_table_positions:
+            if positions > max_positions:
                 raise ResourceLimitError("An HTML table has more cells than the limit.")
-            if len(busy) < c + cs:
-                busy.extend([0] * (c + cs - len(busy)))
-            for k in range(c, c + cs):
-                busy[k] = max(busy[k], r + rs)
-            line = (td.sourceline - 1 + line_offset) if td.sourceline else None
-            cells.append(Cell(cell_text(td), r, c, rs, cs, Source(table=index, row=r, col=c, line=line)))
-            c += cs
+            if nb < end:
+                busy.extend([0] * (end - nb))
+                nb = end
+            free = r + rs
+            if cs == 1:
+                if busy[c] < free:
+                    busy[c] = free
+            else:
+                for k in range(c, end):
+                    if busy[k] < free:
+                        busy[k] = free
+            if len(td):
+                text = cell_text(td)
+            else:
+                text = td.text
+                text = clean_inline(text) if text else ""
+            sl = td.sourceline
+            # positional Source (page, bbox, table, row, col, line): the same record, cheaper to build
+            cells.append(Cell(text, r, c, rs, cs, Source(None, None, index, r, c, (sl - 1 + line_offset) if sl else None)))
+            c = end
         out.append(tuple(cells))
     if not any(out):
         return None
@@ -625,8 +751,9 @@ def _int_attr(el: etree._Element, name: str, default: int) -> int:
 
 def cell_text(td: etree._Element) -> str:
     """Cell text with its own line breaks (<br>, blocks) as "\\n"; empty lines dropped."""
-    if len(td) == 0:
-        return clean_inline(td.text or "")
+    if not len(td):
+        text = td.text
+        return clean_inline(text) if text else ""
     lines: list[str] = []
     parts: list[str] = []
 

@@ -291,6 +291,47 @@ def test_table_grid_rules() -> None:
     assert table.n_cols == 3 and table.index == 0 and table.source.table == 0
 
 
+def test_text_outside_cells_and_marks_between_cells() -> None:
+    """The one-pass table read gives each cell its own text only: bookmarks between cells, a stray
+    paragraph in a row (not inside any cell) and after the last row are not cell text; a cell
+    whose tcPr comes after its paragraphs still spans; a bullet in a merged-away cell does not
+    advance the list counter."""
+    mark = '<w:bookmarkStart w:id="0" w:name="b"/><w:bookmarkEnd w:id="0"/>'
+    rows = [
+        _tc(_p("a")) + mark + _tc(_p("b")) + _p("stray-in-row") + _tc(_p("c")),
+        f"<w:tc>{_p('late')}<w:tcPr><w:gridSpan w:val=\"2\"/></w:tcPr></w:tc>" + _tc(_p("d")) + mark,
+    ]
+    body = "<w:tbl>" + "".join(f"<w:tr>{r}</w:tr>" for r in rows) + _p("stray-in-table") + "</w:tbl>"
+    (table,) = read(_docx(body), OPTIONS).tables
+    got = [[(c.text, c.col, c.colspan) for c in r] for r in table.rows]
+    assert got == [[("a", 0, 1), ("b", 1, 1), ("c", 2, 1)], [("late", 0, 2), ("d", 2, 1)]]
+
+
+def test_table_pass_agrees_with_a_pass_per_cell(corpus: Path) -> None:
+    """Every corpus table read by the one-pass stream gives what reading each cell alone gives."""
+    from lxml import etree
+
+    from extractors.readers import docx as reader
+
+    paths = sorted([*corpus.glob("docx/*.docx"), *corpus.glob("variants/*.docx"), *corpus.glob("templates/*.docx")])
+    checked = 0
+    for path in paths:
+        with zipfile.ZipFile(path) as z:
+            root = etree.fromstring(z.read("word/document.xml"))
+        walker = reader._Walker(W, reader._Styles({}, {}), None, reader.SETTINGS)
+        per_cell = walker._cell
+        fallbacks: list[object] = []
+        walker._cell = lambda tc: fallbacks.append(tc) or per_cell(tc)  # type: ignore[method-assign]
+        for tbl in root.iter(f"{{{W}}}tbl"):
+            grid = [walker._cells(tr) for tr in walker._rows(tbl)]
+            streamed = walker._gather(tbl, grid)
+            alone = {tc: list(per_cell(tc)) for cells in grid for tc in cells}
+            assert streamed == alone, path.name
+            checked += len(alone)
+        assert not fallbacks, path.name  # the stream, not the per-cell fallback, read every corpus cell
+    assert checked > 2000
+
+
 def test_single_cell_frame_table_is_unwrapped() -> None:
     inner = "<w:tbl><w:tr>" + _tc(_p("k")) + _tc(_p("9")) + "</w:tr></w:tbl>"
     body = "<w:tbl><w:tr>" + _tc(_p("一、总体情况") + inner) + "</w:tr></w:tbl>" + _p("after")

@@ -274,6 +274,34 @@ def test_deep_nesting_is_refused() -> None:
         html.read(b"<html><body>" + b"<div>" * 100_000 + b"x" + b"</div>" * 100_000, OPTS)
 
 
+@pytest.mark.parametrize("depth", [248, 249, 250, 251, 252, 253])
+def test_read_refuses_what_parse_html_refuses(depth: int) -> None:
+    """read() measures depth and size in its own walk; it draws the line where parse_html() does."""
+    page = "<html><body><p>" + "正文内容，" * 4 + "</p>" + "<div>" * depth + "深处" + "</div>" * depth + "</body></html>"
+    try:
+        html.parse_html(page)
+    except ResourceLimitError as e:
+        with pytest.raises(ResourceLimitError) as got:
+            html.read(page.encode("utf-8"), OPTS)
+        assert got.value.detail == e.detail and got.value.extra == e.extra
+        assert depth + 2 > html.DEFAULT_SETTINGS.max_depth  # html > body > divs
+    else:
+        assert "深处" in html.read(page.encode("utf-8"), OPTS).text()
+        assert depth + 2 <= html.DEFAULT_SETTINGS.max_depth
+
+
+def test_outside_title_is_the_last_h1_before_the_body_outside_chrome() -> None:
+    body = "".join(f"<p>本机关依法公开政府信息，第{i}项工作已完成。</p>" for i in range(8))
+    page = (
+        "<html><body><h1>某某市人民政府办公室年度报告</h1>"
+        '<div class="nav"><h1>网站导航栏目标题文字</h1></div>'
+        f'<div class="article-content">{body}<h1>正文里的一级标题文字</h1></div></body></html>'
+    )
+    doc = html.read(page.encode("utf-8"), OPTS)
+    assert doc.paragraphs[0].text == "某某市人民政府办公室年度报告" and doc.paragraphs[0].style == "title"
+    assert "网站导航栏目标题文字" not in doc.text()
+
+
 def test_text_limit() -> None:
     data = PAGES[0].read_bytes()
     with pytest.raises(ResourceLimitError):
