@@ -65,6 +65,10 @@ def read(data: bytes, options: ReadOptions, settings: PdfSettings = DEFAULT_SETT
             n_chars, n_cells = 0, 0
             by_size = max(options.chars_floor, int(options.max_chars_per_byte * len(data)))
             for i in range(n_pages):
+                if i and i % settings.pages_per_open == 0:  # pdfium frees a document's parsed pages only on close
+                    reopened = _open(data, options)
+                    pdf.close()
+                    pdf = reopened
                 page, count, has_image = _read_page(pdf, i, settings)
                 if count < settings.min_chars_per_page and has_image:
                     scanned.append(i)
@@ -183,7 +187,6 @@ def _read_page(pdf: pdfium.PdfDocument, index: int, settings: PdfSettings) -> tu
     """
     page = pdf[index]
     try:
-        has_image = _has_image(page)
         left, bottom, right, top = page.get_cropbox()
         height = top
         textpage = page.get_textpage()
@@ -191,6 +194,8 @@ def _read_page(pdf: pdfium.PdfDocument, index: int, settings: PdfSettings) -> tu
             chars = _chars(textpage, height)
         finally:
             textpage.close()
+        # only a page with (almost) no text can be a scan: the others skip the image search
+        has_image = len(chars) < settings.min_chars_per_page and _has_image(page)
         horiz, vert = extract_rules(page, height, settings)
     finally:
         page.close()
@@ -200,6 +205,8 @@ def _read_page(pdf: pdfium.PdfDocument, index: int, settings: PdfSettings) -> tu
     if settings.unruled_tables:
         unruled, lines = find_unruled_tables(lines, index + 1, settings)
         tables.extend(unruled)
+    for ln in lines:  # the page's characters are done with (a text layer has no quality to keep): only text and boxes stay
+        ln.chars = []
     return PageContent(number=index + 1, height=height - bottom, lines=lines, tables=tables), len(chars), has_image
 
 
@@ -228,7 +235,12 @@ def _has_image(page: pdfium.PdfPage) -> bool:
 
 
 def _chars(textpage: pdfium.PdfTextPage, height: float) -> list[Char]:
-    """Every visible character with its loose (font-height) box, top-down coordinates."""
+    """Every visible character with its loose (font-height) box, top-down coordinates.
+
+    The page's text comes in one call; the boxes of its visible characters are
+    fetched by a C-level `map` straight into one array of rectangles (no Python
+    frame per character), then read back as one list of floats.
+    """
     textpage = textpage.raw  # the bare handle: skips a Python-level conversion on every call
     n = pdfium_c.FPDFText_CountChars(textpage)
     if n <= 0:
@@ -238,19 +250,33 @@ def _chars(textpage: pdfium.PdfTextPage, height: float) -> list[Char]:
     text = bytes(memoryview(buf).cast("B")[: max(got - 1, 0) * 2]).decode("utf-16-le", errors="replace")
     if len(text) != n:  # surrogate pairs or excluded characters: fall back to one call per char
         text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage, i) or 0xFFFE) for i in range(n))
-    rect = pdfium_c.FS_RECTF()
-    box = pdfium_c.FPDFText_GetLooseCharBox
-    out: list[Char] = []
-    index: list[int] = []
-    for i, ch in enumerate(text):
-        if ch.isspace() or ch in _SKIP or not ch.isprintable():
-            continue
-        if not box(textpage, i, rect):
-            continue
-        out.append(Char(ch, rect.left, height - rect.top, rect.right, height - rect.bottom))
-        index.append(i)
-    _repair_loose_boxes(textpage, out, index, height)
+    shown = {ch: not (ch.isspace() or ch in _SKIP or not ch.isprintable()) for ch in set(text)}
+    index = list(itertools.compress(range(n), map(shown.__getitem__, text)))  # a C-level pass over the text
+    k = len(index)
+    if not k:
+        return []
+    rects = (pdfium_c.FS_RECTF * k)()
+    base = ctypes.addressof(rects)
+    handle = ctypes.cast(textpage, ctypes.c_void_p).value
+    ok = list(map(_LOOSE_BOX, itertools.repeat(handle, k), index, range(base, base + k * _RECT_SIZE, _RECT_SIZE)))
+    lrtb = memoryview(rects).cast("B").cast("f").tolist()  # left, top, right, bottom per character
+    lefts, tops, rights, bottoms = lrtb[0::4], lrtb[1::4], lrtb[2::4], lrtb[3::4]
+    out = [
+        Char(text[i], x0, height - t, x1, height - b)
+        for i, x0, t, x1, b, good in zip(index, lefts, tops, rights, bottoms, ok)
+        if good
+    ]
+    kept = index if len(out) == k else [i for i, good in zip(index, ok) if good]
+    _repair_loose_boxes(textpage, out, kept, height)
     return out
+
+
+_RECT_SIZE = ctypes.sizeof(pdfium_c.FS_RECTF)
+# `FPDFText_GetLooseCharBox` typed to take plain integers (handle, index, rectangle address): pypdfium2's
+# binding wants a pointer object per call, this prototype lets `map` fill one preallocated array
+_LOOSE_BOX = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)(
+    ctypes.cast(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_void_p).value
+)
 
 
 def _repair_loose_boxes(textpage: object, chars: list[Char], index: list[int], height: float) -> None:
@@ -261,12 +287,14 @@ def _repair_loose_boxes(textpage: object, chars: list[Char], index: list[int], h
     """
     if not chars:
         return
-    hs = sorted(c.height for c in chars)
+    hs = sorted([c.height for c in chars])
     typical = max(hs[len(hs) // 2], 1.0)
+    limit = _ABSURD_BOX * typical
+    bad = [(c, i) for c, i in zip(chars, index) if not (c.height <= limit and c.x1 - c.x0 <= limit)]
+    if not bad:
+        return
     l, r, b, t = (ctypes.c_double() for _ in range(4))
-    for c, i in zip(chars, index):
-        if c.height <= _ABSURD_BOX * typical and c.x1 - c.x0 <= _ABSURD_BOX * typical:
-            continue
+    for c, i in bad:
         if not pdfium_c.FPDFText_GetCharBox(textpage, i, l, r, b, t):
             continue
         cy = height - (b.value + t.value) / 2

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
+from operator import attrgetter
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,9 @@ class PdfSettings:
     title_size_ratio: float = 1.25  # a first-page line this much larger than body text is the title
     page_margin_ratio: float = 0.1  # top/bottom share of the page where bare page numbers live
     min_chars_per_page: float = 5.0  # fewer real characters per page means a scanned document
+    # memory: pdfium keeps every page's parsed objects until its document is closed (~0.13 MiB a page);
+    # the reader reopens the document after this many pages, so a long PDF costs what this many do
+    pages_per_open: int = 32
 
 
 class Char:
@@ -56,7 +61,10 @@ class Char:
 
     def __init__(self, text: str, x0: float, top: float, x1: float, bottom: float) -> None:
         self.text = text
-        self.set_box(x0, top, x1, bottom)
+        self.x0, self.top, self.x1, self.bottom = x0, top, x1, bottom  # as `set_box`, inlined: one frame a char
+        self.cx = (x0 + x1) / 2
+        self.cy = (top + bottom) / 2
+        self.height = bottom - top
 
     def set_box(self, x0: float, top: float, x1: float, bottom: float) -> None:
         self.x0, self.top, self.x1, self.bottom = x0, top, x1, bottom
@@ -100,6 +108,23 @@ def is_wide(ch: str) -> bool:
 
 
 _WIDE_PUNCT = frozenset(map(ord, "‘’“”—–…·•※"))
+_WIDE_CACHE_MAX = 1 << 16  # distinct characters remembered (a page repeats a few hundred)
+
+
+class _WideCache(dict[str, bool]):
+    """`is_wide` memoised per character: line spelling asks it for every character of a page."""
+
+    def __missing__(self, ch: str) -> bool:
+        wide = is_wide(ch)
+        if len(self) < _WIDE_CACHE_MAX:
+            self[ch] = wide
+        return wide
+
+
+_WIDE = _WideCache()
+_BY_CY = attrgetter("cy")
+_BY_X0 = attrgetter("x0")
+_BY_TOP_X0 = attrgetter("top", "x0")
 
 
 def join_pieces(pieces: Iterable[str], separator: str = " ") -> str:
@@ -134,19 +159,28 @@ def squeeze_cjk_spaces(text: str) -> str:
 
 
 def dedupe_overprint(chars: list[Char], settings: PdfSettings) -> list[Char]:
-    """Remove fake-bold copies: the same glyph drawn again almost on top of itself."""
+    """Remove fake-bold copies: the same glyph drawn again almost on top of itself.
+
+    A character is compared with the last three kept ones, and only the areas of
+    those that spell the same glyph are computed.
+    """
     out: list[Char] = []
+    ratio = settings.duplicate_overlap
     for c in chars:
-        dup = False
-        for prev in out[-3:]:
-            if prev.text == c.text:
-                w = min(prev.x1, c.x1) - max(prev.x0, c.x0)
-                h = min(prev.bottom, c.bottom) - max(prev.top, c.top)
-                if w > 0 and h > 0 and w * h >= settings.duplicate_overlap * (c.x1 - c.x0) * max(c.height, 0.1):
-                    dup = True
-                    break
-        if not dup:
-            out.append(c)
+        t = c.text
+        k = len(out)
+        if k and (out[-1].text == t or (k > 1 and out[-2].text == t) or (k > 2 and out[-3].text == t)):
+            dup = False
+            for prev in out[-3:]:
+                if prev.text == t:
+                    w = min(prev.x1, c.x1) - max(prev.x0, c.x0)
+                    h = min(prev.bottom, c.bottom) - max(prev.top, c.top)
+                    if w > 0 and h > 0 and w * h >= ratio * (c.x1 - c.x0) * max(c.height, 0.1):
+                        dup = True
+                        break
+            if dup:
+                continue
+        out.append(c)
     return out
 
 
@@ -154,43 +188,58 @@ def group_lines(chars: Sequence[Char], settings: PdfSettings) -> list[Line]:
     """Group characters into visual lines by vertical centre, then order each line left to right."""
     if not chars:
         return []
-    ordered = sorted(chars, key=lambda c: c.cy)
+    ordered = sorted(chars, key=_BY_CY)
+    overlap = settings.line_overlap
     groups: list[list[Char]] = []
     cur: list[Char] = [ordered[0]]
     cur_cy = ordered[0].cy
     cur_h = ordered[0].height
-    for c in ordered[1:]:
-        if abs(c.cy - cur_cy) <= settings.line_overlap * max(cur_h, c.height, 1.0):
+    for c in islice(ordered, 1, None):
+        h = c.height
+        tallest = cur_h  # max(cur_h, h, 1.0), inlined
+        if h > tallest:
+            tallest = h
+        if 1.0 > tallest:
+            tallest = 1.0
+        if abs(c.cy - cur_cy) <= overlap * tallest:
             cur.append(c)
         else:
             groups.append(cur)
             cur, cur_cy, cur_h = [c], c.cy, c.height
     groups.append(cur)
-    lines = [make_line(sorted(g, key=lambda c: c.x0), settings) for g in groups]
-    lines.sort(key=lambda ln: (ln.top, ln.x0))
+    lines = [make_line(sorted(g, key=_BY_X0), settings) for g in groups]
+    lines.sort(key=_BY_TOP_X0)
     return lines
 
 
 def make_line(chars: list[Char], settings: PdfSettings) -> Line:
     """Spell a left-to-right run of characters, putting a space only in real word gaps."""
-    hs = sorted(c.height for c in chars)
+    hs = sorted([c.height for c in chars])
     size = max(hs[len(hs) // 2], 1.0)
     gap_min = settings.space_ratio * size
+    wide = _WIDE
     first = chars[0]
-    buf: list[str] = [first.text]
-    prev = first
+    prev_text = first.text
+    buf: list[str] = [prev_text]
+    prev_x1 = first.x1
     max_gap = 0.0
     x1, top, bottom = first.x1, first.top, first.bottom
-    for c in chars[1:]:
-        gap = c.x0 - prev.x1
-        max_gap = max(max_gap, gap)
-        if gap > gap_min and not (is_wide(prev.text) and is_wide(c.text)):
+    for c in islice(chars, 1, None):
+        t = c.text
+        gap = c.x0 - prev_x1
+        if gap > max_gap:
+            max_gap = gap
+        if gap > gap_min and not (wide[prev_text] and wide[t]):
             buf.append(" ")
-        buf.append(c.text)
-        x1 = max(x1, c.x1)
-        top = min(top, c.top)
-        bottom = max(bottom, c.bottom)
-        prev = c
+        buf.append(t)
+        prev_x1 = c.x1
+        if prev_x1 > x1:
+            x1 = prev_x1
+        if c.top < top:
+            top = c.top
+        if c.bottom > bottom:
+            bottom = c.bottom
+        prev_text = t
     return Line(
         chars=chars,
         text="".join(buf),
@@ -209,7 +258,8 @@ def _em(chars: list[Char], median_height: float) -> float:
     Latin-only lines fall back to the glyph height, whose ascent and descent vary
     more between fonts.
     """
-    ws = sorted(c.x1 - c.x0 for c in chars if is_wide(c.text))
+    wide = _WIDE
+    ws = sorted([c.x1 - c.x0 for c in chars if wide[c.text]])
     if ws:
         return max(ws[len(ws) // 2], 1.0)
     return max(0.8 * median_height, 1.0)

@@ -14,6 +14,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import pypdfium2.raw as pdfium_c
 
@@ -34,6 +35,16 @@ Matrix = tuple[float, float, float, float, float, float]
 
 _IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 _MAX_FORM_DEPTH = 4
+# `FPDFPage_GetObject` and `FPDFPageObj_GetType` on plain addresses: enumerating a page's objects (a few
+# hundred, mostly text) then makes no pointer object per object
+_GET_OBJECT = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int)(
+    ctypes.cast(pdfium_c.FPDFPage_GetObject, ctypes.c_void_p).value
+)
+_GET_TYPE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)(ctypes.cast(pdfium_c.FPDFPageObj_GetType, ctypes.c_void_p).value)
+# `FPDFPathSegment_GetPoint` typed to take plain addresses, so `map` can fill one array of a path's points
+_GET_POINT = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)(
+    ctypes.cast(pdfium_c.FPDFPathSegment_GetPoint, ctypes.c_void_p).value
+)
 _WHITE = 235  # a paint whose every channel is at least this light does not show on paper
 
 
@@ -56,6 +67,8 @@ class RawCell:
 
 def chars_quality(chars: Sequence[Char]) -> float | None:
     """The lowest recogniser score among `chars` (OCR characters carry one), None for exact text."""
+    if not any(map(hasattr, chars, repeat("score"))):  # a text layer's characters: one C-level pass
+        return None
     scores = [s for s in (getattr(c, "score", None) for c in chars) if s is not None]
     return min(scores) if scores else None
 
@@ -98,18 +111,27 @@ def extract_rules(page: object, height: float, settings: PdfSettings) -> tuple[l
     vert: list[Rule] = []
     page = getattr(page, "raw", page)
     n = pdfium_c.FPDFPage_CountObjects(page)
-    objs = [(pdfium_c.FPDFPage_GetObject(page, i), _IDENTITY, 0) for i in range(n)]
-    x, y = ctypes.c_float(), ctypes.c_float()
-    px, py = ctypes.byref(x), ctypes.byref(y)
+    get_type, form, path, text = pdfium_c.FPDFPageObj_GetType, pdfium_c.FPDF_PAGEOBJ_FORM, pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_TEXT
+    # C-level loops over the page's objects (most are text runs, which draw no rule and are dropped here);
+    # the stack keeps the page order, last object first, a form's objects right after the form
+    addresses = list(map(_GET_OBJECT, repeat(ctypes.cast(page, ctypes.c_void_p).value, n), range(n)))
+    objs = [
+        (pdfium_c.FPDFPage_GetObject(page, i), _IDENTITY, 0, kind)  # the typed handle, for the few kept
+        for i, kind in enumerate(map(_GET_TYPE, addresses))
+        if kind != text
+    ]
+    get_segment, count_segments = pdfium_c.FPDFPath_GetPathSegment, pdfium_c.FPDFPath_CountSegments
+    seg_type, seg_close = pdfium_c.FPDFPathSegment_GetType, pdfium_c.FPDFPathSegment_GetClose
+    moveto, lineto = pdfium_c.FPDF_SEGMENT_MOVETO, pdfium_c.FPDF_SEGMENT_LINETO
     while objs:
-        obj, parent, depth = objs.pop()
-        kind = pdfium_c.FPDFPageObj_GetType(obj)
-        if kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth < _MAX_FORM_DEPTH:
+        obj, parent, depth, kind = objs.pop()
+        if kind == form and depth < _MAX_FORM_DEPTH:
             fm = _compose(_object_matrix(obj), parent)
             for j in range(pdfium_c.FPDFFormObj_CountObjects(obj)):
-                objs.append((pdfium_c.FPDFFormObj_GetObject(obj, j), fm, depth + 1))
+                inner = pdfium_c.FPDFFormObj_GetObject(obj, j)
+                objs.append((inner, fm, depth + 1, get_type(inner)))
             continue
-        if kind != pdfium_c.FPDF_PAGEOBJ_PATH:
+        if kind != path:
             continue
         stroked, thin_only = _paint(obj)
         if stroked is None:
@@ -117,20 +139,23 @@ def extract_rules(page: object, height: float, settings: PdfSettings) -> tuple[l
         a, b, c, d, e, f = _compose(_object_matrix(obj), parent)
         subpaths: list[list[tuple[float, float]]] = []
         closed: list[bool] = []
-        for s in range(pdfium_c.FPDFPath_CountSegments(obj)):
-            seg = pdfium_c.FPDFPath_GetPathSegment(obj, s)
-            pdfium_c.FPDFPathSegment_GetPoint(seg, px, py)
-            t = pdfium_c.FPDFPathSegment_GetType(seg)
-            pt = (a * x.value + c * y.value + e, height - (b * x.value + d * y.value + f))
-            if t == pdfium_c.FPDF_SEGMENT_MOVETO or not subpaths:
+        ns = count_segments(obj)
+        segs = list(map(get_segment, repeat(obj, ns), range(ns)))
+        xy = (ctypes.c_float * (2 * ns))()  # every segment's point, filled by one C-level map
+        base = ctypes.addressof(xy)
+        list(map(_GET_POINT, segs, range(base, base + 8 * ns, 8), range(base + 4, base + 8 * ns, 8)))
+        coords = xy[:]
+        for t, shut, xv, yv in zip(map(seg_type, segs), map(seg_close, segs), coords[0::2], coords[1::2]):
+            pt = (a * xv + c * yv + e, height - (b * xv + d * yv + f))
+            if t == moveto or not subpaths:
                 subpaths.append([pt])
                 closed.append(False)
-            elif t == pdfium_c.FPDF_SEGMENT_LINETO:
+            elif t == lineto:
                 subpaths[-1].append(pt)
             else:  # a curve: not a table rule; restart so no straight edge spans it
                 subpaths.append([pt])
                 closed.append(False)
-            if pdfium_c.FPDFPathSegment_GetClose(seg):
+            if shut:
                 closed[-1] = True
         for pts, is_closed in zip(subpaths, closed):
             _subpath_rules(pts, is_closed, thin_only, settings, horiz, vert)
@@ -363,13 +388,18 @@ def find_tables(
         return [], chars
     rest: list[Char] = []
     buckets: list[list[list[Char]]] = [[[] for _ in g.boxes] for g in grids]
+    # per grid: its outline, borders, last square index and this page's cell buckets (looked up once, not per char)
+    frames = [(g.xs[0], g.xs[-1], g.ys[0], g.ys[-1], g.xs, g.ys, len(g.xs) - 2, len(g.ys) - 2, g.cell_of, b)
+              for g, b in zip(grids, buckets)]
     for ch in chars:
         cx, cy = ch.cx, ch.cy
-        for gi, g in enumerate(grids):
-            if g.xs[0] <= cx <= g.xs[-1] and g.ys[0] <= cy <= g.ys[-1]:
-                c = min(max(bisect_right(g.xs, cx) - 1, 0), len(g.xs) - 2)
-                r = min(max(bisect_right(g.ys, cy) - 1, 0), len(g.ys) - 2)
-                buckets[gi][g.cell_of[r][c]].append(ch)
+        for x_lo, x_hi, y_lo, y_hi, xs, ys, last_c, last_r, cell_of, bucket in frames:
+            if x_lo <= cx <= x_hi and y_lo <= cy <= y_hi:
+                c = bisect_right(xs, cx) - 1  # clamped to 0..last_c, as min(max(c, 0), last_c)
+                c = 0 if c < 0 else last_c if c > last_c else c
+                r = bisect_right(ys, cy) - 1
+                r = 0 if r < 0 else last_r if r > last_r else r
+                bucket[cell_of[r][c]].append(ch)
                 break
         else:
             rest.append(ch)

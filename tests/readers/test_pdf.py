@@ -14,6 +14,8 @@ from extractors.model import Cell, Document, Table
 from extractors.readers import pdf as pdf_reader
 from extractors.readers import read as read_any
 from extractors.readers.options import ReadOptions
+from extractors.readers.pdf_geometry import PdfSettings
+from extractors.readers.pdf_text import PageContent
 
 PAGE_NUMBER = re.compile(r"^[-—–－]\s*\d+\s*[-—–－]$|[-—–－]\s*\d+\s*[-—–－]\s|第\s*\d+\s*页")
 
@@ -321,3 +323,32 @@ def test_pages_repeating_one_content_stream_are_refused_by_text_per_byte() -> No
     with pytest.raises(ResourceLimitError) as e:
         pdf_reader.read(_pages_sharing_one_stream(300), ReadOptions())
     assert e.value.extra["limit"] == "max_chars_per_byte" and e.value.extra["page"] < 300
+
+
+# --------------------------------------------------------------------------- memory: nothing kept past its page
+
+
+def test_reopening_the_document_every_page_changes_nothing(corpus: Path) -> None:
+    # hongze_2024's table 3 runs over a page break: the join must not depend on one pdfium document handle
+    data = (corpus / "pdf/hongze_2024.pdf").read_bytes()
+    every_page = PdfSettings(pages_per_open=1)
+    assert pdf_reader.read(data, ReadOptions(), every_page) == doc(corpus, "pdf/hongze_2024.pdf")
+    locked = _encrypt(data, user="user-secret")  # each reopening needs the password again
+    assert len(pdf_reader.read(locked, ReadOptions(password="user-secret"), every_page).tables) == 3
+
+
+def test_finished_pages_keep_no_character_objects(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[PageContent] = []
+    assemble = pdf_reader.assemble
+
+    def spy(pages: list[PageContent], settings: PdfSettings) -> object:
+        seen.extend(pages)
+        return assemble(pages, settings)
+
+    monkeypatch.setattr(pdf_reader, "assemble", spy)
+    d = pdf_reader.read((corpus / "pdf/huaian_2024.pdf").read_bytes(), ReadOptions())
+    lines = [ln for p in seen for ln in p.lines]
+    assert len(seen) == 6 and lines
+    assert all(ln.chars == [] for ln in lines)  # only text and boxes stay until the document is assembled
+    assert d == doc(corpus, "pdf/huaian_2024.pdf")
+    assert all(p.quality is None for p in d.paragraphs)  # a text layer's paragraphs carry no OCR score
