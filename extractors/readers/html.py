@@ -27,7 +27,6 @@ we report as `ResourceLimitError`, as we do for oversized text and tables.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from lxml import etree
