@@ -55,7 +55,7 @@ def memory_fault_extract(job: ExtractJob) -> JobOutput:
     if name.startswith("unbudgeted-"):
         pdf_budget.check = lambda *a, **k: None  # type: ignore[assignment]  # a deliberately unbudgeted path
     elif name.startswith("abort-after-read-"):
-        worker.extract_document = lambda *a, **k: os.abort()  # type: ignore[assignment]
+        worker.document_response = lambda *a, **k: os.abort()  # type: ignore[assignment]
     elif m := re.match(r"sleep-in-read-(\d+(?:\.\d+)?)-", name):
         real, seconds = worker.read_document, float(m.group(1))
 

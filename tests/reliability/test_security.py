@@ -200,7 +200,8 @@ def _open_temp_files(pids: list[int], tmpdir: Path) -> list[str]:
 def test_no_temporary_file_is_left_behind(hosted: Hosted, corpus: Path) -> None:
     """A batch of uploads (small, over the 1 MiB multipart spool size, broken, refused) leaves TMPDIR as it was."""
     before = _snapshot(hosted.tmpdir)
-    big = (min((corpus / "txt").glob("*.txt")).read_bytes() * 120)[: 3 * 1024 * 1024]  # spooled to disk
+    report = min((corpus / "txt").glob("*.txt")).read_bytes()
+    big = (report + b"\n" * (3 * 1024 * 1024))[: 3 * 1024 * 1024]  # one report padded past the spool size: spooled to disk
     batch = [("r.txt", big), ("r.pdf", b"%PDF-1.7 broken"), ("r.docx", b"PK\x03\x04broken"), ("r.bin", os.urandom(4096))]
     batch += [(p.name, p.read_bytes()) for fmt in ("pdf", "docx", "html") for p in sorted((corpus / fmt).iterdir())[:2]]
     statuses = []
