@@ -250,12 +250,81 @@ def _best(key: str, aliases: tuple[Alias, ...], context: str = "", last_id: str 
 _FUZZY_MEMO: dict[tuple[int, str, str, str | None], tuple[Alias | None, float, int]] = {}
 
 
-def _best_fuzzy(key: str, aliases: tuple[Alias, ...], context: str, last_id: str | None) -> tuple[Alias | None, float, int]:
-    """The scan over every alias of a set, for keys that match none exactly (memoised by `_best`)."""
+@dataclass(frozen=True, slots=True)
+class _AliasIndex:
+    """One alias set's keys laid out for rapidfuzz's C scans (`_candidates`)."""
+
+    aliases: tuple[Alias, ...]  # held so the id() it is filed under cannot be reused while it lives
+    keys: list[str]
+    cores: list[str]
+    by_core: dict[str, list[int]]  # core (≥ 3 characters) -> positions
+    by_length: dict[int, list[int]]  # key length -> positions
+
+
+_ALIAS_INDEX: dict[int, _AliasIndex] = {}
+_MIN_INDEXED = 32  # smaller sets (a scan's picked subset) are scanned as they are
+
+
+def _alias_index(aliases: tuple[Alias, ...]) -> _AliasIndex:
+    idx = _ALIAS_INDEX.get(id(aliases))
+    if idx is None or idx.aliases is not aliases:
+        keys = [a.key for a in aliases]
+        cores = [_core(k) for k in keys]
+        by_core: dict[str, list[int]] = {}
+        by_length: dict[int, list[int]] = {}
+        for i, (k, c) in enumerate(zip(keys, cores, strict=True)):
+            if len(c) >= 3:
+                by_core.setdefault(c, []).append(i)
+            by_length.setdefault(len(k), []).append(i)
+        if len(_ALIAS_INDEX) >= 64:  # the rule sets are a handful; anything else is not kept for long
+            _ALIAS_INDEX.clear()
+        idx = _ALIAS_INDEX[id(aliases)] = _AliasIndex(aliases, keys, cores, by_core, by_length)
+    return idx
+
+
+def _candidates(key: str, idx: _AliasIndex, floor: float) -> list[int]:
+    """Positions of every alias whose `_score` against `key` can reach `floor` (and some that cannot).
+
+    `_score` is an exact or core-equal key, a ratio of the keys or of their cores (less 3), or a
+    containment score: the ratios come from rapidfuzz's C scan with the same scorer and a cut-off just
+    under `floor`, containment from the aliases whose length allows its score to reach `floor`. A new
+    label thus costs a few C scans instead of one Python-level ratio per alias (hundreds), which is
+    what a fresh worker's first report, full of labels no memo has seen, paid.
+    """
+    short = SETTINGS.short_label
+    picked = {i for i in idx.by_length.get(len(key), ()) if idx.keys[i] == key}  # exact (a parent not in context)
+    if len(_core(key)) >= 3:
+        picked.update(idx.by_core.get(_core(key), ()))
+    if len(key) > short:
+        cut = floor - 0.5  # a superset: every candidate is scored exactly below
+        picked.update(i for _, _, i in process.extract(key, idx.keys, scorer=fuzz.ratio, processor=None, score_cutoff=cut, limit=None))
+        ck = _core(key)
+        if len(ck) > short:
+            picked.update(i for _, _, i in process.extract(ck, idx.cores, scorer=fuzz.ratio, processor=None, score_cutoff=cut + 3.0, limit=None))
+        n = len(key)
+        inside = (92.0 - floor) / 2.0  # containment: 92 − 2·(extra characters) must reach floor
+        around = (90.0 - floor) / 2.0
+        for length in range(max(6, n - int(inside)), n + 1):  # aliases contained in the key
+            picked.update(i for i in idx.by_length.get(length, ()) if idx.keys[i] in key)
+        if n >= 6:
+            for length in range(n, n + int(around) + 1):  # aliases containing the key
+                picked.update(i for i in idx.by_length.get(length, ()) if key in idx.keys[i])
+    return sorted(picked)
+
+
+def _best_fuzzy(
+    key: str, aliases: tuple[Alias, ...], context: str, last_id: str | None, prefilter: bool = True
+) -> tuple[Alias | None, float, int]:
+    """The scan over every alias of a set, for keys that match none exactly (memoised by `_best`).
+
+    `prefilter` False: `aliases` is a caller's own short pick, scanned as it is (not indexed)."""
     scored = []
     huge = len(key) > MAX_CACHED_CHARS  # neither memo holds it: core it once for the whole scan
     core = _core(key) if huge else ""
     floor = SETTINGS.min_score - SETTINGS.context_bonus  # below it a score is never used here
+    if prefilter and not huge and len(aliases) >= _MIN_INDEXED:
+        # only the aliases that can score ≥ floor, in the set's order: the same answer as the full scan
+        aliases = tuple(aliases[i] for i in _candidates(key, _alias_index(aliases), floor))
     for a in aliases:
         s = _score_cored(key, core, a.key, floor) if huge else _score(key, a.key)
         # an indicator of the same group as the row before (a sibling or a child of its total)
@@ -308,7 +377,7 @@ def _best_strong(key: str, aliases: tuple[Alias, ...], context: str, floor: floa
                                                   score_cutoff=min(100.0, cut + 3.0), limit=None)}
     if not picked:
         return None, 0.0, 0
-    return _best_fuzzy(key, tuple(aliases[i] for i in sorted(picked)), context, None)
+    return _best_fuzzy(key, tuple(aliases[i] for i in sorted(picked)), context, None, prefilter=False)
 
 
 def _prefix_len(a: str, b: str | None) -> int:

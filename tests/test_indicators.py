@@ -192,3 +192,33 @@ def test_zone_guess_memo_is_bounded(monkeypatch) -> None:  # type: ignore[no-unt
     assert 0 < len(indicators._ZONE_MEMO) <= 20
     # a label the form has, and the memo answers as the scan does
     assert indicators._guess_zone([Cell("收到申请数", 0, 0)]) == indicators._zone_named("收到申请数", "收到申请数") == "legacy"
+
+
+def test_the_prefiltered_alias_scan_answers_as_the_full_scan(corpus: Path) -> None:
+    """`_best_fuzzy` scores only the aliases rapidfuzz's C scans (and the containment lengths) let through;
+    on every label of the corpus and on reworded, cut and padded aliases its answer is the full scan's."""
+    import dataclasses
+    import random
+
+    from extractors.indicators import _best_fuzzy, rules
+    from extractors.normalize import label_key
+
+    sets = [getattr(rules(), f.name) for f in dataclasses.fields(rules()) if len(getattr(rules(), f.name)) >= 32]
+    assert sets
+    keys: set[str] = set()
+    for path in sorted((corpus / "docx").glob("*.docx"))[:4] + sorted((corpus / "txt").glob("*.txt"))[:3]:
+        for row in interpret(read(path.read_bytes(), path.name)):
+            keys.update(label_key(c.text) for c in row.cells if c.text.strip())
+    rnd = random.Random(7)
+    for aliases in sets:
+        for a in rnd.sample(aliases, min(60, len(aliases))):
+            k = a.key
+            keys.update({k + "的情况", "本年" + k, k[1:], k[:-1], k[: len(k) // 2] + "其他" + k[len(k) // 2 :], k + "通过" * 5, k[:3], k[2:] + k[:2]})
+            pad = "".join(rnd.choice("含其中依申请公开转办理年度合计") for _ in range(9))
+            for n in range(4, 10):  # containment decides these: the ratios are far below the floor
+                keys.update({k + pad[:n], pad[:n] + k, k[: max(0, len(k) - n)], k[n // 2 : len(k) - (n - n // 2)]})
+    assert len(keys) > 500
+    for aliases in sets:
+        for key in sorted(keys):
+            for context, last in (("", None), ("申请", aliases[0].target)):
+                assert _best_fuzzy(key, aliases, context, last) == _best_fuzzy(key, aliases, context, last, prefilter=False), key
