@@ -43,6 +43,7 @@ from .errors import (
 )
 from .worker import (
     READING,
+    READY,
     ExtractJob,
     JobOutput,
     Progress,
@@ -58,6 +59,7 @@ log = logging.getLogger("app.pool")
 
 _KILL_JOIN_SECONDS = 5.0
 _RETIRE_JOIN_SECONDS = 2.0
+_READY_SECONDS = 60.0  # a new worker's settle pass takes ~20-100 ms; this only bounds a broken start
 _RESPAWN_BACKOFF_SECONDS = 1.0
 # how a process dies when an allocation fails in native code under RLIMIT_AS: pdfium, Rust (calamine) and C++
 # abort(); a NULL malloc result used anyway is SIGSEGV/SIGBUS; a trap instruction (IMMEDIATE_CRASH) SIGTRAP/SIGILL.
@@ -158,7 +160,17 @@ class WorkerPool:
         )
         proc.start()
         child.close()
-        return _Worker(proc, parent, proc.pid or -1)
+        worker = _Worker(proc, parent, proc.pid or -1)
+        # taken as idle only once it has settled (`app.worker.settle`): its first request then costs what a
+        # warm worker's does. A worker that dies or hangs on the way is killed and the spawn fails (retried).
+        try:
+            ready = parent.poll(_READY_SECONDS) and parent.recv() == READY
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            self._stop(worker, polite=False)
+            raise RuntimeError(f"worker {worker.pid} did not report ready (exit code {proc.exitcode})")
+        return worker
 
     @staticmethod
     def _stop(worker: _Worker, polite: bool) -> None:

@@ -19,3 +19,32 @@ def test_warm_up_inputs_walk_every_main_reader_and_the_whole_pipeline() -> None:
     assert len(counts) == 1 and counts.pop() > 50  # the same composed report, whichever reader reads it
     with pytest.raises(NotAReportError):  # the PDF only warms the reader: a grid of numbers is no report
         extract(files["warm-up.pdf"], "warm-up.pdf")
+
+
+def test_a_new_worker_settles_before_it_reports_ready_and_then_serves() -> None:
+    """`worker_main` runs `settle` (the warm-up inputs through the whole pipeline) and only then sends READY,
+    which is what the pool waits for before it hands the worker a request."""
+    import multiprocessing
+
+    from app.worker import READY, ExtractJob, Reply, run_extract, worker_main
+
+    ctx = multiprocessing.get_context("forkserver")
+    parent, child = ctx.Pipe(duplex=True)
+    proc = ctx.Process(target=worker_main, args=(child, run_extract, 0), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        assert parent.poll(60) and parent.recv() == READY
+        data = dict(warm_up_files())["warm-up.md"]
+        parent.send(ExtractJob(data, "warm-up.md", None, 500))
+        reply = None
+        while not isinstance(reply, Reply):  # stage reports (reading, later stages) come first
+            assert parent.poll(60)
+            reply = parent.recv()
+        assert reply.output is not None and b'"indicators"' in reply.output.result_json
+        parent.send(None)  # the polite stop
+        proc.join(10)
+        assert proc.exitcode == 0
+    finally:
+        if proc.is_alive():
+            proc.kill()
