@@ -51,6 +51,19 @@ class Hosted:
 
 
 @contextmanager
+def hosted_service(tmp_path_factory: object, prefix: str, env: dict[str, str]) -> Iterator[Hosted]:
+    """A real service (`scripts/loadtest.py`'s `Service`) with its own TMPDIR and working directory, its workers
+    up before the first request, stopped afterwards: the body of every module's service fixture."""
+    tmpdir, cwd = tmp_path_factory.mktemp(f"{prefix}-tmp"), tmp_path_factory.mktemp(f"{prefix}-cwd")  # type: ignore[attr-defined]
+    service = loadtest.Service({**env, "TMPDIR": str(tmpdir)}, cwd=cwd).start()
+    service.wait_workers(int(env.get("GOVREPORT_WORKERS", "2")))
+    try:
+        yield Hosted(service, service.url, tmpdir, cwd)
+    finally:
+        service.stop()
+
+
+@contextmanager
 def peak_rss(service: object) -> Iterator[dict[str, int]]:
     """Sample the RSS (KiB) of the server and of every worker every 10 ms while the block runs."""
     peaks = {"server": 0, "worker": 0}

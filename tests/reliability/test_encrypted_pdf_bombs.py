@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pdf_encrypted as E
 import pytest
-from rel_support import Hosted, loadtest
+from rel_support import Hosted, hosted_service
 
 CPU_LIMIT_MS = 5_000.0
 IDS = [ident for ident, _, _ in E.CASES]
@@ -33,14 +33,8 @@ doc[0].get_textpage().get_text_range()
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosted]:
-    tmpdir, cwd = tmp_path_factory.mktemp("enc-tmp"), tmp_path_factory.mktemp("enc-cwd")
-    env = {"GOVREPORT_WORKERS": "2", "GOVREPORT_WORKER_MEMORY_LIMIT_MB": "512", "TMPDIR": str(tmpdir)}
-    service = loadtest.Service(env, cwd=cwd).start()
-    service.wait_workers(2)
-    try:
-        yield Hosted(service, service.url, tmpdir, cwd)
-    finally:
-        service.stop()
+    with hosted_service(tmp_path_factory, "enc", {"GOVREPORT_WORKERS": "2", "GOVREPORT_WORKER_MEMORY_LIMIT_MB": "512"}) as hosted:
+        yield hosted
 
 
 @pytest.mark.parametrize(("ident", "build", "cap"), E.CASES, ids=IDS)

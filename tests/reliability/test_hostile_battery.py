@@ -32,7 +32,7 @@ import hostile_files as H
 import hostile_more as M
 import pytest
 from fuzzing import TOKENS, seeds
-from rel_support import Hosted, loadtest, note_for_summary, peak_rss
+from rel_support import Hosted, hosted_service, note_for_summary, peak_rss
 from test_formats_hostile import CASES as FORMAT_CASES
 from test_hostile_scaling import CASES, DOCX, PDF
 
@@ -106,14 +106,8 @@ INPUTS = _inputs()
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosted]:
     """The service as deployed: 2 workers, 512 MiB worker address space, default CPU cap and deadline."""
-    tmpdir, cwd = tmp_path_factory.mktemp("battery-tmp"), tmp_path_factory.mktemp("battery-cwd")
-    env = {"GOVREPORT_WORKERS": "2", "GOVREPORT_WORKER_MEMORY_LIMIT_MB": "512", "TMPDIR": str(tmpdir)}
-    service = loadtest.Service(env, cwd=cwd).start()
-    service.wait_workers(2)
-    try:
-        yield Hosted(service, service.url, tmpdir, cwd)
-    finally:
-        service.stop()
+    with hosted_service(tmp_path_factory, "battery", {"GOVREPORT_WORKERS": "2", "GOVREPORT_WORKER_MEMORY_LIMIT_MB": "512"}) as hosted:
+        yield hosted
 
 
 def test_the_battery_covers_every_family() -> None:
