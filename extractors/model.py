@@ -5,6 +5,12 @@ each) and tables (rows of cells on a grid, merged cells resolved to spans).
 Every block carries its provenance so a value can be traced back to the page,
 table, row and column it came from. The records are frozen dataclasses: a stage
 never mutates what an earlier stage produced.
+
+Readers build thousands of records a file, and a frozen dataclass's `__init__`
+pays one `object.__setattr__` call per field. `make_source`, `make_cell` and
+`make_paragraph` build the very same records (equal, hashable, frozen, picklable)
+at under half the cost: they fill a plain twin class with the same slots and
+then retype the object to the record class.
 """
 from __future__ import annotations
 
@@ -129,3 +135,59 @@ class Document:
 
     def text(self) -> str:
         return "\n".join(self.iter_lines())
+
+
+# --------------------------------------------------------------------------- fast construction
+
+
+def _draft(cls: type) -> type:
+    """A plain class with exactly `cls`'s slots (so an instance can be retyped to `cls`) and no checks."""
+    return type(f"_{cls.__name__}Draft", (), {"__slots__": cls.__slots__})  # type: ignore[attr-defined]
+
+
+_SourceDraft, _CellDraft, _ParagraphDraft = _draft(Source), _draft(Cell), _draft(Paragraph)
+_new = object.__new__
+_retype = object.__setattr__  # object.__setattr__(o, "__class__", cls): allowed between equal slot layouts
+
+
+def make_source(
+    page: int | None, bbox: tuple[float, float, float, float] | None, table: int | None,
+    row: int | None, col: int | None, line: int | None,
+) -> Source:
+    """`Source(page, bbox, table, row, col, line)`, built without the frozen per-field setattr."""
+    s = _new(_SourceDraft)
+    s.page = page
+    s.bbox = bbox
+    s.table = table
+    s.row = row
+    s.col = col
+    s.line = line
+    _retype(s, "__class__", Source)
+    return s  # type: ignore[return-value]
+
+
+def make_cell(
+    text: str, row: int, col: int, rowspan: int, colspan: int, source: Source, quality: float | None = None
+) -> Cell:
+    """`Cell(text, row, col, rowspan, colspan, source, quality)`, built as `make_source` builds."""
+    c = _new(_CellDraft)
+    c.text = text
+    c.row = row
+    c.col = col
+    c.rowspan = rowspan
+    c.colspan = colspan
+    c.source = source
+    c.quality = quality
+    _retype(c, "__class__", Cell)
+    return c  # type: ignore[return-value]
+
+
+def make_paragraph(text: str, source: Source, style: str | None = None, quality: float | None = None) -> Paragraph:
+    """`Paragraph(text, source, style, quality)`, built as `make_source` builds."""
+    p = _new(_ParagraphDraft)
+    p.text = text
+    p.source = source
+    p.style = style
+    p.quality = quality
+    _retype(p, "__class__", Paragraph)
+    return p  # type: ignore[return-value]

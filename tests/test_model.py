@@ -34,3 +34,24 @@ def test_records_are_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         t.index = 3  # type: ignore[misc]
     assert t.text() == "规章 0"
+
+
+def test_fast_factories_build_the_records_the_constructors_build() -> None:
+    import pickle
+
+    from extractors.model import Paragraph, Source, make_cell, make_paragraph, make_source
+
+    src = make_source(2, (1.0, 2.0, 3.0, 4.0), 0, 1, 2, 7)
+    assert type(src) is Source and src == Source(page=2, bbox=(1.0, 2.0, 3.0, 4.0), table=0, row=1, col=2, line=7)
+    cell = make_cell("规章", 1, 2, 3, 1, src, 0.5)
+    ref = Cell("规章", 1, 2, rowspan=3, colspan=1, source=Source(2, (1.0, 2.0, 3.0, 4.0), 0, 1, 2, 7), quality=0.5)
+    assert type(cell) is Cell and cell == ref and hash(cell) == hash(ref) and repr(cell) == repr(ref)
+    assert make_cell("x", 0, 0, 1, 1, make_source(None, None, None, None, None, None)) == Cell("x", 0, 0)
+    para = make_paragraph("一、概述", make_source(None, None, None, None, None, 3), "heading")
+    assert para == Paragraph("一、概述", Source(line=3), style="heading") and type(para) is Paragraph
+    assert make_paragraph("a", Source()) == Paragraph("a")
+    for rec in (src, cell, para):
+        assert pickle.loads(pickle.dumps(rec)) == rec
+        assert dataclasses.replace(rec) == rec
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(rec, dataclasses.fields(rec)[0].name, None)

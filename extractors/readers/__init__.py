@@ -60,10 +60,12 @@ def check_size(doc: Document, options: ReadOptions) -> Document:
     lines = cells = chars = 0
     for b in doc.blocks:
         if isinstance(b, Table):
-            lines += len(b.rows)
-            for r in b.rows:
+            rows = b.rows
+            lines += len(rows)
+            for r in rows:
                 cells += len(r)
-                chars += sum(len(c.text) for c in r)
+                for c in r:  # a plain loop: a generator per row cost three times as much
+                    chars += len(c.text)
         else:
             lines += 1
             chars += len(b.text)

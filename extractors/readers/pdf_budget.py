@@ -255,6 +255,46 @@ def _measure(raw: bytes, filters: list[str], cap: int, budget: PdfBudget) -> tup
     return size, keep
 
 
+_DIGITS = frozenset(b"0123456789")
+_SPACE = frozenset(b" \t\n\r\f\v")  # what `\s` matches in a bytes pattern
+_WORD = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz")  # `\w` of a bytes pattern
+
+
+def _last_obj(head: bytes) -> tuple[int, int, int] | None:
+    """(start, number, generation) of the last `N G obj` header in `head`: `_OBJ.finditer(head)`'s last match.
+
+    Read backwards from each `obj` (rightmost first) instead of running the regex over the whole
+    look-back window at every stream: a match is digits, spaces, digits, spaces and `obj`, so no
+    earlier match can overlap the last one, and its start is where the first digit run begins.
+    """
+    end = len(head)
+    while True:
+        p = head.rfind(b"obj", 0, end)
+        if p < 0:
+            return None
+        end = p
+        if p + 3 < len(head) and head[p + 3] in _WORD:  # `obj\b`
+            continue
+        i = p
+        runs: list[tuple[int, int]] = []
+        for _ in range(2):  # spaces then digits, twice
+            j = i
+            while j > 0 and head[j - 1] in _SPACE:
+                j -= 1
+            if j == i:
+                break
+            k = j
+            while k > 0 and head[k - 1] in _DIGITS:
+                k -= 1
+            if k == j:
+                break
+            runs.append((k, j))
+            i = k
+        if len(runs) == 2:
+            (gs, ge), (ns, ne) = runs
+            return ns, int(head[ns:ne]), int(head[gs:ge])
+
+
 def check(data: bytes, budget: PdfBudget = BUDGET) -> None:
     """Raise ResourceLimitError when the PDF's decoded streams or ToUnicode maps pass a cap."""
     total = 0
@@ -264,9 +304,9 @@ def check(data: bytes, budget: PdfBudget = BUDGET) -> None:
     int_objs: dict[tuple[int, int], int] | None = None
     for m in _STREAM.finditer(data):
         head = data[max(0, m.start() - budget.dict_lookback) : m.start()]
-        objs = list(_OBJ.finditer(head))
-        if objs:
-            head = head[objs[-1].start() :]
+        obj = _last_obj(head)
+        if obj is not None:
+            head = head[obj[0] :]
         if b"#" in head:  # names may spell characters as #xx (/F#69lter): pdfium reads them, so do we
             head = _ESCAPED.sub(lambda e: bytes([int(e.group(1), 16)]), head)
         if _IMAGE.search(head):
@@ -283,8 +323,8 @@ def check(data: bytes, budget: PdfBudget = BUDGET) -> None:
             int_objs = _integer_objects(data)
         raw = _stream_data(data, m.end(), head, int_objs)
         variants = [raw]
-        if keys and objs:  # deciphered with the object's own key (num, gen of its header)
-            num, gen = int(objs[-1].group(1)), int(objs[-1].group(2))
+        if keys and obj is not None:  # deciphered with the object's own key (num, gen of its header)
+            num, gen = obj[1], obj[2]
             variants += [pdf_crypt.decrypt_stream(k, num, gen, raw) for k in keys]
         try:
             size, keep = _measure(raw, filters, cap, budget)
@@ -305,8 +345,8 @@ def check(data: bytes, budget: PdfBudget = BUDGET) -> None:
                     f"A PDF font maps {n} character codes (limit max_tounicode_codes={budget.max_tounicode_codes}).",
                     limit="max_tounicode_codes",
                 )
-            if objs:
-                cmap_codes[int(objs[-1].group(1))] = n
+            if obj is not None:
+                cmap_codes[obj[1]] = n
             else:
                 cmap_codes[-len(cmap_codes) - 1] = n
     built = sum(n * max(1, refs[obj]) for obj, n in cmap_codes.items())

@@ -19,7 +19,7 @@ from itertools import repeat
 import pypdfium2.raw as pdfium_c
 
 from ..errors import ResourceLimitError
-from ..model import Cell, Source, Table
+from ..model import Cell, Source, Table, make_cell, make_source
 from .pdf_geometry import (
     Char,
     Line,
@@ -550,20 +550,11 @@ def to_table(t: RawTable, index: int) -> Table:
     """The model Table of a finished (possibly multi-page) raw table."""
     rows: dict[int, list[Cell]] = {}
     for c in t.cells:
-        cell = Cell(
-            text=c.text,
-            row=c.r0,
-            col=c.c0,
-            rowspan=c.r1 - c.r0,
-            colspan=c.c1 - c.c0,
-            source=Source(
-                page=c.page,
-                bbox=(round(c.x0, 2), round(c.top, 2), round(c.x1, 2), round(c.bottom, 2)),
-                table=index,
-                row=c.r0,
-                col=c.c0,
-            ),
-            quality=c.quality,
+        bbox = (round(c.x0, 2), round(c.top, 2), round(c.x1, 2), round(c.bottom, 2))
+        # the model's fast factories: the same records at under half the cost of the constructors
+        cell = make_cell(
+            c.text, c.r0, c.c0, c.r1 - c.r0, c.c1 - c.c0,
+            make_source(c.page, bbox, index, c.r0, c.c0, None), c.quality,
         )
         rows.setdefault(c.r0, []).append(cell)
     ordered = tuple(tuple(sorted(rows.get(r, []), key=lambda x: x.col)) for r in range(t.n_rows))

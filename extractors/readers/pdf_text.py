@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ..model import Block, Paragraph, Source
+from ..model import Block, make_paragraph, make_source
 from .pdf_geometry import Line, PdfSettings, join_pieces
 from .pdf_tables import (
     RawTable,
@@ -198,7 +198,7 @@ def assemble(pages: list[PageContent], settings: PdfSettings) -> list[Block]:
         if style is None and len(para) > 1:
             seen_body = True
         quality = chars_quality([c for _, ln in para for c in ln.chars])
-        blocks.append(Paragraph(text=text, source=Source(page=page_no, bbox=bbox), style=style, quality=quality))
+        blocks.append(make_paragraph(text, make_source(page_no, bbox, None, None, None, None), style, quality))
         para.clear()
 
     for page in pages:

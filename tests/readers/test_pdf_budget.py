@@ -203,3 +203,15 @@ def test_looking_for_the_encryption_dictionary_is_linear_in_the_file(junk: bytes
     t0 = time.process_time()
     assert pdf_crypt.file_keys(data) == []
     assert time.process_time() - t0 < 2.0
+
+
+def test_last_object_header_is_the_regex_scans_last_match() -> None:
+    import random
+
+    rnd = random.Random(7)
+    alphabet = [b"1", b"0", b"12", b" ", b"\n", b"\r\n", b"\t", b"obj", b"objx", b"x", b"_", b"<<", b"endobj", b"stream"]
+    for _ in range(20000):
+        head = b"".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 14)))
+        matches = list(B._OBJ.finditer(head))
+        want = (matches[-1].start(), int(matches[-1].group(1)), int(matches[-1].group(2))) if matches else None
+        assert B._last_obj(head) == want, head
