@@ -26,7 +26,7 @@ from .model import Cell, Source
 from .normalize import label_key
 from .result import SourceRef
 from .result import Warning as WarningModel
-from .tables import TableRow, facts, label_cells
+from .tables import CellText, TableRow, facts, label_cells
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,11 +340,11 @@ def _label_flags(key: str, a: Alias, n: int = 1) -> tuple[str, ...]:
 _COLUMN_LETTERS = frozenset("甲乙丙丁戊己")
 
 
-def _is_column_letters(row: TableRow) -> bool:
-    """The 甲 | 乙 | 丙 | 1 | 2 row statistical forms print under their header."""
+def _column_letters(fs: list[CellText]) -> bool:
+    """Whether a row (its cells' facts) is the 甲 | 乙 | 丙 | 1 | 2 row statistical forms print under their header."""
     first = True
-    for c in row.cells:  # stops at the first cell that rules the row out (most rows: the first)
-        t = facts(c.text).squashed
+    for f in fs:  # stops at the first cell that rules the row out (most rows: the first)
+        t = f.squashed
         if not t:
             continue
         if first:
@@ -476,14 +476,17 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
     unmatched: list[Unmatched] = []
     known = catalogue()
     for row in rows:
-        if not row.cells or _is_column_letters(row):
+        if not row.cells:
             continue
-        if not row.loose and fit.has_multi(row.cells):
+        fs = [facts(c.text) for c in row.cells]  # one look-up per cell for every test below
+        if _column_letters(fs):
+            continue
+        if not row.loose and any([f.multi for f in fs]):  # fit.has_multi(row.cells)
             row = replace(row, cells=tuple(fit.expand_cells(row.cells)))
+            fs = [facts(c.text) for c in row.cells]
         if st.zone == "legacy" and _lone_number(row):
             st.detached = row.cells[0]
             continue
-        fs = [facts(c.text) for c in row.cells]  # one look-up per cell for every test below
         key = "".join([f.note_key for f in fs if not f.blank])  # row.joined_key()
         numeric = sum([f.number for f in fs])  # row.numeric_count()
         trailing = len(fs)
@@ -669,12 +672,18 @@ def _fits_zone(row: TableRow, labels: list[Cell], zone: str, st: _State) -> bool
         return True
     key = facts(labels[-1].text).key
     R = rules()
-    aliases = {"requests": R.requests_rows, "active": R.active_rows, "legacy": R.legacy}.get(zone, ())
-    ctx = st.requests_group + "".join(facts(c.text).key for c in labels) + "".join(facts(t).key for t in row.inherited)
-    a, _, _ = _best(key, aliases, context=ctx)
-    if zone == "requests" and key in R.requests_groups:
-        return True
-    return a is not None
+    if zone == "requests":
+        if key in R.requests_groups:  # a group row of 表三 fits it whatever it scores (`_best` has no side effect)
+            return True
+        aliases = R.requests_rows
+    elif zone == "active":
+        aliases = R.active_rows
+    elif zone == "legacy":
+        aliases = R.legacy
+    else:
+        aliases = ()
+    ctx = "".join([st.requests_group, *[facts(c.text).key for c in labels], *[facts(t).key for t in row.inherited]])
+    return _best(key, aliases, context=ctx)[0] is not None
 
 
 def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatched: list[Unmatched]) -> None:
