@@ -774,11 +774,16 @@ _ENUM_GAP = re.compile(r"(?<=[（(])\s+|\s+(?=[)）])|(?<=[一二三四五六七
 _SEGMENT = re.compile(r"\s+(?=(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）]|\d+[.．、](?!\d)))")
 
 
-def _segments(text: str) -> list[str]:
-    """A label cell split where a new enumerated item starts ("三、本年度办理结果 （一）予以公开")."""
+@text_cache(maxsize=16384)
+def _segments(text: str) -> tuple[str, ...]:
+    """A label cell split where a new enumerated item starts ("三、本年度办理结果 （一）予以公开").
+
+    Memoised (a tuple, so no caller can change the shared answer): a 表三 row's label is split
+    up to five times on its way through `_requests_emit`.
+    """
     t = " ".join(text.split())
     t = _ENUM_GAP.sub("", t)  # "（ 一）", "三 、": spaces a justified layout put inside an enumeration
-    return [x for x in _SEGMENT.split(t) if x]
+    return tuple([x for x in _SEGMENT.split(t) if x])
 
 
 def _requests_target(st: _State, text: str, context: str) -> tuple[Alias, float] | None:
@@ -809,7 +814,8 @@ def _requests_emit(
     loose: bool = False,
 ) -> None:
     R = rules()
-    for x in _segments(text)[:-1]:
+    segs = _segments(text)
+    for x in segs[:-1]:
         if label_key(x) in R.requests_groups:
             st.requests_group = label_key(x)
     hit = _requests_target(st, text, "")
@@ -824,7 +830,7 @@ def _requests_emit(
     short = len(values) < k
     if penalty >= 1.0:
         st.readings.append(fit.RowReading(tuple(values), a.target, text))
-    flags = _label_flags(label_key(_segments(text)[-1]) if _segments(text) else "", a)
+    flags = _label_flags(label_key(segs[-1]) if segs else "", a)
     flags += ("short_row",) if short else ()
     flags += ("label_below",) if penalty < 1.0 else ()
     flags += () if st.header_seen else ("header_unseen",)
