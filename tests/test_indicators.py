@@ -192,3 +192,21 @@ def test_zone_guess_memo_is_bounded(monkeypatch) -> None:  # type: ignore[no-unt
     assert 0 < len(indicators._ZONE_MEMO) <= 20
     # a label the form has, and the memo answers as the scan does
     assert indicators._guess_zone([Cell("收到申请数", 0, 0)]) == indicators._zone_named("收到申请数", "收到申请数") == "legacy"
+
+
+def test_fast_match_constructor_builds_the_dataclass_own_object() -> None:
+    from extractors.indicators import Match, _new_match
+    from extractors.model import Source
+
+    src = Source(page=2, table=1, row=3, col=4)
+    args = ("requests.received.total", 12, "12", "申请数", 0.97, 1.0, src, "requests", True, ("fuzzy",), 0.9)
+    fast = _new_match(*args)
+    slow = Match(id=args[0], value=args[1], raw=args[2], label=args[3], label_score=args[4], parse_quality=args[5],
+                 source=args[6], zone=args[7], loose=args[8], flags=args[9], reader_quality=args[10])
+    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+    try:
+        fast.value = 13  # type: ignore[misc]
+    except AttributeError:
+        pass
+    else:  # pragma: no cover
+        raise AssertionError("a Match stays frozen")
