@@ -547,7 +547,7 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
                 labels, _, _ = row.split(len(row.trailing_values()))
                 unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, None))
     _place_orphans(st, found, unmatched)
-    pos = order()
+    pos = _order()
     ms = sorted(found.values(), key=lambda m: (pos.get(m.id, 10**6), m.id))
     ms = [m for m in ms if m.id in known or m.id.startswith("ext.")]
     return ms, unmatched
@@ -1080,6 +1080,17 @@ def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     st.last_id = a.target
 
 
+_ORDER: list[tuple[dict[str, object], dict[str, int]]] = []
+
+
+def _order() -> dict[str, int]:
+    """`catalogue.order()`, made once per catalogue (it builds the dict anew each call; two sorts a report use it)."""
+    cat = catalogue()
+    if not _ORDER or _ORDER[0][0] is not cat:
+        _ORDER[:] = [(cat, order())]
+    return _ORDER[0][1]
+
+
 def fill_from_narrative(matches: list[Match], claims: list[Match]) -> list[Match]:
     """Add narrative-stated values for ids no table provided (narrative-only reports)."""
     have = {m.id for m in matches}
@@ -1091,7 +1102,7 @@ def fill_from_narrative(matches: list[Match], claims: list[Match]) -> list[Match
             continue
         seen.add(c.id)
         out.append(c)
-    pos = order()
+    pos = _order()
     return sorted(out, key=lambda m: (pos.get(m.id, 10**6), m.id))
 
 
