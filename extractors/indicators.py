@@ -26,7 +26,7 @@ from .model import Cell, Source
 from .normalize import label_key
 from .result import SourceRef
 from .result import Warning as WarningModel
-from .tables import CellText, TableRow, facts, label_cells
+from .tables import CellText, TableRow, facts, label_cells, labels_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -527,7 +527,7 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
         zone = st.zone
         # a row whose label clearly belongs to another zone switches zones (tables without headers)
         # (the guess is only needed where the row does not fit the zone it is in)
-        row_labels = label_cells(row.cells[: len(fs) - trailing])[0]  # row.split(trailing)'s labels: both zone tests read them
+        row_labels = labels_of(row.cells[: len(fs) - trailing], fs)  # row.split(trailing)'s labels: both zone tests read them
         guess = _guess_zone(row_labels) if zone is None or not _fits_zone(row, row_labels, zone, st) else None
         if guess and guess != zone:
             zone = st.zone = guess

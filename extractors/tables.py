@@ -10,8 +10,8 @@ zone has.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
 from operator import attrgetter
 
 from .caching import MAX_CACHED_CHARS
@@ -150,6 +150,11 @@ class TableRow:
         return out[::-1]
 
 
+def labels_of(cells: Sequence[Cell], fs: Sequence[CellText]) -> list[Cell]:
+    """`label_cells(cells)[0]` for a caller that has the cells' facts already (`fs`, one per cell)."""
+    return [c for c, f in zip(cells, fs) if f.folded and not f.value_like and f.folded not in _UNITS]
+
+
 def label_cells(cells: Iterable[Cell]) -> tuple[list[Cell], str | None]:
     """(the label cells among `cells`, the first unit cell) — units and serial numbers are no labels."""
     labels: list[Cell] = []
@@ -206,8 +211,29 @@ def _rows_of(table: Table) -> list[TableRow]:
                 if c is not None and c.row < r and id(c) not in seen and c.text.strip():
                     seen.add(id(c))
                     inherited.append(c.text)
-        out.append(TableRow(table=table.index, row=r, cells=own, inherited=tuple(inherited)))
+        out.append(_new_row(table.index, r, own, tuple(inherited)))
     return out
+
+
+# TableRow's slot setters: the frozen dataclass's __init__ sets each field through `object.__setattr__`
+# (~0.15 µs a field); `_rows_of` makes one row per table row of every report.
+_ROW_FIELDS = ("table", "row", "cells", "inherited", "loose", "joined")
+assert tuple(f.name for f in fields(TableRow)) == _ROW_FIELDS, "_new_row sets every field of TableRow"
+_SET_TABLE, _SET_ROW, _SET_CELLS, _SET_INHERITED, _SET_LOOSE, _SET_JOINED = (getattr(TableRow, n).__set__ for n in _ROW_FIELDS)
+_NEW = object.__new__
+
+
+def _new_row(table: int, row: int, cells: tuple[Cell, ...], inherited: tuple[str, ...]) -> TableRow:
+    """`TableRow(table, row, cells, inherited)` of a table the reader found: the same frozen object, for
+    less (`tests/test_tables.py` holds the two equal)."""
+    t = _NEW(TableRow)
+    _SET_TABLE(t, table)
+    _SET_ROW(t, row)
+    _SET_CELLS(t, cells)
+    _SET_INHERITED(t, inherited)
+    _SET_LOOSE(t, False)
+    _SET_JOINED(t, False)
+    return t
 
 
 def _spaced(text: str) -> str:
