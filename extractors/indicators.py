@@ -704,8 +704,21 @@ def _fits_zone(row: TableRow, labels: list[Cell], zone: str, st: _State) -> bool
         aliases = R.legacy
     else:
         aliases = ()
+    if key in _plain_keys(aliases):  # `_best` takes such an exact key whatever the context: no need to build it
+        return True
     ctx = "".join([st.requests_group, *[facts(c.text).key for c in labels], *[facts(t).key for t in row.inherited]])
     return _best(key, aliases, context=ctx)[0] is not None
+
+
+_PLAIN: dict[int, frozenset[str]] = {}
+
+
+def _plain_keys(aliases: tuple[Alias, ...]) -> frozenset[str]:
+    """The keys of an alias set that some alias without a parent has (exact hits `_best` never filters out)."""
+    keys = _PLAIN.get(id(aliases))
+    if keys is None:
+        keys = _PLAIN[id(aliases)] = frozenset(k for k, v in _exact_index(aliases).items() if any(a.parent is None for a in v))
+    return keys
 
 
 def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatched: list[Unmatched]) -> None:
