@@ -24,7 +24,6 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
 from importlib import resources
 
 from .errors import NotAReportError
@@ -110,10 +109,9 @@ _YEAR = re.compile(r"(?:19|20)\d{2}(?=年)")
 
 def _title_lines(doc: Document, st: GateSettings, view: DocumentView) -> tuple[list[str], list[str]]:
     """(candidate title lines in title position, every short line of the document), as matching keys."""
-    lines = list(chain.from_iterable(view.paragraph_line_keys))  # flattened in C: a report has thousands
-    most = st.max_title_chars
-    short = [x for x in lines if len(x) <= most]
-    top = [x for x in lines[: st.top_lines] if len(x) <= most]
+    lines = [k for keys in view.paragraph_line_keys for k in keys]
+    short = [x for x in lines if len(x) <= st.max_title_chars]
+    top = [x for x in lines[: st.top_lines] if len(x) <= st.max_title_chars]
     if doc.title:
         top = [_key(x) for x in re.split(r"[_|｜]| - ", doc.title) if x.strip()] + top
     return top, short
