@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .catalogue import IndicatorDef, catalogue
-from .indicators import FLAGS, Match, _src
+from .indicators import FLAGS, Match
 from .model import Document
 from .result import Finding
 from .validation import ext_items, sum_parts
@@ -297,9 +297,10 @@ def score(matches: list[Match], findings: list[Finding], doc: Document | None = 
         if quality is not None:
             p = ocr_cap(p, m, x, quality)
         d = cat.get(m.id)
-        src = _src(m.source)
+        s = m.source
         # plain data in the order of `result.Indicator`'s and `SourceRef`'s fields: a model object per
         # value cost ~1 ms a report; the pipeline's response is checked against the models in the tests
+        # (the source's fields as `indicators._src` reads them, without its intermediate dict)
         out.append({
             "id": m.id,
             "value": m.value,
@@ -309,8 +310,8 @@ def score(matches: list[Match], findings: list[Finding], doc: Document | None = 
             "raw": m.raw,
             "source": {
                 "kind": "text" if m.method == "narrative" else "table",
-                "page": src["page"], "table": src["table"], "row": src["row"], "col": src["col"],
-                "bbox": src["bbox"], "line": src["line"], "text": m.sentence or m.raw,
+                "page": s.page, "table": s.table, "row": s.row, "col": s.col,
+                "bbox": list(s.bbox) if s.bbox else None, "line": s.line, "text": m.sentence or m.raw,
             },
         })
     return out

@@ -31,7 +31,7 @@ from itertools import pairwise
 from .forms import FORMS
 from .model import Cell
 from .normalize import nfkc
-from .tables import facts
+from .tables import MULTI_NUMBERS, facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +62,7 @@ class UnreadCell(Cell):
     """A column of a digit run that the arithmetic did not decide: no value is reported for it."""
 
 
-_TOKEN = r"(?:[+\-]?\d[\d,]*(?:\.\d+)?|[—–\-/／])"
-_MULTI = re.compile(rf"^\s*{_TOKEN}(?:\s+{_TOKEN})+\s*$")
+_MULTI = MULTI_NUMBERS
 _DIGITS = re.compile(r"^\d+$")
 
 
@@ -81,8 +80,8 @@ def expand_cells(cells: Sequence[Cell]) -> list[Cell]:
 
 def has_multi(cells: Sequence[Cell]) -> bool:
     """Whether any cell prints several numbers (what `expand_cells` would split)."""
-    for c in cells:  # a plain loop over the memoised NFKC text: this runs for every table row
-        if _MULTI.match(facts(c.text).nfkc):
+    for c in cells:  # a plain loop over the memoised answer: this runs for every table row
+        if facts(c.text).multi:
             return True
     return False
 

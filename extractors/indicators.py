@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from importlib import resources
 
@@ -26,7 +26,7 @@ from .model import Cell, Source
 from .normalize import label_key
 from .result import SourceRef
 from .result import Warning as WarningModel
-from .tables import TableRow, facts, label_cells
+from .tables import CellText, TableRow, facts, label_cells, labels_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,11 +409,11 @@ def _label_flags(key: str, a: Alias, n: int = 1) -> tuple[str, ...]:
 _COLUMN_LETTERS = frozenset("甲乙丙丁戊己")
 
 
-def _is_column_letters(row: TableRow) -> bool:
-    """The 甲 | 乙 | 丙 | 1 | 2 row statistical forms print under their header."""
+def _column_letters(fs: list[CellText]) -> bool:
+    """Whether a row (its cells' facts) is the 甲 | 乙 | 丙 | 1 | 2 row statistical forms print under their header."""
     first = True
-    for c in row.cells:  # stops at the first cell that rules the row out (most rows: the first)
-        t = facts(c.text).squashed
+    for f in fs:  # stops at the first cell that rules the row out (most rows: the first)
+        t = f.squashed
         if not t:
             continue
         if first:
@@ -519,19 +519,41 @@ def _value_match(iid: str, cell: Cell, label: str, score: float, zone: str, loos
         flags += ("cell_split",)
     elif isinstance(cell, fit.RunCell):
         flags += ("digit_run",)
-    return Match(
-        id=iid,
-        value=pv.value,
-        raw=cell.text.strip(),
-        label=label,
-        label_score=score,
-        parse_quality=pv.quality,
-        source=cell.source,
-        zone=zone,
-        loose=loose,
-        flags=flags,
-        reader_quality=cell.quality,
-    )
+    return _new_match(iid, pv.value, cell.text.strip(), label, score, pv.quality, cell.source, zone, loose, flags, cell.quality)
+
+
+# Match's slot setters, in field order: a frozen dataclass's __init__ sets each field through
+# `object.__setattr__` (~0.15 µs a field, ~2 µs a Match); the slot's own setter is a C call.
+_MATCH_FIELDS = ("id", "value", "raw", "label", "label_score", "parse_quality", "source", "zone", "loose", "method",
+                 "sentence", "flags", "reader_quality")
+assert tuple(f.name for f in fields(Match)) == _MATCH_FIELDS, "_new_match sets every field of Match"
+_SET_ID, _SET_VALUE, _SET_RAW, _SET_LABEL, _SET_LABEL_SCORE, _SET_PARSE_QUALITY, _SET_SOURCE, _SET_ZONE, \
+    _SET_LOOSE, _SET_METHOD, _SET_SENTENCE, _SET_FLAGS, _SET_READER_QUALITY = (getattr(Match, n).__set__ for n in _MATCH_FIELDS)
+
+
+def _new_match(iid: str, value: int | float | None, raw: str, label: str, score: float, quality: float, source: Source,
+               zone: str, loose: bool, flags: tuple[str, ...], reader_quality: float | None) -> Match:
+    """`Match(...)` of a table value (method "table", no sentence): the same frozen object, built for
+    about half the cost — `_value_match` makes one for every value of every row (~110 a report).
+    `tests/test_indicators.py` holds it equal to the dataclass's constructor."""
+    m = _NEW(Match)
+    _SET_ID(m, iid)
+    _SET_VALUE(m, value)
+    _SET_RAW(m, raw)
+    _SET_LABEL(m, label)
+    _SET_LABEL_SCORE(m, score)
+    _SET_PARSE_QUALITY(m, quality)
+    _SET_SOURCE(m, source)
+    _SET_ZONE(m, zone)
+    _SET_LOOSE(m, loose)
+    _SET_METHOD(m, "table")
+    _SET_SENTENCE(m, None)
+    _SET_FLAGS(m, flags)
+    _SET_READER_QUALITY(m, reader_quality)
+    return m
+
+
+_NEW = object.__new__
 
 
 def _label_text(cells: list[Cell]) -> str:
@@ -545,14 +567,17 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
     unmatched: list[Unmatched] = []
     known = catalogue()
     for row in rows:
-        if not row.cells or _is_column_letters(row):
+        if not row.cells:
             continue
-        if not row.loose and fit.has_multi(row.cells):
+        fs = [facts(c.text) for c in row.cells]  # one look-up per cell for every test below
+        if _column_letters(fs):
+            continue
+        if not row.loose and any([f.multi for f in fs]):  # fit.has_multi(row.cells)
             row = replace(row, cells=tuple(fit.expand_cells(row.cells)))
+            fs = [facts(c.text) for c in row.cells]
         if st.zone == "legacy" and _lone_number(row):
             st.detached = row.cells[0]
             continue
-        fs = [facts(c.text) for c in row.cells]  # one look-up per cell for every test below
         key = "".join([f.note_key for f in fs if not f.blank])  # row.joined_key()
         numeric = sum([f.number for f in fs])  # row.numeric_count()
         trailing = len(fs)
@@ -571,7 +596,7 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
         zone = st.zone
         # a row whose label clearly belongs to another zone switches zones (tables without headers)
         # (the guess is only needed where the row does not fit the zone it is in)
-        row_labels = label_cells(row.cells[: len(fs) - trailing])[0]  # row.split(trailing)'s labels: both zone tests read them
+        row_labels = labels_of(row.cells[: len(fs) - trailing], fs)  # row.split(trailing)'s labels: both zone tests read them
         guess = _guess_zone(row_labels) if zone is None or not _fits_zone(row, row_labels, zone, st) else None
         if guess and guess != zone:
             zone = st.zone = guess
@@ -591,7 +616,7 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
                 labels, _, _ = row.split(len(row.trailing_values()))
                 unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, None))
     _place_orphans(st, found, unmatched)
-    pos = order()
+    pos = _order()
     ms = sorted(found.values(), key=lambda m: (pos.get(m.id, 10**6), m.id))
     ms = [m for m in ms if m.id in known or m.id.startswith("ext.")]
     return ms, unmatched
@@ -738,12 +763,31 @@ def _fits_zone(row: TableRow, labels: list[Cell], zone: str, st: _State) -> bool
         return True
     key = facts(labels[-1].text).key
     R = rules()
-    aliases = {"requests": R.requests_rows, "active": R.active_rows, "legacy": R.legacy}.get(zone, ())
-    ctx = st.requests_group + "".join(facts(c.text).key for c in labels) + "".join(facts(t).key for t in row.inherited)
-    a, _, _ = _best(key, aliases, context=ctx)
-    if zone == "requests" and key in R.requests_groups:
+    if zone == "requests":
+        if key in R.requests_groups:  # a group row of 表三 fits it whatever it scores (`_best` has no side effect)
+            return True
+        aliases = R.requests_rows
+    elif zone == "active":
+        aliases = R.active_rows
+    elif zone == "legacy":
+        aliases = R.legacy
+    else:
+        aliases = ()
+    if key in _plain_keys(aliases):  # `_best` takes such an exact key whatever the context: no need to build it
         return True
-    return a is not None
+    ctx = "".join([st.requests_group, *[facts(c.text).key for c in labels], *[facts(t).key for t in row.inherited]])
+    return _best(key, aliases, context=ctx)[0] is not None
+
+
+_PLAIN: dict[int, frozenset[str]] = {}
+
+
+def _plain_keys(aliases: tuple[Alias, ...]) -> frozenset[str]:
+    """The keys of an alias set that some alias without a parent has (exact hits `_best` never filters out)."""
+    keys = _PLAIN.get(id(aliases))
+    if keys is None:
+        keys = _PLAIN[id(aliases)] = frozenset(k for k, v in _exact_index(aliases).items() if any(a.parent is None for a in v))
+    return keys
 
 
 def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatched: list[Unmatched]) -> None:
@@ -834,11 +878,16 @@ _ENUM_GAP = re.compile(r"(?<=[（(])\s+|\s+(?=[)）])|(?<=[一二三四五六七
 _SEGMENT = re.compile(r"\s+(?=(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）]|\d+[.．、](?!\d)))")
 
 
-def _segments(text: str) -> list[str]:
-    """A label cell split where a new enumerated item starts ("三、本年度办理结果 （一）予以公开")."""
+@text_cache(maxsize=16384)
+def _segments(text: str) -> tuple[str, ...]:
+    """A label cell split where a new enumerated item starts ("三、本年度办理结果 （一）予以公开").
+
+    Memoised (a tuple, so no caller can change the shared answer): a 表三 row's label is split
+    up to five times on its way through `_requests_emit`.
+    """
     t = " ".join(text.split())
     t = _ENUM_GAP.sub("", t)  # "（ 一）", "三 、": spaces a justified layout put inside an enumeration
-    return [x for x in _SEGMENT.split(t) if x]
+    return tuple([x for x in _SEGMENT.split(t) if x])
 
 
 def _requests_target(st: _State, text: str, context: str) -> tuple[Alias, float] | None:
@@ -869,7 +918,8 @@ def _requests_emit(
     loose: bool = False,
 ) -> None:
     R = rules()
-    for x in _segments(text)[:-1]:
+    segs = _segments(text)
+    for x in segs[:-1]:
         if label_key(x) in R.requests_groups:
             st.requests_group = label_key(x)
     hit = _requests_target(st, text, "")
@@ -884,7 +934,7 @@ def _requests_emit(
     short = len(values) < k
     if penalty >= 1.0:
         st.readings.append(fit.RowReading(tuple(values), a.target, text))
-    flags = _label_flags(label_key(_segments(text)[-1]) if _segments(text) else "", a)
+    flags = _label_flags(label_key(segs[-1]) if segs else "", a)
     flags += ("short_row",) if short else ()
     flags += ("label_below",) if penalty < 1.0 else ()
     flags += () if st.header_seen else ("header_unseen",)
@@ -1112,6 +1162,17 @@ def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched
     st.last_id = a.target
 
 
+_ORDER: list[tuple[dict[str, object], dict[str, int]]] = []
+
+
+def _order() -> dict[str, int]:
+    """`catalogue.order()`, made once per catalogue (it builds the dict anew each call; two sorts a report use it)."""
+    cat = catalogue()
+    if not _ORDER or _ORDER[0][0] is not cat:
+        _ORDER[:] = [(cat, order())]
+    return _ORDER[0][1]
+
+
 def fill_from_narrative(matches: list[Match], claims: list[Match]) -> list[Match]:
     """Add narrative-stated values for ids no table provided (narrative-only reports)."""
     have = {m.id for m in matches}
@@ -1123,7 +1184,7 @@ def fill_from_narrative(matches: list[Match], claims: list[Match]) -> list[Match
             continue
         seen.add(c.id)
         out.append(c)
-    pos = order()
+    pos = _order()
     return sorted(out, key=lambda m: (pos.get(m.id, 10**6), m.id))
 
 

@@ -21,7 +21,10 @@ from .view import DocumentView, prepare
 
 # A number starts only at the head of its run of digits and commas, and the run is taken whole (possessive):
 # the same matches as plain backtracking, but a 30,000-digit run with no unit is scanned once, not once per digit.
-_NUM_UNIT = re.compile(r"(?<!\d)(?<!\d,)(\d[\d,]*+(?:\.\d+)?)(人次|万元|件|条|次|个|人|篇|元|期|份|项)")
+# The first digit is matched before the look-behinds (which then see it too): the same matches as
+# `(?<!\d)(?<!\d,)(\d…)`, but a pattern that opens with a digit lets the regex engine skip to the digits
+# instead of trying the look-behinds at every character (~3× faster on the corpus's paragraphs).
+_NUM_UNIT = re.compile(r"(\d(?<!\d\d)(?<!\d,\d)[\d,]*+(?:\.\d+)?)(人次|万元|件|条|次|个|人|篇|元|期|份|项)")
 _CLAUSE_END = re.compile(r"[，。；：、（）()!！?？,;:]")
 _FILLERS = ("共计", "共", "计", "达到", "达", "为", "了", "约", "有", "总数为", "总数", "数量为", "数为", "数")
 _FILLER = "(?:" + "|".join(_FILLERS) + ")?"

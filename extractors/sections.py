@@ -141,7 +141,12 @@ def known_prefix(text: str, max_chars: int = 60) -> int | None:
 
     For a heading run into its body with no punctuation between them ("一、概况2017年，…").
     """
-    window = text[:max_chars]
+    return _known_prefix(text[:max_chars])
+
+
+@text_cache(maxsize=16384)
+def _known_prefix(window: str) -> int | None:
+    """`known_prefix` of a text's first characters (all it reads), memoised: headings repeat across reports."""
     pos: list[int] = []
     chars: list[str] = []
     keys = _CHAR_KEYS

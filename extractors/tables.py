@@ -10,8 +10,9 @@ zone has.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from operator import attrgetter
 
 from .caching import MAX_CACHED_CHARS
 from .errors import ResourceLimitError
@@ -22,6 +23,9 @@ from .values import ParsedValue, is_value_like, parse_value
 _UNITS = frozenset(
     ["条", "件", "次", "个", "人", "篇", "期", "份", "项", "人次", "万元", "元", "千元", "亿元", "家", "场", "批", "起", "户", "名", "天", "小时", "——", "—", "-", "/", "单位"]
 )
+# a cell that prints several numbers (or dashes) separated by spaces, tested on its NFKC form
+_TOKEN = r"(?:[+\-]?\d[\d,]*(?:\.\d+)?|[—–\-/／])"
+MULTI_NUMBERS = re.compile(rf"^\s*{_TOKEN}(?:\s+{_TOKEN})+\s*$")
 _ROW_LINE = re.compile(r"^(?P<label>.*?[^\d\s.,，、（）()+\-])\s+(?P<nums>(?:[-—/]|[+\-]?\d[\d,]*(?:\.\d+)?)(?:\s+(?:[-—/]|[+\-]?\d[\d,]*(?:\.\d+)?))*)$")
 
 
@@ -42,6 +46,7 @@ class CellText:
     number: bool  # a non-blank value-like cell that parses to a number (`TableRow.numeric_count`)
     key: str  # label_key(text)
     note_key: str  # label_key(text, keep_notes=True)
+    multi: bool  # several numbers in one cell ("208 1"): what `fit.expand_cells` splits
 
 
 _FACTS: dict[str, CellText] = {}
@@ -61,16 +66,18 @@ def facts(text: str) -> CellText:
         pv = parse_value(text)
         like = is_value_like(text)
         blank = not text.strip()
+        folded = nfkc(text)
         f = CellText(
             blank=blank,
             squashed=squash(text),
-            folded=squash(nfkc(text)),
-            nfkc=nfkc(text),
+            folded=squash(folded),
+            nfkc=folded,
             value_like=like,
             parsed=pv,
             number=not blank and like and pv.value is not None,
             key=label_key(text),
             note_key=label_key(text, keep_notes=True),
+            multi=MULTI_NUMBERS.match(folded) is not None,
         )
         if len(_FACTS) >= MAX_FACTS:
             _FACTS.clear()
@@ -95,6 +102,7 @@ class _LongText:
     number = property(lambda self: not self.blank and self.value_like and self.parsed.value is not None)
     key = property(lambda self: label_key(self.text))
     note_key = property(lambda self: label_key(self.text, keep_notes=True))
+    multi = property(lambda self: MULTI_NUMBERS.match(nfkc(self.text)) is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +150,11 @@ class TableRow:
         return out[::-1]
 
 
+def labels_of(cells: Sequence[Cell], fs: Sequence[CellText]) -> list[Cell]:
+    """`label_cells(cells)[0]` for a caller that has the cells' facts already (`fs`, one per cell)."""
+    return [c for c, f in zip(cells, fs) if f.folded and not f.value_like and f.folded not in _UNITS]
+
+
 def label_cells(cells: Iterable[Cell]) -> tuple[list[Cell], str | None]:
     """(the label cells among `cells`, the first unit cell) — units and serial numbers are no labels."""
     labels: list[Cell] = []
@@ -160,16 +173,21 @@ def label_cells(cells: Iterable[Cell]) -> tuple[list[Cell], str | None]:
     return labels, unit
 
 
+_COL = attrgetter("col")
+
+
 def _rows_of(table: Table) -> list[TableRow]:
     rows = table.rows
     n_rows, n_cols = len(rows), table.n_cols
-    own_rows = [tuple(sorted(cells, key=lambda c: c.col)) for cells in rows]
+    own_rows = [tuple(sorted(cells, key=_COL)) for cells in rows]
     first = [own[0].col if own else n_cols for own in own_rows]
     # What `Table.grid()` holds left of each row's first cell, and only that (the rest is never
     # read here): the merged cells of rows above that cover the place, the last one laid winning.
     cover: dict[tuple[int, int], Cell] = {}
     for r in rows:
         for c in r:
+            if c.rowspan == 1 and 0 <= c.row < n_rows and c.col >= first[c.row]:
+                continue  # covers only its own place, at or right of its row's first cell: never read
             for dr in range(c.rowspan):
                 rr = c.row + dr
                 if rr >= n_rows:
@@ -193,8 +211,29 @@ def _rows_of(table: Table) -> list[TableRow]:
                 if c is not None and c.row < r and id(c) not in seen and c.text.strip():
                     seen.add(id(c))
                     inherited.append(c.text)
-        out.append(TableRow(table=table.index, row=r, cells=own, inherited=tuple(inherited)))
+        out.append(_new_row(table.index, r, own, tuple(inherited)))
     return out
+
+
+# TableRow's slot setters: the frozen dataclass's __init__ sets each field through `object.__setattr__`
+# (~0.15 µs a field); `_rows_of` makes one row per table row of every report.
+_ROW_FIELDS = ("table", "row", "cells", "inherited", "loose", "joined")
+assert tuple(f.name for f in fields(TableRow)) == _ROW_FIELDS, "_new_row sets every field of TableRow"
+_SET_TABLE, _SET_ROW, _SET_CELLS, _SET_INHERITED, _SET_LOOSE, _SET_JOINED = (getattr(TableRow, n).__set__ for n in _ROW_FIELDS)
+_NEW = object.__new__
+
+
+def _new_row(table: int, row: int, cells: tuple[Cell, ...], inherited: tuple[str, ...]) -> TableRow:
+    """`TableRow(table, row, cells, inherited)` of a table the reader found: the same frozen object, for
+    less (`tests/test_tables.py` holds the two equal)."""
+    t = _NEW(TableRow)
+    _SET_TABLE(t, table)
+    _SET_ROW(t, row)
+    _SET_CELLS(t, cells)
+    _SET_INHERITED(t, inherited)
+    _SET_LOOSE(t, False)
+    _SET_JOINED(t, False)
+    return t
 
 
 def _spaced(text: str) -> str:

@@ -222,3 +222,21 @@ def test_the_prefiltered_alias_scan_answers_as_the_full_scan(corpus: Path) -> No
         for key in sorted(keys):
             for context, last in (("", None), ("申请", aliases[0].target)):
                 assert _best_fuzzy(key, aliases, context, last) == _best_fuzzy(key, aliases, context, last, prefilter=False), key
+
+
+def test_fast_match_constructor_builds_the_dataclass_own_object() -> None:
+    from extractors.indicators import Match, _new_match
+    from extractors.model import Source
+
+    src = Source(page=2, table=1, row=3, col=4)
+    args = ("requests.received.total", 12, "12", "申请数", 0.97, 1.0, src, "requests", True, ("fuzzy",), 0.9)
+    fast = _new_match(*args)
+    slow = Match(id=args[0], value=args[1], raw=args[2], label=args[3], label_score=args[4], parse_quality=args[5],
+                 source=args[6], zone=args[7], loose=args[8], flags=args[9], reader_quality=args[10])
+    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+    try:
+        fast.value = 13  # type: ignore[misc]
+    except AttributeError:
+        pass
+    else:  # pragma: no cover
+        raise AssertionError("a Match stays frozen")

@@ -187,3 +187,16 @@ def test_batched_views_equal_their_line_by_line_definitions_on_the_corpus() -> N
         assert _matchable_lines(lines) == one_by_one, rel
         converted += sum(a != b for a, b in zip(one_by_one, lines))
     assert converted > 100  # Traditional renderings and full-width forms among them
+
+
+def test_chinese_years_found_from_each_nian_back_as_the_pattern_finds_them() -> None:
+    import random
+
+    from extractors.metadata import _CN_YEAR, _cn_year, _cn_years
+
+    rnd = random.Random(15)
+    alphabet = "〇零一二三四五六七八九年度a 十"
+    for _ in range(5000):
+        t = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 24)))
+        assert _cn_years(t) == _CN_YEAR.sub(_cn_year, t)
+    assert _cn_years("二〇二三年度报告") == "2023年度报告"

@@ -68,3 +68,17 @@ def test_suffix_lookup_names_the_rule_the_phrase_regex_names() -> None:
     hits = sum(regex(c) is not None for c in clauses)
     assert len(clauses) > 5500 and hits > 1000
     assert [_rule_at_end(c) for c in clauses] == [regex(c) for c in clauses]
+
+
+def test_number_pattern_matches_the_lookbehind_first_form() -> None:
+    import random
+    import re
+
+    from extractors.narrative import _NUM_UNIT
+
+    plain = re.compile(r"(?<!\d)(?<!\d,)(\d[\d,]*+(?:\.\d+)?)(人次|万元|件|条|次|个|人|篇|元|期|份|项)")
+    rnd = random.Random(15)
+    alphabet = "0123456789,.件条次人元万 年，a"
+    for _ in range(5000):
+        t = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 30)))
+        assert [(m.span(), m.groups()) for m in _NUM_UNIT.finditer(t)] == [(m.span(), m.groups()) for m in plain.finditer(t)]

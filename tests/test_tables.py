@@ -134,3 +134,12 @@ def test_cell_facts_memo_is_bounded(monkeypatch) -> None:  # type: ignore[no-unt
     long = "9" * (caching.MAX_CACHED_CHARS + 1)
     assert tables.facts(long).value_like and tables.facts(long).parsed.value is None  # too many digits: no number
     assert long not in tables._FACTS  # a long text is answered, never held
+
+
+def test_fast_row_constructor_builds_the_dataclass_own_object() -> None:
+    from extractors.model import Cell
+    from extractors.tables import TableRow, _new_row
+
+    cells = (Cell(text="申请数", row=2, col=0), Cell(text="5", row=2, col=1))
+    fast, slow = _new_row(3, 2, cells, ("一、",)), TableRow(table=3, row=2, cells=cells, inherited=("一、",))
+    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
