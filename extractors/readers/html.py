@@ -735,41 +735,58 @@ def table_from_element(
     positions = 0
     out: list[tuple[Cell, ...]] = []
     nb = 0  # len(busy)
+    cover = 0  # max(busy): a row at or past it has no cell pushed right by a rowspan
     for r, row in enumerate(rows):
         cells: list[Cell] = []
         c = 0
+        pushed = cover > r
         for td in row:
-            while c < nb and busy[c] > r:
-                c += 1
+            if pushed:
+                while c < nb and busy[c] > r:
+                    c += 1
             names = td.keys()  # attribute names: most cells have no span
-            cs = 1 if "colspan" not in names else min(max(_int_attr(td, "colspan", 1), 1), max_colspan)
-            if "rowspan" not in names:
-                rs = 1  # r < n, so the clamp to n - r keeps it
-            else:
-                rs = _int_attr(td, "rowspan", 1)
-                rs = n - r if rs == 0 else min(max(rs, 1), n - r)
-            end = c + cs
-            if end > max_cols:
-                raise ResourceLimitError("An HTML table is wider than the limit.", cols=end)
-            positions += cs
-            if positions > max_positions:
-                raise ResourceLimitError("An HTML table has more cells than the limit.")
-            if nb < end:
-                busy.extend([0] * (end - nb))
-                nb = end
-            free = r + rs
-            if cs == 1:
-                if busy[c] < free:
-                    busy[c] = free
-            else:
+            if "colspan" in names or "rowspan" in names:
+                cs = 1 if "colspan" not in names else min(max(_int_attr(td, "colspan", 1), 1), max_colspan)
+                if "rowspan" not in names:
+                    rs = 1  # r < n, so the clamp to n - r keeps it
+                else:
+                    rs = _int_attr(td, "rowspan", 1)
+                    rs = n - r if rs == 0 else min(max(rs, 1), n - r)
+                end = c + cs
+                if end > max_cols:
+                    raise ResourceLimitError("An HTML table is wider than the limit.", cols=end)
+                positions += cs
+                if positions > max_positions:
+                    raise ResourceLimitError("An HTML table has more cells than the limit.")
+                if nb < end:
+                    busy.extend([0] * (end - nb))
+                    nb = end
+                free = r + rs
+                if free > cover:
+                    cover = free
                 for k in range(c, end):
                     if busy[k] < free:
                         busy[k] = free
+            else:
+                # a 1x1 cell: it covers only its own place, which no later cell asks about (a later
+                # cell of its row sits further right, a later row is past r + 1), so `busy` is left as is
+                rs = cs = 1
+                end = c + 1
+                if end > max_cols:
+                    raise ResourceLimitError("An HTML table is wider than the limit.", cols=end)
+                positions += 1
+                if positions > max_positions:
+                    raise ResourceLimitError("An HTML table has more cells than the limit.")
             if len(td):
                 text = cell_text(td)
             else:
                 text = td.text
-                text = clean_inline(text) if text else ""
+                if not text:
+                    text = ""
+                elif text.isprintable() and "  " not in text:
+                    text = text.strip()  # what clean_inline() does with such a text, without the call
+                else:
+                    text = clean_inline(text)
             sl = td.sourceline
             # the model's fast factories: the same records at under half the cost of the constructors
             cells.append(make_cell(text, r, c, rs, cs, make_source(None, None, index, r, c, (sl - 1 + line_offset) if sl else None)))
