@@ -266,6 +266,8 @@ def _tag(el: etree._Element) -> str:
 
 def _text(el: etree._Element) -> str:
     """All text under `el` ("".join(el.itertext()), serialised in C at half the cost)."""
+    if not len(el):
+        return el.text or ""  # what the serialiser gives for a childless element, without its setup
     return etree.tostring(el, method="text", encoding=str, with_tail=False)
 
 
@@ -523,7 +525,11 @@ def _is_metadata_table(table: etree._Element, settings: HtmlSettings, page: _Pag
     keys = set()
     for cells in (page.grid(table) if page is not None else _grid(table))[: settings.metadata_rows]:
         for td in cells:
-            keys.add(_SPACES.sub("", _text(td)).replace("\u3000", "").rstrip("：:"))
+            t = _text(td)
+            if t.isprintable() and " " not in t:
+                keys.add(t.rstrip("：:"))  # no _SPACES character and no U+3000 (both are unprintable)
+            else:
+                keys.add(_SPACES.sub("", t).replace("\u3000", "").rstrip("：:"))
     return len(keys & _METADATA_KEYS) >= settings.metadata_min_keys
 
 
