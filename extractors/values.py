@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from .caching import text_cache
-from .normalize import nfkc, safe_int
+from .normalize import nfkc, squash
 
 MAX_RUN_DIGITS = 96
 _BLANK = re.compile(r"^[-—–―─_/\\／、.·…]*$")
