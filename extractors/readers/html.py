@@ -499,10 +499,6 @@ def _table_rows(table: etree._Element) -> list[etree._Element]:
     return rows
 
 
-def _row_cells(tr: etree._Element) -> list[etree._Element]:
-    return list(tr.iterchildren("td", "th"))
-
-
 def _grid(table: etree._Element) -> list[list[etree._Element]]:
     """The cells of each of the table's own rows, in source order."""
     return [list(tr.iterchildren("td", "th")) for tr in _table_rows(table)]
