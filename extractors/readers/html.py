@@ -124,7 +124,9 @@ _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 _CJK_BREAK = re.compile(rf"(?<=[{_CJK}])[ \t\r\n\f\v]*\n[ \t\r\n\f\v]*(?=[{_CJK}])")
 _SPACES = re.compile(r"[ \t\r\n\f\v\xa0]+")
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
-_PUNCT = re.compile("[，,。；;、：:]")
+_PUNCT_CHARS = "，,。；;、：:"
+_PUNCT = re.compile(f"[{_PUNCT_CHARS}]")
+_PUNCT_SCAN_CHARS = 256  # longer texts count punctuation by str.count (a C scan per mark), shorter by _PUNCT
 _NUMBER = re.compile(r"^[-+−]?\s*[\d０-９][\d０-９,，.．\s]*%?$")
 _HEADING_TEXT = re.compile(r"^(?:[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|\([一二三四五六七八九十]+\)|第[一二三四五六七八九十]+[章节部分])")
 _CHARSET_META = re.compile(
@@ -266,7 +268,16 @@ def _tag(el: etree._Element) -> str:
 
 def _text(el: etree._Element) -> str:
     """All text under `el` ("".join(el.itertext()), serialised in C at half the cost)."""
+    if not len(el):
+        return el.text or ""  # what the serialiser gives for a childless element, without its setup
     return etree.tostring(el, method="text", encoding=str, with_tail=False)
+
+
+def _punct_count(text: str) -> int:
+    """len(_PUNCT.findall(text)): one C scan per mark beats the regex on long texts (a table's)."""
+    if len(text) < _PUNCT_SCAN_CHARS:
+        return len(_PUNCT.findall(text))
+    return sum(map(text.count, _PUNCT_CHARS))
 
 
 def _hint(el: etree._Element) -> str:
@@ -315,6 +326,7 @@ class _Page:
     span: dict[etree._Element, tuple[int, int]] = field(default_factory=dict)
     scores: dict[etree._Element, float] = field(default_factory=dict)
     layout: dict[etree._Element, bool] = field(default_factory=dict)
+    grids: dict[etree._Element, list[list[etree._Element]]] = field(default_factory=dict)
     h1: list[etree._Element] = field(default_factory=list)
 
     @classmethod
@@ -324,7 +336,7 @@ class _Page:
         chars, links, span, scores, h1 = pg.chars, pg.links, pg.span, pg.scores, pg.h1
         min_chars = settings.min_unit_chars
         drop, units, leaf_units, blocks = _DROP_TAGS, _UNIT_TAGS, _LEAF_UNIT_TAGS, _BLOCK_TAGS
-        self_scoring, punct, unasked = _SELF_SCORING_TAGS, _PUNCT, _NEVER_CHROME_TAGS
+        self_scoring, unasked = _SELF_SCORING_TAGS, _NEVER_CHROME_TAGS
         row_tags = ("tr", "tbody", "thead", "tfoot")
         layout = pg.layout_of
         n = 0  # elements met: the document-order number of the current one
@@ -403,7 +415,7 @@ class _Page:
                     size = plain(el, depth)
                     if size < min_chars:
                         return size
-                    s = 1.0 + min(len(punct.findall(_text(el))), 30) + min(size / 100.0, 3.0)
+                    s = 1.0 + min(_punct_count(_text(el)), 30) + min(size / 100.0, 3.0)
                     if tag == "table":
                         s += 3.0
                     if tag in self_scoring:
@@ -452,8 +464,16 @@ class _Page:
         """`_is_layout_table`, decided once per table."""
         v = self.layout.get(table)
         if v is None:
-            v = self.layout[table] = _is_layout_table(table)
+            v = self.layout[table] = _is_layout_table(table, self)
         return v
+
+    def grid(self, table: etree._Element) -> list[list[etree._Element]]:
+        """`_grid(table)`, listed once per table: the layout, metadata and statistics tests and the
+        emission all read the same rows of cells."""
+        g = self.grids.get(table)
+        if g is None:
+            g = self.grids[table] = _grid(table)
+        return g
 
     def text_len(self, el: etree._Element) -> int:
         return self.chars.get(el, 0)
@@ -479,44 +499,49 @@ def _table_rows(table: etree._Element) -> list[etree._Element]:
     return rows
 
 
-def _row_cells(tr: etree._Element) -> list[etree._Element]:
-    return list(tr.iterchildren("td", "th"))
+def _grid(table: etree._Element) -> list[list[etree._Element]]:
+    """The cells of each of the table's own rows, in source order."""
+    return [list(tr.iterchildren("td", "th")) for tr in _table_rows(table)]
 
 
-def _is_layout_table(table: etree._Element) -> bool:
+def _is_layout_table(table: etree._Element, page: _Page | None = None) -> bool:
     """Tables that arrange the page rather than hold data.
 
     Nested tables, a single column, or a single row of a few boxes holding
     blocks or long text (sidebar | article); a one-row table of numbers is data.
     """
-    rows = _table_rows(table)
-    if not rows or any(True for _ in table.iterdescendants("table")):
+    if any(True for _ in table.iterdescendants("table")):
         return True
-    if all(len(_row_cells(r)) <= 1 for r in rows):
+    grid = page.grid(table) if page is not None else _grid(table)
+    if not grid or all(len(cells) <= 1 for cells in grid):
         return True
-    if len(rows) > 1:
+    if len(grid) > 1:
         return False
-    cells = _row_cells(rows[0])
+    cells = grid[0]
     return len(cells) <= 3 and any(_has_block_child(c) or len(_text(c)) > 200 for c in cells)
 
 
-def _cell_texts(table: etree._Element) -> list[str]:
-    return [clean_inline(_text(c)) for r in _table_rows(table) for c in _row_cells(r)]
+def _cell_texts(grid: list[list[etree._Element]]) -> list[str]:
+    return [clean_inline(_text(c)) for cells in grid for c in cells]
 
 
-def _is_metadata_table(table: etree._Element, settings: HtmlSettings) -> bool:
+def _is_metadata_table(table: etree._Element, settings: HtmlSettings, page: _Page | None = None) -> bool:
     """Page metadata (索引号 | … | 发布机构 | …): key cells from a fixed vocabulary, in the first rows."""
     keys = set()
-    for tr in _table_rows(table)[: settings.metadata_rows]:
-        for td in tr.iterchildren("td", "th"):
-            keys.add(_SPACES.sub("", _text(td)).replace("\u3000", "").rstrip("：:"))
+    for cells in (page.grid(table) if page is not None else _grid(table))[: settings.metadata_rows]:
+        for td in cells:
+            t = _text(td)
+            if t.isprintable() and " " not in t:
+                keys.add(t.rstrip("：:"))  # no _SPACES character and no U+3000 (both are unprintable)
+            else:
+                keys.add(_SPACES.sub("", t).replace("\u3000", "").rstrip("：:"))
     return len(keys & _METADATA_KEYS) >= settings.metadata_min_keys
 
 
-def _is_stat_table(table: etree._Element, settings: HtmlSettings) -> bool:
-    texts = _cell_texts(table)
+def _is_stat_table(table: etree._Element, settings: HtmlSettings, page: _Page) -> bool:
+    texts = _cell_texts(page.grid(table))
     numbers = sum(1 for t in texts if t and _NUMBER.match(t))
-    return numbers >= settings.stat_table_min_numbers and not _is_metadata_table(table, settings)
+    return numbers >= settings.stat_table_min_numbers and not _is_metadata_table(table, settings, page)
 
 
 # --------------------------------------------------------------------------- body detection
@@ -555,7 +580,7 @@ def _select_regions(body: etree._Element, page: _Page, settings: HtmlSettings) -
     # statistics tables outside the chosen regions (rendered in a sibling block by some CMSs)
     inside = [span[r] for r in regions]
     for table in body.iter("table"):
-        if page.within(table, inside) or page.layout_of(table) or not _is_stat_table(table, settings):
+        if page.within(table, inside) or page.layout_of(table) or not _is_stat_table(table, settings, page):
             continue
         if _in_chrome(table, body, settings) or page.link_density(table) > settings.max_link_density:
             continue
@@ -582,7 +607,7 @@ def _is_chrome(el: etree._Element, stats: _Page, settings: HtmlSettings) -> bool
     if tag in _CHROME_TAGS:
         return True
     if tag == "table":
-        return _is_metadata_table(el, settings)
+        return _is_metadata_table(el, settings, stats)
     if tag in ("p", "td", "th", "li", "span", "font", "strong", "b"):
         return False
     if stats.text_len(el) > settings.prune_max_chars:
@@ -631,7 +656,7 @@ def _emit(regions: list[etree._Element], page: _Page, body: etree._Element, sett
     for region in regions:
         flow.flush()
         if _tag(region) == "table" and not page.layout_of(region):
-            _emit_table(region, flow)
+            _emit_table(region, flow, page)
         else:
             flow.add(region.text, region)
             for child in region:
@@ -653,7 +678,7 @@ def _walk(el: etree._Element, parent: etree._Element, flow: _Flow, page: _Page) 
             flow.flush()
         elif tag == "table" and not page.layout_of(el):
             flow.flush()
-            _emit_table(el, flow)
+            _emit_table(el, flow, page)
         elif tag in _BLOCK_TAGS:
             flow.flush()
             flow.style = _HEADING_STYLE.get(tag)
@@ -692,63 +717,87 @@ def _outside_title(
 # --------------------------------------------------------------------------- tables
 
 
-def _emit_table(table: etree._Element, flow: _Flow) -> None:
+def _emit_table(table: etree._Element, flow: _Flow, page: _Page) -> None:
     caption = table.find("caption")
     if caption is not None:
         flow.add(_text(caption), caption)
         flow.flush()
-    t = table_from_element(table, flow.tables, flow.settings)
+    t = table_from_element(table, flow.tables, flow.settings, grid=page.grid(table))
     if t is not None:
         flow.blocks.append(t)
         flow.tables += 1
 
 
 def table_from_element(
-    table: etree._Element, index: int, settings: HtmlSettings = DEFAULT_SETTINGS, line_offset: int = 0
+    table: etree._Element,
+    index: int,
+    settings: HtmlSettings = DEFAULT_SETTINGS,
+    line_offset: int = 0,
+    grid: list[list[etree._Element]] | None = None,
 ) -> Table | None:
-    """Lay a <table> on its grid (HTML table model): spans resolved, empty cells kept."""
-    rows = _table_rows(table)
+    """Lay a <table> on its grid (HTML table model): spans resolved, empty cells kept.
+
+    `grid` is the table's `_grid()` when the caller has already listed it.
+    """
+    rows = _grid(table) if grid is None else grid
     n = len(rows)
     max_colspan, max_cols, max_positions = settings.max_colspan, settings.max_table_cols, settings.max_table_positions
     busy: list[int] = []  # per column: first row index no longer covered by a rowspan
     positions = 0
     out: list[tuple[Cell, ...]] = []
     nb = 0  # len(busy)
-    for r, tr in enumerate(rows):
+    cover = 0  # max(busy): a row at or past it has no cell pushed right by a rowspan
+    for r, row in enumerate(rows):
         cells: list[Cell] = []
         c = 0
-        for td in _row_cells(tr):
-            while c < nb and busy[c] > r:
-                c += 1
+        pushed = cover > r
+        for td in row:
+            if pushed:
+                while c < nb and busy[c] > r:
+                    c += 1
             names = td.keys()  # attribute names: most cells have no span
-            cs = 1 if "colspan" not in names else min(max(_int_attr(td, "colspan", 1), 1), max_colspan)
-            if "rowspan" not in names:
-                rs = 1  # r < n, so the clamp to n - r keeps it
-            else:
-                rs = _int_attr(td, "rowspan", 1)
-                rs = n - r if rs == 0 else min(max(rs, 1), n - r)
-            end = c + cs
-            if end > max_cols:
-                raise ResourceLimitError("An HTML table is wider than the limit.", cols=end)
-            positions += cs
-            if positions > max_positions:
-                raise ResourceLimitError("An HTML table has more cells than the limit.")
-            if nb < end:
-                busy.extend([0] * (end - nb))
-                nb = end
-            free = r + rs
-            if cs == 1:
-                if busy[c] < free:
-                    busy[c] = free
-            else:
+            if "colspan" in names or "rowspan" in names:
+                cs = 1 if "colspan" not in names else min(max(_int_attr(td, "colspan", 1), 1), max_colspan)
+                if "rowspan" not in names:
+                    rs = 1  # r < n, so the clamp to n - r keeps it
+                else:
+                    rs = _int_attr(td, "rowspan", 1)
+                    rs = n - r if rs == 0 else min(max(rs, 1), n - r)
+                end = c + cs
+                if end > max_cols:
+                    raise ResourceLimitError("An HTML table is wider than the limit.", cols=end)
+                positions += cs
+                if positions > max_positions:
+                    raise ResourceLimitError("An HTML table has more cells than the limit.")
+                if nb < end:
+                    busy.extend([0] * (end - nb))
+                    nb = end
+                free = r + rs
+                if free > cover:
+                    cover = free
                 for k in range(c, end):
                     if busy[k] < free:
                         busy[k] = free
+            else:
+                # a 1x1 cell: it covers only its own place, which no later cell asks about (a later
+                # cell of its row sits further right, a later row is past r + 1), so `busy` is left as is
+                rs = cs = 1
+                end = c + 1
+                if end > max_cols:
+                    raise ResourceLimitError("An HTML table is wider than the limit.", cols=end)
+                positions += 1
+                if positions > max_positions:
+                    raise ResourceLimitError("An HTML table has more cells than the limit.")
             if len(td):
                 text = cell_text(td)
             else:
                 text = td.text
-                text = clean_inline(text) if text else ""
+                if not text:
+                    text = ""
+                elif text.isprintable() and "  " not in text:
+                    text = text.strip()  # what clean_inline() does with such a text, without the call
+                else:
+                    text = clean_inline(text)
             sl = td.sourceline
             # the model's fast factories: the same records at under half the cost of the constructors
             cells.append(make_cell(text, r, c, rs, cs, make_source(None, None, index, r, c, (sl - 1 + line_offset) if sl else None)))

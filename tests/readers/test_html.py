@@ -369,3 +369,49 @@ def test_br_separated_body_box_is_found(docs: dict[str, Document]) -> None:
     assert _table_pairs(doc) == _table_pairs(ref)
     for chrome in CHROME:
         assert chrome not in doc.text()
+
+
+def test_punct_count_is_the_regex_count() -> None:
+    """The str.count path (long texts) and the regex path (short ones) count the same marks."""
+    unit = "收到申请，办结。其中：依申请公开；不予公开、部分公开:1,2;3"
+    for text in ["", "无标点", unit, unit * 3, unit * 40, "，" * 300, "ab" * 200 + "：:"]:
+        assert html._punct_count(text) == len(html._PUNCT.findall(text)), text[:20]
+
+
+def test_childless_text_is_the_serialised_text() -> None:
+    root = html._parse("<html><body><p>甲 乙</p><p></p><td>丙<br>丁</td><script>x=1</script><p>戊<b>己</b>庚</p></body></html>")
+    for el in root.iter():
+        want = html.etree.tostring(el, method="text", encoding=str, with_tail=False)
+        assert html._text(el) == want, html.etree.tostring(el)
+
+
+@pytest.mark.parametrize("key", ["索引号：", "索 引 号：", "索引号\u3000", "\xa0发布机构:", "发布机构"])
+def test_metadata_key_cells_with_and_without_whitespace(key: str) -> None:
+    table = html._parse(f"<table><tr><td>{key}</td><td>000001</td><td>发文日期</td><td>2024-01-01</td></tr></table>").find(".//table")
+    assert html._is_metadata_table(table, html.DEFAULT_SETTINGS)
+    plain = html._parse("<table><tr><td>索引号码</td><td>发布 机关</td></tr></table>").find(".//table")
+    assert not html._is_metadata_table(plain, html.DEFAULT_SETTINGS)
+
+
+def test_grid_positions_with_spans_between_one_by_one_cells() -> None:
+    """1x1 cells skip the rowspan bookkeeping: the cells after, beside and below spans still land right."""
+    page = (
+        "<table>"
+        "<tr><td rowspan='2'>a</td><td>b</td><td colspan='2'>c</td><td>d</td></tr>"
+        "<tr><td>e</td><td>f</td><td rowspan='3'>g</td><td>h</td></tr>"
+        "<tr><td>i</td><td colspan='2' rowspan='2'>j</td><td>k</td></tr>"
+        "<tr><td>l</td><td>m</td></tr>"
+        "<tr><td>n</td><td>o</td><td>p</td><td>q</td><td>r</td></tr>"
+        "</table>"
+    )
+    t = html.table_from_element(html._parse(page).find(".//table"), 0)
+    assert t is not None
+    got = [[(c.text, c.col, c.rowspan, c.colspan) for c in row] for row in t.rows]
+    assert got == [
+        [("a", 0, 2, 1), ("b", 1, 1, 1), ("c", 2, 1, 2), ("d", 4, 1, 1)],
+        [("e", 1, 1, 1), ("f", 2, 1, 1), ("g", 3, 3, 1), ("h", 4, 1, 1)],
+        [("i", 0, 1, 1), ("j", 1, 2, 2), ("k", 4, 1, 1)],
+        [("l", 0, 1, 1), ("m", 4, 1, 1)],
+        [("n", 0, 1, 1), ("o", 1, 1, 1), ("p", 2, 1, 1), ("q", 3, 1, 1), ("r", 4, 1, 1)],
+    ]
+    assert all(c.source.row == r and c.source.col == c.col for r, row in enumerate(t.rows) for c in row)
