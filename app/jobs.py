@@ -218,9 +218,8 @@ class JobRunner:
                 raise
             problem = _problem_of(JobCancelledError("The job was cancelled before it finished."))
         except ExtractionError as e:
-            if record.id in self._cancelled:
-                e = JobCancelledError("The job was cancelled; its worker was stopped.")
-            problem = _problem_of(e)
+            cancelled = record.id in self._cancelled
+            problem = _problem_of(JobCancelledError("The job was cancelled; its worker was stopped.") if cancelled else e)
         except Exception:  # noqa: BLE001 - a bug fails this job only
             log.exception("job %s failed unexpectedly", record.id)
             problem = _problem_of(WorkerBugError("An unexpected error occurred; it has been logged with the job id."))

@@ -14,7 +14,6 @@ import json
 import math
 import random
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
