@@ -10,9 +10,10 @@ zone has.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from operator import attrgetter
+from typing import Any
 
 from .caching import MAX_CACHED_CHARS
 from .errors import ResourceLimitError
@@ -62,7 +63,7 @@ def facts(text: str) -> CellText:
     f = _FACTS.get(text)
     if f is None:
         if len(text) > MAX_CACHED_CHARS:
-            return _LongText(text)  # type: ignore[return-value]
+            return _long_facts(text)  # type: ignore[return-value]
         pv = parse_value(text)
         like = is_value_like(text)
         blank = not text.strip()
@@ -86,23 +87,57 @@ def facts(text: str) -> CellText:
 
 
 class _LongText:
-    """`CellText` of a long text, each fact computed on demand (never memoised)."""
+    """`CellText` of a long text, each fact worked out when first asked and then kept on the object.
 
-    __slots__ = ("text",)
+    The stages ask the same few facts of a long label several times (a run-together line of
+    300,000 brackets: its key, its folded form, whether it is a value), each a pass over the whole
+    text; `facts` keeps the last few such objects (`_LONG`, bounded in total characters).
+    """
+
+    __slots__ = ("text", "_memo")
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self._memo: dict[str, object] = {}
 
-    blank = property(lambda self: not self.text.strip())
-    squashed = property(lambda self: squash(self.text))
-    folded = property(lambda self: squash(nfkc(self.text)))
-    nfkc = property(lambda self: nfkc(self.text))
-    value_like = property(lambda self: is_value_like(self.text))
-    parsed = property(lambda self: parse_value(self.text))
+    def _get(self, name: str, make: Callable[[str], object]) -> Any:
+        memo = self._memo
+        if name not in memo:
+            memo[name] = make(self.text)
+        return memo[name]
+
+    blank = property(lambda self: self._get("blank", lambda t: not t.strip()))
+    squashed = property(lambda self: self._get("squashed", squash))
+    nfkc = property(lambda self: self._get("nfkc", nfkc))
+    folded = property(lambda self: self._get("folded", lambda _t: squash(self.nfkc)))
+    value_like = property(lambda self: self._get("value_like", is_value_like))
+    parsed = property(lambda self: self._get("parsed", parse_value))
     number = property(lambda self: not self.blank and self.value_like and self.parsed.value is not None)
-    key = property(lambda self: label_key(self.text))
-    note_key = property(lambda self: label_key(self.text, keep_notes=True))
-    multi = property(lambda self: MULTI_NUMBERS.match(nfkc(self.text)) is not None)
+    key = property(lambda self: self._get("key", label_key))
+    note_key = property(lambda self: self._get("note_key", lambda t: label_key(t, keep_notes=True)))
+    multi = property(lambda self: self._get("multi", lambda _t: MULTI_NUMBERS.match(self.nfkc) is not None))
+
+
+# long texts whose facts are kept: a few, bounded in characters so a worker's memory does not
+# depend on the longest text it ever saw (the memo is dropped whole when a new text would pass it)
+_LONG: dict[str, _LongText] = {}
+MAX_LONG_CHARS = 2_000_000
+_long_chars = 0
+
+
+def _long_facts(text: str) -> _LongText:
+    global _long_chars
+    f = _LONG.get(text)
+    if f is None:
+        f = _LongText(text)
+        if len(text) > MAX_LONG_CHARS:
+            return f
+        if _long_chars + len(text) > MAX_LONG_CHARS:
+            _LONG.clear()
+            _long_chars = 0
+        _LONG[text] = f
+        _long_chars += len(text)
+    return f
 
 
 @dataclass(frozen=True, slots=True)

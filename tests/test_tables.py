@@ -133,7 +133,25 @@ def test_cell_facts_memo_is_bounded(monkeypatch) -> None:  # type: ignore[no-unt
     assert 0 < len(tables._FACTS) <= 50
     long = "9" * (caching.MAX_CACHED_CHARS + 1)
     assert tables.facts(long).value_like and tables.facts(long).parsed.value is None  # too many digits: no number
-    assert long not in tables._FACTS  # a long text is answered, never held
+    assert long not in tables._FACTS  # a long text is answered, never held in the short-text memo
+
+
+def test_long_text_facts_are_kept_for_a_few_texts_bounded_in_characters(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from extractors import tables
+    from extractors.normalize import label_key, nfkc, squash
+
+    monkeypatch.setattr(tables, "MAX_LONG_CHARS", 10_000)
+    monkeypatch.setattr(tables, "_LONG", {})
+    monkeypatch.setattr(tables, "_long_chars", 0)
+    label = "（" * 3_000 + "收到申请数" + "）" * 3_000
+    f = tables.facts(label)
+    assert (f.key, f.folded, f.value_like) == (label_key(label), squash(nfkc(label)), False)
+    assert f.folded.startswith("(((") and f.number is False
+    assert tables.facts(label) is f  # asked again by the next stage: the same answers, not a second pass
+    tables.facts("（" * 4_500 + "件" + "）" * 4_500)  # would pass the bound: the memo starts over
+    assert label not in tables._LONG and tables._long_chars <= 10_000
+    huge = "9" * 20_000
+    assert tables.facts(huge).value_like and huge not in tables._LONG  # past the bound on its own: never held
 
 
 def test_fast_row_constructor_builds_the_dataclass_own_object() -> None:

@@ -319,7 +319,7 @@ def _has_header(text: str) -> int:
 
 
 _CN_MARK = re.compile(rf"(?<![{_CN_NUM}第])[{_CN_NUM}]{{1,3}}、|(?<!第)[（(][{_CN_NUM}]{{1,3}}[）)]")
-_TOKEN = re.compile(rf"(?P<num>{_NUM})|(?P<dash>——|—)|(?P<open>[（(])|(?P<close>[）)])")
+_TOKEN = re.compile(rf"(?P<num>{_NUM})|(?P<dash>——|—)|(?P<open>[（(]+)|(?P<close>[）)]+)")
 _MARK_AFTER = re.compile(r"[.．、](?!\d)")
 
 
@@ -423,12 +423,12 @@ def _rows(text: str, st: CrawlerSettings, at_end: bool = False) -> list[_Row]:
         pos = m.end()
         kind = m.lastgroup
         tok = text[m.start(): m.end()]
-        if kind == "open":
-            depth += 1
+        if kind == "open":  # a run of brackets is one token: 300,000 nested ones are one step, not 300,000
+            depth += len(tok)
             label.append(tok)
             continue
         if kind == "close":
-            depth = max(0, depth - 1)
+            depth = max(0, depth - len(tok))
             label.append(tok)
             continue
         if depth > 0:  # numbers inside a parenthesised note belong to the label (计1条)
