@@ -71,7 +71,7 @@ class CrawlerData:
 
 
 def _key(text: str) -> str:
-    return re.sub(r"\s+", "", nfkc(text)).lower()
+    return _SPACE.sub("", nfkc(text)).lower()
 
 
 @lru_cache(maxsize=1)
@@ -117,6 +117,9 @@ _SEPARATOR = re.compile(r"^\s*[-=_*~#—－─━·.]{3,}\s*$")
 _BRACKET_FIELD = re.compile(r"^\s*[【\[]\s*(?P<name>[^】\]\n]{1,12}?)\s*[】\]]\s*[:：]?\s*(?P<value>.*)$")
 _COLON_FIELD = re.compile(r"(?P<name>[A-Za-z_\u4e00-\u9fff]{1,16})\s*[:：]\s*")
 _LINE_FIELD = re.compile(r"\s*[A-Za-z_\u4e00-\u9fff]{1,16}\s*[:：]")
+_SPACE = re.compile(r"\s+")  # every kind of whitespace, removed where a text is compared
+_NON_DIGIT = re.compile(r"\D")
+_CJK_START = re.compile(r"[\u4e00-\u9fff（(—]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,11 +212,11 @@ def _table_numbers(text: str) -> tuple[int, int]:
     text = nfkc(text)
     for m in re.finditer(rf"(?<![\d.,A-Za-z@]){_NUM}", text):
         nxt = text[m.end(): m.end() + 1]
-        if nxt == "" or (nxt not in _NOT_TABLE_AFTER and re.match(r"[\u4e00-\u9fff（(—]", nxt)):
+        if nxt == "" or (nxt not in _NOT_TABLE_AFTER and _CJK_START.match(nxt)):
             glued += 1
         else:
             other += 1
-    dashes = len(re.findall(r"——", text))
+    dashes = text.count("——")
     return glued + dashes, other
 
 
@@ -381,7 +384,7 @@ def _rows(text: str, st: CrawlerSettings, at_end: bool = False) -> list[_Row]:
     pos = 0
     folded = nfkc(text)
     scan = folded if len(folded) == len(text) else text
-    head = re.sub(r"\s", "", scan[:200])
+    head = _SPACE.sub("", scan[:200])
     content_end = len(scan.rstrip())  # past it only whitespace is left
     serial: int | None = 1 if "序号" in head else None
     units = "单位" in head
@@ -406,7 +409,7 @@ def _rows(text: str, st: CrawlerSettings, at_end: bool = False) -> list[_Row]:
         if serial is None:
             return value
         s = str(serial)
-        digits = re.sub(r"\D", "", nfkc(value))
+        digits = _NON_DIGIT.sub("", nfkc(value))
         if digits == s and not "".join(label).strip():  # the serial after a row that ended in a value or a dash
             serial += 1
             return ""
@@ -521,10 +524,10 @@ def _table_blocks(text: str, index: int, line: int, st: CrawlerSettings, at_end:
                 if rest:
                     tail = [rest]
                     parts = parts[:-1]
-            if any(p in ("单位", "计量单位") or re.sub(r"\s", "", p) in ("单位", "计量单位") for p in parts):
+            if any(p in ("单位", "计量单位") or _SPACE.sub("", p) in ("单位", "计量单位") for p in parts):
                 unit_column = True
             if len(parts) >= 2:
-                value_columns = sum(1 for p in parts if re.sub(r"\s", "", nfkc(p)) not in _NOT_VALUE_HEADERS
+                value_columns = sum(1 for p in parts if _SPACE.sub("", nfkc(p)) not in _NOT_VALUE_HEADERS
                                     and not p.startswith(("（", "(")))
             if parts:
                 grid.append([(p, None) for p in parts])
@@ -587,8 +590,8 @@ def read_text(text: str, st: CrawlerSettings = SETTINGS) -> Document:
         if _SEPARATOR.match(line):
             continue
         if k == 0 and title:
-            t = re.sub(r"\s+", "", title)
-            if re.sub(r"\s+", "", line).startswith(t) and len(line) > len(title):
+            t = _SPACE.sub("", title)
+            if _SPACE.sub("", line).startswith(t) and len(line) > len(title):
                 cut = _prefix_end(line, t)
                 blocks.append(Paragraph(text=line[:cut].strip(), source=Source(line=ln), style="title"))
                 line = line[cut:].strip()
