@@ -22,11 +22,11 @@ from . import fit
 from .caching import MAX_CACHED_CHARS, text_cache
 from .catalogue import catalogue, order
 from .forms import FORMS
-from .model import Cell, Source
+from .model import Cell, Source, _draft
 from .normalize import label_key
 from .result import SourceRef
 from .result import Warning as WarningModel
-from .tables import CellText, TableRow, facts, label_cells, labels_of
+from .tables import CellText, TableRow, facts, labels_of, split_facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -512,48 +512,49 @@ def _emit(matches: dict[str, Match], m: Match | None, dup: list[Unmatched]) -> N
 
 
 def _value_match(iid: str, cell: Cell, label: str, score: float, zone: str, loose: bool, flags: tuple[str, ...] = ()) -> Match | None:
-    if isinstance(cell, fit.UnreadCell):
+    if cell.__class__ is not Cell and isinstance(cell, fit.UnreadCell):
         return None
     pv = facts(cell.text).parsed
-    if isinstance(cell, fit.SplitCell):
-        flags += ("cell_split",)
-    elif isinstance(cell, fit.RunCell):
-        flags += ("digit_run",)
+    if cell.__class__ is not Cell:  # most cells are the reader's own; the fit's subclasses leave provenance
+        if isinstance(cell, fit.SplitCell):
+            flags += ("cell_split",)
+        elif isinstance(cell, fit.RunCell):
+            flags += ("digit_run",)
     return _new_match(iid, pv.value, cell.text.strip(), label, score, pv.quality, cell.source, zone, loose, flags, cell.quality)
 
 
-# Match's slot setters, in field order: a frozen dataclass's __init__ sets each field through
-# `object.__setattr__` (~0.15 µs a field, ~2 µs a Match); the slot's own setter is a C call.
+# A plain twin of Match with the same slots: its fields are set by plain slot stores, then the object
+# is retyped to Match (as `model.make_cell` builds cells); a frozen dataclass's __init__ instead sets
+# each field through `object.__setattr__` (~0.15 µs a field, ~2 µs a Match).
 _MATCH_FIELDS = ("id", "value", "raw", "label", "label_score", "parse_quality", "source", "zone", "loose", "method",
                  "sentence", "flags", "reader_quality")
 assert tuple(f.name for f in fields(Match)) == _MATCH_FIELDS, "_new_match sets every field of Match"
-_SET_ID, _SET_VALUE, _SET_RAW, _SET_LABEL, _SET_LABEL_SCORE, _SET_PARSE_QUALITY, _SET_SOURCE, _SET_ZONE, \
-    _SET_LOOSE, _SET_METHOD, _SET_SENTENCE, _SET_FLAGS, _SET_READER_QUALITY = (getattr(Match, n).__set__ for n in _MATCH_FIELDS)
+_MatchDraft = _draft(Match)
+_NEW = object.__new__
+_RETYPE = object.__setattr__
 
 
 def _new_match(iid: str, value: int | float | None, raw: str, label: str, score: float, quality: float, source: Source,
                zone: str, loose: bool, flags: tuple[str, ...], reader_quality: float | None) -> Match:
     """`Match(...)` of a table value (method "table", no sentence): the same frozen object, built for
-    about half the cost — `_value_match` makes one for every value of every row (~110 a report).
+    about a third of the cost — `_value_match` makes one for every value of every row (~110 a report).
     `tests/test_indicators.py` holds it equal to the dataclass's constructor."""
-    m = _NEW(Match)
-    _SET_ID(m, iid)
-    _SET_VALUE(m, value)
-    _SET_RAW(m, raw)
-    _SET_LABEL(m, label)
-    _SET_LABEL_SCORE(m, score)
-    _SET_PARSE_QUALITY(m, quality)
-    _SET_SOURCE(m, source)
-    _SET_ZONE(m, zone)
-    _SET_LOOSE(m, loose)
-    _SET_METHOD(m, "table")
-    _SET_SENTENCE(m, None)
-    _SET_FLAGS(m, flags)
-    _SET_READER_QUALITY(m, reader_quality)
-    return m
-
-
-_NEW = object.__new__
+    m = _NEW(_MatchDraft)
+    m.id = iid
+    m.value = value
+    m.raw = raw
+    m.label = label
+    m.label_score = score
+    m.parse_quality = quality
+    m.source = source
+    m.zone = zone
+    m.loose = loose
+    m.method = "table"
+    m.sentence = None
+    m.flags = flags
+    m.reader_quality = reader_quality
+    _RETYPE(m, "__class__", Match)
+    return m  # type: ignore[return-value]
 
 
 def _label_text(cells: list[Cell]) -> str:
@@ -567,36 +568,40 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
     unmatched: list[Unmatched] = []
     known = catalogue()
     for row in rows:
-        if not row.cells:
+        cells = row.cells
+        if not cells:
             continue
-        fs = [facts(c.text) for c in row.cells]  # one look-up per cell for every test below
+        fs = [facts(c.text) for c in cells]  # one look-up per cell, handed to every test and handler below
         if _column_letters(fs):
             continue
         if not row.loose and any([f.multi for f in fs]):  # fit.has_multi(row.cells)
-            row = replace(row, cells=tuple(fit.expand_cells(row.cells)))
-            fs = [facts(c.text) for c in row.cells]
-        if st.zone == "legacy" and _lone_number(row):
-            st.detached = row.cells[0]
+            row = replace(row, cells=tuple(fit.expand_cells(cells)))
+            cells = row.cells
+            fs = [facts(c.text) for c in cells]
+        n = len(fs)
+        if st.zone == "legacy" and n == 1 and not row.loose and fs[0].parsed.value is not None and fs[0].value_like:
+            st.detached = cells[0]  # _lone_number(row)
             continue
-        key = "".join([f.note_key for f in fs if not f.blank])  # row.joined_key()
         numeric = sum([f.number for f in fs])  # row.numeric_count()
-        trailing = len(fs)
-        while trailing and fs[trailing - 1].value_like:
-            trailing -= 1
-        trailing = len(fs) - trailing  # len(row.trailing_values())
-        header_zone = _zone_of_header(key) if numeric == 0 else None
-        if header_zone is None and numeric <= 1 and not row.loose:
-            # a header row may carry a stray number (e.g. 计1条 notes are removed, but 第二十条 stays)
-            hz = _zone_of_header(key)
-            if hz in {"active", "requests"} and not trailing:
-                header_zone = hz
-        if header_zone:
-            _on_header(st, header_zone, row, key)
-            continue
+        lead = n
+        while lead and fs[lead - 1].value_like:
+            lead -= 1
+        trailing = n - lead  # len(row.trailing_values())
+        header_zone = None
+        # a header row has no number, or one stray number and no values at its end (e.g. 计1条 notes
+        # are removed, but 第二十条 stays): only then is its joined key (`row.joined_key()`) needed
+        if numeric == 0 or (numeric == 1 and not trailing and not row.loose):
+            key = "".join([f.note_key for f in fs if not f.blank])
+            header_zone = _zone_of_header(key)
+            if numeric and header_zone not in ("active", "requests"):
+                header_zone = None
+            if header_zone:
+                _on_header(st, header_zone, row, key)
+                continue
         zone = st.zone
         # a row whose label clearly belongs to another zone switches zones (tables without headers)
         # (the guess is only needed where the row does not fit the zone it is in)
-        row_labels = labels_of(row.cells[: len(fs) - trailing], fs)  # row.split(trailing)'s labels: both zone tests read them
+        row_labels = labels_of(cells[:lead], fs)  # row.split(trailing)'s labels: both zone tests read them
         guess = _guess_zone(row_labels) if zone is None or not _fits_zone(row, row_labels, zone, st) else None
         if guess and guess != zone:
             zone = st.zone = guess
@@ -610,11 +615,10 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
         elif zone == "review_litigation":
             _on_review_row(st, row, found)
         elif zone == "legacy":
-            _on_legacy_row(st, row, found, unmatched)
+            _on_legacy_row(st, row, fs, found, unmatched)
         else:
             if numeric:
-                labels, _, _ = row.split(len(row.trailing_values()))
-                unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, None))
+                unmatched.append(Unmatched(_label_text(row_labels), row.texts, cells[0].source, None))
     _place_orphans(st, found, unmatched)
     pos = _order()
     ms = sorted(found.values(), key=lambda m: (pos.get(m.id, 10**6), m.id))
@@ -1106,29 +1110,35 @@ def _lone_number(row: TableRow) -> bool:
     return len(row.cells) == 1 and not row.loose and facts(row.cells[0].text).parsed.value is not None and facts(row.cells[0].text).value_like
 
 
-def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched: list[Unmatched]) -> None:
+_VALUE_ROLES = frozenset({"value", "cumulative"})
+
+
+def _on_legacy_row(st: _State, row: TableRow, fs: list[CellText], found: dict[str, Match], unmatched: list[Unmatched]) -> None:
+    """One row of the legacy table; `fs` holds the facts of its cells (`map_rows` read them once)."""
     detached, st.detached = st.detached, None
     waiting, st.legacy_label = st.legacy_label, None
     R = rules()
     roles = st.legacy_roles
-    if roles and len(row.cells) > len(roles):
+    cells = row.cells
+    if roles and len(cells) > len(roles):
         # the header named every column right of the label: take the value columns by position
-        tail = row.cells[-len(roles):]
-        labels, _ = label_cells(row.cells[: -len(roles)])
-        values = [c for c, r in zip(tail, roles) if r in {"value", "cumulative"}]
+        r = len(roles)
+        labels = labels_of(cells[:-r], fs)
+        values = [c for c, role in zip(cells[-r:], roles) if role in _VALUE_ROLES]
+        vfs = [f for f, role in zip(fs[-r:], roles) if role in _VALUE_ROLES]
     else:
-        labels, values, _ = row.split(st.legacy_values)
+        labels, values, vfs = split_facts(cells, fs, st.legacy_values)
     extra: tuple[str, ...] = ()
-    if not labels and waiting and any(facts(c.text).parsed.value is not None for c in values):
+    if not labels and waiting and any([f.parsed.value is not None for f in vfs]):
         labels, extra = waiting, ("detached",)  # the label was printed on its own line above
     if not labels:
         return
-    if (not values or not all(facts(c.text).value_like for c in values)) and len(row.cells) <= len(labels):
+    if len(cells) <= len(labels) and (not values or not all([f.value_like for f in vfs])):
         # a group row with no value cell (e.g. 一、主动公开情况 | —— ) or a label-only line
-        if len(row.cells) == 1:
+        if len(cells) == 1:
             st.legacy_label = labels
         return
-    if detached is not None and values and all(facts(c.text).parsed.value is None for c in values) and not any(facts(c.text).squashed for c in values):
+    if detached is not None and values and all([f.parsed.value is None for f in vfs]) and not any([f.squashed for f in vfs]):
         values = [detached] + values[1:]  # the row's value was printed on its own line above it
         extra = ("detached",)
     key = facts(labels[0].text).key if len(labels) == 1 else label_key(" ".join(c.text for c in labels))

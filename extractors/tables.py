@@ -17,7 +17,7 @@ from typing import Any
 
 from .caching import MAX_CACHED_CHARS
 from .errors import ResourceLimitError
-from .model import Cell, Document, Paragraph, Table
+from .model import Cell, Document, Paragraph, Table, _draft
 from .normalize import label_key, nfkc, squash
 from .values import ParsedValue, is_value_like, parse_value
 
@@ -190,6 +190,19 @@ def labels_of(cells: Sequence[Cell], fs: Sequence[CellText]) -> list[Cell]:
     return [c for c, f in zip(cells, fs) if f.folded and not f.value_like and f.folded not in _UNITS]
 
 
+def split_facts(cells: Sequence[Cell], fs: Sequence[CellText], k: int) -> tuple[list[Cell], list[Cell], list[CellText]]:
+    """`TableRow.split(k)`'s labels and values, and the values' facts, for a caller that has the cells'
+    facts already (`fs`, one per cell): the indicator stage reads every row's facts once."""
+    n = len(cells)
+    if k <= 0:
+        return labels_of(cells, fs), [], []
+    if n <= k:
+        # the value-like cells, the last k of them; the labels are never value-like, so none is taken
+        idx = [i for i in range(n) if fs[i].value_like][-k:]
+        return labels_of(cells, fs), [cells[i] for i in idx], [fs[i] for i in idx]
+    return labels_of(cells[:-k], fs[:-k]), list(cells[-k:]), list(fs[-k:])
+
+
 def label_cells(cells: Iterable[Cell]) -> tuple[list[Cell], str | None]:
     """(the label cells among `cells`, the first unit cell) — units and serial numbers are no labels."""
     labels: list[Cell] = []
@@ -250,25 +263,28 @@ def _rows_of(table: Table) -> list[TableRow]:
     return out
 
 
-# TableRow's slot setters: the frozen dataclass's __init__ sets each field through `object.__setattr__`
-# (~0.15 µs a field); `_rows_of` makes one row per table row of every report.
+# A plain twin of TableRow with the same slots, retyped once filled (as `model.make_cell` builds cells):
+# the frozen dataclass's __init__ sets each field through `object.__setattr__` (~0.15 µs a field), and
+# `_rows_of` makes one row per table row of every report.
 _ROW_FIELDS = ("table", "row", "cells", "inherited", "loose", "joined")
 assert tuple(f.name for f in fields(TableRow)) == _ROW_FIELDS, "_new_row sets every field of TableRow"
-_SET_TABLE, _SET_ROW, _SET_CELLS, _SET_INHERITED, _SET_LOOSE, _SET_JOINED = (getattr(TableRow, n).__set__ for n in _ROW_FIELDS)
+_RowDraft = _draft(TableRow)
 _NEW = object.__new__
+_RETYPE = object.__setattr__
 
 
 def _new_row(table: int, row: int, cells: tuple[Cell, ...], inherited: tuple[str, ...]) -> TableRow:
     """`TableRow(table, row, cells, inherited)` of a table the reader found: the same frozen object, for
     less (`tests/test_tables.py` holds the two equal)."""
-    t = _NEW(TableRow)
-    _SET_TABLE(t, table)
-    _SET_ROW(t, row)
-    _SET_CELLS(t, cells)
-    _SET_INHERITED(t, inherited)
-    _SET_LOOSE(t, False)
-    _SET_JOINED(t, False)
-    return t
+    t = _NEW(_RowDraft)
+    t.table = table
+    t.row = row
+    t.cells = cells
+    t.inherited = inherited
+    t.loose = False
+    t.joined = False
+    _RETYPE(t, "__class__", TableRow)
+    return t  # type: ignore[return-value]
 
 
 def _spaced(text: str) -> str:
