@@ -609,7 +609,7 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
             if zone == "requests" and not st.requests_columns:
                 st.requests_columns = _requests_columns([])
         if zone == "requests":
-            _on_requests_row(st, row, found, unmatched)
+            _on_requests_row(st, row, fs, found, unmatched)
         elif zone == "active":
             _on_active_row(st, row, found, unmatched)
         elif zone == "review_litigation":
@@ -794,17 +794,24 @@ def _plain_keys(aliases: tuple[Alias, ...]) -> frozenset[str]:
     return keys
 
 
-def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatched: list[Unmatched]) -> None:
+def _on_requests_row(st: _State, row: TableRow, fs: list[CellText], found: dict[str, Match], unmatched: list[Unmatched]) -> None:
+    """One row of 表三; `fs` holds the facts of its cells (`map_rows` read them once)."""
     R = rules()
-    keys = [facts(c.text).key for c in row.cells]
-    if row.numeric_count() == 0 and sum(1 for k_ in keys if _best(k_, R.requests_columns)[0] is not None) >= 2:
-        # a further header row of 表三 (the organisation types, perhaps a 小计 column)
-        if "小计" in keys:
-            st.requests_columns = _requests_columns(keys)
-        return
+    if not any([f.number for f in fs]):  # row.numeric_count() == 0
+        keys = [f.key for f in fs]
+        if sum(1 for k_ in keys if _best(k_, R.requests_columns)[0] is not None) >= 2:
+            # a further header row of 表三 (the organisation types, perhaps a 小计 column)
+            if "小计" in keys:
+                st.requests_columns = _requests_columns(keys)
+            return
     cols = st.requests_columns or _requests_columns([])
-    trailing = row.trailing_values()
-    filled = [c for c in trailing if facts(c.text).squashed]
+    cells = row.cells
+    lead = len(fs)
+    while lead and fs[lead - 1].value_like:
+        lead -= 1
+    trailing = list(cells[lead:])  # row.trailing_values()
+    tfs = fs[lead:]
+    filled = [c for c, f in zip(trailing, tfs) if f.squashed]
     if len(filled) == 1 and fit.is_digit_run(filled[0], len(cols)) and not row.loose:
         # the row's numbers run together (crawler text): cut only where the arithmetic allows one cut
         run = filled[0]
@@ -820,11 +827,14 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
             st.readings.append(fit.RowReading((), fit.HOLE))  # a row is there, unread: no gap around it fits
             return
         row = replace(row, cells=row.cells[:-1] + tuple(fit.run_cells(run, cut)))
+        cells = row.cells
+        fs = [facts(c.text) for c in cells]
         trailing = row.trailing_values()
+        tfs = fs[len(fs) - len(trailing):]
     if "subtotal" not in cols and len(trailing) > len(cols) and _has_subtotal(trailing[-len(cols) - 1:]):
         st.requests_columns = cols = _requests_columns(["小计"])
     k = len(cols)
-    has_values = any(facts(c.text).parsed.value is not None for c in trailing)
+    has_values = any([f.parsed.value is not None for f in tfs])
     if not has_values and len(trailing) < k:
         # a row without values: a group (（三）不予公开, the 2021+ （六）其他处理), or a label
         # wrapped onto its own line by a converter, to be joined with its neighbour
@@ -853,7 +863,7 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
             return
         st.pending_label = text
         return
-    labels, values, _ = row.split(k)
+    labels, values, vfs = split_facts(cells, fs, k)  # row.split(k)
     text = " ".join(" ".join(c.text.split()) for c in labels)
     for t in row.inherited:
         for x in _segments(t):
@@ -861,7 +871,7 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
                 st.requests_group = label_key(x)
     if not text:
         st.orphan = values
-        numbers = sum(1 for c in values if facts(c.text).parsed.value is not None)
+        numbers = sum(1 for f in vfs if f.parsed.value is not None)
         if len(values) == k:
             st.orphan_at = len(st.readings)
             st.readings.append(fit.RowReading(tuple(values), None))

@@ -226,8 +226,22 @@ _COL = attrgetter("col")
 
 def _rows_of(table: Table) -> list[TableRow]:
     rows = table.rows
-    n_rows, n_cols = len(rows), table.n_cols
-    own_rows = [tuple(sorted(cells, key=_COL)) for cells in rows]
+    n_rows = len(rows)
+    # each row's cells by column (readers lay them so, a sort is rarely needed), and `table.n_cols`
+    # from the same pass over the cells
+    own_rows: list[tuple[Cell, ...]] = []
+    ends: list[int] = []
+    for cells in rows:
+        prev = None
+        ordered = True
+        for c in cells:
+            col = c.col
+            if prev is not None and col < prev:
+                ordered = False
+            prev = col
+            ends.append(col + c.colspan)
+        own_rows.append(tuple(cells) if ordered else tuple(sorted(cells, key=_COL)))
+    n_cols = max(ends, default=0)
     first = [own[0].col if own else n_cols for own in own_rows]
     # What `Table.grid()` holds left of each row's first cell, and only that (the rest is never
     # read here): the merged cells of rows above that cover the place, the last one laid winning.
@@ -336,7 +350,6 @@ def _paragraph_row(p: Paragraph, index: int, line: int, t: str | None = None) ->
     """
     sh = LINE_SHAPES
     t = _spaced(p.text) if t is None else t
-    printed = " ".join(p.text.split())
     tokens = t.split(" ")
     k = 0
     while k < len(tokens) and _NUM_TOKEN.fullmatch(tokens[-1 - k]):
@@ -369,6 +382,7 @@ def _paragraph_row(p: Paragraph, index: int, line: int, t: str | None = None) ->
         if any(len(x) > sh.max_header_token for x in tokens):
             return None
         texts = tokens
+    printed = " ".join(p.text.split())  # only for a line taken as a row: most lines are not
     if head and len(printed) == len(t):
         # the label as printed (NFKC only served the shapes), where folding kept the length
         texts[0] = printed[: len(texts[0])]
