@@ -226,7 +226,27 @@ def _exact_index(aliases: tuple[Alias, ...]) -> dict[str, tuple[Alias, ...]]:
 
 
 def _best(key: str, aliases: tuple[Alias, ...], context: str = "", last_id: str | None = None) -> tuple[Alias | None, float, int]:
-    """Best alias for `key` (ties broken by parent/context and by nearness to the last matched id)."""
+    """Best alias for `key` (ties broken by parent/context and by nearness to the last matched id).
+
+    Memoised per (alias set, key, context, last id), exact keys too: a report asks the same few
+    hundred labels of the same sets row after row (the legacy table's ~45 rows each ask once or twice).
+    """
+    if len(key) + len(context) > MAX_CACHED_CHARS:  # a huge label or context is scored, never held by the memo
+        return _best_exact(key, aliases, context, last_id) or _best_fuzzy(key, aliases, context, last_id)
+    memo = (id(aliases), key, context, last_id)
+    hit = _FUZZY_MEMO.get(memo)
+    if hit is None or hit[0] is not aliases:  # the set is held, so its id cannot name another set
+        if len(_FUZZY_MEMO) > 50_000:
+            _FUZZY_MEMO.clear()
+        hit = _FUZZY_MEMO[memo] = (aliases, _best_exact(key, aliases, context, last_id) or _best_fuzzy(key, aliases, context, last_id))
+    return hit[1]
+
+
+_FUZZY_MEMO: dict[tuple[int, str, str, str | None], tuple[tuple[Alias, ...], tuple[Alias | None, float, int]]] = {}
+
+
+def _best_exact(key: str, aliases: tuple[Alias, ...], context: str, last_id: str | None) -> tuple[Alias, float, int] | None:
+    """`_best`'s answer when `key` is an alias's own key (under a parent the context names), else None."""
     exact = _exact_index(aliases).get(key)
     if exact:
         # an exact key scores 100, and nothing else comes within the tie margin of it
@@ -236,18 +256,7 @@ def _best(key: str, aliases: tuple[Alias, ...], context: str = "", last_id: str 
             if len(targets) > 1:
                 hits.sort(key=lambda a: (-(a.parent is not None), -_prefix_len(a.target, last_id)))
             return hits[0], 100.0, len(targets)
-    if len(key) + len(context) > MAX_CACHED_CHARS:  # a huge label or context is scored, never held by the memo
-        return _best_fuzzy(key, aliases, context, last_id)
-    memo = (id(aliases), key, context, last_id)
-    hit = _FUZZY_MEMO.get(memo)
-    if hit is None:
-        if len(_FUZZY_MEMO) > 50_000:
-            _FUZZY_MEMO.clear()
-        hit = _FUZZY_MEMO[memo] = _best_fuzzy(key, aliases, context, last_id)
-    return hit
-
-
-_FUZZY_MEMO: dict[tuple[int, str, str, str | None], tuple[Alias | None, float, int]] = {}
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -558,7 +567,9 @@ def _new_match(iid: str, value: int | float | None, raw: str, label: str, score:
 
 
 def _label_text(cells: list[Cell]) -> str:
-    return " ".join(" ".join(c.text.split()) for c in cells)
+    if len(cells) == 1:  # most labels are one cell
+        return " ".join(cells[0].text.split())
+    return " ".join([" ".join(c.text.split()) for c in cells])
 
 
 def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
