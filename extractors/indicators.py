@@ -26,7 +26,7 @@ from .model import Cell, Source, _draft
 from .normalize import label_key
 from .result import SourceRef
 from .result import Warning as WarningModel
-from .tables import CellText, TableRow, facts, labels_of, split_facts
+from .tables import CellText, TableRow, facts, labels_of, row_facts, split_facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -582,13 +582,13 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
         cells = row.cells
         if not cells:
             continue
-        fs = [facts(c.text) for c in cells]  # one look-up per cell, handed to every test and handler below
+        fs = row_facts(cells)  # one look-up per cell, handed to every test and handler below
         if _column_letters(fs):
             continue
         if not row.loose and any([f.multi for f in fs]):  # fit.has_multi(row.cells)
             row = replace(row, cells=tuple(fit.expand_cells(cells)))
             cells = row.cells
-            fs = [facts(c.text) for c in cells]
+            fs = row_facts(cells)
         n = len(fs)
         if st.zone == "legacy" and n == 1 and not row.loose and fs[0].parsed.value is not None and fs[0].value_like:
             st.detached = cells[0]  # _lone_number(row)
@@ -839,7 +839,7 @@ def _on_requests_row(st: _State, row: TableRow, fs: list[CellText], found: dict[
             return
         row = replace(row, cells=row.cells[:-1] + tuple(fit.run_cells(run, cut)))
         cells = row.cells
-        fs = [facts(c.text) for c in cells]
+        fs = row_facts(cells)
         trailing = row.trailing_values()
         tfs = fs[len(fs) - len(trailing):]
     if "subtotal" not in cols and len(trailing) > len(cols) and _has_subtotal(trailing[-len(cols) - 1:]):
@@ -916,6 +916,14 @@ def _segments(text: str) -> tuple[str, ...]:
 
 
 def _requests_target(st: _State, text: str, context: str) -> tuple[Alias, float] | None:
+    """The 表三 row a label names (alias and score), read under the current group of rows."""
+    return _requests_alias(text, context, st.requests_group)
+
+
+@text_cache(maxsize=16384)
+def _requests_alias(text: str, context: str, group: str) -> tuple[Alias, float] | None:
+    """`_requests_target` as a pure function of the label and the context it is read in (memoised:
+    a 表三 row's label is asked up to three times on its way through `_on_requests_row`)."""
     R = rules()
     segs = _segments(text)
     if not segs:
@@ -924,9 +932,9 @@ def _requests_target(st: _State, text: str, context: str) -> tuple[Alias, float]
         if label_key(x) in R.requests_groups:
             context += label_key(x)
     own = label_key(segs[-1])
-    a, s, _ = _best(own, R.requests_rows, context=context + st.requests_group)
+    a, s, _ = _best(own, R.requests_rows, context=context + group)
     if a is None and len(segs) > 1:
-        a, s, _ = _best(label_key("".join(segs)), R.requests_rows, context=context + st.requests_group)
+        a, s, _ = _best(label_key("".join(segs)), R.requests_rows, context=context + group)
     return (a, s) if a is not None else None
 
 
@@ -963,10 +971,11 @@ def _requests_emit(
     flags += ("short_row",) if short else ()
     flags += ("label_below",) if penalty < 1.0 else ()
     flags += () if st.header_seen else ("header_unseen",)
+    score = s / 100.0 * (0.85 if short else 1.0) * penalty
+    target = a.target
     for i, cell in enumerate(values):
         col = cols[i + (k - len(values))] if short else cols[i]
-        iid = f"{a.target}.{col}" if col != "subtotal" else f"ext.{a.target}.subtotal"
-        score = s / 100.0 * (0.85 if short else 1.0) * penalty
+        iid = f"{target}.{col}" if col != "subtotal" else f"ext.{target}.subtotal"
         _emit(found, _value_match(iid, cell, text, score, "requests", loose, flags), unmatched)
     st.last_id = f"{a.target}.total"
 
