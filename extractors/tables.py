@@ -237,7 +237,10 @@ def _rows_of(table: Table) -> list[TableRow]:
     # from the same pass over the cells
     own_rows: list[tuple[Cell, ...]] = []
     ends: list[int] = []
-    for cells in rows:
+    # the cells that may cover a place left of some row's first cell: a cell of one row laid in its
+    # own row (the usual cell) lies at or right of that row's first cell, so it never does
+    spanning: list[Cell] = []
+    for r, cells in enumerate(rows):
         prev = None
         ordered = True
         for c in cells:
@@ -246,39 +249,42 @@ def _rows_of(table: Table) -> list[TableRow]:
                 ordered = False
             prev = col
             ends.append(col + c.colspan)
+            if c.rowspan != 1 or c.row != r:
+                spanning.append(c)
         own_rows.append(tuple(cells) if ordered else tuple(sorted(cells, key=_COL)))
     n_cols = max(ends, default=0)
     first = [own[0].col if own else n_cols for own in own_rows]
     # What `Table.grid()` holds left of each row's first cell, and only that (the rest is never
     # read here): the merged cells of rows above that cover the place, the last one laid winning.
     cover: dict[tuple[int, int], Cell] = {}
-    for r in rows:
-        for c in r:
-            if c.rowspan == 1 and 0 <= c.row < n_rows and c.col >= first[c.row]:
-                continue  # covers only its own place, at or right of its row's first cell: never read
-            for dr in range(c.rowspan):
-                rr = c.row + dr
-                if rr >= n_rows:
+    for c in spanning:  # in the order the cells are laid
+        if c.rowspan == 1 and 0 <= c.row < n_rows and c.col >= first[c.row]:
+            continue  # covers only its own place, at or right of its row's first cell: never read
+        for dr in range(c.rowspan):
+            rr = c.row + dr
+            if rr >= n_rows:
+                break
+            if rr < 0:
+                continue
+            limit = min(first[rr], n_cols)
+            for dc in range(c.colspan):
+                cc = c.col + dc
+                if cc >= limit:
                     break
-                if rr < 0:
-                    continue
-                limit = min(first[rr], n_cols)
-                for dc in range(c.colspan):
-                    cc = c.col + dc
-                    if cc >= limit:
-                        break
-                    if cc >= 0:
-                        cover[(rr, cc)] = c
+                if cc >= 0:
+                    cover[(rr, cc)] = c
+    if not cover:
+        index = table.index
+        return [_new_row(index, r, own, ()) for r, own in enumerate(own_rows)]
     out = []
     for r, own in enumerate(own_rows):
         inherited: list[str] = []
-        if cover:
-            seen: set[int] = set()
-            for cc in range(min(first[r], n_cols)):
-                c = cover.get((r, cc))
-                if c is not None and c.row < r and id(c) not in seen and c.text.strip():
-                    seen.add(id(c))
-                    inherited.append(c.text)
+        seen: set[int] = set()
+        for cc in range(min(first[r], n_cols)):
+            c = cover.get((r, cc))
+            if c is not None and c.row < r and id(c) not in seen and c.text.strip():
+                seen.add(id(c))
+                inherited.append(c.text)
         out.append(_new_row(table.index, r, own, tuple(inherited)))
     return out
 
