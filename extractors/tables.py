@@ -363,6 +363,8 @@ def _paragraph_row(p: Paragraph, index: int, line: int, t: str | None = None) ->
     sh = LINE_SHAPES
     t = _spaced(p.text) if t is None else t
     tokens = t.split(" ")
+    if len(tokens) < min(2, sh.min_numbers_alone, sh.header_tokens[0]):
+        return None  # one word (most lines of running text): a row of every shape has two or more tokens
     k = 0
     while k < len(tokens) and _NUM_TOKEN.fullmatch(tokens[-1 - k]):
         k += 1
