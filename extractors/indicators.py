@@ -632,8 +632,9 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
                 unmatched.append(Unmatched(_label_text(row_labels), row.texts, cells[0].source, None))
     _place_orphans(st, found, unmatched)
     pos = _order()
-    ms = sorted(found.values(), key=lambda m: (pos.get(m.id, 10**6), m.id))
-    ms = [m for m in ms if m.id in known or m.id.startswith("ext.")]
+    # catalogue order, then id: `found` is keyed by id, so the (position, id) pairs are distinct and
+    # sorting them with the match beside (never compared) needs no key function call per match
+    ms = [m for _, i, m in sorted([(pos.get(i, 10**6), i, m) for i, m in found.items()]) if i in known or i.startswith("ext.")]
     return ms, unmatched
 
 

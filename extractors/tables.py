@@ -416,15 +416,17 @@ def interpret(doc: Document, limits: TableLimits = TABLE_LIMITS) -> list[TableRo
     rows: list[TableRow] = []
     prev: Paragraph | None = None
     for i, b in enumerate(doc.blocks):
-        if isinstance(b, Table):
-            rows.extend(_rows_of(b))
-        elif isinstance(b, Paragraph):
+        if isinstance(b, Paragraph):
             t = _spaced(b.text)  # what both line shapes read
             joined = _unit_value_row(b, prev, i, t)
             r = joined or _paragraph_row(b, -1, i, t)
             if r is not None:
                 rows.append(r)
-        prev = b if isinstance(b, Paragraph) else None
+            prev = b
+        else:
+            if isinstance(b, Table):
+                rows.extend(_rows_of(b))
+            prev = None
         if len(rows) > limits.max_rows:
             raise ResourceLimitError(
                 f"The document has more than {limits.max_rows} table rows (limit max_rows={limits.max_rows}).",
