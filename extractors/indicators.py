@@ -626,7 +626,7 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
         elif zone == "review_litigation":
             _on_review_row(st, row, found)
         elif zone == "legacy":
-            _on_legacy_row(st, row, fs, found, unmatched)
+            _on_legacy_row(st, row, fs, found, unmatched, (lead, row_labels))
         else:
             if numeric:
                 unmatched.append(Unmatched(_label_text(row_labels), row.texts, cells[0].source, None))
@@ -1144,19 +1144,25 @@ def _lone_number(row: TableRow) -> bool:
 _VALUE_ROLES = frozenset({"value", "cumulative"})
 
 
-def _on_legacy_row(st: _State, row: TableRow, fs: list[CellText], found: dict[str, Match], unmatched: list[Unmatched]) -> None:
-    """One row of the legacy table; `fs` holds the facts of its cells (`map_rows` read them once)."""
+def _on_legacy_row(st: _State, row: TableRow, fs: list[CellText], found: dict[str, Match], unmatched: list[Unmatched],
+                   head: tuple[int, list[Cell]] = (-1, [])) -> None:
+    """One row of the legacy table; `fs` holds the facts of its cells (`map_rows` read them once), `head`
+    the label cells among its first cells, as (how many cells, labels), when the caller has them."""
     detached, st.detached = st.detached, None
     waiting, st.legacy_label = st.legacy_label, None
     R = rules()
     roles = st.legacy_roles
     cells = row.cells
-    if roles and len(cells) > len(roles):
+    n = len(cells)
+    if roles and n > len(roles):
         # the header named every column right of the label: take the value columns by position
         r = len(roles)
-        labels = labels_of(cells[:-r], fs)
+        labels = head[1] if head[0] == n - r else labels_of(cells[:-r], fs)
         values = [c for c, role in zip(cells[-r:], roles) if role in _VALUE_ROLES]
         vfs = [f for f, role in zip(fs[-r:], roles) if role in _VALUE_ROLES]
+    elif 0 < st.legacy_values < n and head[0] == n - st.legacy_values:
+        k = st.legacy_values  # split_facts(cells, fs, k), its labels known
+        labels, values, vfs = head[1], list(cells[-k:]), list(fs[-k:])
     else:
         labels, values, vfs = split_facts(cells, fs, st.legacy_values)
     extra: tuple[str, ...] = ()
