@@ -789,7 +789,8 @@ def _fits_zone(row: TableRow, labels: list[Cell], zone: str, st: _State) -> bool
         aliases = R.legacy
     else:
         aliases = ()
-    if key in _plain_keys(aliases):  # `_best` takes such an exact key whatever the context: no need to build it
+    plain = _PLAIN.get(id(aliases)) or _plain_keys(aliases)  # the memo read here: this runs for every row
+    if key in plain:  # `_best` takes such an exact key whatever the context: no need to build it
         return True
     ctx = "".join([st.requests_group, *[facts(c.text).key for c in labels], *[facts(t).key for t in row.inherited]])
     return _best(key, aliases, context=ctx)[0] is not None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from operator import attrgetter
 from typing import Any
 
-from .caching import MAX_CACHED_CHARS
+from .caching import MAX_CACHED_CHARS, text_cache
 from .errors import ResourceLimitError
 from .model import Cell, Document, Paragraph, Table, _draft
 from .normalize import label_key, nfkc, squash
@@ -313,8 +313,11 @@ def _new_row(table: int, row: int, cells: tuple[Cell, ...], inherited: tuple[str
     return t  # type: ignore[return-value]
 
 
+@text_cache(maxsize=16384)
 def _spaced(text: str) -> str:
-    """`text` NFKC-folded, its whitespace runs one space: the form the line shapes are tested on."""
+    """`text` NFKC-folded, its whitespace runs one space: the form the line shapes are tested on.
+
+    Memoised like `nfkc` (short lines only): a report's lines repeat across reports of one portal."""
     return " ".join(nfkc(text).split())
 
 
