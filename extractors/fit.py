@@ -325,16 +325,22 @@ def _group_readings(s: str, i: int, settings: FitSettings) -> list[tuple[tuple[i
     the caller has counted the tree (`_group_nodes`) against the budget first."""
     out: list[tuple[tuple[int, ...], int]] = []
     n = len(s)
+    # the parts that can start at each position, cut once (the tree visits each position many times),
+    # without those that leave nothing for the total
+    parts_at = [[(v, k) for v, k in _parts(s, j, settings) if k < n] for j in range(n)]
 
     def walk(j: int, depth: int, acc: int, head: list[int]) -> None:
-        if depth == 4:
-            t = str(acc)
-            if s.startswith(t, j):
-                out.append(((*head, acc), j + len(t)))
+        if j >= n:
             return
-        for v, k in _parts(s, j, settings):
-            if k >= n:  # nothing left for the total
-                break
+        if depth == 3:
+            # the fourth part and the total printed after it (a loop here, not a call per part:
+            # the leaves are most of the tree)
+            for v, k in parts_at[j]:
+                t = str(acc + v)
+                if s.startswith(t, k):
+                    out.append(((*head, v, acc + v), k + len(t)))
+            return
+        for v, k in parts_at[j]:
             head.append(v)
             walk(k, depth + 1, acc + v, head)
             head.pop()

@@ -22,11 +22,11 @@ from . import fit
 from .caching import MAX_CACHED_CHARS, text_cache
 from .catalogue import catalogue, order
 from .forms import FORMS
-from .model import Cell, Source
+from .model import Cell, Source, _draft
 from .normalize import label_key
 from .result import SourceRef
 from .result import Warning as WarningModel
-from .tables import CellText, TableRow, facts, label_cells, labels_of
+from .tables import CellText, TableRow, facts, labels_of, row_facts, split_facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +226,27 @@ def _exact_index(aliases: tuple[Alias, ...]) -> dict[str, tuple[Alias, ...]]:
 
 
 def _best(key: str, aliases: tuple[Alias, ...], context: str = "", last_id: str | None = None) -> tuple[Alias | None, float, int]:
-    """Best alias for `key` (ties broken by parent/context and by nearness to the last matched id)."""
+    """Best alias for `key` (ties broken by parent/context and by nearness to the last matched id).
+
+    Memoised per (alias set, key, context, last id), exact keys too: a report asks the same few
+    hundred labels of the same sets row after row (the legacy table's ~45 rows each ask once or twice).
+    """
+    if len(key) + len(context) > MAX_CACHED_CHARS:  # a huge label or context is scored, never held by the memo
+        return _best_exact(key, aliases, context, last_id) or _best_fuzzy(key, aliases, context, last_id)
+    memo = (id(aliases), key, context, last_id)
+    hit = _FUZZY_MEMO.get(memo)
+    if hit is None or hit[0] is not aliases:  # the set is held, so its id cannot name another set
+        if len(_FUZZY_MEMO) > 50_000:
+            _FUZZY_MEMO.clear()
+        hit = _FUZZY_MEMO[memo] = (aliases, _best_exact(key, aliases, context, last_id) or _best_fuzzy(key, aliases, context, last_id))
+    return hit[1]
+
+
+_FUZZY_MEMO: dict[tuple[int, str, str, str | None], tuple[tuple[Alias, ...], tuple[Alias | None, float, int]]] = {}
+
+
+def _best_exact(key: str, aliases: tuple[Alias, ...], context: str, last_id: str | None) -> tuple[Alias, float, int] | None:
+    """`_best`'s answer when `key` is an alias's own key (under a parent the context names), else None."""
     exact = _exact_index(aliases).get(key)
     if exact:
         # an exact key scores 100, and nothing else comes within the tie margin of it
@@ -236,18 +256,7 @@ def _best(key: str, aliases: tuple[Alias, ...], context: str = "", last_id: str 
             if len(targets) > 1:
                 hits.sort(key=lambda a: (-(a.parent is not None), -_prefix_len(a.target, last_id)))
             return hits[0], 100.0, len(targets)
-    if len(key) + len(context) > MAX_CACHED_CHARS:  # a huge label or context is scored, never held by the memo
-        return _best_fuzzy(key, aliases, context, last_id)
-    memo = (id(aliases), key, context, last_id)
-    hit = _FUZZY_MEMO.get(memo)
-    if hit is None:
-        if len(_FUZZY_MEMO) > 50_000:
-            _FUZZY_MEMO.clear()
-        hit = _FUZZY_MEMO[memo] = _best_fuzzy(key, aliases, context, last_id)
-    return hit
-
-
-_FUZZY_MEMO: dict[tuple[int, str, str, str | None], tuple[Alias | None, float, int]] = {}
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -512,52 +521,55 @@ def _emit(matches: dict[str, Match], m: Match | None, dup: list[Unmatched]) -> N
 
 
 def _value_match(iid: str, cell: Cell, label: str, score: float, zone: str, loose: bool, flags: tuple[str, ...] = ()) -> Match | None:
-    if isinstance(cell, fit.UnreadCell):
+    if cell.__class__ is not Cell and isinstance(cell, fit.UnreadCell):
         return None
     pv = facts(cell.text).parsed
-    if isinstance(cell, fit.SplitCell):
-        flags += ("cell_split",)
-    elif isinstance(cell, fit.RunCell):
-        flags += ("digit_run",)
+    if cell.__class__ is not Cell:  # most cells are the reader's own; the fit's subclasses leave provenance
+        if isinstance(cell, fit.SplitCell):
+            flags += ("cell_split",)
+        elif isinstance(cell, fit.RunCell):
+            flags += ("digit_run",)
     return _new_match(iid, pv.value, cell.text.strip(), label, score, pv.quality, cell.source, zone, loose, flags, cell.quality)
 
 
-# Match's slot setters, in field order: a frozen dataclass's __init__ sets each field through
-# `object.__setattr__` (~0.15 µs a field, ~2 µs a Match); the slot's own setter is a C call.
+# A plain twin of Match with the same slots: its fields are set by plain slot stores, then the object
+# is retyped to Match (as `model.make_cell` builds cells); a frozen dataclass's __init__ instead sets
+# each field through `object.__setattr__` (~0.15 µs a field, ~2 µs a Match).
 _MATCH_FIELDS = ("id", "value", "raw", "label", "label_score", "parse_quality", "source", "zone", "loose", "method",
                  "sentence", "flags", "reader_quality")
 assert tuple(f.name for f in fields(Match)) == _MATCH_FIELDS, "_new_match sets every field of Match"
-_SET_ID, _SET_VALUE, _SET_RAW, _SET_LABEL, _SET_LABEL_SCORE, _SET_PARSE_QUALITY, _SET_SOURCE, _SET_ZONE, \
-    _SET_LOOSE, _SET_METHOD, _SET_SENTENCE, _SET_FLAGS, _SET_READER_QUALITY = (getattr(Match, n).__set__ for n in _MATCH_FIELDS)
+_MatchDraft = _draft(Match)
+_NEW = object.__new__
+_RETYPE = object.__setattr__
 
 
 def _new_match(iid: str, value: int | float | None, raw: str, label: str, score: float, quality: float, source: Source,
                zone: str, loose: bool, flags: tuple[str, ...], reader_quality: float | None) -> Match:
     """`Match(...)` of a table value (method "table", no sentence): the same frozen object, built for
-    about half the cost — `_value_match` makes one for every value of every row (~110 a report).
+    about a third of the cost — `_value_match` makes one for every value of every row (~110 a report).
     `tests/test_indicators.py` holds it equal to the dataclass's constructor."""
-    m = _NEW(Match)
-    _SET_ID(m, iid)
-    _SET_VALUE(m, value)
-    _SET_RAW(m, raw)
-    _SET_LABEL(m, label)
-    _SET_LABEL_SCORE(m, score)
-    _SET_PARSE_QUALITY(m, quality)
-    _SET_SOURCE(m, source)
-    _SET_ZONE(m, zone)
-    _SET_LOOSE(m, loose)
-    _SET_METHOD(m, "table")
-    _SET_SENTENCE(m, None)
-    _SET_FLAGS(m, flags)
-    _SET_READER_QUALITY(m, reader_quality)
-    return m
-
-
-_NEW = object.__new__
+    m = _NEW(_MatchDraft)
+    m.id = iid
+    m.value = value
+    m.raw = raw
+    m.label = label
+    m.label_score = score
+    m.parse_quality = quality
+    m.source = source
+    m.zone = zone
+    m.loose = loose
+    m.method = "table"
+    m.sentence = None
+    m.flags = flags
+    m.reader_quality = reader_quality
+    _RETYPE(m, "__class__", Match)
+    return m  # type: ignore[return-value]
 
 
 def _label_text(cells: list[Cell]) -> str:
-    return " ".join(" ".join(c.text.split()) for c in cells)
+    if len(cells) == 1:  # most labels are one cell
+        return " ".join(cells[0].text.split())
+    return " ".join([" ".join(c.text.split()) for c in cells])
 
 
 def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
@@ -567,36 +579,40 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
     unmatched: list[Unmatched] = []
     known = catalogue()
     for row in rows:
-        if not row.cells:
+        cells = row.cells
+        if not cells:
             continue
-        fs = [facts(c.text) for c in row.cells]  # one look-up per cell for every test below
+        fs = row_facts(cells)  # one look-up per cell, handed to every test and handler below
         if _column_letters(fs):
             continue
         if not row.loose and any([f.multi for f in fs]):  # fit.has_multi(row.cells)
-            row = replace(row, cells=tuple(fit.expand_cells(row.cells)))
-            fs = [facts(c.text) for c in row.cells]
-        if st.zone == "legacy" and _lone_number(row):
-            st.detached = row.cells[0]
+            row = replace(row, cells=tuple(fit.expand_cells(cells)))
+            cells = row.cells
+            fs = row_facts(cells)
+        n = len(fs)
+        if st.zone == "legacy" and n == 1 and not row.loose and fs[0].parsed.value is not None and fs[0].value_like:
+            st.detached = cells[0]  # _lone_number(row)
             continue
-        key = "".join([f.note_key for f in fs if not f.blank])  # row.joined_key()
         numeric = sum([f.number for f in fs])  # row.numeric_count()
-        trailing = len(fs)
-        while trailing and fs[trailing - 1].value_like:
-            trailing -= 1
-        trailing = len(fs) - trailing  # len(row.trailing_values())
-        header_zone = _zone_of_header(key) if numeric == 0 else None
-        if header_zone is None and numeric <= 1 and not row.loose:
-            # a header row may carry a stray number (e.g. 计1条 notes are removed, but 第二十条 stays)
-            hz = _zone_of_header(key)
-            if hz in {"active", "requests"} and not trailing:
-                header_zone = hz
-        if header_zone:
-            _on_header(st, header_zone, row, key)
-            continue
+        lead = n
+        while lead and fs[lead - 1].value_like:
+            lead -= 1
+        trailing = n - lead  # len(row.trailing_values())
+        header_zone = None
+        # a header row has no number, or one stray number and no values at its end (e.g. 计1条 notes
+        # are removed, but 第二十条 stays): only then is its joined key (`row.joined_key()`) needed
+        if numeric == 0 or (numeric == 1 and not trailing and not row.loose):
+            key = "".join([f.note_key for f in fs if not f.blank])
+            header_zone = _zone_of_header(key)
+            if numeric and header_zone not in ("active", "requests"):
+                header_zone = None
+            if header_zone:
+                _on_header(st, header_zone, row, key)
+                continue
         zone = st.zone
         # a row whose label clearly belongs to another zone switches zones (tables without headers)
         # (the guess is only needed where the row does not fit the zone it is in)
-        row_labels = labels_of(row.cells[: len(fs) - trailing], fs)  # row.split(trailing)'s labels: both zone tests read them
+        row_labels = labels_of(cells[:lead], fs)  # row.split(trailing)'s labels: both zone tests read them
         guess = _guess_zone(row_labels) if zone is None or not _fits_zone(row, row_labels, zone, st) else None
         if guess and guess != zone:
             zone = st.zone = guess
@@ -604,21 +620,21 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
             if zone == "requests" and not st.requests_columns:
                 st.requests_columns = _requests_columns([])
         if zone == "requests":
-            _on_requests_row(st, row, found, unmatched)
+            _on_requests_row(st, row, fs, found, unmatched)
         elif zone == "active":
             _on_active_row(st, row, found, unmatched)
         elif zone == "review_litigation":
             _on_review_row(st, row, found)
         elif zone == "legacy":
-            _on_legacy_row(st, row, found, unmatched)
+            _on_legacy_row(st, row, fs, found, unmatched, (lead, row_labels))
         else:
             if numeric:
-                labels, _, _ = row.split(len(row.trailing_values()))
-                unmatched.append(Unmatched(_label_text(labels), row.texts, row.cells[0].source, None))
+                unmatched.append(Unmatched(_label_text(row_labels), row.texts, cells[0].source, None))
     _place_orphans(st, found, unmatched)
     pos = _order()
-    ms = sorted(found.values(), key=lambda m: (pos.get(m.id, 10**6), m.id))
-    ms = [m for m in ms if m.id in known or m.id.startswith("ext.")]
+    # catalogue order, then id: `found` is keyed by id, so the (position, id) pairs are distinct and
+    # sorting them with the match beside (never compared) needs no key function call per match
+    ms = [m for _, i, m in sorted([(pos.get(i, 10**6), i, m) for i, m in found.items()]) if i in known or i.startswith("ext.")]
     return ms, unmatched
 
 
@@ -773,7 +789,8 @@ def _fits_zone(row: TableRow, labels: list[Cell], zone: str, st: _State) -> bool
         aliases = R.legacy
     else:
         aliases = ()
-    if key in _plain_keys(aliases):  # `_best` takes such an exact key whatever the context: no need to build it
+    plain = _PLAIN.get(id(aliases)) or _plain_keys(aliases)  # the memo read here: this runs for every row
+    if key in plain:  # `_best` takes such an exact key whatever the context: no need to build it
         return True
     ctx = "".join([st.requests_group, *[facts(c.text).key for c in labels], *[facts(t).key for t in row.inherited]])
     return _best(key, aliases, context=ctx)[0] is not None
@@ -790,17 +807,24 @@ def _plain_keys(aliases: tuple[Alias, ...]) -> frozenset[str]:
     return keys
 
 
-def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatched: list[Unmatched]) -> None:
+def _on_requests_row(st: _State, row: TableRow, fs: list[CellText], found: dict[str, Match], unmatched: list[Unmatched]) -> None:
+    """One row of 表三; `fs` holds the facts of its cells (`map_rows` read them once)."""
     R = rules()
-    keys = [facts(c.text).key for c in row.cells]
-    if row.numeric_count() == 0 and sum(1 for k_ in keys if _best(k_, R.requests_columns)[0] is not None) >= 2:
-        # a further header row of 表三 (the organisation types, perhaps a 小计 column)
-        if "小计" in keys:
-            st.requests_columns = _requests_columns(keys)
-        return
+    if not any([f.number for f in fs]):  # row.numeric_count() == 0
+        keys = [f.key for f in fs]
+        if sum(1 for k_ in keys if _best(k_, R.requests_columns)[0] is not None) >= 2:
+            # a further header row of 表三 (the organisation types, perhaps a 小计 column)
+            if "小计" in keys:
+                st.requests_columns = _requests_columns(keys)
+            return
     cols = st.requests_columns or _requests_columns([])
-    trailing = row.trailing_values()
-    filled = [c for c in trailing if facts(c.text).squashed]
+    cells = row.cells
+    lead = len(fs)
+    while lead and fs[lead - 1].value_like:
+        lead -= 1
+    trailing = list(cells[lead:])  # row.trailing_values()
+    tfs = fs[lead:]
+    filled = [c for c, f in zip(trailing, tfs) if f.squashed]
     if len(filled) == 1 and fit.is_digit_run(filled[0], len(cols)) and not row.loose:
         # the row's numbers run together (crawler text): cut only where the arithmetic allows one cut
         run = filled[0]
@@ -816,11 +840,14 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
             st.readings.append(fit.RowReading((), fit.HOLE))  # a row is there, unread: no gap around it fits
             return
         row = replace(row, cells=row.cells[:-1] + tuple(fit.run_cells(run, cut)))
+        cells = row.cells
+        fs = row_facts(cells)
         trailing = row.trailing_values()
+        tfs = fs[len(fs) - len(trailing):]
     if "subtotal" not in cols and len(trailing) > len(cols) and _has_subtotal(trailing[-len(cols) - 1:]):
         st.requests_columns = cols = _requests_columns(["小计"])
     k = len(cols)
-    has_values = any(facts(c.text).parsed.value is not None for c in trailing)
+    has_values = any([f.parsed.value is not None for f in tfs])
     if not has_values and len(trailing) < k:
         # a row without values: a group (（三）不予公开, the 2021+ （六）其他处理), or a label
         # wrapped onto its own line by a converter, to be joined with its neighbour
@@ -849,7 +876,7 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
             return
         st.pending_label = text
         return
-    labels, values, _ = row.split(k)
+    labels, values, vfs = split_facts(cells, fs, k)  # row.split(k)
     text = " ".join(" ".join(c.text.split()) for c in labels)
     for t in row.inherited:
         for x in _segments(t):
@@ -857,7 +884,7 @@ def _on_requests_row(st: _State, row: TableRow, found: dict[str, Match], unmatch
                 st.requests_group = label_key(x)
     if not text:
         st.orphan = values
-        numbers = sum(1 for c in values if facts(c.text).parsed.value is not None)
+        numbers = sum(1 for f in vfs if f.parsed.value is not None)
         if len(values) == k:
             st.orphan_at = len(st.readings)
             st.readings.append(fit.RowReading(tuple(values), None))
@@ -891,6 +918,14 @@ def _segments(text: str) -> tuple[str, ...]:
 
 
 def _requests_target(st: _State, text: str, context: str) -> tuple[Alias, float] | None:
+    """The 表三 row a label names (alias and score), read under the current group of rows."""
+    return _requests_alias(text, context, st.requests_group)
+
+
+@text_cache(maxsize=16384)
+def _requests_alias(text: str, context: str, group: str) -> tuple[Alias, float] | None:
+    """`_requests_target` as a pure function of the label and the context it is read in (memoised:
+    a 表三 row's label is asked up to three times on its way through `_on_requests_row`)."""
     R = rules()
     segs = _segments(text)
     if not segs:
@@ -899,9 +934,9 @@ def _requests_target(st: _State, text: str, context: str) -> tuple[Alias, float]
         if label_key(x) in R.requests_groups:
             context += label_key(x)
     own = label_key(segs[-1])
-    a, s, _ = _best(own, R.requests_rows, context=context + st.requests_group)
+    a, s, _ = _best(own, R.requests_rows, context=context + group)
     if a is None and len(segs) > 1:
-        a, s, _ = _best(label_key("".join(segs)), R.requests_rows, context=context + st.requests_group)
+        a, s, _ = _best(label_key("".join(segs)), R.requests_rows, context=context + group)
     return (a, s) if a is not None else None
 
 
@@ -938,10 +973,11 @@ def _requests_emit(
     flags += ("short_row",) if short else ()
     flags += ("label_below",) if penalty < 1.0 else ()
     flags += () if st.header_seen else ("header_unseen",)
+    score = s / 100.0 * (0.85 if short else 1.0) * penalty
+    target = a.target
     for i, cell in enumerate(values):
         col = cols[i + (k - len(values))] if short else cols[i]
-        iid = f"{a.target}.{col}" if col != "subtotal" else f"ext.{a.target}.subtotal"
-        score = s / 100.0 * (0.85 if short else 1.0) * penalty
+        iid = f"{target}.{col}" if col != "subtotal" else f"ext.{target}.subtotal"
         _emit(found, _value_match(iid, cell, text, score, "requests", loose, flags), unmatched)
     st.last_id = f"{a.target}.total"
 
@@ -1106,29 +1142,41 @@ def _lone_number(row: TableRow) -> bool:
     return len(row.cells) == 1 and not row.loose and facts(row.cells[0].text).parsed.value is not None and facts(row.cells[0].text).value_like
 
 
-def _on_legacy_row(st: _State, row: TableRow, found: dict[str, Match], unmatched: list[Unmatched]) -> None:
+_VALUE_ROLES = frozenset({"value", "cumulative"})
+
+
+def _on_legacy_row(st: _State, row: TableRow, fs: list[CellText], found: dict[str, Match], unmatched: list[Unmatched],
+                   head: tuple[int, list[Cell]] = (-1, [])) -> None:
+    """One row of the legacy table; `fs` holds the facts of its cells (`map_rows` read them once), `head`
+    the label cells among its first cells, as (how many cells, labels), when the caller has them."""
     detached, st.detached = st.detached, None
     waiting, st.legacy_label = st.legacy_label, None
     R = rules()
     roles = st.legacy_roles
-    if roles and len(row.cells) > len(roles):
+    cells = row.cells
+    n = len(cells)
+    if roles and n > len(roles):
         # the header named every column right of the label: take the value columns by position
-        tail = row.cells[-len(roles):]
-        labels, _ = label_cells(row.cells[: -len(roles)])
-        values = [c for c, r in zip(tail, roles) if r in {"value", "cumulative"}]
+        r = len(roles)
+        labels = head[1] if head[0] == n - r else labels_of(cells[:-r], fs)
+        values = [c for c, role in zip(cells[-r:], roles) if role in _VALUE_ROLES]
+        vfs = [f for f, role in zip(fs[-r:], roles) if role in _VALUE_ROLES]
+    elif 0 < st.legacy_values < n and head[0] == n - st.legacy_values:
+        k = st.legacy_values  # split_facts(cells, fs, k), its labels known
+        labels, values, vfs = head[1], list(cells[-k:]), list(fs[-k:])
     else:
-        labels, values, _ = row.split(st.legacy_values)
+        labels, values, vfs = split_facts(cells, fs, st.legacy_values)
     extra: tuple[str, ...] = ()
-    if not labels and waiting and any(facts(c.text).parsed.value is not None for c in values):
+    if not labels and waiting and any([f.parsed.value is not None for f in vfs]):
         labels, extra = waiting, ("detached",)  # the label was printed on its own line above
     if not labels:
         return
-    if (not values or not all(facts(c.text).value_like for c in values)) and len(row.cells) <= len(labels):
+    if len(cells) <= len(labels) and (not values or not all([f.value_like for f in vfs])):
         # a group row with no value cell (e.g. 一、主动公开情况 | —— ) or a label-only line
-        if len(row.cells) == 1:
+        if len(cells) == 1:
             st.legacy_label = labels
         return
-    if detached is not None and values and all(facts(c.text).parsed.value is None for c in values) and not any(facts(c.text).squashed for c in values):
+    if detached is not None and values and all([f.parsed.value is None for f in vfs]) and not any([f.squashed for f in vfs]):
         values = [detached] + values[1:]  # the row's value was printed on its own line above it
         extra = ("detached",)
     key = facts(labels[0].text).key if len(labels) == 1 else label_key(" ".join(c.text for c in labels))

@@ -15,9 +15,9 @@ from dataclasses import dataclass, fields
 from operator import attrgetter
 from typing import Any
 
-from .caching import MAX_CACHED_CHARS
+from .caching import MAX_CACHED_CHARS, text_cache
 from .errors import ResourceLimitError
-from .model import Cell, Document, Paragraph, Table
+from .model import Cell, Document, Paragraph, Table, _draft
 from .normalize import label_key, nfkc, squash
 from .values import ParsedValue, is_value_like, parse_value
 
@@ -84,6 +84,12 @@ def facts(text: str) -> CellText:
             _FACTS.clear()
         _FACTS[text] = f
     return f
+
+
+def row_facts(cells: Iterable[Cell]) -> list[CellText]:
+    """`[facts(c.text) for c in cells]`, the memo read in the loop: the indicator stage asks it of every row."""
+    get = _FACTS.get
+    return [get(c.text) or facts(c.text) for c in cells]  # a CellText is never falsy
 
 
 class _LongText:
@@ -190,6 +196,19 @@ def labels_of(cells: Sequence[Cell], fs: Sequence[CellText]) -> list[Cell]:
     return [c for c, f in zip(cells, fs) if f.folded and not f.value_like and f.folded not in _UNITS]
 
 
+def split_facts(cells: Sequence[Cell], fs: Sequence[CellText], k: int) -> tuple[list[Cell], list[Cell], list[CellText]]:
+    """`TableRow.split(k)`'s labels and values, and the values' facts, for a caller that has the cells'
+    facts already (`fs`, one per cell): the indicator stage reads every row's facts once."""
+    n = len(cells)
+    if k <= 0:
+        return labels_of(cells, fs), [], []
+    if n <= k:
+        # the value-like cells, the last k of them; the labels are never value-like, so none is taken
+        idx = [i for i in range(n) if fs[i].value_like][-k:]
+        return labels_of(cells, fs), [cells[i] for i in idx], [fs[i] for i in idx]
+    return labels_of(cells[:-k], fs[:-k]), list(cells[-k:]), list(fs[-k:])
+
+
 def label_cells(cells: Iterable[Cell]) -> tuple[list[Cell], str | None]:
     """(the label cells among `cells`, the first unit cell) — units and serial numbers are no labels."""
     labels: list[Cell] = []
@@ -213,66 +232,92 @@ _COL = attrgetter("col")
 
 def _rows_of(table: Table) -> list[TableRow]:
     rows = table.rows
-    n_rows, n_cols = len(rows), table.n_cols
-    own_rows = [tuple(sorted(cells, key=_COL)) for cells in rows]
+    n_rows = len(rows)
+    # each row's cells by column (readers lay them so, a sort is rarely needed), and `table.n_cols`
+    # from the same pass over the cells
+    own_rows: list[tuple[Cell, ...]] = []
+    ends: list[int] = []
+    # the cells that may cover a place left of some row's first cell: a cell of one row laid in its
+    # own row (the usual cell) lies at or right of that row's first cell, so it never does
+    spanning: list[Cell] = []
+    for r, cells in enumerate(rows):
+        prev = None
+        ordered = True
+        for c in cells:
+            col = c.col
+            if prev is not None and col < prev:
+                ordered = False
+            prev = col
+            ends.append(col + c.colspan)
+            if c.rowspan != 1 or c.row != r:
+                spanning.append(c)
+        own_rows.append(tuple(cells) if ordered else tuple(sorted(cells, key=_COL)))
+    n_cols = max(ends, default=0)
     first = [own[0].col if own else n_cols for own in own_rows]
     # What `Table.grid()` holds left of each row's first cell, and only that (the rest is never
     # read here): the merged cells of rows above that cover the place, the last one laid winning.
     cover: dict[tuple[int, int], Cell] = {}
-    for r in rows:
-        for c in r:
-            if c.rowspan == 1 and 0 <= c.row < n_rows and c.col >= first[c.row]:
-                continue  # covers only its own place, at or right of its row's first cell: never read
-            for dr in range(c.rowspan):
-                rr = c.row + dr
-                if rr >= n_rows:
+    for c in spanning:  # in the order the cells are laid
+        if c.rowspan == 1 and 0 <= c.row < n_rows and c.col >= first[c.row]:
+            continue  # covers only its own place, at or right of its row's first cell: never read
+        for dr in range(c.rowspan):
+            rr = c.row + dr
+            if rr >= n_rows:
+                break
+            if rr < 0:
+                continue
+            limit = min(first[rr], n_cols)
+            for dc in range(c.colspan):
+                cc = c.col + dc
+                if cc >= limit:
                     break
-                if rr < 0:
-                    continue
-                limit = min(first[rr], n_cols)
-                for dc in range(c.colspan):
-                    cc = c.col + dc
-                    if cc >= limit:
-                        break
-                    if cc >= 0:
-                        cover[(rr, cc)] = c
+                if cc >= 0:
+                    cover[(rr, cc)] = c
+    if not cover:
+        index = table.index
+        return [_new_row(index, r, own, ()) for r, own in enumerate(own_rows)]
     out = []
     for r, own in enumerate(own_rows):
         inherited: list[str] = []
-        if cover:
-            seen: set[int] = set()
-            for cc in range(min(first[r], n_cols)):
-                c = cover.get((r, cc))
-                if c is not None and c.row < r and id(c) not in seen and c.text.strip():
-                    seen.add(id(c))
-                    inherited.append(c.text)
+        seen: set[int] = set()
+        for cc in range(min(first[r], n_cols)):
+            c = cover.get((r, cc))
+            if c is not None and c.row < r and id(c) not in seen and c.text.strip():
+                seen.add(id(c))
+                inherited.append(c.text)
         out.append(_new_row(table.index, r, own, tuple(inherited)))
     return out
 
 
-# TableRow's slot setters: the frozen dataclass's __init__ sets each field through `object.__setattr__`
-# (~0.15 µs a field); `_rows_of` makes one row per table row of every report.
+# A plain twin of TableRow with the same slots, retyped once filled (as `model.make_cell` builds cells):
+# the frozen dataclass's __init__ sets each field through `object.__setattr__` (~0.15 µs a field), and
+# `_rows_of` makes one row per table row of every report.
 _ROW_FIELDS = ("table", "row", "cells", "inherited", "loose", "joined")
 assert tuple(f.name for f in fields(TableRow)) == _ROW_FIELDS, "_new_row sets every field of TableRow"
-_SET_TABLE, _SET_ROW, _SET_CELLS, _SET_INHERITED, _SET_LOOSE, _SET_JOINED = (getattr(TableRow, n).__set__ for n in _ROW_FIELDS)
+_RowDraft = _draft(TableRow)
 _NEW = object.__new__
+_RETYPE = object.__setattr__
 
 
 def _new_row(table: int, row: int, cells: tuple[Cell, ...], inherited: tuple[str, ...]) -> TableRow:
     """`TableRow(table, row, cells, inherited)` of a table the reader found: the same frozen object, for
     less (`tests/test_tables.py` holds the two equal)."""
-    t = _NEW(TableRow)
-    _SET_TABLE(t, table)
-    _SET_ROW(t, row)
-    _SET_CELLS(t, cells)
-    _SET_INHERITED(t, inherited)
-    _SET_LOOSE(t, False)
-    _SET_JOINED(t, False)
-    return t
+    t = _NEW(_RowDraft)
+    t.table = table
+    t.row = row
+    t.cells = cells
+    t.inherited = inherited
+    t.loose = False
+    t.joined = False
+    _RETYPE(t, "__class__", TableRow)
+    return t  # type: ignore[return-value]
 
 
+@text_cache(maxsize=16384)
 def _spaced(text: str) -> str:
-    """`text` NFKC-folded, its whitespace runs one space: the form the line shapes are tested on."""
+    """`text` NFKC-folded, its whitespace runs one space: the form the line shapes are tested on.
+
+    Memoised like `nfkc` (short lines only): a report's lines repeat across reports of one portal."""
     return " ".join(nfkc(text).split())
 
 
@@ -320,8 +365,9 @@ def _paragraph_row(p: Paragraph, index: int, line: int, t: str | None = None) ->
     """
     sh = LINE_SHAPES
     t = _spaced(p.text) if t is None else t
-    printed = " ".join(p.text.split())
     tokens = t.split(" ")
+    if len(tokens) < min(2, sh.min_numbers_alone, sh.header_tokens[0]):
+        return None  # one word (most lines of running text): a row of every shape has two or more tokens
     k = 0
     while k < len(tokens) and _NUM_TOKEN.fullmatch(tokens[-1 - k]):
         k += 1
@@ -353,6 +399,7 @@ def _paragraph_row(p: Paragraph, index: int, line: int, t: str | None = None) ->
         if any(len(x) > sh.max_header_token for x in tokens):
             return None
         texts = tokens
+    printed = " ".join(p.text.split())  # only for a line taken as a row: most lines are not
     if head and len(printed) == len(t):
         # the label as printed (NFKC only served the shapes), where folding kept the length
         texts[0] = printed[: len(texts[0])]
@@ -372,15 +419,17 @@ def interpret(doc: Document, limits: TableLimits = TABLE_LIMITS) -> list[TableRo
     rows: list[TableRow] = []
     prev: Paragraph | None = None
     for i, b in enumerate(doc.blocks):
-        if isinstance(b, Table):
-            rows.extend(_rows_of(b))
-        elif isinstance(b, Paragraph):
+        if isinstance(b, Paragraph):
             t = _spaced(b.text)  # what both line shapes read
             joined = _unit_value_row(b, prev, i, t)
             r = joined or _paragraph_row(b, -1, i, t)
             if r is not None:
                 rows.append(r)
-        prev = b if isinstance(b, Paragraph) else None
+            prev = b
+        else:
+            if isinstance(b, Table):
+                rows.extend(_rows_of(b))
+            prev = None
         if len(rows) > limits.max_rows:
             raise ResourceLimitError(
                 f"The document has more than {limits.max_rows} table rows (limit max_rows={limits.max_rows}).",

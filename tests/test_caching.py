@@ -52,3 +52,20 @@ def test_the_fuzzy_alias_memo_keeps_no_long_label() -> None:
     del huge
     gc.collect()
     assert ref() is None, "the memo still holds the huge label"
+
+
+def test_a_one_text_function_is_cached_by_position_and_still_callable_by_name() -> None:
+    """The one-parameter fast path: the same answers and the same skip of long texts, called either way."""
+    calls: list[str] = []
+
+    @text_cache(maxsize=4)
+    def lower(text: str) -> str:
+        calls.append(text)
+        return text.lower()
+
+    long = "Y" * (MAX_CACHED_CHARS + 1)
+    assert lower("AB") == lower("AB") == lower(text="AB") == "ab"
+    assert lower(long) == lower(long) == long.lower()
+    assert calls == ["AB", "AB", long, long]  # the keyword call is its own cache entry, the long text none
+    assert lower.cache_info().currsize == 2  # type: ignore[attr-defined]
+    assert nfkc("１２３，") == nfkc(text="１２３，") == "123,"
