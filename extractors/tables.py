@@ -28,6 +28,8 @@ _UNITS = frozenset(
 _TOKEN = r"(?:[+\-]?\d[\d,]*(?:\.\d+)?|[—–\-/／])"
 MULTI_NUMBERS = re.compile(rf"^\s*{_TOKEN}(?:\s+{_TOKEN})+\s*$")
 _ROW_LINE = re.compile(r"^(?P<label>.*?[^\d\s.,，、（）()+\-])\s+(?P<nums>(?:[-—/]|[+\-]?\d[\d,]*(?:\.\d+)?)(?:\s+(?:[-—/]|[+\-]?\d[\d,]*(?:\.\d+)?))*)$")
+_LABEL_END = re.compile(r"[^\d\s.,，、（）()+\-]$")  # a label ends in a word, not a number or a bracket
+_DIGIT = re.compile(r"\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,19 +384,19 @@ def _paragraph_row(p: Paragraph, index: int, line: int, t: str | None = None) ->
         texts = nums
     elif k >= sh.min_numbers_after_label:
         label = " ".join(head)
-        if len(label) > sh.max_label or not re.search(r"[^\d\s.,，、（）()+\-]$", label):
+        if len(label) > sh.max_label or not _LABEL_END.search(label):
             return None
         texts = [label, *nums]
     elif k:
         unit = head[-1] if len(head) > 1 and head[-1] in _UNITS else None
         label = " ".join(head[:-1] if unit else head)
         lo, hi = sh.short_row_label
-        if not lo <= len(squash(label)) <= hi or _SENTENCE.search(label) or not re.search(r"[^\d\s.,，、（）()+\-]$", label):
+        if not lo <= len(squash(label)) <= hi or _SENTENCE.search(label) or not _LABEL_END.search(label):
             return None
         texts = [label, *([unit] if unit else []), *nums]
     else:
         lo, hi = sh.header_tokens
-        if not lo <= len(tokens) <= hi or _SENTENCE.search(t) or re.search(r"\d", t):
+        if not lo <= len(tokens) <= hi or _SENTENCE.search(t) or _DIGIT.search(t):
             return None
         if any(len(x) > sh.max_header_token for x in tokens):
             return None

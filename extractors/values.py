@@ -21,6 +21,7 @@ _UNIT_TAIL = re.compile(
     r"^(?:件|条|次|个|人次|人|篇|期|份|项|万元|元|千元|亿元|家|批|场|起|余件|余条)?$"
 )
 _NOTE_TAIL = re.compile(r"^[(（][^()（）]*[)）]$")
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")  # digits grouped in threes by commas
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,7 @@ def parse_value(text: str) -> ParsedValue:
     rest = t[m.end():]
     quality = 1.0
     if "," in digits:
-        if not re.fullmatch(r"\d{1,3}(?:,\d{3})+", digits):
+        if not _THOUSANDS.fullmatch(digits):
             quality = 0.6
         digits = digits.replace(",", "")
         quality = min(quality, 0.97)
