@@ -145,3 +145,21 @@ def test_squashed_lists_every_character_squash_removes() -> None:
 
     every = [chr(cp) for cp in range(0x110000) if not 0xD800 <= cp < 0xE000]
     assert {ch for ch in every if squash("a" + ch + "b") == "ab"} == set(SQUASHED)
+
+
+def test_to_simplified_skips_phrases_that_convert_as_their_characters() -> None:
+    """A text holding only phrases whose conversion is their characters' (有序) is translated
+    character by character, and that is OpenCC's output; a Traditional-only phrase (瞭解) takes
+    the phrase path. Whole corpus documents (one text each, as the view converts them) agree too."""
+    from extractors.normalize import _FAST_T2S, _T2S
+    from tests.corpus_files import gold_files, read_doc
+
+    special = _FAST_T2S.special[0]
+    assert special is not None
+    assert special.search("工作有序推进") is None
+    assert special.search("进一步瞭解情况") is not None
+    assert _FAST_T2S.convert("工作有序推進") == _T2S.convert("工作有序推進") == "工作有序推进"
+    assert _FAST_T2S.convert("進一步瞭解情況") == _T2S.convert("進一步瞭解情況") == "进一步了解情况"
+    texts = [read_doc(rel).text() for rel in gold_files(("txt", "variants"))]
+    assert sum(special.search(t) is None for t in texts) > len(texts) // 2  # most take the fast path
+    assert [_FAST_T2S.convert(t) for t in texts] == [_T2S.convert(t) for t in texts]
