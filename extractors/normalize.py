@@ -282,12 +282,40 @@ def nfkc(text: str) -> str:
     `unicodedata.normalize` costs ~140 ns a character on CJK text (it decomposes and recomposes
     every character). Most characters of a report are their own NFKC form in any context (see
     `_unicode_tables`), the rest are a few distinct context-free ones (full-width punctuation,
-    see `_fold`); this finds those with one regex scan and folds them with `str.replace`, and
-    hands any text holding a character that is not context-free to `unicodedata` whole.
+    see `_fold`); this scans for those, folds each distinct one at its first occurrence with
+    `str.replace` (so the scan never meets it again: a report's ~2,000 full-width commas and
+    brackets are a handful of replacements, not a list of every hit), and hands any text holding a
+    character that is not context-free to `unicodedata` whole.
     `tests/test_normalize.py` holds it to `unicodedata` on the corpus and on every code point.
     """
     if text.isascii():
         return text  # ASCII is NFKC
+    search = _unicode_tables()[1].search
+    out = text
+    seen: set[str] = set()
+    m = search(out)
+    while m is not None:  # each distinct candidate folded where it first occurs, every occurrence at once
+        ch, at = m.group(), m.start()
+        if ch not in seen:
+            if len(seen) == _SCAN_MAX_DISTINCT:
+                return _nfkc_by_set(text)
+            seen.add(ch)
+            form = _fold(ch)
+            if form is None:
+                return unicodedata.normalize("NFKC", text)
+            if form != ch:
+                out = out.replace(ch, form)  # none lies before `at`: the scan met each candidate there
+                m = search(out, at + len(form))
+                continue
+        m = search(out, at + 1)
+    return out
+
+
+_SCAN_MAX_DISTINCT = 24  # `nfkc`/`fold_chars` replace this many distinct characters one by one, then take the set way
+
+
+def _nfkc_by_set(text: str) -> str:
+    """`nfkc` of a text with many distinct candidates: their set found in one scan, then folded."""
     candidates = set(_unicode_tables()[1].findall(text))
     if len(candidates) > _FOLD_MAX_DISTINCT:
         return unicodedata.normalize("NFKC", text)
@@ -316,6 +344,24 @@ def fold_chars(text: str) -> str:
     same span of `text`). Only the characters `_unicode_tables` finds can change."""
     if text.isascii():
         return text
+    search = _unicode_tables()[1].search
+    out = text
+    seen: set[str] = set()
+    m = search(out)
+    while m is not None:  # as `nfkc`: each distinct character replaced where the scan first meets it
+        ch, at = m.group(), m.start()
+        if ch not in seen:
+            if len(seen) == _SCAN_MAX_DISTINCT:
+                return _fold_chars_by_set(text)
+            seen.add(ch)
+            f = _char_form(ch)
+            if f != ch:  # one character for one: positions stay
+                out = out.replace(ch, f)
+        m = search(out, at + 1)
+    return out
+
+
+def _fold_chars_by_set(text: str) -> str:
     for ch in set(_unicode_tables()[1].findall(text)):
         f = _char_form(ch)
         if f != ch:  # f is its own form, so no later replacement touches it
