@@ -235,7 +235,8 @@ _KNOWN: list[tuple[ConfidenceSettings, dict[tuple[object, ...], float]]] = []
 
 
 def _known_probabilities(settings: ConfidenceSettings) -> dict[tuple[object, ...], float]:
-    """The model's probability per evidence key already computed with `settings` (before the OCR caps).
+    """The model's probability (as the response rounds it) per evidence key already computed with `settings`
+    (exact text only: the OCR caps depend on the cell, so a recognised document's values are computed each time).
 
     Values of a report share a handful of evidence vectors (an exact label, a clean cell, a rule
     that holds), so most of `score`'s values are one dict lookup instead of the model.
@@ -324,14 +325,16 @@ def score(matches: list[Match], findings: list[Finding], doc: Document | None = 
         # everything `_evidence` reads of the match: equal inputs, equal probability
         k = (m.label_score, m.parse_quality, m.method, m.loose, m.flags, m.value is None, m.reader_quality,
              mid in holds, mid in broken, mid in disagree)
-        p = known.get(k)
-        if p is None or quality is not None:
+        conf = known.get(k) if quality is None else None
+        if conf is None:
             x = _evidence(m, holds, broken, disagree)
             p = _probability(x, settings, w)
-            if len(known) < _MAX_KNOWN:
-                known[k] = p
-            if quality is not None:
-                p = ocr_cap(p, m, x, quality)
+            if quality is None:
+                conf = round(p, 4)
+                if len(known) < _MAX_KNOWN:
+                    known[k] = conf
+            else:
+                conf = round(ocr_cap(p, m, x, quality), 4)
         d = cat.get(mid)
         s = m.source
         # plain data in the order of `result.Indicator`'s and `SourceRef`'s fields: a model object per
@@ -341,7 +344,7 @@ def score(matches: list[Match], findings: list[Finding], doc: Document | None = 
             "id": m.id,
             "value": m.value,
             "unit": d.unit if d else None,
-            "confidence": round(p, 4),
+            "confidence": conf,
             "label": m.label,
             "raw": m.raw,
             "source": {
