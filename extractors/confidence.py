@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from .catalogue import IndicatorDef, catalogue
 from .indicators import FLAGS, Match
-from .model import Document
+from .model import Document, Paragraph
 from .result import Finding
 from .validation import ext_items, sum_parts
 
@@ -230,6 +230,22 @@ def _probability(x: dict[str, float], settings: ConfidenceSettings, w: dict[str,
     return max(settings.floor, min(settings.ceiling, p))
 
 
+_MAX_KNOWN = 4096  # distinct evidence seen: a few hundred over the corpus; the bound keeps a worker's memory flat
+_KNOWN: list[tuple[ConfidenceSettings, dict[tuple[object, ...], float]]] = []
+
+
+def _known_probabilities(settings: ConfidenceSettings) -> dict[tuple[object, ...], float]:
+    """The model's probability (as the response rounds it) per evidence key already computed with `settings`
+    (exact text only: the OCR caps depend on the cell, so a recognised document's values are computed each time).
+
+    Values of a report share a handful of evidence vectors (an exact label, a clean cell, a rule
+    that holds), so most of `score`'s values are one dict lookup instead of the model.
+    """
+    if not _KNOWN or _KNOWN[0][0] is not settings:
+        _KNOWN[:] = [(settings, {})]
+    return _KNOWN[0][1]
+
+
 @dataclass(frozen=True, slots=True)
 class OcrCapSettings:
     """Caps on values a recogniser read (a cell with `quality`), applied after the model.
@@ -250,12 +266,23 @@ class OcrCapSettings:
 OCR_CAP = OcrCapSettings()
 
 
+def _scored(doc: Document) -> bool:
+    """Whether any paragraph or cell of `doc` carries a reader's score (plain loops, one pass over the blocks)."""
+    for b in doc.blocks:
+        if isinstance(b, Paragraph):
+            if b.quality is not None:
+                return True
+            continue
+        for r in b.rows:
+            for c in r:
+                if c.quality is not None:
+                    return True
+    return False
+
+
 def _cell_quality(doc: Document | None) -> dict[tuple[int, int, int], float | None] | None:
     """(table, row, col) → the reader's quality of that cell; None when the document is exact text."""
-    if doc is None:
-        return None
-    seen = any(c.quality is not None for t in doc.tables for r in t.rows for c in r)
-    if not seen and all(p.quality is None for p in doc.paragraphs):
+    if doc is None or not _scored(doc):
         return None  # exact text (most documents): no map to build
     return {(t.index, c.row, c.col): c.quality for t in doc.tables for r in t.rows for c in r}
 
@@ -286,17 +313,29 @@ _FRAGILE = re.compile(r"[.,，．。、·]")
 def score(matches: list[Match], findings: list[Finding], doc: Document | None = None) -> list[dict[str, object]]:
     """Turn matches into response indicators with calibrated confidence (as the contract's JSON data)."""
     cat = catalogue()
-    w = SETTINGS.weights()
+    settings = SETTINGS
+    w = settings.weights()
+    known = _known_probabilities(settings)
     quality = _cell_quality(doc)
     out = []
     holds, broken = _rule_status(findings, matches)
     disagree = {i for f in findings if f.rule == "narrative" for i in f.ids}
     for m in matches:
-        x = _evidence(m, holds, broken, disagree)
-        p = _probability(x, SETTINGS, w)
-        if quality is not None:
-            p = ocr_cap(p, m, x, quality)
-        d = cat.get(m.id)
+        mid = m.id
+        # everything `_evidence` reads of the match: equal inputs, equal probability
+        k = (m.label_score, m.parse_quality, m.method, m.loose, m.flags, m.value is None, m.reader_quality,
+             mid in holds, mid in broken, mid in disagree)
+        conf = known.get(k) if quality is None else None
+        if conf is None:
+            x = _evidence(m, holds, broken, disagree)
+            p = _probability(x, settings, w)
+            if quality is None:
+                conf = round(p, 4)
+                if len(known) < _MAX_KNOWN:
+                    known[k] = conf
+            else:
+                conf = round(ocr_cap(p, m, x, quality), 4)
+        d = cat.get(mid)
         s = m.source
         # plain data in the order of `result.Indicator`'s and `SourceRef`'s fields: a model object per
         # value cost ~1 ms a report; the pipeline's response is checked against the models in the tests
@@ -305,7 +344,7 @@ def score(matches: list[Match], findings: list[Finding], doc: Document | None = 
             "id": m.id,
             "value": m.value,
             "unit": d.unit if d else None,
-            "confidence": round(p, 4),
+            "confidence": conf,
             "label": m.label,
             "raw": m.raw,
             "source": {

@@ -57,6 +57,18 @@ SETTINGS = GateSettings()
 class TitleRules:
     patterns: tuple[re.Pattern[str], ...]
     cites: tuple[re.Pattern[str], ...]
+    # the title patterns as one alternation (a search finds a match iff one of them does): one regex
+    # call per line, not one per pattern; None when they cannot be joined (group names, inline flags)
+    any_title: re.Pattern[str] | None = None
+
+
+def _joined(pats: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
+    if any(p.flags != pats[0].flags for p in pats):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p.pattern})" for p in pats), pats[0].flags)
+    except re.error:
+        return None
 
 
 @lru_cache(maxsize=1)
@@ -68,7 +80,7 @@ def title_rules() -> TitleRules:
     cites = tuple(re.compile(p) for p in t["cites"])
     if not pats:
         raise ValueError("report.toml: no title patterns")
-    return TitleRules(pats, cites)
+    return TitleRules(pats, cites, _joined(pats))
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +136,14 @@ def evidence(doc: Document, form_rows: int, sections: int, claims: int, st: Gate
     v = view or prepare(doc)
     top, short = _title_lines(doc, st, v)
 
+    joined = rules.any_title
+    seen: dict[str, bool] = {}  # a title-position line is a short line too: each is tried once
+
     def is_title(x: str) -> bool:
-        return any(p.search(x) for p in rules.patterns)
+        found = seen.get(x)
+        if found is None:
+            found = seen[x] = joined.search(x) is not None if joined is not None else any(p.search(x) for p in rules.patterns)
+        return found
 
     title = any(is_title(x) for x in top)
     years = {m.group(0) for x in short if is_title(x) for m in _YEAR.finditer(x[:60])}

@@ -71,10 +71,14 @@ def _phrases() -> re.Pattern[str]:
 
 @dataclass(frozen=True, slots=True)
 class _Suffixes:
-    """The phrases as literal text: phrase → index of the first rule listing it, and the phrase lengths."""
+    """The phrases as literal text: phrase → index of the first rule listing it, and the phrase lengths;
+    and every phrase + filler (the filler may be empty) that can end a clause, looked up by its last
+    character: the lengths ending in it (longest first), and each text's earliest rule."""
 
     rule_of: dict[str, int]
     lengths: tuple[int, ...]
+    ending_rule: dict[str, int]  # phrase + filler → the earliest rule of any phrase it is made of
+    lengths_by_last: dict[str, tuple[int, ...]]  # last character → lengths of the texts of `ending_rule` ending in it
 
 
 @lru_cache(maxsize=1)
@@ -84,30 +88,39 @@ def _suffixes() -> _Suffixes:
     for i, r in enumerate(raw["rule"]):
         for p in r["phrases"]:
             rule_of.setdefault(p, i)
-    return _Suffixes(rule_of, tuple(sorted({len(p) for p in rule_of}, reverse=True)))
+    ending: dict[str, int] = {}
+    for p, i in rule_of.items():
+        for f in ("", *_FILLERS):
+            if p + f:
+                ending[p + f] = min(i, ending.get(p + f, i))
+    by_last: dict[str, set[int]] = {}
+    for t in ending:
+        by_last.setdefault(t[-1], set()).add(len(t))
+    return _Suffixes(rule_of, tuple(sorted({len(p) for p in rule_of}, reverse=True)), ending,
+                     {c: tuple(sorted(ns, reverse=True)) for c, ns in by_last.items()})
 
 
 def _rule_at_end(clause: str) -> int | None:
     """The rule `_phrases().search(clause)` names, found by suffix look-ups instead of a regex scan.
 
     A match ends the clause: a phrase, then at most one filler. The search takes the leftmost start,
-    i.e. the longest phrase + filler that ends the clause, and at that start the earliest rule.
+    i.e. the longest phrase + filler that ends the clause, and at that start the earliest rule: the
+    first of the clause's suffixes, longest first, that is a phrase + filler (`_Suffixes.ending_rule`).
     """
+    if not clause:
+        return None
     sx = _suffixes()
-    best: tuple[int, int] | None = None  # (-matched length, rule)
-    for f in ("", *_FILLERS):
-        if f and not clause.endswith(f):
-            continue
-        base = clause[: len(clause) - len(f)]
-        for n in sx.lengths:
-            if n > len(base):
-                continue
-            rule = sx.rule_of.get(base[len(base) - n:])
+    lengths = sx.lengths_by_last.get(clause[-1])
+    if lengths is None:
+        return None
+    size = len(clause)
+    ending = sx.ending_rule
+    for n in lengths:
+        if n <= size:
+            rule = ending.get(clause[size - n:])
             if rule is not None:
-                cand = (-(n + len(f)), rule)
-                if best is None or cand < best:
-                    best = cand
-    return None if best is None else best[1]
+                return rule
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,9 @@ class _T2SConverter:
     def __init__(self, cc: object) -> None:
         self.split: re.Pattern[str] | None = cc.split_chars_re  # type: ignore[attr-defined]
         self.groups: list[list[tuple[dict[str, str], re.Pattern[str] | None, dict[str, tuple[int, ...]], dict[int, str] | None]]] = []
+        # per group: a search for any key of its tables before the last whose conversion differs from the
+        # last table's character by character (None: the group's last table is not single characters)
+        self.special: list[re.Pattern[str] | None] = []
         keys: list[str] = []
         for group in cc._dict_chain_data:  # type: ignore[attr-defined]
             entries = []
@@ -51,6 +54,7 @@ class _T2SConverter:
                 entries.append((table, starts, lengths, chars))
                 keys.extend(table)
             self.groups.append(entries)
+            self.special.append(_special_keys(entries))
         if self.split is not None and not any(self.split.search(k) for k in keys):
             self.split = None  # no key spans a separator: converting whole is converting piece by piece
         self.single = frozenset(k for k in keys if len(k) == 1)
@@ -75,7 +79,11 @@ class _T2SConverter:
         return "".join(parts)
 
     def _convert_piece(self, piece: str) -> str:
-        for group in self.groups:
+        for group, special in zip(self.groups, self.special):
+            if special is not None and special.search(piece) is None:
+                # every key the earlier tables would take converts as its characters do: the last table alone
+                piece = self._translate(piece, group[-1][3])  # type: ignore[arg-type]
+                continue
             chunks: list[tuple[str, bool]] = [(piece, False)]  # (text, already converted)
             last = len(group) - 1
             for n, (table, starts, lengths, chars) in enumerate(group):
@@ -137,6 +145,42 @@ class _T2SConverter:
         if pos < n:
             out.append((text[pos:], False))
         return out
+
+
+def _trie_pattern(keys: list[str]) -> str:
+    """A regex matching exactly `keys` (none empty), as a trie: one branch per first character.
+
+    `re` tries an alternation's branches one by one at each position; grouped by first character,
+    a position tries one short branch (~3× faster than the flat alternation of ~300 phrases).
+    """
+    rests: dict[str, list[str]] = {}
+    for k in keys:
+        rests.setdefault(k[0], []).append(k[1:])
+    parts = []
+    for ch in sorted(rests):
+        longer = [r for r in rests[ch] if r]
+        if not longer:
+            parts.append(re.escape(ch))
+        else:
+            parts.append(re.escape(ch) + "(?:" + _trie_pattern(longer) + ")" + ("?" if "" in rests[ch] else ""))
+    return "|".join(parts)
+
+
+def _special_keys(entries: list[tuple[dict[str, str], re.Pattern[str] | None, dict[str, tuple[int, ...]], dict[int, str] | None]]) -> re.Pattern[str] | None:
+    """A search for the keys of a group's tables before its last whose first candidate is not the
+    key translated by the last table (a table of single characters); None when the last is not one.
+
+    Why it is exact: a group's output is its picked keys' conversions with the gaps between them
+    translated by the last table. When the text holds none of these keys, every key picked converts
+    to its own characters translated, so the output is the whole text translated, whichever keys
+    are picked. Most reports hold none (~250 of the ~280 phrases are Traditional-only words).
+    """
+    if not entries or entries[-1][3] is None:
+        return None
+    chars = entries[-1][3]
+    special = sorted({k for table, _s, _l, _c in entries[:-1] for k, v in table.items()
+                      if k and v.split(" ")[0] != k.translate(chars)})
+    return re.compile(_trie_pattern(special)) if special else re.compile(r"(?!)")
 
 
 def _converter(cc: object) -> _T2SConverter | None:
@@ -238,12 +282,40 @@ def nfkc(text: str) -> str:
     `unicodedata.normalize` costs ~140 ns a character on CJK text (it decomposes and recomposes
     every character). Most characters of a report are their own NFKC form in any context (see
     `_unicode_tables`), the rest are a few distinct context-free ones (full-width punctuation,
-    see `_fold`); this finds those with one regex scan and folds them with `str.replace`, and
-    hands any text holding a character that is not context-free to `unicodedata` whole.
+    see `_fold`); this scans for those, folds each distinct one at its first occurrence with
+    `str.replace` (so the scan never meets it again: a report's ~2,000 full-width commas and
+    brackets are a handful of replacements, not a list of every hit), and hands any text holding a
+    character that is not context-free to `unicodedata` whole.
     `tests/test_normalize.py` holds it to `unicodedata` on the corpus and on every code point.
     """
     if text.isascii():
         return text  # ASCII is NFKC
+    search = _unicode_tables()[1].search
+    out = text
+    seen: set[str] = set()
+    m = search(out)
+    while m is not None:  # each distinct candidate folded where it first occurs, every occurrence at once
+        ch, at = m.group(), m.start()
+        if ch not in seen:
+            if len(seen) == _SCAN_MAX_DISTINCT:
+                return _nfkc_by_set(text)
+            seen.add(ch)
+            form = _fold(ch)
+            if form is None:
+                return unicodedata.normalize("NFKC", text)
+            if form != ch:
+                out = out.replace(ch, form)  # none lies before `at`: the scan met each candidate there
+                m = search(out, at + len(form))
+                continue
+        m = search(out, at + 1)
+    return out
+
+
+_SCAN_MAX_DISTINCT = 24  # `nfkc`/`fold_chars` replace this many distinct characters one by one, then take the set way
+
+
+def _nfkc_by_set(text: str) -> str:
+    """`nfkc` of a text with many distinct candidates: their set found in one scan, then folded."""
     candidates = set(_unicode_tables()[1].findall(text))
     if len(candidates) > _FOLD_MAX_DISTINCT:
         return unicodedata.normalize("NFKC", text)
@@ -272,6 +344,24 @@ def fold_chars(text: str) -> str:
     same span of `text`). Only the characters `_unicode_tables` finds can change."""
     if text.isascii():
         return text
+    search = _unicode_tables()[1].search
+    out = text
+    seen: set[str] = set()
+    m = search(out)
+    while m is not None:  # as `nfkc`: each distinct character replaced where the scan first meets it
+        ch, at = m.group(), m.start()
+        if ch not in seen:
+            if len(seen) == _SCAN_MAX_DISTINCT:
+                return _fold_chars_by_set(text)
+            seen.add(ch)
+            f = _char_form(ch)
+            if f != ch:  # one character for one: positions stay
+                out = out.replace(ch, f)
+        m = search(out, at + 1)
+    return out
+
+
+def _fold_chars_by_set(text: str) -> str:
     for ch in set(_unicode_tables()[1].findall(text)):
         f = _char_form(ch)
         if f != ch:  # f is its own form, so no later replacement touches it

@@ -181,20 +181,37 @@ def _lines(doc: Document, st: SectionSettings, view: DocumentView) -> list[_Line
     tables = iter(view.table_cells)
     for b in doc.blocks:
         if isinstance(b, Paragraph):
-            out.extend(_Line(t, True) for t in b.text.split("\n"))
+            t = b.text
+            if "\n" in t:
+                out.extend([_Line(x, True) for x in t.split("\n")])
+            else:
+                out.append(_Line(t, True))
         elif isinstance(b, Table):
             rows = next(tables)  # per row, its non-blank cells' words joined by one space
-            n_cols = b.n_cols
+            width = _width(b)
             # a one-column table is page layout (a boxed preface, a report typeset in a frame): its rows read as text
-            layout = n_cols == 1
+            layout = width == 1
             # a legacy statistics form (a 单位 column: 条/件/——) has group rows named like sections
             # (三、依申请公开情况); a converter's false table (text and forms boxed together) has none
-            legacy_form = _unit_cells_reach(rows, st)
-            lone_ok = not legacy_form and n_cols > 1
+            lone_ok = width > 1 and not _unit_cells_reach(rows, st)
             for r in rows:
                 if r:
-                    out.append(_Line(" ".join(r), layout, lone=lone_ok and len(r) == 1))
+                    out.append(_Line(" ".join(r), layout, lone_ok and len(r) == 1))
     return out
+
+
+def _width(table: Table) -> int:
+    """`table.n_cols` where it is 0 or 1, else 2: all `_lines` asks is whether the table has one
+    column or more, and a wide table answers at its first cell reaching past column 0."""
+    width = 0
+    for r in table.rows:
+        for c in r:
+            w = c.col + c.colspan
+            if w > 1:
+                return 2
+            if w > width:
+                width = w
+    return width
 
 
 def _unit_cells_reach(rows: tuple[tuple[str, ...], ...], st: SectionSettings) -> bool:

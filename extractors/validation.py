@@ -18,6 +18,7 @@ line of its own next to an empty cell of its row is (its reading is unique).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .catalogue import catalogue
 from .indicators import Match
@@ -51,16 +52,25 @@ def sum_parts(parts: tuple[str, ...], values: dict[str, object], ext: list[tuple
     out = [p for p in parts if values.get(p) is not None]
     if not parts:
         return out
-    parent = parts[0].rsplit(".", 1)[0]
-    leaves = {p.rsplit(".", 1)[1]: p for p in parts}
-    prefix, dots = f"ext.{parent}.", parent.count(".") + 2  # once per rule, not once per value
-    for k, v in ext_items(values) if ext is None else ext:
+    items = ext_items(values) if ext is None else ext
+    if not items:  # no combined row printed (most reports): nothing to look through
+        return out
+    prefix, dots, leaves = _rule_shape(parts)
+    for k, v in items:
         if v is None or not k.startswith(prefix) or k.count(".") != dots:
             continue
         split = _leaf_split(k.rsplit(".", 1)[1], leaves)
         if split and len(split) >= 2 and not any(values.get(leaves[x]) is not None for x in split):
             out.append(k)
     return out
+
+
+@lru_cache(maxsize=1024)
+def _rule_shape(parts: tuple[str, ...]) -> tuple[str, int, dict[str, str]]:
+    """What `sum_parts` matches combined rows of a rule against, once per rule: the `ext.` prefix of
+    its parent, the dots such a row's id has, and leaf → part id (read only)."""
+    parent = parts[0].rsplit(".", 1)[0]
+    return f"ext.{parent}.", parent.count(".") + 2, {p.rsplit(".", 1)[1]: p for p in parts}
 
 
 def _leaf_split(name: str, leaves: dict[str, str]) -> list[str] | None:
@@ -80,7 +90,7 @@ def _leaf_split(name: str, leaves: dict[str, str]) -> list[str] | None:
 def check(matches: list[Match], claims: list[Claim]) -> list[Finding]:
     """Every broken rule among the extracted values."""
     values = {m.id: m.value for m in matches if m.method != "narrative"}
-    unsure = {m.id for m in matches if SETTINGS.unsure_flags.intersection(m.flags)}
+    unsure = {m.id for m in matches if m.flags and SETTINGS.unsure_flags.intersection(m.flags)}
     out: list[Finding] = []
     ext = ext_items(values)
     for d in catalogue().values():

@@ -70,45 +70,49 @@ def prepare(doc: Document) -> DocumentView:
     not a second conversion of the same text.
     """
     lines: list[str] = []
-    starts: list[int] = []  # per paragraph, the index of its first line (a paragraph is one line, maybe with breaks)
+    starts: list[int] = []  # per paragraph, the index of its first segment of the text cut at its line breaks
+    segment = 0  # segments of the lines so far (a table row is one; a paragraph one more per break it holds)
     table_cells: list[tuple[tuple[str, ...], ...]] = []
     text_lines: list[str] = []  # `_text_lines(doc)`, in the same pass
     for b in doc.blocks:  # `Document.iter_lines()`, noting where each paragraph starts
         if isinstance(b, Paragraph):
-            starts.append(len(lines))
-            lines.append(b.text)
-            _add_text_lines(text_lines, b.text)
+            t = b.text
+            starts.append(segment)
+            lines.append(t)
+            _add_text_lines(text_lines, t)
+            segment += t.count("\n") + 1
         else:
             rows = []
             for r in b.rows:
                 cells = []
                 for c in r:
+                    words = c.text.split()
+                    if not words:  # a blank cell has no words and no non-blank line
+                        continue
+                    if len(words) == 1:  # one word: it is the cell stripped, and its one non-blank line
+                        cells.append(words[0])
+                        text_lines.append(words[0])
+                        continue
                     t = c.text
-                    words = t.split()
-                    if words:  # a blank cell has no words and no non-blank line
-                        cells.append(" ".join(words))
-                        if "\n" in t:
-                            _add_text_lines(text_lines, t)
-                        else:
-                            text_lines.append(t.strip())
+                    cells.append(" ".join(words))
+                    if "\n" in t:
+                        _add_text_lines(text_lines, t)
+                    else:
+                        text_lines.append(t.strip())
                 rows.append(tuple(cells))
             table_cells.append(tuple(rows))
-            lines.extend([" ".join(r) for r in rows if r] or [""])  # `Table.text().split("\n")`
+            row_lines = [" ".join(r) for r in rows if r] or [""]  # `Table.text().split("\n")`: no breaks
+            lines.extend(row_lines)
+            segment += len(row_lines)
     text = "\n".join(lines)
     folded = nfkc(to_simplified(text))
     paragraphs = doc.paragraphs
     if folded.count("\n") != text.count("\n"):  # pragma: no cover - a conversion that moved a line break
         return _prepare_by_paragraph(doc, tuple(lines), text)
     segments = folded.split("\n")
-    offsets: list[int] = []  # index in `segments` of each line's first segment
-    at = 0
-    for ln in lines:
-        offsets.append(at)
-        at += ln.count("\n") + 1
     pkeys: list[str] = []
     plines: list[tuple[str, ...]] = []
-    for p, i in zip(paragraphs, starts):
-        at = offsets[i]
+    for p, at in zip(paragraphs, starts):
         if "\n" not in p.text:
             k = squash(segments[at])
             pkeys.append(k)

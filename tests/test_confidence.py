@@ -91,3 +91,26 @@ def test_settings_are_the_knobs() -> None:
     base = probability(x)
     assert probability(x, replace(ConfidenceSettings(), unconfirmed=-6.0)) < base
     assert set(confidence.SETTINGS.weights()) == set(FEATURES)
+
+
+def test_score_is_the_model_on_corpus_values_cold_and_warm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`score` remembers the probability of evidence it has seen: cold or warm, every confidence is
+    the model's (`probability` over `features_of`), and other settings are not served old answers."""
+    from extractors import indicators, tables, validation
+    from tests.corpus_files import read_doc
+
+    doc = read_doc("docx/000_32e6960542ba4ec5.docx")
+    matches, _ = indicators.map_rows(tables.interpret(doc))
+    findings = validation.check(matches, [])
+    want = [round(probability(x), 4) for _, x in confidence.features_of(matches, findings, doc)]
+    assert len(want) > 50 and max(want) > 0.9
+    confidence._KNOWN.clear()
+    cold = [i["confidence"] for i in confidence.score(matches, findings, doc)]
+    warm = [i["confidence"] for i in confidence.score(matches, findings, doc)]
+    assert cold == warm == want
+    assert 0 < len(confidence._KNOWN[0][1]) < len(matches)  # values share evidence
+    doubtful = replace(ConfidenceSettings(), bias=0.0)
+    monkeypatch.setattr(confidence, "SETTINGS", doubtful)
+    other = [i["confidence"] for i in confidence.score(matches, findings, doc)]
+    assert other == [round(probability(x, doubtful), 4) for _, x in confidence.features_of(matches, findings, doc)]
+    assert other != want

@@ -200,3 +200,22 @@ def test_chinese_years_found_from_each_nian_back_as_the_pattern_finds_them() -> 
         t = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 24)))
         assert _cn_years(t) == _CN_YEAR.sub(_cn_year, t)
     assert _cn_years("二〇二三年度报告") == "2023年度报告"
+
+
+def test_a_text_without_a_fields_needed_character_has_no_match_of_it() -> None:
+    """`_CONTACT_NEEDS`: the e-mail patterns match nothing in a corpus text without "@" (so skipping
+    them changes nothing), every match they find holds one, and the field is still found where printed."""
+    from extractors import metadata as M
+    from extractors.view import prepare
+
+    views = [M._view(list(prepare(read_doc(rel)).text_lines)) for rel in gold_files()]
+    assert any("@" in v.simple for v in views) and any("@" not in v.simple for v in views)
+    for key, need in M._CONTACT_NEEDS.items():
+        for pat in M._CONTACT_PATTERNS[key]:
+            for v in views:
+                found = [m.group(0) for m in pat.finditer(v.simple)]
+                assert all(need in f for f in found)
+                if need not in v.simple:
+                    assert not found
+    emails = [M._contact(v, M.MetadataSettings())["email"][0] for v in views]
+    assert sum(e is not None for e in emails) > 10 and all(e is None or "@" in e for e in emails)

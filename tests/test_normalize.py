@@ -145,3 +145,46 @@ def test_squashed_lists_every_character_squash_removes() -> None:
 
     every = [chr(cp) for cp in range(0x110000) if not 0xD800 <= cp < 0xE000]
     assert {ch for ch in every if squash("a" + ch + "b") == "ab"} == set(SQUASHED)
+
+
+def test_to_simplified_skips_phrases_that_convert_as_their_characters() -> None:
+    """A text holding only phrases whose conversion is their characters' (有序) is translated
+    character by character, and that is OpenCC's output; a Traditional-only phrase (瞭解) takes
+    the phrase path. Whole corpus documents (one text each, as the view converts them) agree too."""
+    from extractors.normalize import _FAST_T2S, _T2S
+    from tests.corpus_files import gold_files, read_doc
+
+    special = _FAST_T2S.special[0]
+    assert special is not None
+    assert special.search("工作有序推进") is None
+    assert special.search("进一步瞭解情况") is not None
+    assert _FAST_T2S.convert("工作有序推進") == _T2S.convert("工作有序推進") == "工作有序推进"
+    assert _FAST_T2S.convert("進一步瞭解情況") == _T2S.convert("進一步瞭解情況") == "进一步了解情况"
+    texts = [read_doc(rel).text() for rel in gold_files(("txt", "variants"))]
+    assert sum(special.search(t) is None for t in texts) > len(texts) // 2  # most take the fast path
+    assert [_FAST_T2S.convert(t) for t in texts] == [_T2S.convert(t) for t in texts]
+
+
+def test_fold_chars_and_nfkc_on_repeated_and_many_distinct_candidates() -> None:
+    """The scan folds each distinct character once, wherever it repeats, and past 24 distinct ones
+    takes the set way: both `fold_chars` (one character for one, by definition) and `nfkc`
+    (forms longer than the character: ﬁ → fi, ㎡ → m2) agree with `unicodedata` on each."""
+    import random
+    import unicodedata
+
+    from extractors.normalize import _SCAN_MAX_DISTINCT, _unicode_tables, fold_chars, nfkc
+    from tests.corpus_files import gold_files, read_doc
+
+    def by_char(t: str) -> str:
+        return "".join(f if len(f := unicodedata.normalize("NFKC", ch)) == 1 else ch for ch in t)
+
+    wide = [chr(cp) for cp in range(0xFF01, 0xFF5F)]  # full-width ASCII: 94 distinct candidates
+    pool = ["政", "府", "公", "开", "a", "1", "ﬁ", "㎡", "\u3000", *wide[:40]]
+    rng = random.Random(17)
+    texts = ["".join(rng.choice(pool) for _ in range(rng.randint(1, 200))) for _ in range(3000)]
+    texts += [read_doc(rel).text() for rel in gold_files(("txt", "variants"))]
+    pattern = _unicode_tables()[1]
+    assert sum(len(set(pattern.findall(t))) > _SCAN_MAX_DISTINCT for t in texts) > 100  # both ways are taken
+    assert sum(len(set(pattern.findall(t))) <= _SCAN_MAX_DISTINCT for t in texts) > 100
+    assert [fold_chars(t) for t in texts] == [by_char(t) for t in texts]
+    assert [nfkc.__wrapped__(t) for t in texts] == [unicodedata.normalize("NFKC", t) for t in texts]

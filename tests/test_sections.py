@@ -173,3 +173,15 @@ def test_a_known_title_run_into_its_body_is_cut_where_the_title_ends() -> None:
         ("review_litigation", "2018年，我区未发生行政复议。"),
     ]
     assert secs[3].heading == "因政府信息公开引起投诉、申请行政复议、提起行政诉讼情况"
+
+
+def test_table_width_is_n_cols_up_to_two() -> None:
+    """`_width` answers one column or more as `Table.n_cols` does, on every corpus table (and a frame)."""
+    from extractors.model import Cell, Table
+    from extractors.sections import _width
+    from tests.corpus_files import gold_files, read_doc
+
+    tables = [t for rel in gold_files(("docx", "pdf", "html")) for t in read_doc(rel).tables]
+    tables.append(Table(rows=((Cell("前言", 0, 0),), (Cell("一、总体情况", 1, 0),))))
+    assert len(tables) > 30 and {t.n_cols for t in tables} >= {1, 4}
+    assert [_width(t) for t in tables] == [min(t.n_cols, 2) for t in tables]

@@ -51,3 +51,19 @@ def test_column_balance_of_the_requests_table() -> None:
     [f] = check(ms, [])
     assert f.rule == "column_balance" and f.target == "requests.balance.natural_person"
     assert (f.expected, f.actual) == (12, 10)
+
+
+def test_a_combined_row_stands_for_the_parts_it_joins() -> None:
+    """信函、传真申请数 printed as one row (`ext.request.received.letter_fax`) counts in the total for the
+    letter and fax parts left blank, and not when either part is printed itself; the same rule's shape
+    is reused from one report to the next."""
+    from extractors.catalogue import catalogue
+    from extractors.validation import sum_parts
+
+    parts = catalogue()["request.received.total"].sum_of
+    values = {"request.received.in_person": 3, "request.received.online": 5, "ext.request.received.letter_fax": 2,
+              "ext.request.received.in_person_online_x": 1, "ext.other.letter_fax": 4}
+    assert sum_parts(parts, values) == ["request.received.in_person", "request.received.online", "ext.request.received.letter_fax"]
+    assert sum_parts(parts, {**values, "request.received.fax": 1}) == [
+        "request.received.in_person", "request.received.fax", "request.received.online"]
+    assert sum_parts(parts, {"request.received.in_person": 3}, ext=[]) == ["request.received.in_person"]

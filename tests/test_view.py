@@ -43,3 +43,25 @@ def test_the_whole_text_converted_once_is_every_paragraph_converted_on_its_own()
         doc = read_doc(rel)
         lines = tuple(doc.iter_lines())
         assert prepare(doc) == _prepare_by_paragraph(doc, lines, "\n".join(lines)), rel
+
+
+def test_cells_of_one_word_many_words_and_breaks_read_as_the_definition() -> None:
+    """Paragraphs holding breaks before, between and after tables, and cells of one word (padded with
+    breaks and spaces), several words, several lines and none: the same view as the definition."""
+    from extractors.model import Cell, Document, Paragraph, Table
+    from extractors.view import _prepare_by_paragraph
+
+    cells = (Cell(" 一、收到申请数 \n", 0, 0), Cell("\n１２\n", 0, 1), Cell("  ", 0, 2), Cell("自然人\n 法人 ", 0, 3),
+             Cell("当面 申请", 0, 4), Cell("\u200b3", 0, 5))
+    doc = Document(blocks=(
+        Paragraph("甲市2023年政府信息公開\n工作年度報告"),
+        Table(rows=(cells, (), (Cell("", 2, 0),))),
+        Paragraph("（一）主動公開\n\n  情況"),
+        Table(rows=((Cell("件", 0, 0), Cell("4 5", 0, 1)),), index=1),
+        Paragraph(""),
+    ), format="docx")
+    lines = tuple(doc.iter_lines())
+    v = prepare(doc)
+    assert v == _prepare_by_paragraph(doc, lines, "\n".join(lines))
+    assert v.table_cells[0][0] == ("一、收到申请数", "１２", "自然人 法人", "当面 申请", "\u200b3")
+    assert v.paragraph_line_keys[1] == ("(一)主动公开", "情况")
