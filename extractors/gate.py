@@ -117,6 +117,7 @@ def _tier(n: int, tiers: Tiers) -> float:
 
 
 _YEAR = re.compile(r"(?:19|20)\d{2}(?=年)")
+_TITLE_PARTS = re.compile(r"[_|｜]| - ")  # a portal title's separators
 
 
 def _title_lines(doc: Document, st: GateSettings, view: DocumentView) -> tuple[list[str], list[str]]:
@@ -125,7 +126,7 @@ def _title_lines(doc: Document, st: GateSettings, view: DocumentView) -> tuple[l
     short = [x for x in lines if len(x) <= st.max_title_chars]
     top = [x for x in lines[: st.top_lines] if len(x) <= st.max_title_chars]
     if doc.title:
-        top = [_key(x) for x in re.split(r"[_|｜]| - ", doc.title) if x.strip()] + top
+        top = [_key(x) for x in _TITLE_PARTS.split(doc.title) if x.strip()] + top
     return top, short
 
 

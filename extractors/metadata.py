@@ -42,6 +42,11 @@ _AFTER_YEAR = re.compile(
     r"(?:政府信息公开|政务信息公开|政务公开|信息公开)"
 )
 _TITLE_SPLIT = re.compile(r"\s*[_|｜]\s*|\s+-\s+")
+_AGENCY_EDGES = re.compile(r"^[\s“”\"《》#*]+|[\s“”\"《》:：，,。]+$")  # quotes, marks and stops around a name
+_AGENCY_TAIL = re.compile(r"(?:关于|關於|的)$")
+_NOT_IN_NAME = re.compile(r"\d|[。：:>]")
+_PLACE_WORD = re.compile(r"[省市区县镇乡]|街道")
+_SHORT_NUMBER = re.compile(r"(?<!\d)\d{1,4}(?!\d)")
 _AGENCY_SUFFIX = re.compile(
     r"(?:政府|办公室|办公厅|办事处|委员会|管委会|局|厅|委|院|中心|街道|镇|乡|公司|所|站|馆|署|部|会|队|处|司|室|办)$"
 )
@@ -195,8 +200,8 @@ _FIELD_PREFIX = re.compile(r"^(?:[【\[]\s*(?:标题|题目|文章标题|名称|
 def _clean_agency(text: str) -> str:
     """Agency name without decoration, trailing 关于/的 ("XX办公室关于2019年…报告") or punctuation."""
     text = _FIELD_PREFIX.sub("", text.strip())
-    text = re.sub(r"^[\s“”\"《》#*]+|[\s“”\"《》:：，,。]+$", "", text)
-    return re.sub(r"(?:关于|關於|的)$", "", text)
+    text = _AGENCY_EDGES.sub("", text)
+    return _AGENCY_TAIL.sub("", text)
 
 
 def _is_title(text: str, st: MetadataSettings) -> bool:
@@ -245,12 +250,12 @@ def _agency(lines: list[str], title_idx: int | None, title: str | None, doc_titl
         for j in range(title_idx - 1, -1, -1):
             cand = _clean_agency(squash(lines[j]))
             simple = to_simplified(cand)
-            if 2 <= len(cand) <= st.agency_max_chars and not re.search(r"\d|[。：:>]", cand):
+            if 2 <= len(cand) <= st.agency_max_chars and not _NOT_IN_NAME.search(cand):
                 if _AGENCY_SUFFIX.search(simple):
                     return cand, 0.9
                 break
         after = _AFTER_YEAR.match(matchable(squash(title).strip("#* ")))
-        if after and re.search(r"[省市区县镇乡]|街道", after.group("agency")):  # "2019年度XX区人民政府信息公开…"
+        if after and _PLACE_WORD.search(after.group("agency")):  # "2019年度XX区人民政府信息公开…"
             printed = squash(title).strip("#* ")
             return _clean_agency(printed[after.start("agency"): after.end("agency")]), 0.6
     if doc_title:
@@ -303,7 +308,7 @@ def _scattered_period(lines: list[str], st: MetadataSettings) -> tuple[str | Non
         simple = matchable(text)
         if "至" not in simple and "到" not in simple or not all(x in simple for x in "年月日"):
             return None, None, 0.0
-        nums = [int(x) for x in re.findall(r"(?<!\d)\d{1,4}(?!\d)", simple)]
+        nums = [int(x) for x in _SHORT_NUMBER.findall(simple)]
         for j in range(len(nums) - 5):
             y1, m1, d1, y2, m2, d2 = nums[j: j + 6]
             if not (1990 <= y1 <= 2100 and y1 <= y2 <= y1 + 1):

@@ -193,6 +193,9 @@ def _converter(cc: object) -> _T2SConverter | None:
 _FAST_T2S = _converter(_T2S) if _T2S is not None else None
 
 _WS = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
+_LEVEL_1 = re.compile(r"^[一二三四五六七八九十百]+[、.．]")  # 一、
+_LEVEL_2 = re.compile(r"^[(（][一二三四五六七八九十]+[)）]")  # （一）
+_LEVEL_3 = re.compile(r"^(?:\d+[、.．](?!\d)|[(（]\d+[)）]|[①②③④⑤⑥⑦⑧⑨⑩])")  # 1. (1) ①
 
 # Leading enumerations: 一、 （一） (1) 1. 1、 ① 第一 … and the 其中： prefix.
 _NUMBERING = re.compile(
@@ -430,11 +433,11 @@ def numbering(text: str) -> str | None:
 def numbering_level(text: str) -> int | None:
     """1 for 一、, 2 for （一）, 3 for 1., 4 for 其中：; None when unnumbered."""
     t = squash(nfkc(text))
-    if re.match(r"^[一二三四五六七八九十百]+[、.．]", t):
+    if _LEVEL_1.match(t):
         return 1
-    if re.match(r"^[(（][一二三四五六七八九十]+[)）]", t):
+    if _LEVEL_2.match(t):
         return 2
-    if re.match(r"^(?:\d+[、.．](?!\d)|[(（]\d+[)）]|[①②③④⑤⑥⑦⑧⑨⑩])", t):
+    if _LEVEL_3.match(t):
         return 3
     if _QIZHONG.match(t):
         return 4

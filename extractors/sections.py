@@ -95,6 +95,9 @@ _ATTACHMENT = re.compile(r"^\s*(?:附件|附表)(?:\s*\d+)?\s*(?:[:：]|$)|^.{0,
 _SITE_FOOTER = re.compile(r"^\s*[【\[]?\s*(?:主办单位|承办单位|主办|承办|版权所有|网站标识码|ICP备|[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]ICP|联系我们|网站地图|打印本页|关闭窗口|建议使用)")
 _DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 _AGENCY_LINE = re.compile(r"(?:政府|办公室|办公厅|办事处|委员会|局|厅|委|院|中心|街道|镇|乡)\s*$")
+_CLAUSE_STOP = re.compile(r"[。；;]")
+_SENTENCE_END = re.compile(r"[。！？!?]$")
+_STOP_END = re.compile(r"[。！？!?；;]$")
 
 
 @text_cache(maxsize=16384)
@@ -253,7 +256,7 @@ def _numbered_candidate(lines: list[_Line], i: int, st: SectionSettings) -> _Can
         return None
     inline = ""
     title = _TRAIL_PUNCT.sub("", rest)
-    if len(title) > st.max_title_chars or re.search(r"[。；;]", title):
+    if len(title) > st.max_title_chars or _CLAUSE_STOP.search(title):
         known = known_prefix(rest)
         if known is not None:  # a known title run into its body text
             title, inline = rest[:known].strip(), rest[known:].lstrip(" 　：:。.，,")
@@ -266,7 +269,7 @@ def _numbered_candidate(lines: list[_Line], i: int, st: SectionSettings) -> _Can
         known = known_prefix(rest)
         tail = rest[known:].lstrip(" 　：:，,") if known is not None else ""
         # "五、…诉讼情况未发生。": a known title, then a body sentence with no punctuation between
-        if tail and (re.search(r"[。！？!?]$", tail) or len(tail) > st.continuation_max_chars) and classify_title(title)[1] < 100:
+        if tail and (_SENTENCE_END.search(tail) or len(tail) > st.continuation_max_chars) and classify_title(title)[1] < 100:
             title, inline = rest[:known].strip(), tail
     if len(match_key(title)) < 2:
         return None
@@ -335,7 +338,7 @@ def _bare_candidates(lines: list[_Line], st: SectionSettings) -> list[_Candidate
             continue
         raw = _clean(ln.text)
         text = _TRAIL_PUNCT.sub("", raw)
-        if not text or len(text) > st.bare_title_max_chars or re.search(r"[。！？!?；;]$", raw):
+        if not text or len(text) > st.bare_title_max_chars or _STOP_END.search(raw):
             continue
         key, score = classify_title(text, truncated_ok=False)
         if score >= st.bare_title_score:
