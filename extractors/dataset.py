@@ -90,7 +90,7 @@ def variable_name(iid: str, max_len: int = 32) -> str:
     above, then, if still too long, is cut and suffixed with 4 hex digits of the id's sha1 so two ids
     never share a name. The scheme depends on the id alone, so names are stable.
     """
-    base = re.sub(r"[^a-z0-9_]+", "_", iid.lower().replace(".", "_")).strip("_")
+    base = _NOT_NAME_CHARS.sub("_", iid.lower().replace(".", "_")).strip("_")
     if base.startswith("ext_"):
         base = "x_" + base[4:]
     if not base[:1].isalpha():
@@ -138,7 +138,7 @@ def indicator_columns() -> tuple[Column, ...]:
             Column(c.id, _with_digest(c.name, c.id), c.label_zh, c.unit, c.block) for c in cols]
     names = [c.name for c in cols]
     dupes = {n for n in names if names.count(n) > 1}
-    bad = [n for n in names if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", n)]
+    bad = [n for n in names if not _VARIABLE_NAME.fullmatch(n)]
     if dupes or bad:
         raise ValueError(f"indicator variable names are not unique/valid: {sorted(dupes)} {bad}")
     return tuple(cols)
@@ -147,6 +147,8 @@ def indicator_columns() -> tuple[Column, ...]:
 # --------------------------------------------------------------------------- agencies
 
 _SPACE = re.compile(r"\s+")
+_NOT_NAME_CHARS = re.compile(r"[^a-z0-9_]+")
+_VARIABLE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")  # Stata's rule, lower case
 _PUNCT = re.compile(r"[\s\u3000·•・,，.。:：;；、()（）\[\]【】《》<>〈〉\"'“”‘’_-]+")
 
 
@@ -374,7 +376,7 @@ def wide_columns(conf: bool = False) -> tuple[WideColumn, ...]:
             cols.append(WideColumn(conf_name(c.name), c.id, f"{c.label_zh}·置信度", "", "confidence",
                                    f"calibrated confidence (0–1) of {c.name}"))
     names = [c.name for c in cols]
-    if len(set(names)) != len(names) or not all(re.fullmatch(r"[a-z][a-z0-9_]{0,31}", n) for n in names):
+    if len(set(names)) != len(names) or not all(_VARIABLE_NAME.fullmatch(n) for n in names):
         raise ValueError("wide panel variable names are not unique/valid")
     return tuple(cols)
 

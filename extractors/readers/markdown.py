@@ -78,6 +78,7 @@ _PAGE_WORD = re.compile(r"^\s*(?:page|p\.)\s*\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?\s
 _GLUED_PAGE_END = re.compile(r"(?<!\s)\s*(?:[—－–─]\s*\d{1,3}\s*[—－–─]|\s-\s\d{1,3}\s-)\s*$")
 _GLUED_PAGE_START = re.compile(r"^\s*(?:[—－–─]\s*\d{1,3}\s*[—－–─]|-\s\d{1,3}\s-\s)\s*")
 _SEPARATOR = re.compile(r"^\s*\|?\s*:?-{1,}:?\s*(?:\|\s*:?-{1,}:?\s*)*\|?\s*$")
+_KEPT_CHAR = re.compile("\x00(\\d+)\x00")  # a character set aside while markup is stripped
 _HR = re.compile(r"^\s{0,3}(?:(?:-\s*){3,}|(?:\*\s*){3,}|(?:_\s*){3,})$")
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _LIST_MARKER = re.compile(r"^\s{0,3}[-*+]\s+(?=\S)")
@@ -165,7 +166,7 @@ def clean_inline(text: str, keep_breaks: bool = False) -> str:
     if "&" in text:
         text = htmlmod.unescape(text)
     if "\x00" in text:
-        text = re.sub("\x00(\\d+)\x00", lambda m: chr(int(m.group(1))), text)
+        text = _KEPT_CHAR.sub(lambda m: chr(int(m.group(1))), text)
     text = text.replace("\xa0", " ")
     if keep_breaks:
         return "\n".join(part for part in (" ".join(p.split()) for p in text.split("\n")) if part)
