@@ -493,16 +493,30 @@ class _Exchange:
         if len(data) <= _INLINE_SEND_BYTES:
             try:
                 self.worker.conn.send_bytes(data)
-            except OSError:
-                self._crash()
+            except Exception as exc:  # noqa: BLE001 - every failure ends the job, none may leak the worker
+                self._send_failed(exc)
         else:
-            sent = self.loop.run_in_executor(self.pool._threads, self.worker.conn.send_bytes, data)
-            sent.add_done_callback(self._sent)
+            try:
+                sent = self.loop.run_in_executor(self.pool._threads, self.worker.conn.send_bytes, data)
+            except RuntimeError as exc:  # the pool is closing
+                self._send_failed(exc)
+            else:
+                sent.add_done_callback(self._sent)
         return self.future
 
     def _sent(self, fut: asyncio.Future[None]) -> None:
-        if not fut.cancelled() and isinstance(fut.exception(), OSError):
+        exc = RuntimeError("send cancelled") if fut.cancelled() else fut.exception()
+        if exc is not None:
+            self._send_failed(exc)
+
+    def _send_failed(self, exc: BaseException) -> None:
+        """A broken pipe is the worker's death (EOF); anything else an unusable worker, as a bad reply was."""
+        if isinstance(exc, OSError):
             self._crash()
+            return
+        log.error("could not send a job to worker %s: %r", self.worker.pid, exc)
+        self.worker.retire, self.worker.retire_reason = True, "bad-reply"
+        self._finish(_Outcome(reply=Reply(bug="UnreadableReply"), seconds=time.monotonic() - self.t0))
 
     def _readable(self) -> None:
         assert self.sock is not None
