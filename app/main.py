@@ -51,6 +51,11 @@ characters; generated otherwise), `X-Processing-Time-Ms` and `Server-Timing`.
 """
 
 
+# zlib level 1 (nginx's default) rather than Starlette's 9: an extraction result's JSON comes out ~10% larger
+# but is compressed 3-6x faster (0.1-0.2 ms instead of 0.3-1.2 ms of the event loop per response).
+GZIP_LEVEL = 1
+
+
 def create_app(settings: Settings | None = None, *, task: Task | None = None) -> FastAPI:
     """Build an app instance. `task` replaces the worker's extraction function (fault tests)."""
     settings = settings or Settings()
@@ -119,7 +124,7 @@ def create_app(settings: Settings | None = None, *, task: Task | None = None) ->
 def _add_gateway(app: FastAPI, settings: Settings) -> None:
     """Inner to outer: gzip, CORS (outside the routes, so preflights and 401s carry CORS headers)."""
     app.state.api_keys = tuple(settings.api_key_list())  # checked by the `require_api_key` dependency
-    app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes)
+    app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=GZIP_LEVEL)
     origins = settings.cors_origin_list
     if origins:
         app.add_middleware(

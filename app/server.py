@@ -329,18 +329,41 @@ def connection_limit(wanted: int) -> int:
 
 
 class _LingeringTransport:
-    """The connection's transport as uvicorn sees it: `close()` becomes a lingering close when a body is unread.
+    """The connection's transport as uvicorn sees it: `close()` becomes a lingering close when a body is unread,
+    and the writes of one event-loop step go out as one `send`.
 
     Everything else is the real transport's. uvicorn closes after a response with `Connection: close`;
     if the client is still sending the body that response refused, the protocol drains it instead.
+    uvicorn writes a response's head and its body separately; on loopback or a LAN each `send` costs about
+    as much CPU as the rest of the response's HTTP handling, and the client wakes up once per segment.
+    So writes are gathered until the loop's next step (or a close/EOF, which flushes first) and sent
+    together: the same bytes in the same order, one system call.
     """
 
     def __init__(self, transport: asyncio.Transport, protocol: GuardedH11Protocol) -> None:
         self._transport = transport
         self._protocol = protocol
+        self._pending: list[bytes] = []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        if not self._pending:
+            self._protocol.loop.call_soon(self.flush)
+        self._pending.append(data)
+
+    def flush(self) -> None:
+        """Hand the gathered writes to the real transport (which sends at once or buffers)."""
+        if self._pending:
+            data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
+            self._pending.clear()
+            self._transport.write(data)
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + sum(len(d) for d in self._pending)
 
     def is_closing(self) -> bool:
         return self._protocol.lingering or self._transport.is_closing()
@@ -398,6 +421,8 @@ class GuardedH11Protocol(H11Protocol):
 
     def close_or_linger(self) -> None:
         """Close; but if the client is still sending a body, first let it read the answer (see the module doc)."""
+        if isinstance(self.transport, _LingeringTransport):
+            self.transport.flush()  # what was written goes out before the FIN
         raw = self._raw
         if raw is None or self.lingering:
             if raw is not None:

@@ -146,3 +146,40 @@ def test_a_worker_killed_while_reading_stays_500_worker_crashed(capped: LiveServ
     t.join(30)
     assert out and out[0].status_code == 500
     assert out[0].json()["type"] == PROBLEM + "worker-crashed" and out[0].json()["exitcode"] == -signal.SIGKILL
+
+
+# ---- the job's pipe on the event loop (app.pool._Exchange) ---------------------------------------------
+
+
+def test_pipe_on_the_loop_returns_what_the_worker_made_for_small_and_large_jobs() -> None:
+    """A path job (written on the loop) and a bytes job over 64 KiB (written from a thread) each get the
+    worker's reply unframed from the pipe as it comes, byte-identical to an extraction in this process;
+    a worker that died idle is replaced before it is handed a job."""
+    from app.pool import _INLINE_SEND_BYTES
+    from app.worker import run_extract
+
+    corpus = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
+    pdf = corpus / "pdf" / "000_32e6960542ba4ec5.pdf"
+    data = pdf.read_bytes()
+    assert len(data) > _INLINE_SEND_BYTES
+    expected = run_extract(ExtractJob(data, pdf.name)).result_json
+
+    async def scenario() -> tuple[bytes, bytes, dict[str, int], bytes]:
+        pool = WorkerPool(PoolConfig(size=1, max_queue=2, start_method="forkserver"))
+        await pool.start()
+        try:
+            loop = asyncio.get_running_loop()
+            by_path = await pool.run(ExtractJob(b"", pdf.name, path=str(pdf)), loop.time() + 60, 60)
+            by_bytes = await pool.run(ExtractJob(data, pdf.name), loop.time() + 60, 60)
+            (worker,) = list(pool._workers)
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.process.join(10)
+            again = await pool.run(ExtractJob(b"", pdf.name, path=str(pdf)), loop.time() + 60, 60)
+            return by_path.result_json, by_bytes.result_json, dict(pool.restarts), again.result_json
+        finally:
+            await pool.close()
+
+    by_path, by_bytes, restarts, again = asyncio.run(scenario())
+    assert by_path == by_bytes == again == expected
+    assert json.loads(expected)["document"]["format"] == "pdf" and json.loads(expected)["indicators"]
+    assert restarts == {"died-idle": 1}

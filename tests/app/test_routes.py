@@ -40,3 +40,38 @@ def test_a_filter_reshapes_and_the_passthrough_never_parses(monkeypatch: pytest.
 
     monkeypatch.setattr(ExtractionResult, "model_validate_json", no_parse)
     assert response_body(raw, [], 0.0) == raw
+
+
+def test_a_plain_extract_request_skips_dependency_solving_and_answers_the_same(server: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`LeanExtractRoute`: no query string → no FastAPI solving, same bytes; a query string or overrides → the solver."""
+    import fastapi.routing
+
+    solved: list[str] = []
+    real = fastapi.routing.solve_dependencies
+
+    async def counting(*args: object, **kwargs: object) -> object:
+        solved.append(kwargs["request"].url.path)  # type: ignore[union-attr]
+        return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counting)
+    path = CORPUS / FILES[1]
+    data = path.read_bytes()
+    headers = {"Accept-Encoding": "identity"}
+    with server.client() as c:  # type: ignore[attr-defined]
+        lean = [c.post(p, content=data, headers=headers) for p in ("/v1/extract", "/extract")]
+        assert solved == []
+        server.app.dependency_overrides[object] = object  # type: ignore[attr-defined]  # any override: the solver runs
+        try:
+            full = c.post("/v1/extract", content=data, headers=headers)
+        finally:
+            server.app.dependency_overrides.clear()  # type: ignore[attr-defined]
+        assert solved == ["/v1/extract"]
+        filtered = c.post("/v1/extract", params={"include": "document"}, content=data, headers=headers)
+        unknown = c.post("/v1/extract", params={"bogus": "1"}, headers=headers)  # no body: refused before any
+    assert solved == ["/v1/extract"] * 3
+    assert [r.status_code for r in lean] == [200, 200] and full.status_code == 200
+    assert lean[0].content == lean[1].content == full.content
+    assert json.loads(lean[0].content)["document"]["format"] == "docx" and json.loads(lean[0].content)["indicators"]
+    assert "document" in filtered.json() and "indicators" not in filtered.json()
+    assert unknown.status_code == 400 and unknown.json()["type"].endswith("/invalid-parameter")
+    assert "X-Request-ID".lower() in lean[0].headers and "total;dur=" in lean[0].headers["server-timing"]
