@@ -124,6 +124,8 @@ def shape(result: ExtractionResult, include: list[Part] | None, min_confidence: 
     return result.model_dump_json(exclude=exclude).encode()
 
 
+_Q_VALUE = re.compile(r"q\s*=\s*([0-9.]+)")  # an Accept entry's quality
+
 CSV_COLUMNS = ("id", "name", "label", "value", "unit", "confidence", "raw", "page", "table", "row", "col")
 
 
@@ -132,7 +134,7 @@ def wants_csv(request: Request) -> bool:
     best_csv = best_json = -1.0
     for part in request.headers.get("accept", "").split(","):
         media, _, params = part.strip().partition(";")
-        match = re.search(r"q\s*=\s*([0-9.]+)", params)
+        match = _Q_VALUE.search(params)
         q = float(match.group(1)) if match else 1.0
         media = media.strip().lower()
         if media == "text/csv":

@@ -48,6 +48,7 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 MAX_FILENAME_CHARS = 255
 MAX_MULTIPART_PARTS = 32
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PATH_SEP = re.compile(r"[\\/]")  # a client's path, Windows or POSIX
 
 
 class ClientGone(Exception):
@@ -188,7 +189,7 @@ def clean_filename(name: str | None) -> str | None:
     """The last path segment without control characters, capped; None when nothing is left."""
     if not name:
         return None
-    base = _CONTROL.sub("", re.split(r"[\\/]", name)[-1]).strip()
+    base = _CONTROL.sub("", _PATH_SEP.split(name)[-1]).strip()
     return base[:MAX_FILENAME_CHARS] or None
 
 
