@@ -360,7 +360,31 @@ def _best_fuzzy(
     return tied[0][0], tied[0][1], len(targets)
 
 
-_STRONG_KEYS: dict[int, tuple[list[str], list[str]]] = {}
+_ByLength = dict[int, tuple[list[int], list[str]]]  # text length -> (positions in the set, texts)
+_STRONG_KEYS: dict[int, tuple[tuple[Alias, ...], _ByLength, _ByLength]] = {}  # id -> (set, its keys, its cores)
+
+
+def _by_length(texts: list[str]) -> _ByLength:
+    out: _ByLength = {}
+    for i, t in enumerate(texts):
+        pos, ts = out.setdefault(len(t), ([], []))
+        pos.append(i)
+        ts.append(t)
+    return out
+
+
+def _scan_lengths(key: str, by_length: _ByLength, cut: float, picked: set[int]) -> None:
+    """Add to `picked` the positions of the texts whose rapidfuzz ratio with `key` is ≥ `cut`.
+
+    Only the texts whose length lets the ratio reach `cut` are scanned (`_ratio_bound`; a hair of slack
+    for rounding, so the scanned texts are a superset of the hits and each hit is scored exactly as a
+    scan of all would): near `_ZONE_FLOOR` that is a few lengths of the 226 legacy aliases' twenty-odd.
+    """
+    n = len(key)
+    for length, (pos, texts) in by_length.items():
+        bound = 200.0 * min(n, length) / (n + length) if n or length else 100.0
+        if bound >= cut - 1e-6:
+            picked.update([pos[i] for _, _, i in process.extract(key, texts, scorer=fuzz.ratio, processor=None, score_cutoff=cut, limit=None)])
 
 
 def _best_strong(key: str, aliases: tuple[Alias, ...], context: str, floor: float) -> tuple[Alias | None, float, int]:
@@ -378,12 +402,14 @@ def _best_strong(key: str, aliases: tuple[Alias, ...], context: str, floor: floa
     exact = _exact_index(aliases).get(key)
     if exact:
         return _best(key, aliases, context)
-    keys = _STRONG_KEYS.get(id(aliases))
-    if keys is None:
-        keys = _STRONG_KEYS[id(aliases)] = ([a.key for a in aliases], [_core(a.key) for a in aliases])
-    picked = {i for _, _, i in process.extract(key, keys[0], scorer=fuzz.ratio, processor=None, score_cutoff=cut, limit=None)}
-    picked |= {i for _, _, i in process.extract(_core(key), keys[1], scorer=fuzz.ratio, processor=None,
-                                                  score_cutoff=min(100.0, cut + 3.0), limit=None)}
+    held = _STRONG_KEYS.get(id(aliases))
+    if held is None or held[0] is not aliases:
+        if len(_STRONG_KEYS) >= 64:  # the rule sets are a handful
+            _STRONG_KEYS.clear()
+        held = _STRONG_KEYS[id(aliases)] = (aliases, _by_length([a.key for a in aliases]), _by_length([_core(a.key) for a in aliases]))
+    picked: set[int] = set()
+    _scan_lengths(key, held[1], cut, picked)
+    _scan_lengths(_core(key), held[2], min(100.0, cut + 3.0), picked)
     if not picked:
         return None, 0.0, 0
     return _best_fuzzy(key, tuple(aliases[i] for i in sorted(picked)), context, None, prefilter=False)
