@@ -259,6 +259,33 @@ def _best_exact(key: str, aliases: tuple[Alias, ...], context: str, last_id: str
     return None
 
 
+_ByLength = dict[int, tuple[list[int], list[str]]]  # text length -> (positions in the set, texts)
+
+
+def _by_length(texts: list[str]) -> _ByLength:
+    out: _ByLength = {}
+    for i, t in enumerate(texts):
+        pos, ts = out.setdefault(len(t), ([], []))
+        pos.append(i)
+        ts.append(t)
+    return out
+
+
+def _scan_lengths(key: str, by_length: _ByLength, cut: float, picked: set[int]) -> None:
+    """Add to `picked` the positions of the texts whose rapidfuzz ratio with `key` is ≥ `cut`.
+
+    Only the texts whose length lets the ratio reach `cut` are scanned (`_ratio_bound`; a hair of slack
+    for rounding, so the scanned texts are a superset of the hits and each hit is scored exactly as a
+    scan of all would). A scan costs ~0.7 µs and ~0.05 µs an alias, the full legacy set ~13 µs: near
+    `_ZONE_FLOOR` a few of its twenty-odd lengths are scanned, at `_candidates`' floor about half.
+    """
+    n = len(key)
+    for length, (pos, texts) in by_length.items():
+        bound = 200.0 * min(n, length) / (n + length) if n or length else 100.0
+        if bound >= cut - 1e-6:
+            picked.update([pos[i] for _, _, i in process.extract(key, texts, scorer=fuzz.ratio, processor=None, score_cutoff=cut, limit=None)])
+
+
 @dataclass(frozen=True, slots=True)
 class _AliasIndex:
     """One alias set's keys laid out for rapidfuzz's C scans (`_candidates`)."""
@@ -268,6 +295,8 @@ class _AliasIndex:
     cores: list[str]
     by_core: dict[str, list[int]]  # core (≥ 3 characters) -> positions
     by_length: dict[int, list[int]]  # key length -> positions
+    keys_by_length: _ByLength  # the keys and the cores by length, for rapidfuzz's scans (`_scan_lengths`)
+    cores_by_length: _ByLength
 
 
 _ALIAS_INDEX: dict[int, _AliasIndex] = {}
@@ -287,7 +316,7 @@ def _alias_index(aliases: tuple[Alias, ...]) -> _AliasIndex:
             by_length.setdefault(len(k), []).append(i)
         if len(_ALIAS_INDEX) >= 64:  # the rule sets are a handful; anything else is not kept for long
             _ALIAS_INDEX.clear()
-        idx = _ALIAS_INDEX[id(aliases)] = _AliasIndex(aliases, keys, cores, by_core, by_length)
+        idx = _ALIAS_INDEX[id(aliases)] = _AliasIndex(aliases, keys, cores, by_core, by_length, _by_length(keys), _by_length(cores))
     return idx
 
 
@@ -306,10 +335,10 @@ def _candidates(key: str, idx: _AliasIndex, floor: float) -> list[int]:
         picked.update(idx.by_core.get(_core(key), ()))
     if len(key) > short:
         cut = floor - 0.5  # a superset: every candidate is scored exactly below
-        picked.update(i for _, _, i in process.extract(key, idx.keys, scorer=fuzz.ratio, processor=None, score_cutoff=cut, limit=None))
+        _scan_lengths(key, idx.keys_by_length, cut, picked)
         ck = _core(key)
         if len(ck) > short:
-            picked.update(i for _, _, i in process.extract(ck, idx.cores, scorer=fuzz.ratio, processor=None, score_cutoff=cut + 3.0, limit=None))
+            _scan_lengths(ck, idx.cores_by_length, cut + 3.0, picked)
         n = len(key)
         inside = (92.0 - floor) / 2.0  # containment: 92 − 2·(extra characters) must reach floor
         around = (90.0 - floor) / 2.0
@@ -360,33 +389,6 @@ def _best_fuzzy(
     return tied[0][0], tied[0][1], len(targets)
 
 
-_ByLength = dict[int, tuple[list[int], list[str]]]  # text length -> (positions in the set, texts)
-_STRONG_KEYS: dict[int, tuple[tuple[Alias, ...], _ByLength, _ByLength]] = {}  # id -> (set, its keys, its cores)
-
-
-def _by_length(texts: list[str]) -> _ByLength:
-    out: _ByLength = {}
-    for i, t in enumerate(texts):
-        pos, ts = out.setdefault(len(t), ([], []))
-        pos.append(i)
-        ts.append(t)
-    return out
-
-
-def _scan_lengths(key: str, by_length: _ByLength, cut: float, picked: set[int]) -> None:
-    """Add to `picked` the positions of the texts whose rapidfuzz ratio with `key` is ≥ `cut`.
-
-    Only the texts whose length lets the ratio reach `cut` are scanned (`_ratio_bound`; a hair of slack
-    for rounding, so the scanned texts are a superset of the hits and each hit is scored exactly as a
-    scan of all would): near `_ZONE_FLOOR` that is a few lengths of the 226 legacy aliases' twenty-odd.
-    """
-    n = len(key)
-    for length, (pos, texts) in by_length.items():
-        bound = 200.0 * min(n, length) / (n + length) if n or length else 100.0
-        if bound >= cut - 1e-6:
-            picked.update([pos[i] for _, _, i in process.extract(key, texts, scorer=fuzz.ratio, processor=None, score_cutoff=cut, limit=None)])
-
-
 def _best_strong(key: str, aliases: tuple[Alias, ...], context: str, floor: float) -> tuple[Alias | None, float, int]:
     """`_best` for a caller that only uses a score ≥ `floor` (> 92 + tie margin).
 
@@ -402,14 +404,10 @@ def _best_strong(key: str, aliases: tuple[Alias, ...], context: str, floor: floa
     exact = _exact_index(aliases).get(key)
     if exact:
         return _best(key, aliases, context)
-    held = _STRONG_KEYS.get(id(aliases))
-    if held is None or held[0] is not aliases:
-        if len(_STRONG_KEYS) >= 64:  # the rule sets are a handful
-            _STRONG_KEYS.clear()
-        held = _STRONG_KEYS[id(aliases)] = (aliases, _by_length([a.key for a in aliases]), _by_length([_core(a.key) for a in aliases]))
+    idx = _alias_index(aliases)
     picked: set[int] = set()
-    _scan_lengths(key, held[1], cut, picked)
-    _scan_lengths(_core(key), held[2], min(100.0, cut + 3.0), picked)
+    _scan_lengths(key, idx.keys_by_length, cut, picked)
+    _scan_lengths(_core(key), idx.cores_by_length, min(100.0, cut + 3.0), picked)
     if not picked:
         return None, 0.0, 0
     return _best_fuzzy(key, tuple(aliases[i] for i in sorted(picked)), context, None, prefilter=False)
