@@ -9,6 +9,7 @@ that the catalogue lacks are reported, never forced onto a near id.
 """
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Iterable
@@ -280,9 +281,16 @@ def _scan_lengths(key: str, by_length: _ByLength, cut: float, picked: set[int]) 
     `_ZONE_FLOOR` a few of its twenty-odd lengths are scanned, at `_candidates`' floor about half.
     """
     n = len(key)
-    for length, (pos, texts) in by_length.items():
-        bound = 200.0 * min(n, length) / (n + length) if n or length else 100.0
-        if bound >= cut - 1e-6:
+    c = cut - 1e-6
+    if c <= 0.0:  # every text can reach the cut
+        lengths: Iterable[int] = list(by_length)
+    else:
+        # 200·min(n, L)/(n + L) ≥ c: L from n·c/(200 − c) (shorter texts) to n·(200 − c)/c (longer ones)
+        lengths = range(max(0, math.ceil(n * c / (200.0 - c) - 1e-6)), math.floor(n * (200.0 - c) / c + 1e-6) + 1)
+    for length in lengths:
+        entry = by_length.get(length)
+        if entry is not None:
+            pos, texts = entry
             picked.update([pos[i] for _, _, i in process.extract(key, texts, scorer=fuzz.ratio, processor=None, score_cutoff=cut, limit=None)])
 
 
