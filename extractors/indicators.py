@@ -282,11 +282,12 @@ def _scan_lengths(key: str, by_length: _ByLength, cut: float, picked: set[int]) 
     """
     n = len(key)
     c = cut - 1e-6
-    if c <= 0.0:  # every text can reach the cut
-        lengths: Iterable[int] = list(by_length)
-    else:
+    lengths: Iterable[int] = by_length
+    if c > 0.0:  # else every text can reach the cut
         # 200·min(n, L)/(n + L) ≥ c: L from n·c/(200 − c) (shorter texts) to n·(200 − c)/c (longer ones)
-        lengths = range(max(0, math.ceil(n * c / (200.0 - c) - 1e-6)), math.floor(n * (200.0 - c) / c + 1e-6) + 1)
+        lo, hi = max(0, math.ceil(n * c / (200.0 - c) - 1e-6)), math.floor(n * (200.0 - c) / c + 1e-6)
+        # a long key's range is wide: then the set's own few lengths are tested instead
+        lengths = range(lo, hi + 1) if hi - lo < len(by_length) else [x for x in by_length if lo <= x <= hi]
     for length in lengths:
         entry = by_length.get(length)
         if entry is not None:
