@@ -75,10 +75,10 @@ def facts(text: str) -> CellText:
         folded = nfkc(text)
         squashed_folded = squash(folded)
         like, pv = read_folded(squashed_folded)  # is_value_like(text), parse_value(text)
-        note_key = label_key(text, keep_notes=True)
+        note_key = label_key(text, True)  # keep_notes, by position: no keyword for the memo's key to pack
         f = _NEW(_CellTextDraft)  # CellText(...) without its ten frozen field stores (~1.5 µs a new text)
         f.blank = blank
-        f.squashed = squash(text)
+        f.squashed = squashed_folded if folded == text else squash(text)  # most texts are their own NFKC form
         f.folded = squashed_folded
         f.nfkc = folded
         f.value_like = like
