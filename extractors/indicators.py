@@ -354,11 +354,13 @@ def _candidates(key: str, idx: _AliasIndex, floor: float) -> list[int]:
         n = len(key)
         inside = (92.0 - floor) / 2.0  # containment: 92 − 2·(extra characters) must reach floor
         around = (90.0 - floor) / 2.0
-        for length in range(max(6, n - int(inside)), n + 1):  # aliases contained in the key
-            picked.update(i for i in idx.by_length.get(length, ()) if idx.keys[i] in key)
+        kl = idx.keys_by_length  # the keys of each range of lengths are one slice of it
+        pos = kl.positions
+        a, b = bisect_left(kl.lengths, max(6, n - int(inside))), bisect_right(kl.lengths, n)
+        picked.update([pos[a + j] for j, k in enumerate(kl.texts[a:b]) if k in key])  # aliases contained in the key
         if n >= 6:
-            for length in range(n, n + int(around) + 1):  # aliases containing the key
-                picked.update(i for i in idx.by_length.get(length, ()) if key in idx.keys[i])
+            a, b = bisect_left(kl.lengths, n), bisect_right(kl.lengths, n + int(around))
+            picked.update([pos[a + j] for j, k in enumerate(kl.texts[a:b]) if key in k])  # aliases containing the key
     return sorted(picked)
 
 
