@@ -9,8 +9,10 @@ that the catalogue lacks are reported, never forced onto a near id.
 """
 from __future__ import annotations
 
+import math
 import re
 import tomllib
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
@@ -260,6 +262,43 @@ def _best_exact(key: str, aliases: tuple[Alias, ...], context: str, last_id: str
 
 
 @dataclass(frozen=True, slots=True)
+class _ByLength:
+    """Texts sorted by length (then position): the texts of the lengths in a range are one slice."""
+
+    lengths: list[int]
+    texts: list[str]
+    positions: list[int]  # each text's position in the list it was made from
+
+
+def _by_length(texts: list[str]) -> _ByLength:
+    order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
+    return _ByLength([len(texts[i]) for i in order], [texts[i] for i in order], order)
+
+
+def _scan_lengths(key: str, by_length: _ByLength, cut: float, picked: set[int]) -> None:
+    """Add to `picked` the positions of the texts whose rapidfuzz ratio with `key` is ≥ `cut`.
+
+    Only the texts whose length lets the ratio reach `cut` are scanned (`_ratio_bound`, with a hair of
+    slack for rounding, so the scanned texts are a superset of the hits and each hit is scored as a scan
+    of all would): one C scan of a slice. A scan costs ~0.7 µs and ~0.05 µs a text, the whole legacy
+    set ~13 µs; near `_ZONE_FLOOR` a few of its aliases are scanned, at `_candidates`' floor about half.
+    """
+    n = len(key)
+    c = cut - 1e-6
+    lengths = by_length.lengths
+    if c > 0.0:
+        # 200·min(n, L)/(n + L) ≥ c: L from n·c/(200 − c) (shorter texts) to n·(200 − c)/c (longer ones)
+        a = bisect_left(lengths, math.ceil(n * c / (200.0 - c) - 1e-6))
+        b = bisect_right(lengths, math.floor(n * (200.0 - c) / c + 1e-6))
+    else:  # every text can reach the cut
+        a, b = 0, len(lengths)
+    if a < b:
+        pos = by_length.positions
+        picked.update([pos[a + i] for _, _, i in process.extract(key, by_length.texts[a:b], scorer=fuzz.ratio, processor=None,
+                                                                  score_cutoff=cut, limit=None)])
+
+
+@dataclass(frozen=True, slots=True)
 class _AliasIndex:
     """One alias set's keys laid out for rapidfuzz's C scans (`_candidates`)."""
 
@@ -268,6 +307,8 @@ class _AliasIndex:
     cores: list[str]
     by_core: dict[str, list[int]]  # core (≥ 3 characters) -> positions
     by_length: dict[int, list[int]]  # key length -> positions
+    keys_by_length: _ByLength  # the keys and the cores by length, for rapidfuzz's scans (`_scan_lengths`)
+    cores_by_length: _ByLength
 
 
 _ALIAS_INDEX: dict[int, _AliasIndex] = {}
@@ -287,7 +328,7 @@ def _alias_index(aliases: tuple[Alias, ...]) -> _AliasIndex:
             by_length.setdefault(len(k), []).append(i)
         if len(_ALIAS_INDEX) >= 64:  # the rule sets are a handful; anything else is not kept for long
             _ALIAS_INDEX.clear()
-        idx = _ALIAS_INDEX[id(aliases)] = _AliasIndex(aliases, keys, cores, by_core, by_length)
+        idx = _ALIAS_INDEX[id(aliases)] = _AliasIndex(aliases, keys, cores, by_core, by_length, _by_length(keys), _by_length(cores))
     return idx
 
 
@@ -306,18 +347,20 @@ def _candidates(key: str, idx: _AliasIndex, floor: float) -> list[int]:
         picked.update(idx.by_core.get(_core(key), ()))
     if len(key) > short:
         cut = floor - 0.5  # a superset: every candidate is scored exactly below
-        picked.update(i for _, _, i in process.extract(key, idx.keys, scorer=fuzz.ratio, processor=None, score_cutoff=cut, limit=None))
+        _scan_lengths(key, idx.keys_by_length, cut, picked)
         ck = _core(key)
         if len(ck) > short:
-            picked.update(i for _, _, i in process.extract(ck, idx.cores, scorer=fuzz.ratio, processor=None, score_cutoff=cut + 3.0, limit=None))
+            _scan_lengths(ck, idx.cores_by_length, cut + 3.0, picked)
         n = len(key)
         inside = (92.0 - floor) / 2.0  # containment: 92 − 2·(extra characters) must reach floor
         around = (90.0 - floor) / 2.0
-        for length in range(max(6, n - int(inside)), n + 1):  # aliases contained in the key
-            picked.update(i for i in idx.by_length.get(length, ()) if idx.keys[i] in key)
+        kl = idx.keys_by_length  # the keys of each range of lengths are one slice of it
+        pos = kl.positions
+        a, b = bisect_left(kl.lengths, max(6, n - int(inside))), bisect_right(kl.lengths, n)
+        picked.update([pos[a + j] for j, k in enumerate(kl.texts[a:b]) if k in key])  # aliases contained in the key
         if n >= 6:
-            for length in range(n, n + int(around) + 1):  # aliases containing the key
-                picked.update(i for i in idx.by_length.get(length, ()) if key in idx.keys[i])
+            a, b = bisect_left(kl.lengths, n), bisect_right(kl.lengths, n + int(around))
+            picked.update([pos[a + j] for j, k in enumerate(kl.texts[a:b]) if key in k])  # aliases containing the key
     return sorted(picked)
 
 
@@ -360,9 +403,6 @@ def _best_fuzzy(
     return tied[0][0], tied[0][1], len(targets)
 
 
-_STRONG_KEYS: dict[int, tuple[list[str], list[str]]] = {}
-
-
 def _best_strong(key: str, aliases: tuple[Alias, ...], context: str, floor: float) -> tuple[Alias | None, float, int]:
     """`_best` for a caller that only uses a score ≥ `floor` (> 92 + tie margin).
 
@@ -378,12 +418,10 @@ def _best_strong(key: str, aliases: tuple[Alias, ...], context: str, floor: floa
     exact = _exact_index(aliases).get(key)
     if exact:
         return _best(key, aliases, context)
-    keys = _STRONG_KEYS.get(id(aliases))
-    if keys is None:
-        keys = _STRONG_KEYS[id(aliases)] = ([a.key for a in aliases], [_core(a.key) for a in aliases])
-    picked = {i for _, _, i in process.extract(key, keys[0], scorer=fuzz.ratio, processor=None, score_cutoff=cut, limit=None)}
-    picked |= {i for _, _, i in process.extract(_core(key), keys[1], scorer=fuzz.ratio, processor=None,
-                                                  score_cutoff=min(100.0, cut + 3.0), limit=None)}
+    idx = _alias_index(aliases)
+    picked: set[int] = set()
+    _scan_lengths(key, idx.keys_by_length, cut, picked)
+    _scan_lengths(_core(key), idx.cores_by_length, min(100.0, cut + 3.0), picked)
     if not picked:
         return None, 0.0, 0
     return _best_fuzzy(key, tuple(aliases[i] for i in sorted(picked)), context, None, prefilter=False)

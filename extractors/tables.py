@@ -19,7 +19,7 @@ from .caching import MAX_CACHED_CHARS, text_cache
 from .errors import ResourceLimitError
 from .model import Cell, Document, Paragraph, Table, _draft
 from .normalize import label_key, nfkc, squash
-from .values import ParsedValue, is_value_like, parse_value
+from .values import ParsedValue, is_value_like, parse_value, read_folded
 
 _UNITS = frozenset(
     ["条", "件", "次", "个", "人", "篇", "期", "份", "项", "人次", "万元", "元", "千元", "亿元", "家", "场", "批", "起", "户", "名", "天", "小时", "——", "—", "-", "/", "单位"]
@@ -53,6 +53,11 @@ class CellText:
 
 
 _FACTS: dict[str, CellText] = {}
+_CELL_TEXT_FIELDS = ("blank", "squashed", "folded", "nfkc", "value_like", "parsed", "number", "key", "note_key", "multi")
+assert tuple(f.name for f in fields(CellText)) == _CELL_TEXT_FIELDS, "facts sets every field of CellText"
+_CellTextDraft = _draft(CellText)
+_NEW = object.__new__
+_RETYPE = object.__setattr__
 MAX_FACTS = 65_536  # distinct texts remembered (each at most MAX_CACHED_CHARS long), then forgotten at once
 
 
@@ -66,22 +71,25 @@ def facts(text: str) -> CellText:
     if f is None:
         if len(text) > MAX_CACHED_CHARS:
             return _long_facts(text)  # type: ignore[return-value]
-        pv = parse_value(text)
-        like = is_value_like(text)
         blank = not text.strip()
         folded = nfkc(text)
-        f = CellText(
-            blank=blank,
-            squashed=squash(text),
-            folded=squash(folded),
-            nfkc=folded,
-            value_like=like,
-            parsed=pv,
-            number=not blank and like and pv.value is not None,
-            key=label_key(text),
-            note_key=label_key(text, keep_notes=True),
-            multi=MULTI_NUMBERS.match(folded) is not None,
-        )
+        squashed_folded = squash(folded)
+        like, pv = read_folded(squashed_folded)  # is_value_like(text), parse_value(text)
+        note_key = label_key(text, True)  # keep_notes, by position: no keyword for the memo's key to pack
+        f = _NEW(_CellTextDraft)  # CellText(...) without its ten frozen field stores (~1.5 µs a new text)
+        f.blank = blank
+        f.squashed = squashed_folded if folded == text else squash(text)  # most texts are their own NFKC form
+        f.folded = squashed_folded
+        f.nfkc = folded
+        f.value_like = like
+        f.parsed = pv
+        f.number = not blank and like and pv.value is not None
+        # the two keys differ only by a bracketed note the plain key drops: without a bracket in the
+        # note-keeping key (its ends lose only punctuation, never a bracket) they are the same text
+        f.key = note_key if "(" not in note_key and "（" not in note_key else label_key(text)
+        f.note_key = note_key
+        f.multi = MULTI_NUMBERS.match(folded) is not None
+        _RETYPE(f, "__class__", CellText)
         if len(_FACTS) >= MAX_FACTS:
             _FACTS.clear()
         _FACTS[text] = f
@@ -297,8 +305,6 @@ def _rows_of(table: Table) -> list[TableRow]:
 _ROW_FIELDS = ("table", "row", "cells", "inherited", "loose", "joined")
 assert tuple(f.name for f in fields(TableRow)) == _ROW_FIELDS, "_new_row sets every field of TableRow"
 _RowDraft = _draft(TableRow)
-_NEW = object.__new__
-_RETYPE = object.__setattr__
 
 
 def _new_row(table: int, row: int, cells: tuple[Cell, ...], inherited: tuple[str, ...]) -> TableRow:

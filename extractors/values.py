@@ -34,7 +34,11 @@ class ParsedValue:
 @text_cache(maxsize=65536)
 def is_value_like(text: str) -> bool:
     """Whether a cell could be a value cell (number, blank, dash, 无) rather than a label."""
-    t = squash(nfkc(text))
+    return _value_like(squash(nfkc(text)))
+
+
+def _value_like(t: str) -> bool:
+    """`is_value_like` of a text already folded and squashed (`squash(nfkc(text))`)."""
     if not t or _BLANK.match(t) or t in _ZERO_WORDS:
         return True
     m = _NUMBER.match(t)
@@ -47,7 +51,19 @@ def is_value_like(text: str) -> bool:
 @text_cache(maxsize=65536)
 def parse_value(text: str) -> ParsedValue:
     """The number a cell prints (None for blank), and how cleanly it parsed."""
-    t = squash(nfkc(text)).replace("，", ",")
+    return _parsed(squash(nfkc(text)))
+
+
+def read_folded(folded: str) -> tuple[bool, ParsedValue]:
+    """(`is_value_like`, `parse_value`) of a text from its folded, squashed form `squash(nfkc(text))`:
+    the table stage asks both of every new cell text and has that form already, so neither folds it
+    again nor goes through its memo (the stage keeps its own)."""
+    return _value_like(folded), _parsed(folded)
+
+
+def _parsed(t: str) -> ParsedValue:
+    """`parse_value` of a text already folded and squashed."""
+    t = t.replace("，", ",")
     if not t or _BLANK.match(t):
         return ParsedValue(None, 1.0, True)
     if t in _ZERO_WORDS:

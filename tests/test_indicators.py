@@ -224,6 +224,42 @@ def test_the_prefiltered_alias_scan_answers_as_the_full_scan(corpus: Path) -> No
                 assert _best_fuzzy(key, aliases, context, last) == _best_fuzzy(key, aliases, context, last, prefilter=False), key
 
 
+
+def test_the_length_scan_picks_what_a_scan_of_every_alias_picks(corpus: Path) -> None:
+    """`_scan_lengths` scans only the aliases whose length lets the ratio reach the cut; on every label of
+    real reports and on cut and padded aliases it picks what rapidfuzz's scan of the whole set picks, and
+    the zone test's `_best_strong` answers as `_best` wherever that reaches the zone floor."""
+    from rapidfuzz import fuzz, process
+
+    from extractors.indicators import _ZONE_FLOOR, _best, _best_strong, _by_length, _core, _scan_lengths, rules
+    from extractors.normalize import label_key
+
+    R = rules()
+    keys: set[str] = set()
+    for path in sorted((corpus / "docx").glob("*.docx"))[:3] + sorted((corpus / "pdf").glob("*.pdf"))[:2]:
+        for row in interpret(read(path.read_bytes(), path.name)):
+            keys.update(label_key(c.text) for c in row.cells if c.text.strip())
+    for a in R.legacy[::3] + R.requests_rows:
+        keys.update({a.key, a.key[1:], a.key[:-1], a.key + "数", "本年" + a.key, a.key[:2], "", a.key * 40})
+    assert len(keys) > 300
+    hits = 0
+    for aliases in (R.requests_rows, R.active_rows, R.legacy):
+        for texts in ([a.key for a in aliases], [_core(a.key) for a in aliases]):
+            index = _by_length(texts)
+            for key in keys:
+                for cut in (94.0, 97.0, 73.5, 50.0, 100.0, 0.0):
+                    picked: set[int] = set()
+                    _scan_lengths(key, index, cut, picked)
+                    full = {i for _, _, i in process.extract(key, texts, scorer=fuzz.ratio, processor=None, score_cutoff=cut, limit=None)}
+                    assert picked == full, (key, cut)
+        for key in keys:
+            if len(key) >= 4:
+                want = _best(key, aliases, key)
+                if want[1] >= _ZONE_FLOOR:
+                    hits += 1
+                    assert _best_strong(key, aliases, key, _ZONE_FLOOR) == want, key
+    assert hits > 50
+
 def test_fast_match_constructor_builds_the_dataclass_own_object() -> None:
     from extractors.indicators import Match, _new_match
     from extractors.model import Source

@@ -121,6 +121,9 @@ def test_cell_facts_answer_what_each_question_answers(corpus: Path) -> None:
         assert (f.blank, f.squashed, f.folded, f.nfkc) == (not t.strip(), squash(t), squash(nfkc(t)), nfkc(t))
         assert (f.value_like, f.parsed, f.key, f.note_key) == (is_value_like(t), parse_value(t), label_key(t), label_key(t, keep_notes=True))
         assert f.number == (bool(t.strip()) and is_value_like(t) and parse_value(t).value is not None)
+    # labels with a bracketed note (the plain key drops it) and without one (the two keys are one text)
+    assert sum(tables.facts(t).key != tables.facts(t).note_key for t in texts) >= 3
+    assert sum(tables.facts(t).key == tables.facts(t).note_key and "（" in t for t in texts) >= 1
 
 
 def test_cell_facts_memo_is_bounded(monkeypatch) -> None:  # type: ignore[no-untyped-def]

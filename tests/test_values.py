@@ -48,3 +48,17 @@ def test_quality_drops_when_text_is_dropped() -> None:
 @pytest.mark.parametrize("text, expected", [("12", True), ("——", True), ("", True), ("条", False), ("收到申请数", False), ("2.传真申请数", False)])
 def test_value_like(text: str, expected: bool) -> None:
     assert is_value_like(text) is expected
+
+
+def test_read_folded_answers_both_questions_on_a_real_report(corpus) -> None:  # type: ignore[no-untyped-def]
+    from extractors.normalize import nfkc, squash
+    from extractors.readers import read
+    from extractors.tables import interpret
+    from extractors.values import read_folded
+
+    doc = read((corpus / "pdf" / sorted(p.name for p in (corpus / "pdf").glob("*.pdf"))[0]).read_bytes(), "report.pdf")
+    texts = {c.text for r in interpret(doc) for c in r.cells} | {"２６，９１１", "22（其中修订16件）", "1，000", "——", "无"}
+    assert len(texts) > 80
+    for t in texts:
+        assert read_folded(squash(nfkc(t))) == (is_value_like(t), parse_value(t)), t
+    assert read_folded(squash(nfkc("２６，９１１"))) == (True, parse_value("26,911"))
