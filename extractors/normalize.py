@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 from .caching import text_cache
@@ -293,19 +294,30 @@ def nfkc(text: str) -> str:
     """
     if text.isascii():
         return text  # ASCII is NFKC
+    return _fold_scan(text, _fold, _nfkc_by_set)
+
+
+def _nfkc_whole(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def _fold_scan(text: str, fold: Callable[[str], str | None], by_set: Callable[[str], str]) -> str:
+    """`text` with each candidate character (`_unicode_tables`) replaced by `fold(ch)`, every occurrence
+    at once where the scan first meets it (so the scan never meets it again); `fold` None: the text is
+    not context-free, so `unicodedata` takes it whole; past `_SCAN_MAX_DISTINCT` distinct ones, `by_set`."""
     search = _unicode_tables()[1].search
     out = text
     seen: set[str] = set()
     m = search(out)
-    while m is not None:  # each distinct candidate folded where it first occurs, every occurrence at once
+    while m is not None:
         ch, at = m.group(), m.start()
         if ch not in seen:
             if len(seen) == _SCAN_MAX_DISTINCT:
-                return _nfkc_by_set(text)
+                return by_set(text)
             seen.add(ch)
-            form = _fold(ch)
+            form = fold(ch)
             if form is None:
-                return unicodedata.normalize("NFKC", text)
+                return _nfkc_whole(text)
             if form != ch:
                 out = out.replace(ch, form)  # none lies before `at`: the scan met each candidate there
                 m = search(out, at + len(form))
@@ -347,21 +359,7 @@ def fold_chars(text: str) -> str:
     same span of `text`). Only the characters `_unicode_tables` finds can change."""
     if text.isascii():
         return text
-    search = _unicode_tables()[1].search
-    out = text
-    seen: set[str] = set()
-    m = search(out)
-    while m is not None:  # as `nfkc`: each distinct character replaced where the scan first meets it
-        ch, at = m.group(), m.start()
-        if ch not in seen:
-            if len(seen) == _SCAN_MAX_DISTINCT:
-                return _fold_chars_by_set(text)
-            seen.add(ch)
-            f = _char_form(ch)
-            if f != ch:  # one character for one: positions stay
-                out = out.replace(ch, f)
-        m = search(out, at + 1)
-    return out
+    return _fold_scan(text, _char_form, _fold_chars_by_set)  # one character for one: positions stay
 
 
 def _fold_chars_by_set(text: str) -> str:
