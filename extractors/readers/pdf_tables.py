@@ -601,11 +601,16 @@ def find_unruled_tables(lines: list[Line], page_no: int, settings: PdfSettings) 
 
     A fallback for layouts that draw no cell borders. Columns are the unions of
     the pieces' x ranges over the run, so a missing value leaves its column empty
-    instead of shifting the row left.
+    instead of shifting the row left. `lines` are `make_line`'s: a line whose
+    widest gap (`max_gap`) is no column gap is one piece, not split to find out.
     """
     rows: list[list[tuple[float, float, str, list[Char]]] | None] = []
     for ln in lines:
-        segs = _segments(ln, settings.unruled_gap_ratio * ln.size)
+        gap = settings.unruled_gap_ratio * ln.size
+        if ln.max_gap <= gap:  # no gap wider than that between neighbours (make_line measured them): one piece
+            rows.append(None)
+            continue
+        segs = _segments(ln, gap)
         ok = len(segs) >= 2 and any(_VALUE.match(s[2]) for s in segs[1:])
         rows.append(segs if ok else None)
     tables: list[RawTable] = []
