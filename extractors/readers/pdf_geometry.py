@@ -271,7 +271,10 @@ def _step_groups(ordered: list[Char], overlap: float) -> list[list[Char]]:
 
 
 def make_line(chars: list[Char], settings: PdfSettings) -> Line:
-    """Spell a left-to-right run of characters, putting a space only in real word gaps."""
+    """Spell a left-to-right run of characters, putting a space only in real word gaps.
+
+    One pass also collects the CJK glyphs' advances for the line's em (`_em`).
+    """
     hs = sorted([c.height for c in chars])
     size = max(hs[len(hs) // 2], 1.0)
     gap_min = settings.space_ratio * size
@@ -280,24 +283,30 @@ def make_line(chars: list[Char], settings: PdfSettings) -> Line:
     prev_text = first.text
     buf: list[str] = [prev_text]
     prev_x1 = first.x1
+    prev_wide = wide[prev_text]
+    advances = [prev_x1 - first.x0] if prev_wide else []  # widths of the CJK glyphs
     max_gap = 0.0
     x1, top, bottom = first.x1, first.top, first.bottom
     for c in islice(chars, 1, None):
         t = c.text
-        gap = c.x0 - prev_x1
+        cjk = wide[t]
+        x0 = c.x0
+        gap = x0 - prev_x1
         if gap > max_gap:
             max_gap = gap
-        if gap > gap_min and not (wide[prev_text] and wide[t]):
+        if gap > gap_min and not (prev_wide and cjk):
             buf.append(" ")
         buf.append(t)
         prev_x1 = c.x1
+        if cjk:
+            advances.append(prev_x1 - x0)
         if prev_x1 > x1:
             x1 = prev_x1
         if c.top < top:
             top = c.top
         if c.bottom > bottom:
             bottom = c.bottom
-        prev_text = t
+        prev_wide = cjk
     return Line(
         chars=chars,
         text="".join(buf),
@@ -306,20 +315,19 @@ def make_line(chars: list[Char], settings: PdfSettings) -> Line:
         x1=x1,
         bottom=bottom,
         max_gap=max_gap,
-        size=_em(chars, size),
+        size=_em(advances, size),
     )
 
 
-def _em(chars: list[Char], median_height: float) -> float:
-    """Font size of a line: a CJK glyph's advance is exactly one em, the steadiest measure.
+def _em(advances: list[float], median_height: float) -> float:
+    """Font size of a line from its CJK glyphs' advances: each is exactly one em, the steadiest measure.
 
     Latin-only lines fall back to the glyph height, whose ascent and descent vary
     more between fonts.
     """
-    wide = _WIDE
-    ws = sorted([c.x1 - c.x0 for c in chars if wide[c.text]])
-    if ws:
-        return max(ws[len(ws) // 2], 1.0)
+    if advances:
+        advances.sort()
+        return max(advances[len(advances) // 2], 1.0)
     return max(0.8 * median_height, 1.0)
 
 
