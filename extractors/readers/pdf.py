@@ -28,7 +28,7 @@ from ..errors import (
 from ..model import Document
 from . import ocr, pdf_budget
 from .options import ReadOptions
-from .pdf_geometry import Char, PdfSettings, dedupe_overprint, group_lines
+from .pdf_geometry import Char, PdfSettings, chars_from_boxes, dedupe_overprint, group_lines
 from .pdf_tables import extract_rules, find_tables, find_unruled_tables
 from .pdf_text import PageContent, assemble
 
@@ -261,13 +261,10 @@ def _chars(textpage: pdfium.PdfTextPage, height: float) -> list[Char]:
     ok = list(map(_LOOSE_BOX, itertools.repeat(handle, k), index, range(base, base + k * _RECT_SIZE, _RECT_SIZE)))
     lrtb = memoryview(rects).cast("B").cast("f").tolist()  # left, top, right, bottom per character
     lefts, tops, rights, bottoms = lrtb[0::4], lrtb[1::4], lrtb[2::4], lrtb[3::4]
-    out = [
-        Char(text[i], x0, height - t, x1, height - b)
-        for i, x0, t, x1, b, good in zip(index, lefts, tops, rights, bottoms, ok)
-        if good
-    ]
-    kept = index if len(out) == k else [i for i, good in zip(index, ok) if good]
-    _repair_loose_boxes(textpage, out, kept, height)
+    if not all(ok):  # a character whose box pdfium could not give is dropped
+        index, lefts, tops, rights, bottoms = (list(itertools.compress(v, ok)) for v in (index, lefts, tops, rights, bottoms))
+    out = chars_from_boxes(text, index, lefts, tops, rights, bottoms, height)
+    _repair_loose_boxes(textpage, out, index, height)
     return out
 
 

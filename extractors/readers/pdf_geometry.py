@@ -78,6 +78,40 @@ class Char:
         return f"Char({self.text!r}, {self.x0:.1f}, {self.top:.1f}, {self.x1:.1f}, {self.bottom:.1f})"
 
 
+def chars_from_boxes(
+    text: str,
+    index: Iterable[int],
+    lefts: Iterable[float],
+    tops: Iterable[float],
+    rights: Iterable[float],
+    bottoms: Iterable[float],
+    height: float,
+) -> list[Char]:
+    """Characters `text[i]` (i in `index`) with boxes measured up from the page foot, flipped top-down.
+
+    One loop here instead of a `Char(...)` call each: a page has hundreds of
+    characters and the class call's frame costs more than filling the slots.
+    The fields are exactly those `Char.__init__` sets.
+    """
+    out: list[Char] = []
+    append = out.append
+    new = object.__new__
+    for i, x0, t, x1, b in zip(index, lefts, tops, rights, bottoms):
+        c = new(Char)
+        top = height - t
+        bottom = height - b
+        c.text = text[i]
+        c.x0 = x0
+        c.top = top
+        c.x1 = x1
+        c.bottom = bottom
+        c.cx = (x0 + x1) / 2
+        c.cy = (top + bottom) / 2
+        c.height = bottom - top
+        append(c)
+    return out
+
+
 @dataclass(slots=True)
 class Line:
     """One visual line: its characters left to right and the text they spell."""
