@@ -250,8 +250,7 @@ def _chars(textpage: pdfium.PdfTextPage, height: float) -> list[Char]:
     text = bytes(memoryview(buf).cast("B")[: max(got - 1, 0) * 2]).decode("utf-16-le", errors="replace")
     if len(text) != n:  # surrogate pairs or excluded characters: fall back to one call per char
         text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage, i) or 0xFFFE) for i in range(n))
-    shown = {ch: not (ch.isspace() or ch in _SKIP or not ch.isprintable()) for ch in set(text)}
-    index = list(itertools.compress(range(n), map(shown.__getitem__, text)))  # a C-level pass over the text
+    index = list(itertools.compress(range(n), map(_SHOWN.__getitem__, text)))  # a C-level pass over the text
     k = len(index)
     if not k:
         return []
@@ -268,6 +267,22 @@ def _chars(textpage: pdfium.PdfTextPage, height: float) -> list[Char]:
     return out
 
 
+class _ShownCache(dict[str, bool]):
+    """Whether a character is drawn (not a space, control or placeholder), memoised across pages.
+
+    A report repeats a few thousand distinct characters; deciding each again on
+    every page cost more than the lookup.
+    """
+
+    def __missing__(self, ch: str) -> bool:
+        shown = not (ch.isspace() or ch in _SKIP or not ch.isprintable())
+        if len(self) < _SHOWN_CACHE_MAX:
+            self[ch] = shown
+        return shown
+
+
+_SHOWN_CACHE_MAX = 1 << 16
+_SHOWN = _ShownCache()
 _RECT_SIZE = ctypes.sizeof(pdfium_c.FS_RECTF)
 # `FPDFText_GetLooseCharBox` typed to take plain integers (handle, index, rectangle address): pypdfium2's
 # binding wants a pointer object per call, this prototype lets `map` fill one preallocated array
