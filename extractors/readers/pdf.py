@@ -28,7 +28,7 @@ from ..errors import (
 from ..model import Document
 from . import ocr, pdf_budget
 from .options import ReadOptions
-from .pdf_geometry import Char, PdfSettings, dedupe_overprint, group_lines
+from .pdf_geometry import Char, PdfSettings, chars_from_boxes, dedupe_overprint, group_lines
 from .pdf_tables import extract_rules, find_tables, find_unruled_tables
 from .pdf_text import PageContent, assemble
 
@@ -250,8 +250,7 @@ def _chars(textpage: pdfium.PdfTextPage, height: float) -> list[Char]:
     text = bytes(memoryview(buf).cast("B")[: max(got - 1, 0) * 2]).decode("utf-16-le", errors="replace")
     if len(text) != n:  # surrogate pairs or excluded characters: fall back to one call per char
         text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage, i) or 0xFFFE) for i in range(n))
-    shown = {ch: not (ch.isspace() or ch in _SKIP or not ch.isprintable()) for ch in set(text)}
-    index = list(itertools.compress(range(n), map(shown.__getitem__, text)))  # a C-level pass over the text
+    index = list(itertools.compress(range(n), map(_SHOWN.__getitem__, text)))  # a C-level pass over the text
     k = len(index)
     if not k:
         return []
@@ -261,16 +260,29 @@ def _chars(textpage: pdfium.PdfTextPage, height: float) -> list[Char]:
     ok = list(map(_LOOSE_BOX, itertools.repeat(handle, k), index, range(base, base + k * _RECT_SIZE, _RECT_SIZE)))
     lrtb = memoryview(rects).cast("B").cast("f").tolist()  # left, top, right, bottom per character
     lefts, tops, rights, bottoms = lrtb[0::4], lrtb[1::4], lrtb[2::4], lrtb[3::4]
-    out = [
-        Char(text[i], x0, height - t, x1, height - b)
-        for i, x0, t, x1, b, good in zip(index, lefts, tops, rights, bottoms, ok)
-        if good
-    ]
-    kept = index if len(out) == k else [i for i, good in zip(index, ok) if good]
-    _repair_loose_boxes(textpage, out, kept, height)
+    if not all(ok):  # a character whose box pdfium could not give is dropped
+        index, lefts, tops, rights, bottoms = (list(itertools.compress(v, ok)) for v in (index, lefts, tops, rights, bottoms))
+    out = chars_from_boxes(text, index, lefts, tops, rights, bottoms, height)
+    _repair_loose_boxes(textpage, out, index, height)
     return out
 
 
+class _ShownCache(dict[str, bool]):
+    """Whether a character is drawn (not a space, control or placeholder), memoised across pages.
+
+    A report repeats a few thousand distinct characters; deciding each again on
+    every page cost more than the lookup.
+    """
+
+    def __missing__(self, ch: str) -> bool:
+        shown = not (ch.isspace() or ch in _SKIP or not ch.isprintable())
+        if len(self) < _SHOWN_CACHE_MAX:
+            self[ch] = shown
+        return shown
+
+
+_SHOWN_CACHE_MAX = 1 << 16
+_SHOWN = _ShownCache()
 _RECT_SIZE = ctypes.sizeof(pdfium_c.FS_RECTF)
 # `FPDFText_GetLooseCharBox` typed to take plain integers (handle, index, rectangle address): pypdfium2's
 # binding wants a pointer object per call, this prototype lets `map` fill one preallocated array

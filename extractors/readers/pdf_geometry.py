@@ -7,8 +7,10 @@ page costs a few milliseconds; pdfium is only asked for characters and paths.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import islice
+from math import isfinite
 from operator import attrgetter
 
 
@@ -74,6 +76,40 @@ class Char:
 
     def __repr__(self) -> str:
         return f"Char({self.text!r}, {self.x0:.1f}, {self.top:.1f}, {self.x1:.1f}, {self.bottom:.1f})"
+
+
+def chars_from_boxes(
+    text: str,
+    index: Iterable[int],
+    lefts: Iterable[float],
+    tops: Iterable[float],
+    rights: Iterable[float],
+    bottoms: Iterable[float],
+    height: float,
+) -> list[Char]:
+    """Characters `text[i]` (i in `index`) with boxes measured up from the page foot, flipped top-down.
+
+    One loop here instead of a `Char(...)` call each: a page has hundreds of
+    characters and the class call's frame costs more than filling the slots.
+    The fields are exactly those `Char.__init__` sets.
+    """
+    out: list[Char] = []
+    append = out.append
+    new = object.__new__
+    for i, x0, t, x1, b in zip(index, lefts, tops, rights, bottoms):
+        c = new(Char)
+        top = height - t
+        bottom = height - b
+        c.text = text[i]
+        c.x0 = x0
+        c.top = top
+        c.x1 = x1
+        c.bottom = bottom
+        c.cx = (x0 + x1) / 2
+        c.cy = (top + bottom) / 2
+        c.height = bottom - top
+        append(c)
+    return out
 
 
 @dataclass(slots=True)
@@ -162,14 +198,15 @@ def dedupe_overprint(chars: list[Char], settings: PdfSettings) -> list[Char]:
     """Remove fake-bold copies: the same glyph drawn again almost on top of itself.
 
     A character is compared with the last three kept ones, and only the areas of
-    those that spell the same glyph are computed.
+    those that spell the same glyph are computed. The three kept texts ride along
+    in locals, so the common case (no repeat) costs three string compares.
     """
     out: list[Char] = []
     ratio = settings.duplicate_overlap
+    t1 = t2 = t3 = None  # texts of the last, second and third last kept characters
     for c in chars:
         t = c.text
-        k = len(out)
-        if k and (out[-1].text == t or (k > 1 and out[-2].text == t) or (k > 2 and out[-3].text == t)):
+        if t == t1 or t == t2 or t == t3:
             dup = False
             for prev in out[-3:]:
                 if prev.text == t:
@@ -181,15 +218,72 @@ def dedupe_overprint(chars: list[Char], settings: PdfSettings) -> list[Char]:
             if dup:
                 continue
         out.append(c)
+        t3, t2, t1 = t2, t1, t
     return out
 
 
 def group_lines(chars: Sequence[Char], settings: PdfSettings) -> list[Line]:
-    """Group characters into visual lines by vertical centre, then order each line left to right."""
+    """Group characters into visual lines by vertical centre, then order each line left to right.
+
+    A line starts at its topmost centre and takes the following centres while they
+    lie within `line_overlap` x the taller height of the first and the newcomer.
+    Every centre within that share of the first's own height is in for sure, so a
+    bisection over the sorted centres takes those at once; only the one or two
+    beyond are tested by height.
+    """
     if not chars:
         return []
     ordered = sorted(chars, key=_BY_CY)
     overlap = settings.line_overlap
+    groups = None
+    if len(ordered) >= _BISECT_MIN and overlap >= 0:  # a few characters (a cell) are quicker stepped
+        cys = [c.cy for c in ordered]
+        if isfinite(sum(cys)):  # infinite or undefined centres: stepped
+            groups = _bisect_groups(ordered, cys, overlap)
+    if groups is None:
+        groups = _step_groups(ordered, overlap)
+    lines = [make_line(sorted(g, key=_BY_X0), settings) for g in groups]
+    lines.sort(key=_BY_TOP_X0)
+    return lines
+
+
+_BISECT_MIN = 16  # characters from which bisecting lines beats stepping (a table cell holds fewer)
+
+
+def _bisect_groups(ordered: list[Char], cys: list[float], overlap: float) -> list[list[Char]]:
+    """`_step_groups` for finite, sorted centres `cys` and a tolerance of at least zero."""
+    groups: list[list[Char]] = []
+    n = len(ordered)
+    s = 0
+    while s < n:
+        cy0 = cys[s]
+        h0 = ordered[s].height
+        e = s + 1
+        if h0 == h0:  # a height that is a number: max(h0, h, 1.0) is at least max(h0, 1.0)
+            sure = overlap * (h0 if h0 > 1.0 else 1.0)
+            e = bisect_right(cys, cy0 + sure, e)
+            while e > s + 1 and cys[e - 1] - cy0 > sure:  # the bisection's sum rounds: settled exactly
+                e -= 1
+            while e < n and cys[e] - cy0 <= sure:
+                e += 1
+        while e < n:  # a taller newcomer widens its own tolerance (as in `_step_groups`)
+            h = ordered[e].height
+            tallest = h0
+            if h > tallest:
+                tallest = h
+            if 1.0 > tallest:
+                tallest = 1.0
+            if cys[e] - cy0 <= overlap * tallest:
+                e += 1
+            else:
+                break
+        groups.append(ordered[s:e])
+        s = e
+    return groups
+
+
+def _step_groups(ordered: list[Char], overlap: float) -> list[list[Char]]:
+    """Lines of characters sorted by centre: each joins the current line or starts the next."""
     groups: list[list[Char]] = []
     cur: list[Char] = [ordered[0]]
     cur_cy = ordered[0].cy
@@ -207,13 +301,14 @@ def group_lines(chars: Sequence[Char], settings: PdfSettings) -> list[Line]:
             groups.append(cur)
             cur, cur_cy, cur_h = [c], c.cy, c.height
     groups.append(cur)
-    lines = [make_line(sorted(g, key=_BY_X0), settings) for g in groups]
-    lines.sort(key=_BY_TOP_X0)
-    return lines
+    return groups
 
 
 def make_line(chars: list[Char], settings: PdfSettings) -> Line:
-    """Spell a left-to-right run of characters, putting a space only in real word gaps."""
+    """Spell a left-to-right run of characters, putting a space only in real word gaps.
+
+    One pass also collects the CJK glyphs' advances for the line's em (`_em`).
+    """
     hs = sorted([c.height for c in chars])
     size = max(hs[len(hs) // 2], 1.0)
     gap_min = settings.space_ratio * size
@@ -222,24 +317,30 @@ def make_line(chars: list[Char], settings: PdfSettings) -> Line:
     prev_text = first.text
     buf: list[str] = [prev_text]
     prev_x1 = first.x1
+    prev_wide = wide[prev_text]
+    advances = [prev_x1 - first.x0] if prev_wide else []  # widths of the CJK glyphs
     max_gap = 0.0
     x1, top, bottom = first.x1, first.top, first.bottom
     for c in islice(chars, 1, None):
         t = c.text
-        gap = c.x0 - prev_x1
+        cjk = wide[t]
+        x0 = c.x0
+        gap = x0 - prev_x1
         if gap > max_gap:
             max_gap = gap
-        if gap > gap_min and not (wide[prev_text] and wide[t]):
+        if gap > gap_min and not (prev_wide and cjk):
             buf.append(" ")
         buf.append(t)
         prev_x1 = c.x1
+        if cjk:
+            advances.append(prev_x1 - x0)
         if prev_x1 > x1:
             x1 = prev_x1
         if c.top < top:
             top = c.top
         if c.bottom > bottom:
             bottom = c.bottom
-        prev_text = t
+        prev_wide = cjk
     return Line(
         chars=chars,
         text="".join(buf),
@@ -248,20 +349,19 @@ def make_line(chars: list[Char], settings: PdfSettings) -> Line:
         x1=x1,
         bottom=bottom,
         max_gap=max_gap,
-        size=_em(chars, size),
+        size=_em(advances, size),
     )
 
 
-def _em(chars: list[Char], median_height: float) -> float:
-    """Font size of a line: a CJK glyph's advance is exactly one em, the steadiest measure.
+def _em(advances: list[float], median_height: float) -> float:
+    """Font size of a line from its CJK glyphs' advances: each is exactly one em, the steadiest measure.
 
     Latin-only lines fall back to the glyph height, whose ascent and descent vary
     more between fonts.
     """
-    wide = _WIDE
-    ws = sorted([c.x1 - c.x0 for c in chars if wide[c.text]])
-    if ws:
-        return max(ws[len(ws) // 2], 1.0)
+    if advances:
+        advances.sort()
+        return max(advances[len(advances) // 2], 1.0)
     return max(0.8 * median_height, 1.0)
 
 

@@ -280,10 +280,12 @@ def _components(horiz: list[Rule], vert: list[Rule], tol: float) -> list[tuple[l
     """Groups of rulings that touch each other: one group per drawn table."""
     nh = len(horiz)
     dsu = _DSU(nh + len(vert))
+    spans = [(nh + j, x, vy0 - tol, vy1 + tol) for j, (x, vy0, vy1) in enumerate(vert)]  # the same sums, once each
     for i, (y, hx0, hx1) in enumerate(horiz):
-        for j, (x, vy0, vy1) in enumerate(vert):
-            if hx0 - tol <= x <= hx1 + tol and vy0 - tol <= y <= vy1 + tol:
-                dsu.union(i, nh + j)
+        lo, hi = hx0 - tol, hx1 + tol
+        for j, x, y_lo, y_hi in spans:
+            if lo <= x <= hi and y_lo <= y <= y_hi:
+                dsu.union(i, j)
     groups: dict[int, tuple[list[Rule], list[Rule]]] = {}
     for i, r in enumerate(horiz):
         groups.setdefault(dsu.find(i), ([], []))[0].append(r)
@@ -295,7 +297,10 @@ def _components(horiz: list[Rule], vert: list[Rule], tol: float) -> list[tuple[l
 def _covers(rules: list[tuple[float, float]], lo: float, hi: float, tol: float) -> bool:
     """Whether a ruling at one position covers the middle of the span lo..hi."""
     mid = (lo + hi) / 2
-    return any(s - tol <= mid <= e + tol for s, e in rules)
+    for s, e in rules:  # a loop, not any() over a generator: called for every grid square's sides
+        if s - tol <= mid <= e + tol:
+            return True
+    return False
 
 
 @dataclass(slots=True)
@@ -391,18 +396,31 @@ def find_tables(
     # per grid: its outline, borders, last square index and this page's cell buckets (looked up once, not per char)
     frames = [(g.xs[0], g.xs[-1], g.ys[0], g.ys[-1], g.xs, g.ys, len(g.xs) - 2, len(g.ys) - 2, g.cell_of, b)
               for g, b in zip(grids, buckets)]
-    for ch in chars:
-        cx, cy = ch.cx, ch.cy
-        for x_lo, x_hi, y_lo, y_hi, xs, ys, last_c, last_r, cell_of, bucket in frames:
+    if len(frames) == 1:  # the usual page: one table, its frame in locals rather than unpacked per character
+        x_lo, x_hi, y_lo, y_hi, xs, ys, last_c, last_r, cell_of, bucket = frames[0]
+        for ch in chars:
+            cx, cy = ch.cx, ch.cy
             if x_lo <= cx <= x_hi and y_lo <= cy <= y_hi:
-                c = bisect_right(xs, cx) - 1  # clamped to 0..last_c, as min(max(c, 0), last_c)
+                c = bisect_right(xs, cx) - 1
                 c = 0 if c < 0 else last_c if c > last_c else c
                 r = bisect_right(ys, cy) - 1
                 r = 0 if r < 0 else last_r if r > last_r else r
                 bucket[cell_of[r][c]].append(ch)
-                break
-        else:
-            rest.append(ch)
+            else:
+                rest.append(ch)
+    else:
+        for ch in chars:
+            cx, cy = ch.cx, ch.cy
+            for x_lo, x_hi, y_lo, y_hi, xs, ys, last_c, last_r, cell_of, bucket in frames:
+                if x_lo <= cx <= x_hi and y_lo <= cy <= y_hi:
+                    c = bisect_right(xs, cx) - 1  # clamped to 0..last_c, as min(max(c, 0), last_c)
+                    c = 0 if c < 0 else last_c if c > last_c else c
+                    r = bisect_right(ys, cy) - 1
+                    r = 0 if r < 0 else last_r if r > last_r else r
+                    bucket[cell_of[r][c]].append(ch)
+                    break
+            else:
+                rest.append(ch)
     tables = []
     for g, bucket in zip(grids, buckets):
         if not any(bucket):  # an empty ruled frame (a form field, a decoration): nothing to keep
@@ -583,11 +601,16 @@ def find_unruled_tables(lines: list[Line], page_no: int, settings: PdfSettings) 
 
     A fallback for layouts that draw no cell borders. Columns are the unions of
     the pieces' x ranges over the run, so a missing value leaves its column empty
-    instead of shifting the row left.
+    instead of shifting the row left. `lines` are `make_line`'s: a line whose
+    widest gap (`max_gap`) is no column gap is one piece, not split to find out.
     """
     rows: list[list[tuple[float, float, str, list[Char]]] | None] = []
     for ln in lines:
-        segs = _segments(ln, settings.unruled_gap_ratio * ln.size)
+        gap = settings.unruled_gap_ratio * ln.size
+        if ln.max_gap <= gap:  # no gap wider than that between neighbours (make_line measured them): one piece
+            rows.append(None)
+            continue
+        segs = _segments(ln, gap)
         ok = len(segs) >= 2 and any(_VALUE.match(s[2]) for s in segs[1:])
         rows.append(segs if ok else None)
     tables: list[RawTable] = []
