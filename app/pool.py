@@ -432,8 +432,12 @@ class WorkerPool:
 
     def _adopt(self, fut: asyncio.Future[_Worker]) -> None:
         assert self._loop is not None and self._idle is not None
-        if fut.cancelled() or fut.exception() is not None:
-            log.error("could not start a replacement worker: %r; retrying", None if fut.cancelled() else fut.exception())
+        if fut.cancelled():  # the pool is closing (its threads drop a queued start), else start it again
+            if not self._closed:
+                self._loop.call_later(_RESPAWN_BACKOFF_SECONDS, self._respawn)
+            return
+        if fut.exception() is not None:
+            log.error("could not start a replacement worker: %r; retrying", fut.exception())
             if not self._closed:
                 self._loop.call_later(_RESPAWN_BACKOFF_SECONDS, self._respawn)
             return
