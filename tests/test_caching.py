@@ -4,6 +4,8 @@ from __future__ import annotations
 import gc
 import weakref
 
+import pytest
+
 from extractors.caching import MAX_CACHED_CHARS, text_cache
 from extractors.normalize import label_key, nfkc
 
@@ -12,19 +14,28 @@ class Text(str):
     """A str that can be weakly referenced, to see whether the cache keeps it."""
 
 
-def test_short_calls_are_cached_and_long_ones_are_not() -> None:
+@pytest.mark.parametrize("arity", [1, 2])
+def test_short_calls_are_cached_and_long_ones_are_not(arity: int) -> None:
+    """One-text functions take the wrapper's fast path, others the general one: the same answers either way,
+    by position or by name (a call by name is its own entry), and a long text is never remembered."""
     calls: list[str] = []
 
-    @text_cache(maxsize=4)
-    def upper(text: str) -> str:
-        calls.append(text)
-        return text.upper()
+    if arity == 1:
+        @text_cache(maxsize=4)
+        def upper(text: str) -> str:
+            calls.append(text)
+            return text.upper()
+    else:
+        @text_cache(maxsize=4)
+        def upper(text: str, suffix: str = "") -> str:
+            calls.append(text)
+            return text.upper() + suffix
 
-    assert upper("ab") == upper("ab") == "AB"
+    assert upper("ab") == upper("ab") == upper(text="ab") == "AB"
     long = "x" * (MAX_CACHED_CHARS + 1)
     assert upper(long) == upper(long) == long.upper()
-    assert calls == ["ab", long, long]
-    assert upper.cache_info().currsize == 1  # type: ignore[attr-defined]
+    assert calls == ["ab", "ab", long, long]
+    assert upper.cache_info().currsize == 2  # type: ignore[attr-defined]
 
 
 def test_a_huge_line_is_not_retained_by_the_normalizers() -> None:
@@ -34,7 +45,6 @@ def test_a_huge_line_is_not_retained_by_the_normalizers() -> None:
     del huge
     gc.collect()
     assert ref() is None, "a cache still holds the 1-MB line"
-
 
 
 def test_the_fuzzy_alias_memo_keeps_no_long_label() -> None:
@@ -54,18 +64,5 @@ def test_the_fuzzy_alias_memo_keeps_no_long_label() -> None:
     assert ref() is None, "the memo still holds the huge label"
 
 
-def test_a_one_text_function_is_cached_by_position_and_still_callable_by_name() -> None:
-    """The one-parameter fast path: the same answers and the same skip of long texts, called either way."""
-    calls: list[str] = []
-
-    @text_cache(maxsize=4)
-    def lower(text: str) -> str:
-        calls.append(text)
-        return text.lower()
-
-    long = "Y" * (MAX_CACHED_CHARS + 1)
-    assert lower("AB") == lower("AB") == lower(text="AB") == "ab"
-    assert lower(long) == lower(long) == long.lower()
-    assert calls == ["AB", "AB", long, long]  # the keyword call is its own cache entry, the long text none
-    assert lower.cache_info().currsize == 2  # type: ignore[attr-defined]
+def test_the_normalizers_answer_by_position_and_by_name() -> None:
     assert nfkc("１２３，") == nfkc(text="１２３，") == "123,"
