@@ -14,7 +14,7 @@ import re
 import tomllib
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 
@@ -24,7 +24,7 @@ from . import fit
 from .caching import MAX_CACHED_CHARS, text_cache
 from .catalogue import catalogue, order
 from .forms import FORMS
-from .model import Cell, Source, _draft
+from .model import Cell, Source, _draft, _new, _retype
 from .normalize import label_key
 from .result import SourceRef
 from .result import Warning as WarningModel
@@ -573,12 +573,8 @@ def _value_match(iid: str, cell: Cell, label: str, score: float, zone: str, loos
 # A plain twin of Match with the same slots: its fields are set by plain slot stores, then the object
 # is retyped to Match (as `model.make_cell` builds cells); a frozen dataclass's __init__ instead sets
 # each field through `object.__setattr__` (~0.15 µs a field, ~2 µs a Match).
-_MATCH_FIELDS = ("id", "value", "raw", "label", "label_score", "parse_quality", "source", "zone", "loose", "method",
-                 "sentence", "flags", "reader_quality")
-assert tuple(f.name for f in fields(Match)) == _MATCH_FIELDS, "_new_match sets every field of Match"
-_MatchDraft = _draft(Match)
-_NEW = object.__new__
-_RETYPE = object.__setattr__
+_MatchDraft = _draft(Match, ("id", "value", "raw", "label", "label_score", "parse_quality", "source", "zone", "loose",
+                             "method", "sentence", "flags", "reader_quality"))
 
 
 def _new_match(iid: str, value: int | float | None, raw: str, label: str, score: float, quality: float, source: Source,
@@ -586,7 +582,7 @@ def _new_match(iid: str, value: int | float | None, raw: str, label: str, score:
     """`Match(...)` of a table value (method "table", no sentence): the same frozen object, built for
     about a third of the cost — `_value_match` makes one for every value of every row (~110 a report).
     `tests/test_indicators.py` holds it equal to the dataclass's constructor."""
-    m = _NEW(_MatchDraft)
+    m = _new(_MatchDraft)
     m.id = iid
     m.value = value
     m.raw = raw
@@ -600,7 +596,7 @@ def _new_match(iid: str, value: int | float | None, raw: str, label: str, score:
     m.sentence = None
     m.flags = flags
     m.reader_quality = reader_quality
-    _RETYPE(m, "__class__", Match)
+    _retype(m, "__class__", Match)
     return m  # type: ignore[return-value]
 
 

@@ -15,7 +15,7 @@ then retype the object to the record class.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Literal, Union
 
 Format = Literal["pdf", "docx", "html", "txt", "md", "doc", "xlsx", "xls", "ods", "odt", "rtf", "mht", "ofd", "image"]
@@ -140,8 +140,14 @@ class Document:
 # --------------------------------------------------------------------------- fast construction
 
 
-def _draft(cls: type) -> type:
-    """A plain class with exactly `cls`'s slots (so an instance can be retyped to `cls`) and no checks."""
+def _draft(cls: type, sets: tuple[str, ...] | None = None) -> type:
+    """A plain class with exactly `cls`'s slots (so an instance can be retyped to `cls`) and no checks.
+
+    `sets`: the fields the caller's constructor stores, in order; checked here to be every field of
+    `cls`, so a field added to the record cannot be left unset by its fast constructor.
+    """
+    if sets is not None:
+        assert tuple(f.name for f in fields(cls)) == sets, f"the fast constructor of {cls.__name__} sets every field"
     return type(f"_{cls.__name__}Draft", (), {"__slots__": cls.__slots__})  # type: ignore[attr-defined]
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
 from .caching import MAX_CACHED_CHARS, text_cache
 from .errors import ResourceLimitError
-from .model import Cell, Document, Paragraph, Table, _draft
+from .model import Cell, Document, Paragraph, Table, _draft, _new, _retype
 from .normalize import label_key, nfkc, squash
 from .values import ParsedValue, is_value_like, parse_value, read_folded
 
@@ -53,11 +53,7 @@ class CellText:
 
 
 _FACTS: dict[str, CellText] = {}
-_CELL_TEXT_FIELDS = ("blank", "squashed", "folded", "nfkc", "value_like", "parsed", "number", "key", "note_key", "multi")
-assert tuple(f.name for f in fields(CellText)) == _CELL_TEXT_FIELDS, "facts sets every field of CellText"
-_CellTextDraft = _draft(CellText)
-_NEW = object.__new__
-_RETYPE = object.__setattr__
+_CellTextDraft = _draft(CellText, ("blank", "squashed", "folded", "nfkc", "value_like", "parsed", "number", "key", "note_key", "multi"))
 MAX_FACTS = 65_536  # distinct texts remembered (each at most MAX_CACHED_CHARS long), then forgotten at once
 
 
@@ -76,7 +72,7 @@ def facts(text: str) -> CellText:
         squashed_folded = squash(folded)
         like, pv = read_folded(squashed_folded)  # is_value_like(text), parse_value(text)
         note_key = label_key(text, True)  # keep_notes, by position: no keyword for the memo's key to pack
-        f = _NEW(_CellTextDraft)  # CellText(...) without its ten frozen field stores (~1.5 µs a new text)
+        f = _new(_CellTextDraft)  # CellText(...) without its ten frozen field stores (~1.5 µs a new text)
         f.blank = blank
         f.squashed = squashed_folded if folded == text else squash(text)  # most texts are their own NFKC form
         f.folded = squashed_folded
@@ -89,7 +85,7 @@ def facts(text: str) -> CellText:
         f.key = note_key if "(" not in note_key and "（" not in note_key else label_key(text)
         f.note_key = note_key
         f.multi = MULTI_NUMBERS.match(folded) is not None
-        _RETYPE(f, "__class__", CellText)
+        _retype(f, "__class__", CellText)
         if len(_FACTS) >= MAX_FACTS:
             _FACTS.clear()
         _FACTS[text] = f
@@ -302,22 +298,20 @@ def _rows_of(table: Table) -> list[TableRow]:
 # A plain twin of TableRow with the same slots, retyped once filled (as `model.make_cell` builds cells):
 # the frozen dataclass's __init__ sets each field through `object.__setattr__` (~0.15 µs a field), and
 # `_rows_of` makes one row per table row of every report.
-_ROW_FIELDS = ("table", "row", "cells", "inherited", "loose", "joined")
-assert tuple(f.name for f in fields(TableRow)) == _ROW_FIELDS, "_new_row sets every field of TableRow"
-_RowDraft = _draft(TableRow)
+_RowDraft = _draft(TableRow, ("table", "row", "cells", "inherited", "loose", "joined"))
 
 
 def _new_row(table: int, row: int, cells: tuple[Cell, ...], inherited: tuple[str, ...]) -> TableRow:
     """`TableRow(table, row, cells, inherited)` of a table the reader found: the same frozen object, for
     less (`tests/test_tables.py` holds the two equal)."""
-    t = _NEW(_RowDraft)
+    t = _new(_RowDraft)
     t.table = table
     t.row = row
     t.cells = cells
     t.inherited = inherited
     t.loose = False
     t.joined = False
-    _RETYPE(t, "__class__", TableRow)
+    _retype(t, "__class__", TableRow)
     return t  # type: ignore[return-value]
 
 
