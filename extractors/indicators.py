@@ -28,7 +28,7 @@ from .model import Cell, Source, _draft, _new, _retype
 from .normalize import label_key
 from .result import SourceRef
 from .result import Warning as WarningModel
-from .tables import CellText, TableRow, facts, labels_of, row_facts, split_facts
+from .tables import CellText, TableRow, facts, labels_of, row_facts, split_facts, values_start
 
 
 @dataclass(frozen=True, slots=True)
@@ -628,9 +628,7 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
             st.detached = cells[0]  # _lone_number(row)
             continue
         numeric = sum([f.number for f in fs])  # row.numeric_count()
-        lead = n
-        while lead and fs[lead - 1].value_like:
-            lead -= 1
+        lead = values_start(fs)
         trailing = n - lead  # len(row.trailing_values())
         header_zone = None
         # a header row has no number, or one stray number and no values at its end (e.g. 计1条 notes
@@ -853,9 +851,7 @@ def _on_requests_row(st: _State, row: TableRow, fs: list[CellText], found: dict[
             return
     cols = st.requests_columns or _requests_columns([])
     cells = row.cells
-    lead = len(fs)
-    while lead and fs[lead - 1].value_like:
-        lead -= 1
+    lead = values_start(fs)
     trailing = list(cells[lead:])  # row.trailing_values()
     tfs = fs[lead:]
     filled = [c for c, f in zip(trailing, tfs) if f.squashed]

@@ -188,13 +188,16 @@ class TableRow:
 
     def trailing_values(self) -> list[Cell]:
         """The maximal run of value-like cells at the right end of the row."""
-        out: list[Cell] = []
-        for c in reversed(self.cells):
-            if facts(c.text).value_like:
-                out.append(c)
-            else:
-                break
-        return out[::-1]
+        return list(self.cells[values_start(row_facts(self.cells)):])
+
+
+def values_start(fs: Sequence[CellText]) -> int:
+    """Where the maximal run of value-like cells at the row's right end starts (`TableRow.trailing_values`),
+    for a caller that has the cells' facts already (`fs`, one per cell)."""
+    lead = len(fs)
+    while lead and fs[lead - 1].value_like:
+        lead -= 1
+    return lead
 
 
 def labels_of(cells: Sequence[Cell], fs: Sequence[CellText]) -> list[Cell]:
