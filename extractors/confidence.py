@@ -151,6 +151,14 @@ def features_of(matches: list[Match], findings: list[Finding], doc: Document | N
 _FLAG_POS = {f: i for i, f in enumerate(FLAGS)}
 
 
+def _evidence_key(m: Match, holds: set[str], broken: set[str], disagree: set[str]) -> tuple[object, ...]:
+    """Everything `_evidence` (below) reads of a match: equal keys, equal evidence, equal probability.
+    Kept beside it so that a feature reading something new adds it here too."""
+    mid = m.id
+    return (m.label_score, m.parse_quality, m.method, m.loose, m.flags, m.value is None, m.reader_quality,
+            mid in holds, mid in broken, mid in disagree)
+
+
 def _evidence(m: Match, holds: set[str], broken: set[str], disagree: set[str]) -> dict[str, float]:
     """The match's non-zero features in FEATURES order (the model skips zeros, so this is its whole input).
 
@@ -322,9 +330,7 @@ def score(matches: list[Match], findings: list[Finding], doc: Document | None = 
     disagree = {i for f in findings if f.rule == "narrative" for i in f.ids}
     for m in matches:
         mid = m.id
-        # everything `_evidence` reads of the match: equal inputs, equal probability
-        k = (m.label_score, m.parse_quality, m.method, m.loose, m.flags, m.value is None, m.reader_quality,
-             mid in holds, mid in broken, mid in disagree)
+        k = _evidence_key(m, holds, broken, disagree)
         conf = known.get(k) if quality is None else None
         if conf is None:
             x = _evidence(m, holds, broken, disagree)
