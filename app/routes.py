@@ -248,13 +248,15 @@ class LeanExtractRoute(APIRoute):
     Solving three query parameters and the app's dependencies costs the event loop ~0.2 ms a request, for
     nothing when there is no query string: the parameters are their defaults. Such a request runs the
     app's and the route's dependencies itself (only when each takes just the request; otherwise, or with
-    dependency overrides, or with any query string, FastAPI's own handler runs), then the endpoint's body.
+    dependency overrides, or with any query string, FastAPI's own handler runs), then the route's endpoint with
+    only the request (so its parameters take their declared defaults).
     Errors are raised exactly as before, so the problem handlers answer them; the OpenAPI document is the
     route's as declared.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         full = super().get_route_handler()
+        endpoint = self.endpoint
         own = [_request_only(d) for d in self.dependencies]
         lean: list[Callable[[Request], Awaitable[None]]] | None = None if None in own else own  # type: ignore[assignment]
 
@@ -267,7 +269,7 @@ class LeanExtractRoute(APIRoute):
                 return await full(request)
             for check in (*app_wide, *lean):
                 await check(request)  # type: ignore[misc]
-            return await _extract(request, None, 0.0, None)
+            return await endpoint(request)  # every query parameter at its declared default
 
         return handler
 
