@@ -16,7 +16,7 @@ from types import FrameType
 import uvicorn
 
 from .main import create_app
-from .server import accept_backlog, protocol_class
+from .server import server_config
 from .settings import Settings
 
 
@@ -29,17 +29,7 @@ def main() -> None:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _stopped)
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=not settings.access_log,  # the JSON access log (app.gateway) replaces uvicorn's line
-        http=protocol_class(settings),
-        ws="none",  # no WebSocket route: an Upgrade is a plain request whatever websocket library is installed
-        backlog=accept_backlog(),
-        timeout_graceful_shutdown=max(1, int(settings.request_deadline_seconds)),
-    )
+    config = server_config(create_app(settings), settings)
     server = uvicorn.Server(config)
     server.run()
     if not server.started:

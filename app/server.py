@@ -44,6 +44,7 @@ from http import HTTPStatus
 from typing import Any
 
 import h11
+import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .errors import (
@@ -568,3 +569,22 @@ def protocol_class(settings: Settings) -> type[GuardedH11Protocol]:
             "refused": 0,
         },
     )
+
+
+def server_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Config:
+    """The uvicorn configuration the service runs with: the guarded protocol and this module's limits.
+
+    One place for it, so that `python -m app` and the tests' live server run the same server
+    (a test server on uvicorn's plain protocol would reset a client whose body a 4xx refused).
+    """
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "access_log": not settings.access_log,  # the JSON access log (app.gateway) replaces uvicorn's line
+        "http": protocol_class(settings),
+        "ws": "none",  # no WebSocket route: an Upgrade is a plain request whatever websocket library is installed
+        "backlog": accept_backlog(),
+        "timeout_graceful_shutdown": max(1, int(settings.request_deadline_seconds)),
+    }
+    return uvicorn.Config(app, **(options | overrides))

@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app import Settings, create_app
 from app.pool import WorkerPool
+from app.server import server_config
 from app.worker import Task
 
 
@@ -28,7 +29,8 @@ class LiveServer:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+        # the server `python -m app` runs (guarded protocol, lingering close), on this socket
+        config = server_config(self.app, settings, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self._sock]}, daemon=True)
 

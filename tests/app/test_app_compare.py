@@ -78,6 +78,20 @@ def test_bad_requests_get_precise_problems(live: LiveServer, corpus: Path) -> No
     assert live.app.state.spool.used_bytes == 0 and not any(live.app.state.spool.directory.iterdir())
 
 
+def test_a_refusal_before_the_body_is_read_never_resets_the_client(live: LiveServer, corpus: Path) -> None:
+    """?format=pdf is refused from the query alone while the files may still be arriving, on a kept-alive
+    connection after a worker's 422: the live server is the one `python -m app` runs, whose lingering close lets
+    the client read every 400 (uvicorn's plain protocol reset a few in a hundred such pairs)."""
+    txt = _files(corpus, "txt/004_ea52101856a8af1f.txt") * 2
+    nr = [txt[0], *_files(corpus, "not_reports/news_article.txt")]
+    statuses = []
+    with live.client() as client:
+        for _ in range(100):
+            statuses.append(client.post("/v1/compare", files=nr).status_code)
+            statuses.append(client.post("/v1/compare?format=pdf", files=txt).status_code)
+    assert statuses == [422, 400] * 100
+
+
 def test_the_spool_quota_bounds_a_comparison(live: LiveServer, corpus: Path) -> None:
     """Three ~290 kB PDFs and a 400 kB filler pass the 1 MiB spool: 503 with Retry-After, nothing left on disk."""
     files = _files(corpus, "pdf/000_32e6960542ba4ec5.pdf", "pdf/003_a1ca134a5abe9455.pdf", "pdf/004_ea52101856a8af1f.pdf")
