@@ -485,6 +485,7 @@ class _State:
     legacy_values: int = 1  # value columns of the legacy table
     legacy_cumulative: set[int] = field(default_factory=set)  # positions (from the left of the values) that are 累计
     legacy_roles: list[str] = field(default_factory=list)  # header roles of the columns right of the label
+    legacy_value_at: tuple[int, ...] = ()  # positions in `legacy_roles` of the value and cumulative columns
     header_seen: bool = False  # a header row named the current zone's columns
     review_buffer: list[tuple[Cell, str]] = field(default_factory=list)
     pending_label: str | None = None  # a label-only row waiting for its values on the next row
@@ -558,18 +559,6 @@ def _emit(matches: dict[str, Match], m: Match | None, dup: list[Unmatched]) -> N
         dup.append(Unmatched(label=lose.label, raw=(lose.raw,), source=lose.source, zone=f"duplicate:{m.id}"))
 
 
-def _value_match(iid: str, cell: Cell, label: str, score: float, zone: str, loose: bool, flags: tuple[str, ...] = ()) -> Match | None:
-    if cell.__class__ is not Cell and isinstance(cell, fit.UnreadCell):
-        return None
-    pv = facts(cell.text).parsed
-    if cell.__class__ is not Cell:  # most cells are the reader's own; the fit's subclasses leave provenance
-        if isinstance(cell, fit.SplitCell):
-            flags += ("cell_split",)
-        elif isinstance(cell, fit.RunCell):
-            flags += ("digit_run",)
-    return _new_match(iid, pv.value, cell.text.strip(), label, score, pv.quality, cell.source, zone, loose, flags, cell.quality)
-
-
 # A plain twin of Match with the same slots: its fields are set by plain slot stores, then the object
 # is retyped to Match (as `model.make_cell` builds cells); a frozen dataclass's __init__ instead sets
 # each field through `object.__setattr__` (~0.15 µs a field, ~2 µs a Match).
@@ -577,25 +566,37 @@ _MatchDraft = _draft(Match, ("id", "value", "raw", "label", "label_score", "pars
                              "method", "sentence", "flags", "reader_quality"))
 
 
-def _new_match(iid: str, value: int | float | None, raw: str, label: str, score: float, quality: float, source: Source,
-               zone: str, loose: bool, flags: tuple[str, ...], reader_quality: float | None) -> Match:
-    """`Match(...)` of a table value (method "table", no sentence): the same frozen object, built for
-    about a third of the cost — `_value_match` makes one for every value of every row (~110 a report).
-    `tests/test_indicators.py` holds it equal to the dataclass's constructor."""
+def _value_match(iid: str, cell: Cell, label: str, score: float, zone: str, loose: bool, flags: tuple[str, ...] = (),
+                 f: CellText | None = None) -> Match | None:
+    """The `Match` of a table value (method "table", no sentence), or None for a cell the fit could not read.
+
+    `f`: the cell's facts, when the caller has them (else looked up). The frozen object is built by
+    slot stores in this one frame, for about a third of the dataclass's constructor: every value of
+    every row makes one (~110 a report). `tests/test_indicators.py` holds it equal to `Match(...)`.
+    """
+    if cell.__class__ is not Cell:  # most cells are the reader's own; the fit's subclasses leave provenance
+        if isinstance(cell, fit.UnreadCell):
+            return None
+        if isinstance(cell, fit.SplitCell):
+            flags += ("cell_split",)
+        elif isinstance(cell, fit.RunCell):
+            flags += ("digit_run",)
+    text = cell.text
+    pv = (f or facts(text)).parsed
     m = _new(_MatchDraft)
     m.id = iid
-    m.value = value
-    m.raw = raw
+    m.value = pv.value
+    m.raw = text.strip()
     m.label = label
     m.label_score = score
-    m.parse_quality = quality
-    m.source = source
+    m.parse_quality = pv.quality
+    m.source = cell.source
     m.zone = zone
     m.loose = loose
     m.method = "table"
     m.sentence = None
     m.flags = flags
-    m.reader_quality = reader_quality
+    m.reader_quality = cell.quality
     _retype(m, "__class__", Match)
     return m  # type: ignore[return-value]
 
@@ -731,6 +732,7 @@ def _on_header(st: _State, zone: str, row: TableRow, key: str) -> None:
             vals = [i for i, r in enumerate(roles) if r in {"value", "cumulative"}]
             st.legacy_values = len(vals)
             st.legacy_cumulative = {j for j, i in enumerate(vals) if roles[i] == "cumulative"}
+            st.legacy_value_at = tuple(vals)
 
 
 # Header words of the legacy table's non-value columns, in the order they are tried.
@@ -1172,7 +1174,38 @@ def _lone_number(row: TableRow) -> bool:
     return len(row.cells) == 1 and not row.loose and facts(row.cells[0].text).parsed.value is not None and facts(row.cells[0].text).value_like
 
 
-_VALUE_ROLES = frozenset({"value", "cumulative"})
+def _legacy_reading(key: str, last_id: str | None, combine: bool = True) -> tuple[Alias, float, tuple[str, ...]] | None:
+    """(alias, label score, label flags) of a legacy row's label `key` read after `last_id`, or None.
+
+    With `combine`, a label joining two of the form's rows (`_combined`) is that extension id. A pure
+    function of its arguments, memoised (`_LEGACY_MEMO`): it stands for the four look-ups every legacy
+    row made one by one (combined, best alias, the tie's score, the flags).
+    """
+    memo = (key, last_id, combine)
+    hit = _LEGACY_MEMO.get(memo, _MISSING)
+    if hit is _MISSING:
+        combined = _combined(key) if combine else None
+        if combined is not None:
+            # one row for two of the form's rows (信函、传真申请数): never one of its parts
+            a, s, n = combined, 100.0, 1
+        else:
+            a, s, n = _best(key, rules().legacy, last_id=last_id)
+        if a is None:
+            hit = None
+        else:
+            score = s / 100.0
+            if n > 1:
+                score *= 0.97 if last_id and _prefix_len(a.target, last_id) >= 1 else 0.8
+            hit = (a, score, _label_flags(key, a, n))
+        if len(key) <= MAX_CACHED_CHARS:  # a huge label is read, never held by the memo
+            if len(_LEGACY_MEMO) >= _LEGACY_MEMO_SIZE:
+                _LEGACY_MEMO.clear()
+            _LEGACY_MEMO[memo] = hit
+    return hit  # type: ignore[return-value]
+
+
+_LEGACY_MEMO: dict[tuple[str, str | None, bool], tuple[Alias, float, tuple[str, ...]] | None] = {}
+_LEGACY_MEMO_SIZE = 16_384  # (label, previous id) pairs: a legacy form repeats the same ~45
 
 
 def _on_legacy_row(st: _State, row: TableRow, fs: list[CellText], found: dict[str, Match], unmatched: list[Unmatched],
@@ -1181,7 +1214,6 @@ def _on_legacy_row(st: _State, row: TableRow, fs: list[CellText], found: dict[st
     the label cells among its first cells, as (how many cells, labels), when the caller has them."""
     detached, st.detached = st.detached, None
     waiting, st.legacy_label = st.legacy_label, None
-    R = rules()
     roles = st.legacy_roles
     cells = row.cells
     n = len(cells)
@@ -1189,8 +1221,12 @@ def _on_legacy_row(st: _State, row: TableRow, fs: list[CellText], found: dict[st
         # the header named every column right of the label: take the value columns by position
         r = len(roles)
         labels = head[1] if head[0] == n - r else labels_of(cells[:-r], fs)
-        values = [c for c, role in zip(cells[-r:], roles) if role in _VALUE_ROLES]
-        vfs = [f for f, role in zip(fs[-r:], roles) if role in _VALUE_ROLES]
+        base = n - r
+        values = []
+        vfs = []
+        for j in st.legacy_value_at:
+            values.append(cells[base + j])
+            vfs.append(fs[base + j])
     elif 0 < st.legacy_values < n and head[0] == n - st.legacy_values:
         k = st.legacy_values  # split_facts(cells, fs, k), its labels known
         labels, values, vfs = head[1], list(cells[-k:]), list(fs[-k:])
@@ -1208,35 +1244,35 @@ def _on_legacy_row(st: _State, row: TableRow, fs: list[CellText], found: dict[st
         return
     if detached is not None and values and all([f.parsed.value is None for f in vfs]) and not any([f.squashed for f in vfs]):
         values = [detached] + values[1:]  # the row's value was printed on its own line above it
+        vfs = [facts(detached.text)] + vfs[1:]
         extra = ("detached",)
     key = facts(labels[0].text).key if len(labels) == 1 else label_key(" ".join(c.text for c in labels))
-    combined = _combined(key)
-    if combined is not None:
-        # one row for two of the form's rows (信函、传真申请数): never one of its parts
-        a, s, n = combined, 100.0, 1
-    else:
-        a, s, n = _best(key, R.legacy, last_id=st.last_id)
-    if a is None and len(labels) > 1:
+    hit = _legacy_reading(key, st.last_id)
+    if hit is None and len(labels) > 1:
         key = facts(labels[-1].text).key
-        a, s, n = _best(key, R.legacy, last_id=st.last_id)
+        hit = _legacy_reading(key, st.last_id, combine=False)
     label = _label_text(labels)
-    if a is None:
+    if hit is None:
         if any(facts(c.text).parsed.value is not None for c in values):
             unmatched.append(Unmatched(label, row.texts, row.cells[0].source, "legacy"))
         return
-    score = s / 100.0
-    if n > 1:
-        score *= 0.97 if st.last_id and _prefix_len(a.target, st.last_id) >= 1 else 0.8
-    flags = _label_flags(key, a, n) + (() if st.header_seen else ("zone_guessed",)) + extra
-    flags += ("detached",) if row.joined and "detached" not in flags else ()
-    if values:
-        current = [i for i in range(len(values)) if i not in st.legacy_cumulative]
-        if current:
-            _emit(found, _value_match(a.target, values[current[0]], label, score, "legacy", row.loose, flags), unmatched)
-        for i in st.legacy_cumulative:
+    a, score, flags = hit
+    if not st.header_seen:
+        flags += ("zone_guessed",)
+    if extra:
+        flags += extra
+    if row.joined and "detached" not in flags:
+        flags += ("detached",)
+    cumulative = st.legacy_cumulative
+    for i in range(len(values)):  # the first value column that is not a running total
+        if i not in cumulative:
+            _emit(found, _value_match(a.target, values[i], label, score, "legacy", row.loose, flags, vfs[i]), unmatched)
+            break
+    if cumulative and values:
+        for i in cumulative:
             if i < len(values):
                 cum = f"{a.target}.cumulative" if a.target.startswith("ext.") else f"ext.{a.target}.cumulative"
-                _emit(found, _value_match(cum, values[i], label, score, "legacy", row.loose, flags), unmatched)
+                _emit(found, _value_match(cum, values[i], label, score, "legacy", row.loose, flags, vfs[i]), unmatched)
     st.last_id = a.target
 
 

@@ -261,15 +261,17 @@ def test_the_length_scan_picks_what_a_scan_of_every_alias_picks(corpus: Path) ->
     assert hits > 50
 
 def test_fast_match_constructor_builds_the_dataclass_own_object() -> None:
-    from extractors.indicators import Match, _new_match
-    from extractors.model import Source
+    from extractors.indicators import Match, _value_match
+    from extractors.model import Cell, Source
+    from extractors.tables import facts
 
     src = Source(page=2, table=1, row=3, col=4)
-    args = ("requests.received.total", 12, "12", "申请数", 0.97, 1.0, src, "requests", True, ("fuzzy",), 0.9)
-    fast = _new_match(*args)
-    slow = Match(id=args[0], value=args[1], raw=args[2], label=args[3], label_score=args[4], parse_quality=args[5],
-                 source=args[6], zone=args[7], loose=args[8], flags=args[9], reader_quality=args[10])
-    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+    cell = Cell(text=" 12 ", row=3, col=4, source=src, quality=0.9)
+    args = ("requests.received.total", cell, "申请数", 0.97, "requests", True, ("fuzzy",))
+    slow = Match(id=args[0], value=12, raw="12", label=args[2], label_score=args[3], parse_quality=facts(" 12 ").parsed.quality,
+                 source=src, zone=args[4], loose=args[5], flags=args[6], reader_quality=0.9)
+    for fast in (_value_match(*args), _value_match(*args, f=facts(cell.text))):
+        assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
     try:
         fast.value = 13  # type: ignore[misc]
     except AttributeError:
