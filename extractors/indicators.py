@@ -620,15 +620,28 @@ def map_rows(rows: list[TableRow]) -> tuple[list[Match], list[Unmatched]]:
         fs = row_facts(cells)  # one look-up per cell, handed to every test and handler below
         if _column_letters(fs):
             continue
-        if not row.loose and any([f.multi for f in fs]):  # fit.has_multi(row.cells)
+        # one pass over the facts: the numbers (`row.numeric_count()`), and whether a cell prints several
+        # (`fit.has_multi(row.cells)`, asked of a table's rows only)
+        numeric = 0
+        multi = False
+        loose = row.loose
+        for f in fs:
+            if f.number:
+                numeric += 1
+            if not loose and f.multi:
+                multi = True
+        if multi:
             row = replace(row, cells=tuple(fit.expand_cells(cells)))
             cells = row.cells
             fs = row_facts(cells)
+            numeric = 0
+            for f in fs:
+                if f.number:
+                    numeric += 1
         n = len(fs)
-        if st.zone == "legacy" and n == 1 and not row.loose and fs[0].parsed.value is not None and fs[0].value_like:
+        if st.zone == "legacy" and n == 1 and not loose and fs[0].parsed.value is not None and fs[0].value_like:
             st.detached = cells[0]  # _lone_number(row)
             continue
-        numeric = sum([f.number for f in fs])  # row.numeric_count()
         lead = values_start(fs)
         trailing = n - lead  # len(row.trailing_values())
         header_zone = None
@@ -930,7 +943,8 @@ def _on_requests_row(st: _State, row: TableRow, fs: list[CellText], found: dict[
     pending, st.pending_label = st.pending_label, None
     if pending and _requests_target(st, text, "") is None and _requests_target(st, pending + text, "") is not None:
         text = pending + text
-    _requests_emit(st, values, text, found, unmatched, cols, penalty=1.0, source=row.cells[0].source, raw=row.texts, loose=row.loose)
+    _requests_emit(st, values, text, found, unmatched, cols, penalty=1.0, source=row.cells[0].source, raw=row.texts, loose=row.loose,
+                   vfs=vfs)
 
 
 _ENUM_GAP = re.compile(r"(?<=[（(])\s+|\s+(?=[)）])|(?<=[一二三四五六七八九十])\s+(?=[、)）])|(?<=\d)\s+(?=[.．、](?!\d))")
@@ -983,13 +997,10 @@ def _requests_emit(
     source: Source | None = None,
     raw: tuple[str, ...] = (),
     loose: bool = False,
+    vfs: list[CellText] | None = None,
 ) -> None:
-    R = rules()
-    segs = _segments(text)
-    for x in segs[:-1]:
-        if label_key(x) in R.requests_groups:
-            st.requests_group = label_key(x)
-    hit = _requests_target(st, text, "")
+    """The values of one 表三 row under the label `text`; `vfs`: their facts, when the caller has them."""
+    st.requests_group, hit, label_flags = _requests_reading(text, st.requests_group)
     if hit is None:
         unmatched.append(Unmatched(text, raw, source or (values[0].source if values else Source()), "requests"))
         if penalty >= 1.0 and len(values) == len(cols):
@@ -1001,17 +1012,51 @@ def _requests_emit(
     short = len(values) < k
     if penalty >= 1.0:
         st.readings.append(fit.RowReading(tuple(values), a.target, text))
-    flags = _label_flags(label_key(segs[-1]) if segs else "", a)
+    flags = label_flags
     flags += ("short_row",) if short else ()
     flags += ("label_below",) if penalty < 1.0 else ()
     flags += () if st.header_seen else ("header_unseen",)
     score = s / 100.0 * (0.85 if short else 1.0) * penalty
-    target = a.target
+    ids = _column_ids(a.target, tuple(cols))
+    off = k - len(values) if short else 0
     for i, cell in enumerate(values):
-        col = cols[i + (k - len(values))] if short else cols[i]
-        iid = f"{target}.{col}" if col != "subtotal" else f"ext.{target}.subtotal"
-        _emit(found, _value_match(iid, cell, text, score, "requests", loose, flags), unmatched)
+        iid = ids[i + off]
+        m = _value_match(iid, cell, text, score, "requests", loose, flags, vfs[i] if vfs is not None else None)
+        if m is not None and iid not in found:  # `_emit`'s first case, without its call
+            found[iid] = m
+        else:
+            _emit(found, m, unmatched)
     st.last_id = f"{a.target}.total"
+
+
+def _requests_reading(text: str, group: str) -> tuple[str, tuple[Alias, float] | None, tuple[str, ...]]:
+    """(the group of rows after the label, its 表三 row and score or None, the label's flags) of a 表三
+    label `text` read under `group`: a pure function of both, memoised (`_REQUESTS_MEMO`)."""
+    memo = (text, group)
+    got = _REQUESTS_MEMO.get(memo)
+    if got is None:
+        groups = rules().requests_groups
+        segs = _segments(text)
+        for x in segs[:-1]:
+            if label_key(x) in groups:
+                group = label_key(x)
+        hit = _requests_alias(text, "", group)
+        got = (group, hit, _label_flags(label_key(segs[-1]) if segs else "", hit[0]) if hit is not None else ())
+        if len(text) <= MAX_CACHED_CHARS:  # a huge label is read, never held by the memo
+            if len(_REQUESTS_MEMO) >= _REQUESTS_MEMO_SIZE:
+                _REQUESTS_MEMO.clear()
+            _REQUESTS_MEMO[memo] = got
+    return got
+
+
+_REQUESTS_MEMO: dict[tuple[str, str], tuple[str, tuple[Alias, float] | None, tuple[str, ...]]] = {}
+_REQUESTS_MEMO_SIZE = 16_384  # (label, group) pairs: 表三 has ~30 rows
+
+
+@lru_cache(maxsize=1024)
+def _column_ids(target: str, cols: tuple[str, ...]) -> tuple[str, ...]:
+    """The id of each 表三 column of the row `target` (the organisation subtotal is an extension id)."""
+    return tuple([f"{target}.{col}" if col != "subtotal" else f"ext.{target}.subtotal" for col in cols])
 
 
 def _has_subtotal(cells: list[Cell]) -> bool:
