@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 
 from .forms import FORMS
@@ -133,23 +134,33 @@ def split_requests_run(run: str, subtotal: bool, settings: FitSettings = SETTING
 
 def _search_nodes(s: str, subtotal: bool, settings: FitSettings) -> int:
     """Nodes of the plain depth-first search over six columns, each cut by `_parts`, leaving at
-    least a digit for every later column and the totals (counted by position, not visited)."""
+    least a digit for every later column and the totals (counted by position, not visited).
+
+    The cuts from a position are a range of ends (`_part_ends`), so each is counted, never parsed."""
     reserve = 2 if subtotal else 1
+    n = len(s)
     ways = {0: 1}
     total = 1
     for depth in range(6):
-        need = 6 - depth - 1 + reserve
+        last = n - (6 - depth - 1 + reserve)  # the furthest end that leaves the later columns a digit each
         nxt: dict[int, int] = {}
         for i, w in ways.items():
-            for _, j in _parts(s, i, settings):
-                if len(s) - j < need:
-                    break
+            for j in range(i + 1, min(_part_end(s, i, settings), last) + 1):
                 nxt[j] = nxt.get(j, 0) + w
         total += sum(nxt.values())
         if total > settings.max_steps:
             break
         ways = nxt
     return total
+
+
+def _part_end(s: str, i: int, settings: FitSettings) -> int:
+    """The furthest end of a `_parts` number starting at s[i] (its ends are i + 1 to that; i: none)."""
+    if i >= len(s):
+        return i
+    if s[i] == "0":
+        return i + 1
+    return min(len(s), i + settings.max_part_digits)
 
 
 def _number_at(s: str, a: int, b: int) -> int | None:
@@ -171,6 +182,16 @@ def _columns(s: str, a: int, b: int, k: int, total: int, settings: FitSettings, 
         return True
     if (a, k, total) in dead:
         return True
+    # bounds that rule the whole subtree out (it would append nothing): the largest sum k parts of
+    # s[a:b] can have (`_most`), and one part has at least ⌈width / k⌉ digits, which (no leading
+    # zero past one digit) is at least 10^(that − 1)
+    width = b - a
+    most = _most(width, k, settings.max_part_digits)
+    if most is None or total > most:
+        return True
+    least = -(-width // k)
+    if least >= 2 and total < 10 ** (least - 1):
+        return True
     before = len(out)
     widest = settings.max_part_digits * (k - 1)
     for v, j in _parts(s, a, settings):
@@ -186,6 +207,24 @@ def _columns(s: str, a: int, b: int, k: int, total: int, settings: FitSettings, 
     if len(out) == before:
         dead.add((a, k, total))
     return True
+
+
+@lru_cache(maxsize=4096)
+def _most(width: int, k: int, digits: int) -> int | None:
+    """The largest sum of `k` numbers printed in `width` digits, each 1 to `digits` long (None: no cut).
+
+    The digits beyond one a part go to as few parts as possible (10^d − 1 grows faster than d): so
+    many parts of `digits` digits, one of the rest, the others a single 9.
+    """
+    extra = width - k
+    if k < 1 or extra < 0 or extra > k * (digits - 1):
+        return None
+    if digits == 1:
+        return 9 * k
+    full, rest = divmod(extra, digits - 1)
+    if full == k:
+        return k * (10 ** digits - 1)
+    return full * (10 ** digits - 1) + (10 ** (1 + rest) - 1) + (k - full - 1) * 9
 
 
 def _requests_readings(s: str, subtotal: bool, settings: FitSettings) -> list[tuple[int, ...]] | None:
@@ -313,7 +352,7 @@ def _group_nodes(s: str, i: int, settings: FitSettings) -> int:
     for _ in range(4):
         nxt: dict[int, int] = {}
         for a, w in ways.items():
-            for _, j in _parts(s, a, settings):
+            for j in range(a + 1, _part_end(s, a, settings) + 1):  # the ends of `_parts(s, a)`
                 nxt[j] = nxt.get(j, 0) + w
         total += sum(nxt.values())
         ways = nxt
