@@ -27,7 +27,7 @@ from rapidfuzz import fuzz
 
 from .caching import text_cache
 from .model import Document, Paragraph, Table
-from .normalize import chinese_numeral, nfkc, squash, to_simplified
+from .normalize import SQUASHED, chinese_numeral, nfkc, squash, to_simplified
 from .result import Section
 from .view import DocumentView, prepare
 
@@ -87,8 +87,13 @@ _HEADING = re.compile(
 )
 _TITLE_PUNCT = re.compile(r"[\s、，,。．.:：;；“”\"'‘’《》〈〉()（）\[\]【】\-—－_/·]+")
 _TRAIL_PUNCT = re.compile(r"[\s。．.:：;；，,]+$")
+# what `_TRAIL_PUNCT` removes, as `str.rstrip` characters: its class is closed under the line break that
+# `$` may stand before, so the substitution removes exactly the text's trailing run of them
+_TRAIL_CHARS = "".join(c for c in SQUASHED if c.isspace()) + "。．.:：;；，,"
 _INLINE_SPLIT = re.compile(r"[。：:；;]|\s{1,}")
 _NOT_TITLE_TAIL = re.compile(r"(?:[—\-－–]{1,}|\s\d[\d.,，]*|\s(?:件|条|次|人|个|万元|元|人次))\s*$")
+# the last character before trailing whitespace of any text `_NOT_TITLE_TAIL` finds something in (besides a digit)
+_NOT_TITLE_LAST = frozenset("—-－–.,，件条次人个元")
 _PAGE_NUMBER = re.compile(r"^\s*(?:[-—–－]\s*\d{1,3}\s*[-—–－]|第\s*\d{1,3}\s*页(?:\s*[,，/]?\s*共\s*\d{1,3}\s*页)?|\d{1,3}\s*/\s*\d{1,3})\s*$")
 _ATTACHMENT = re.compile(r"^\s*(?:附件|附表)(?:\s*\d+)?\s*(?:[:：]|$)|^.{0,40}(?:统计表|情况表|一览表)\s*$")
 # Web-page chrome after the article (portal footers): never part of the last section.
@@ -96,7 +101,7 @@ _SITE_FOOTER = re.compile(r"^\s*[【\[]?\s*(?:主办单位|承办单位|主办|�
 _DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 _AGENCY_LINE = re.compile(r"(?:政府|办公室|办公厅|办事处|委员会|局|厅|委|院|中心|街道|镇|乡)\s*$")
 _CLAUSE_STOP = re.compile(r"[。；;]")
-_SENTENCE_END = re.compile(r"[。！？!?]$")
+_SENTENCE_END = re.compile(r"[。！？!?]$")  # one character, then `$`: searching a text's last two is searching it
 _STOP_END = re.compile(r"[。！？!?；;]$")
 
 
@@ -232,8 +237,21 @@ def _unit_cells_reach(rows: tuple[tuple[str, ...], ...], st: SectionSettings) ->
     return False
 
 
+# `_STRIP_DECOR`'s first branch: the decoration a line starts with
+_LEAD_DECOR = re.compile(r"(?:\s|#|>|\*|\[bookmark:[^\]]*\])+")
+
+
 def _clean(text: str) -> str:
-    return _STRIP_DECOR.sub("", text).strip()
+    """The line without its decoration, stripped.
+
+    `_STRIP_DECOR`'s second branch needs a "*", its first only matches at the start: a text
+    without "*" loses at most its leading decoration, found by a match at its start instead of a
+    substitution that tries every character of a long paragraph.
+    """
+    if "*" in text:
+        return _STRIP_DECOR.sub("", text).strip()
+    m = _LEAD_DECOR.match(text)
+    return (text[m.end():] if m else text).strip()
 
 
 # what a line must start with for its `_clean` form to match `_HEADING`: decoration, then 第 or a numeral
@@ -252,10 +270,12 @@ def _numbered_candidate(lines: list[_Line], i: int, st: SectionSettings) -> _Can
     if numeral is None:
         return None
     rest = m.group("rest").strip()
-    if _NOT_TITLE_TAIL.search(rest):
+    # a tail `_NOT_TITLE_TAIL` finds ends the stripped text: only a text ending in one of its characters
+    # is searched (the search tries every character of a long line)
+    if (rest[-1:] in _NOT_TITLE_LAST or rest[-1:].isdecimal()) and _NOT_TITLE_TAIL.search(rest):
         return None
     inline = ""
-    title = _TRAIL_PUNCT.sub("", rest)
+    title = rest.rstrip(_TRAIL_CHARS)  # `_TRAIL_PUNCT.sub("", rest)`
     if len(title) > st.max_title_chars or _CLAUSE_STOP.search(title):
         known = known_prefix(rest)
         if known is not None:  # a known title run into its body text
@@ -269,7 +289,7 @@ def _numbered_candidate(lines: list[_Line], i: int, st: SectionSettings) -> _Can
         known = known_prefix(rest)
         tail = rest[known:].lstrip(" 　：:，,") if known is not None else ""
         # "五、…诉讼情况未发生。": a known title, then a body sentence with no punctuation between
-        if tail and (_SENTENCE_END.search(tail) or len(tail) > st.continuation_max_chars) and classify_title(title)[1] < 100:
+        if tail and (_SENTENCE_END.search(tail[-2:]) or len(tail) > st.continuation_max_chars) and classify_title(title)[1] < 100:
             title, inline = rest[:known].strip(), tail
     if len(match_key(title)) < 2:
         return None
@@ -337,8 +357,9 @@ def _bare_candidates(lines: list[_Line], st: SectionSettings) -> list[_Candidate
         if not ln.is_paragraph:
             continue
         raw = _clean(ln.text)
-        text = _TRAIL_PUNCT.sub("", raw)
-        if not text or len(text) > st.bare_title_max_chars or _STOP_END.search(raw):
+        text = raw.rstrip(_TRAIL_CHARS)  # `_TRAIL_PUNCT.sub("", raw)`
+        # the pattern ends in one character then `$` (the end or before a final break): the last two decide
+        if not text or len(text) > st.bare_title_max_chars or _STOP_END.search(raw[-2:]):
             continue
         key, score = classify_title(text, truncated_ok=False)
         if score >= st.bare_title_score:

@@ -185,3 +185,26 @@ def test_table_width_is_n_cols_up_to_two() -> None:
     tables.append(Table(rows=((Cell("前言", 0, 0),), (Cell("一、总体情况", 1, 0),))))
     assert len(tables) > 30 and {t.n_cols for t in tables} >= {1, 4}
     assert [_width(t) for t in tables] == [min(t.n_cols, 2) for t in tables]
+
+
+def test_line_tests_without_a_full_scan_equal_the_patterns() -> None:
+    """`_clean`, `_TRAIL_CHARS`, the `_NOT_TITLE_TAIL` pre-test and the two-character end searches give
+    what the patterns give on every text (random mixes of what they look at)."""
+    import random
+    import re
+    import sys
+
+    from extractors import sections as S
+
+    assert all(bool(re.match(r"\s", c)) == c.isspace() for c in map(chr, range(sys.maxunicode + 1)))
+    rnd = random.Random(7)
+    alphabet = [*"ab一、。．.:：;；，,—-－–件条次人个万元 \n\u3000\t*#>[]1２٣！？!?", "bookmark:x]", "[bookmark:", "\u200b"]
+    for _ in range(20000):
+        t = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 10)))
+        assert S._clean(t) == S._STRIP_DECOR.sub("", t).strip()
+        assert t.rstrip(S._TRAIL_CHARS) == S._TRAIL_PUNCT.sub("", t)
+        s = t.strip()
+        pre = s[-1:] in S._NOT_TITLE_LAST or s[-1:].isdecimal()
+        assert bool(S._NOT_TITLE_TAIL.search(s)) == bool(pre and S._NOT_TITLE_TAIL.search(s))
+        assert bool(S._SENTENCE_END.search(t)) == bool(S._SENTENCE_END.search(t[-2:]))
+        assert bool(S._STOP_END.search(t)) == bool(S._STOP_END.search(t[-2:]))
