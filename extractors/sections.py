@@ -63,10 +63,12 @@ class TitleAlias:
     printed: str
 
 
-class _Line(NamedTuple):  # a tuple: built for every line of every document, ~4× cheaper than a frozen dataclass
-    text: str
-    is_paragraph: bool
-    lone: bool = False  # the only filled cell of a table row (text a converter boxed into a false table)
+class _Lines(NamedTuple):
+    """The document's lines in parallel lists (no record per line: a report has hundreds)."""
+
+    texts: list[str]
+    para: list[bool]  # read as running text: a paragraph's line, a row of a one-column (layout) table
+    lone: list[bool]  # the only filled cell of a table row (text a converter boxed into a false table)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,28 +186,47 @@ def _alias_prefix() -> re.Pattern[str]:
     return re.compile("|".join(aliases) if aliases else "(?!)")
 
 
-def _lines(doc: Document, st: SectionSettings, view: DocumentView) -> list[_Line]:
-    out: list[_Line] = []
+def _lines(doc: Document, st: SectionSettings, view: DocumentView) -> _Lines:
+    """A paragraph's lines, then a table's filled rows, in document order: the view's text cut at its
+    breaks (a paragraph's lines, then a table's rows joined as `table_cells` holds them) without
+    the one empty line the view gives a table with no filled row."""
+    segs = view.text.split("\n")
+    texts: list[str] = []
+    para: list[bool] = []
+    lone: list[bool] = []
     tables = iter(view.table_cells)
+    at = 0
     for b in doc.blocks:
         if isinstance(b, Paragraph):
-            t = b.text
-            if "\n" in t:
-                out.extend([_Line(x, True) for x in t.split("\n")])
+            n = b.text.count("\n") + 1
+            if n == 1:
+                texts.append(segs[at])
+                para.append(True)
+                lone.append(False)
             else:
-                out.append(_Line(t, True))
+                texts.extend(segs[at: at + n])
+                para.extend([True] * n)
+                lone.extend([False] * n)
+            at += n
         elif isinstance(b, Table):
             rows = next(tables)  # per row, its non-blank cells' words joined by one space
+            filled = [r for r in rows if r]
+            if not filled:
+                at += 1
+                continue
+            n = len(filled)
+            texts.extend(segs[at: at + n])
+            at += n
             width = _width(b)
             # a one-column table is page layout (a boxed preface, a report typeset in a frame): its rows read as text
-            layout = width == 1
+            para.extend([width == 1] * n)
             # a legacy statistics form (a 单位 column: 条/件/——) has group rows named like sections
             # (三、依申请公开情况); a converter's false table (text and forms boxed together) has none
-            lone_ok = width > 1 and not _unit_cells_reach(rows, st)
-            for r in rows:
-                if r:
-                    out.append(_Line(" ".join(r), layout, lone_ok and len(r) == 1))
-    return out
+            if width > 1 and not _unit_cells_reach(rows, st):
+                lone.extend([len(r) == 1 for r in filled])
+            else:
+                lone.extend([False] * n)
+    return _Lines(texts, para, lone)
 
 
 def _width(table: Table) -> int:
@@ -258,11 +279,12 @@ def _clean(text: str) -> str:
 _MAY_BE_HEADING = re.compile(r"^(?:\s|#|>|\*|\[bookmark:[^\]]*\])*第?[一二三四五六七八九十]")
 
 
-def _numbered_candidate(lines: list[_Line], i: int, st: SectionSettings) -> _Candidate | None:
+def _numbered_candidate(lines: _Lines, i: int, st: SectionSettings) -> _Candidate | None:
     """A numbered heading at line i, or None."""
-    if not _MAY_BE_HEADING.match(lines[i].text):
+    texts = lines.texts
+    if not _MAY_BE_HEADING.match(texts[i]):
         return None
-    text = _clean(lines[i].text)
+    text = _clean(texts[i])
     m = _HEADING.match(text)
     if not m:
         return None
@@ -295,8 +317,8 @@ def _numbered_candidate(lines: list[_Line], i: int, st: SectionSettings) -> _Can
         return None
     key, score = classify_title(title)
     extra = 0
-    if not inline and i + 1 < len(lines) and lines[i + 1].is_paragraph:
-        nxt = _clean(lines[i + 1].text)
+    if not inline and i + 1 < len(texts) and lines.para[i + 1]:
+        nxt = _clean(texts[i + 1])
         joined = known_prefix(title + nxt) if score < 100 and not _HEADING.match(nxt) else None
         if joined is not None and joined > len(title):
             # a title wrapped onto the next line, which then goes on with the body text
@@ -351,12 +373,12 @@ def _best_chain(cands: list[_Candidate], st: SectionSettings) -> list[_Candidate
     return chain[::-1]
 
 
-def _bare_candidates(lines: list[_Line], st: SectionSettings) -> list[_Candidate]:
+def _bare_candidates(lines: _Lines, st: SectionSettings) -> list[_Candidate]:
     out = []
-    for i, ln in enumerate(lines):
-        if not ln.is_paragraph:
+    for i, (t, para) in enumerate(zip(lines.texts, lines.para)):
+        if not para:
             continue
-        raw = _clean(ln.text)
+        raw = _clean(t)
         text = raw.rstrip(_TRAIL_CHARS)  # `_TRAIL_PUNCT.sub("", raw)`
         # the pattern ends in one character then `$` (the end or before a final break): the last two decide
         if not text or len(text) > st.bare_title_max_chars or _STOP_END.search(raw[-2:]):
@@ -367,32 +389,34 @@ def _bare_candidates(lines: list[_Line], st: SectionSettings) -> list[_Candidate
     return out
 
 
-def _body(lines: list[_Line], start: int, end: int, last: bool, st: SectionSettings) -> list[str]:
+def _body(lines: _Lines, start: int, end: int, last: bool, st: SectionSettings) -> list[str]:
     """Body lines between two headings, without page-number lines; the last section stops before attachments."""
+    texts = lines.texts
+    if not last:
+        return [s for t in texts[start:end] if (s := t.strip()) and not _PAGE_NUMBER.match(t)]
     body: list[str] = []
     run_rows = 0
+    para = lines.para
     for i in range(start, end):
-        ln = lines[i]
-        if last:
-            if ln.is_paragraph:
-                run_rows = 0
-                cleaned = _clean(ln.text)
-                if _ATTACHMENT.match(cleaned) or _SITE_FOOTER.match(to_simplified(cleaned)):
-                    break
-            else:
-                run_rows += 1
-                if run_rows >= st.attachment_table_rows:
-                    # a long table after the last section's text is the attached statistics table
-                    body = body[: len(body) - run_rows + 1]
-                    break
-        if not ln.text.strip() or _PAGE_NUMBER.match(ln.text):
+        t = texts[i]
+        if para[i]:
+            run_rows = 0
+            cleaned = _clean(t)
+            if _ATTACHMENT.match(cleaned) or _SITE_FOOTER.match(to_simplified(cleaned)):
+                break
+        else:
+            run_rows += 1
+            if run_rows >= st.attachment_table_rows:
+                # a long table after the last section's text is the attached statistics table
+                body = body[: len(body) - run_rows + 1]
+                break
+        if not t.strip() or _PAGE_NUMBER.match(t):
             continue
-        body.append(ln.text.strip())
-    if last:
-        while body and _DATE_LINE.match(body[-1]):
+        body.append(t.strip())
+    while body and _DATE_LINE.match(body[-1]):
+        body.pop()
+        if body and len(body[-1]) <= 25 and "。" not in body[-1] and _AGENCY_LINE.search(to_simplified(body[-1])):
             body.pop()
-            if body and len(body[-1]) <= 25 and "。" not in body[-1] and _AGENCY_LINE.search(to_simplified(body[-1])):
-                body.pop()
     return body
 
 
@@ -407,11 +431,11 @@ def split_data(doc: Document, settings: SectionSettings | None = None,
     st = settings or SectionSettings()
     lines = _lines(doc, st, view or prepare(doc))
     cands = [
-        c for i, ln in enumerate(lines)
-        if (ln.is_paragraph or ln.lone) and (c := _numbered_candidate(lines, i, st))
+        c for i, (para, lone) in enumerate(zip(lines.para, lines.lone))
+        if (para or lone) and (c := _numbered_candidate(lines, i, st))
         # a lone cell of a table row is a heading only when its title is a known one (a converter
         # boxed running text into a table); a form's group row (四、结转下年度继续办理) never is
-        and (ln.is_paragraph or c.key != UNCLASSIFIED and not c.inline_body)
+        and (para or c.key != UNCLASSIFIED and not c.inline_body)
     ]
     chain = _best_chain(cands, st)
     numbered = True
@@ -424,7 +448,7 @@ def split_data(doc: Document, settings: SectionSettings | None = None,
     out: list[dict[str, object]] = []
     for k, c in enumerate(chain):
         last = k == len(chain) - 1
-        end = chain[k + 1].line if not last else len(lines)
+        end = chain[k + 1].line if not last else len(lines.texts)
         body = _body(lines, c.line + 1 + c.extra_lines, end, last, st)
         if c.inline_body:
             body.insert(0, c.inline_body)

@@ -208,3 +208,32 @@ def test_line_tests_without_a_full_scan_equal_the_patterns() -> None:
         assert bool(S._NOT_TITLE_TAIL.search(s)) == bool(pre and S._NOT_TITLE_TAIL.search(s))
         assert bool(S._SENTENCE_END.search(t)) == bool(S._SENTENCE_END.search(t[-2:]))
         assert bool(S._STOP_END.search(t)) == bool(S._STOP_END.search(t[-2:]))
+
+
+def test_lines_cut_from_the_view_equal_the_blocks_read_one_by_one() -> None:
+    """`_lines` takes the view's text cut at its breaks; the same lines and flags as reading each block
+    (paragraph lines, filled rows joined), tables without a filled row included."""
+    from extractors.model import Cell, Document, Paragraph, Table
+    from extractors.sections import SectionSettings, _lines, _unit_cells_reach, _width
+    from extractors.view import prepare
+
+    def by_block(doc: Document) -> tuple[list[str], list[bool], list[bool]]:
+        st, view, out = SectionSettings(), prepare(doc), []
+        tables = iter(view.table_cells)
+        for b in doc.blocks:
+            if isinstance(b, Paragraph):
+                out += [(x, True, False) for x in b.text.split("\n")]
+            else:
+                rows = next(tables)
+                lone_ok = _width(b) > 1 and not _unit_cells_reach(rows, st)
+                out += [(" ".join(r), _width(b) == 1, lone_ok and len(r) == 1) for r in rows if r]
+        return [t for t, _, _ in out], [p for _, p, _ in out], [x for _, _, x in out]
+
+    empty = Table(rows=((Cell(" ", 0, 0), Cell("", 0, 1)),))
+    docs = [read_doc(rel) for rel in gold_files(("txt", "docx", "html", "pdf"))]
+    docs.append(Document(blocks=(Paragraph("一、概况\n正文"), empty, Paragraph(""), empty,
+                                 Table(rows=((Cell("一、概况", 0, 0), Cell("", 0, 1)), (Cell("a", 1, 0),))),
+                                 Paragraph("二、其他\n\n")), format="md"))
+    for doc in docs:
+        st = SectionSettings()
+        assert tuple(_lines(doc, st, prepare(doc))) == by_block(doc)
