@@ -170,12 +170,42 @@ def _matchable_lines(lines: list[str]) -> list[str]:
     return joined.split("\n")
 
 
+# per sentence end: that character ending a line, then its break (what `squash` removes may stand
+# between them; a line holds no break), and what `_view` puts instead of them
+_SENTENCE_BREAKS = tuple(
+    (c, re.compile(re.escape(c) + "[" + "".join(re.escape(x) for x in SQUASHED if x != "\n") + "]*\n"), c + "\x00")
+    for c in _SENTENCE_ENDS
+)
+_MARK = "\x00"  # not whitespace: `str.split` keeps it where `_view` puts a sentence's break
+
+
 def _view(lines: list[str]) -> _View:
     """Join wrapped lines (no sentence end) without a break; squash whitespace everywhere.
 
-    Squashes a sentence's lines at once, not line by line: a line's squashed form ends where
-    the line does once what `squash` removes is stripped from its end.
+    Each line squashed, then a break after each that ends a sentence (`_view_by_line`). Done on
+    the lines joined by breaks at once: each break after a sentence end is marked (a mark the
+    text does not hold), the whole squashed (`squash` removes character by character, so that is
+    squashing each line, and every other break goes), and the marks turned into breaks. One
+    substitution per end character with a literal replacement: ~3× faster than one pattern
+    whose replacement keeps the character it matched.
     """
+    joined = "\n".join(lines) + "\n"
+    if joined.count("\n") != len(lines) + (not lines) or _MARK in joined:  # a line with its own break
+        return _view_by_line(lines)
+    for c, pat, mark in _SENTENCE_BREAKS:
+        if c in joined:
+            joined = pat.sub(mark, joined)
+    printed = "".join(joined.split())
+    if "\u200b" in printed:
+        printed = printed.replace("\u200b", "")
+    if "\ufeff" in printed:
+        printed = printed.replace("\ufeff", "")
+    printed = printed.replace(_MARK, "\n")
+    return _View(printed, matchable(printed))
+
+
+def _view_by_line(lines: list[str]) -> _View:
+    """`_view` line by line (its definition)."""
     parts: list[str] = []
     start = 0
     for i, ln in enumerate(lines):

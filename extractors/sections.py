@@ -27,7 +27,7 @@ from rapidfuzz import fuzz
 
 from .caching import text_cache
 from .model import Document, Paragraph, Table
-from .normalize import chinese_numeral, nfkc, squash, to_simplified
+from .normalize import SQUASHED, chinese_numeral, nfkc, squash, to_simplified
 from .result import Section
 from .view import DocumentView, prepare
 
@@ -63,10 +63,12 @@ class TitleAlias:
     printed: str
 
 
-class _Line(NamedTuple):  # a tuple: built for every line of every document, ~4× cheaper than a frozen dataclass
-    text: str
-    is_paragraph: bool
-    lone: bool = False  # the only filled cell of a table row (text a converter boxed into a false table)
+class _Lines(NamedTuple):
+    """The document's lines in parallel lists (no record per line: a report has hundreds)."""
+
+    texts: list[str]
+    para: list[bool]  # read as running text: a paragraph's line, a row of a one-column (layout) table
+    lone: list[bool]  # the only filled cell of a table row (text a converter boxed into a false table)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +89,13 @@ _HEADING = re.compile(
 )
 _TITLE_PUNCT = re.compile(r"[\s、，,。．.:：;；“”\"'‘’《》〈〉()（）\[\]【】\-—－_/·]+")
 _TRAIL_PUNCT = re.compile(r"[\s。．.:：;；，,]+$")
+# what `_TRAIL_PUNCT` removes, as `str.rstrip` characters: its class is closed under the line break that
+# `$` may stand before, so the substitution removes exactly the text's trailing run of them
+_TRAIL_CHARS = "".join(c for c in SQUASHED if c.isspace()) + "。．.:：;；，,"
 _INLINE_SPLIT = re.compile(r"[。：:；;]|\s{1,}")
 _NOT_TITLE_TAIL = re.compile(r"(?:[—\-－–]{1,}|\s\d[\d.,，]*|\s(?:件|条|次|人|个|万元|元|人次))\s*$")
+# the last character before trailing whitespace of any text `_NOT_TITLE_TAIL` finds something in (besides a digit)
+_NOT_TITLE_LAST = frozenset("—-－–.,，件条次人个元")
 _PAGE_NUMBER = re.compile(r"^\s*(?:[-—–－]\s*\d{1,3}\s*[-—–－]|第\s*\d{1,3}\s*页(?:\s*[,，/]?\s*共\s*\d{1,3}\s*页)?|\d{1,3}\s*/\s*\d{1,3})\s*$")
 _ATTACHMENT = re.compile(r"^\s*(?:附件|附表)(?:\s*\d+)?\s*(?:[:：]|$)|^.{0,40}(?:统计表|情况表|一览表)\s*$")
 # Web-page chrome after the article (portal footers): never part of the last section.
@@ -96,7 +103,7 @@ _SITE_FOOTER = re.compile(r"^\s*[【\[]?\s*(?:主办单位|承办单位|主办|�
 _DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 _AGENCY_LINE = re.compile(r"(?:政府|办公室|办公厅|办事处|委员会|局|厅|委|院|中心|街道|镇|乡)\s*$")
 _CLAUSE_STOP = re.compile(r"[。；;]")
-_SENTENCE_END = re.compile(r"[。！？!?]$")
+_SENTENCE_END = re.compile(r"[。！？!?]$")  # one character, then `$`: searching a text's last two is searching it
 _STOP_END = re.compile(r"[。！？!?；;]$")
 
 
@@ -179,28 +186,47 @@ def _alias_prefix() -> re.Pattern[str]:
     return re.compile("|".join(aliases) if aliases else "(?!)")
 
 
-def _lines(doc: Document, st: SectionSettings, view: DocumentView) -> list[_Line]:
-    out: list[_Line] = []
+def _lines(doc: Document, st: SectionSettings, view: DocumentView) -> _Lines:
+    """A paragraph's lines, then a table's filled rows, in document order: the view's text cut at its
+    breaks (a paragraph's lines, then a table's rows joined as `table_cells` holds them) without
+    the one empty line the view gives a table with no filled row."""
+    segs = view.text.split("\n")
+    texts: list[str] = []
+    para: list[bool] = []
+    lone: list[bool] = []
     tables = iter(view.table_cells)
+    at = 0
     for b in doc.blocks:
         if isinstance(b, Paragraph):
-            t = b.text
-            if "\n" in t:
-                out.extend([_Line(x, True) for x in t.split("\n")])
+            n = b.text.count("\n") + 1
+            if n == 1:
+                texts.append(segs[at])
+                para.append(True)
+                lone.append(False)
             else:
-                out.append(_Line(t, True))
+                texts.extend(segs[at: at + n])
+                para.extend([True] * n)
+                lone.extend([False] * n)
+            at += n
         elif isinstance(b, Table):
             rows = next(tables)  # per row, its non-blank cells' words joined by one space
+            filled = [r for r in rows if r]
+            if not filled:
+                at += 1
+                continue
+            n = len(filled)
+            texts.extend(segs[at: at + n])
+            at += n
             width = _width(b)
             # a one-column table is page layout (a boxed preface, a report typeset in a frame): its rows read as text
-            layout = width == 1
+            para.extend([width == 1] * n)
             # a legacy statistics form (a 单位 column: 条/件/——) has group rows named like sections
             # (三、依申请公开情况); a converter's false table (text and forms boxed together) has none
-            lone_ok = width > 1 and not _unit_cells_reach(rows, st)
-            for r in rows:
-                if r:
-                    out.append(_Line(" ".join(r), layout, lone_ok and len(r) == 1))
-    return out
+            if width > 1 and not _unit_cells_reach(rows, st):
+                lone.extend([len(r) == 1 for r in filled])
+            else:
+                lone.extend([False] * n)
+    return _Lines(texts, para, lone)
 
 
 def _width(table: Table) -> int:
@@ -232,19 +258,33 @@ def _unit_cells_reach(rows: tuple[tuple[str, ...], ...], st: SectionSettings) ->
     return False
 
 
+# `_STRIP_DECOR`'s first branch: the decoration a line starts with
+_LEAD_DECOR = re.compile(r"(?:\s|#|>|\*|\[bookmark:[^\]]*\])+")
+
+
 def _clean(text: str) -> str:
-    return _STRIP_DECOR.sub("", text).strip()
+    """The line without its decoration, stripped.
+
+    `_STRIP_DECOR`'s second branch needs a "*", its first only matches at the start: a text
+    without "*" loses at most its leading decoration, found by a match at its start instead of a
+    substitution that tries every character of a long paragraph.
+    """
+    if "*" in text:
+        return _STRIP_DECOR.sub("", text).strip()
+    m = _LEAD_DECOR.match(text)
+    return (text[m.end():] if m else text).strip()
 
 
 # what a line must start with for its `_clean` form to match `_HEADING`: decoration, then 第 or a numeral
 _MAY_BE_HEADING = re.compile(r"^(?:\s|#|>|\*|\[bookmark:[^\]]*\])*第?[一二三四五六七八九十]")
 
 
-def _numbered_candidate(lines: list[_Line], i: int, st: SectionSettings) -> _Candidate | None:
+def _numbered_candidate(lines: _Lines, i: int, st: SectionSettings) -> _Candidate | None:
     """A numbered heading at line i, or None."""
-    if not _MAY_BE_HEADING.match(lines[i].text):
+    texts = lines.texts
+    if not _MAY_BE_HEADING.match(texts[i]):
         return None
-    text = _clean(lines[i].text)
+    text = _clean(texts[i])
     m = _HEADING.match(text)
     if not m:
         return None
@@ -252,10 +292,12 @@ def _numbered_candidate(lines: list[_Line], i: int, st: SectionSettings) -> _Can
     if numeral is None:
         return None
     rest = m.group("rest").strip()
-    if _NOT_TITLE_TAIL.search(rest):
+    # a tail `_NOT_TITLE_TAIL` finds ends the stripped text: only a text ending in one of its characters
+    # is searched (the search tries every character of a long line)
+    if (rest[-1:] in _NOT_TITLE_LAST or rest[-1:].isdecimal()) and _NOT_TITLE_TAIL.search(rest):
         return None
     inline = ""
-    title = _TRAIL_PUNCT.sub("", rest)
+    title = rest.rstrip(_TRAIL_CHARS)  # `_TRAIL_PUNCT.sub("", rest)`
     if len(title) > st.max_title_chars or _CLAUSE_STOP.search(title):
         known = known_prefix(rest)
         if known is not None:  # a known title run into its body text
@@ -269,14 +311,14 @@ def _numbered_candidate(lines: list[_Line], i: int, st: SectionSettings) -> _Can
         known = known_prefix(rest)
         tail = rest[known:].lstrip(" 　：:，,") if known is not None else ""
         # "五、…诉讼情况未发生。": a known title, then a body sentence with no punctuation between
-        if tail and (_SENTENCE_END.search(tail) or len(tail) > st.continuation_max_chars) and classify_title(title)[1] < 100:
+        if tail and (_SENTENCE_END.search(tail[-2:]) or len(tail) > st.continuation_max_chars) and classify_title(title)[1] < 100:
             title, inline = rest[:known].strip(), tail
     if len(match_key(title)) < 2:
         return None
     key, score = classify_title(title)
     extra = 0
-    if not inline and i + 1 < len(lines) and lines[i + 1].is_paragraph:
-        nxt = _clean(lines[i + 1].text)
+    if not inline and i + 1 < len(texts) and lines.para[i + 1]:
+        nxt = _clean(texts[i + 1])
         joined = known_prefix(title + nxt) if score < 100 and not _HEADING.match(nxt) else None
         if joined is not None and joined > len(title):
             # a title wrapped onto the next line, which then goes on with the body text
@@ -331,14 +373,15 @@ def _best_chain(cands: list[_Candidate], st: SectionSettings) -> list[_Candidate
     return chain[::-1]
 
 
-def _bare_candidates(lines: list[_Line], st: SectionSettings) -> list[_Candidate]:
+def _bare_candidates(lines: _Lines, st: SectionSettings) -> list[_Candidate]:
     out = []
-    for i, ln in enumerate(lines):
-        if not ln.is_paragraph:
+    for i, (t, para) in enumerate(zip(lines.texts, lines.para)):
+        if not para:
             continue
-        raw = _clean(ln.text)
-        text = _TRAIL_PUNCT.sub("", raw)
-        if not text or len(text) > st.bare_title_max_chars or _STOP_END.search(raw):
+        raw = _clean(t)
+        text = raw.rstrip(_TRAIL_CHARS)  # `_TRAIL_PUNCT.sub("", raw)`
+        # the pattern ends in one character then `$` (the end or before a final break): the last two decide
+        if not text or len(text) > st.bare_title_max_chars or _STOP_END.search(raw[-2:]):
             continue
         key, score = classify_title(text, truncated_ok=False)
         if score >= st.bare_title_score:
@@ -346,32 +389,34 @@ def _bare_candidates(lines: list[_Line], st: SectionSettings) -> list[_Candidate
     return out
 
 
-def _body(lines: list[_Line], start: int, end: int, last: bool, st: SectionSettings) -> list[str]:
+def _body(lines: _Lines, start: int, end: int, last: bool, st: SectionSettings) -> list[str]:
     """Body lines between two headings, without page-number lines; the last section stops before attachments."""
+    texts = lines.texts
+    if not last:
+        return [s for t in texts[start:end] if (s := t.strip()) and not _PAGE_NUMBER.match(t)]
     body: list[str] = []
     run_rows = 0
+    para = lines.para
     for i in range(start, end):
-        ln = lines[i]
-        if last:
-            if ln.is_paragraph:
-                run_rows = 0
-                cleaned = _clean(ln.text)
-                if _ATTACHMENT.match(cleaned) or _SITE_FOOTER.match(to_simplified(cleaned)):
-                    break
-            else:
-                run_rows += 1
-                if run_rows >= st.attachment_table_rows:
-                    # a long table after the last section's text is the attached statistics table
-                    body = body[: len(body) - run_rows + 1]
-                    break
-        if not ln.text.strip() or _PAGE_NUMBER.match(ln.text):
+        t = texts[i]
+        if para[i]:
+            run_rows = 0
+            cleaned = _clean(t)
+            if _ATTACHMENT.match(cleaned) or _SITE_FOOTER.match(to_simplified(cleaned)):
+                break
+        else:
+            run_rows += 1
+            if run_rows >= st.attachment_table_rows:
+                # a long table after the last section's text is the attached statistics table
+                body = body[: len(body) - run_rows + 1]
+                break
+        if not t.strip() or _PAGE_NUMBER.match(t):
             continue
-        body.append(ln.text.strip())
-    if last:
-        while body and _DATE_LINE.match(body[-1]):
+        body.append(t.strip())
+    while body and _DATE_LINE.match(body[-1]):
+        body.pop()
+        if body and len(body[-1]) <= 25 and "。" not in body[-1] and _AGENCY_LINE.search(to_simplified(body[-1])):
             body.pop()
-            if body and len(body[-1]) <= 25 and "。" not in body[-1] and _AGENCY_LINE.search(to_simplified(body[-1])):
-                body.pop()
     return body
 
 
@@ -386,11 +431,11 @@ def split_data(doc: Document, settings: SectionSettings | None = None,
     st = settings or SectionSettings()
     lines = _lines(doc, st, view or prepare(doc))
     cands = [
-        c for i, ln in enumerate(lines)
-        if (ln.is_paragraph or ln.lone) and (c := _numbered_candidate(lines, i, st))
+        c for i, (para, lone) in enumerate(zip(lines.para, lines.lone))
+        if (para or lone) and (c := _numbered_candidate(lines, i, st))
         # a lone cell of a table row is a heading only when its title is a known one (a converter
         # boxed running text into a table); a form's group row (四、结转下年度继续办理) never is
-        and (ln.is_paragraph or c.key != UNCLASSIFIED and not c.inline_body)
+        and (para or c.key != UNCLASSIFIED and not c.inline_body)
     ]
     chain = _best_chain(cands, st)
     numbered = True
@@ -403,7 +448,7 @@ def split_data(doc: Document, settings: SectionSettings | None = None,
     out: list[dict[str, object]] = []
     for k, c in enumerate(chain):
         last = k == len(chain) - 1
-        end = chain[k + 1].line if not last else len(lines)
+        end = chain[k + 1].line if not last else len(lines.texts)
         body = _body(lines, c.line + 1 + c.extra_lines, end, last, st)
         if c.inline_body:
             body.insert(0, c.inline_body)

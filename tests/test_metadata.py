@@ -189,6 +189,20 @@ def test_batched_views_equal_their_line_by_line_definitions_on_the_corpus() -> N
     assert converted > 100  # Traditional renderings and full-width forms among them
 
 
+def test_view_of_joined_lines_equals_its_line_by_line_definition() -> None:
+    """`_view` marks the sentence breaks of the joined lines and squashes once: the same text as
+    `_view_by_line` for any lines (random mixes of sentence ends, whitespace, breaks and the mark)."""
+    import random
+
+    from extractors.metadata import _view, _view_by_line
+
+    rnd = random.Random(11)
+    alphabet = [*"a年。；;!?！？ \u3000\u200b\ufeff\n\r\t\x0b\x1c\x85\u2028\x00"]
+    for _ in range(20000):
+        lines = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 6))) for _ in range(rnd.randint(0, 5))]
+        assert _view(lines) == _view_by_line(lines), lines
+
+
 def test_chinese_years_found_from_each_nian_back_as_the_pattern_finds_them() -> None:
     import random
 

@@ -185,3 +185,55 @@ def test_table_width_is_n_cols_up_to_two() -> None:
     tables.append(Table(rows=((Cell("前言", 0, 0),), (Cell("一、总体情况", 1, 0),))))
     assert len(tables) > 30 and {t.n_cols for t in tables} >= {1, 4}
     assert [_width(t) for t in tables] == [min(t.n_cols, 2) for t in tables]
+
+
+def test_line_tests_without_a_full_scan_equal_the_patterns() -> None:
+    """`_clean`, `_TRAIL_CHARS`, the `_NOT_TITLE_TAIL` pre-test and the two-character end searches give
+    what the patterns give on every text (random mixes of what they look at)."""
+    import random
+    import re
+    import sys
+
+    from extractors import sections as S
+
+    assert all(bool(re.match(r"\s", c)) == c.isspace() for c in map(chr, range(sys.maxunicode + 1)))
+    rnd = random.Random(7)
+    alphabet = [*"ab一、。．.:：;；，,—-－–件条次人个万元 \n\u3000\t*#>[]1２٣！？!?", "bookmark:x]", "[bookmark:", "\u200b"]
+    for _ in range(20000):
+        t = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 10)))
+        assert S._clean(t) == S._STRIP_DECOR.sub("", t).strip()
+        assert t.rstrip(S._TRAIL_CHARS) == S._TRAIL_PUNCT.sub("", t)
+        s = t.strip()
+        pre = s[-1:] in S._NOT_TITLE_LAST or s[-1:].isdecimal()
+        assert bool(S._NOT_TITLE_TAIL.search(s)) == bool(pre and S._NOT_TITLE_TAIL.search(s))
+        assert bool(S._SENTENCE_END.search(t)) == bool(S._SENTENCE_END.search(t[-2:]))
+        assert bool(S._STOP_END.search(t)) == bool(S._STOP_END.search(t[-2:]))
+
+
+def test_lines_cut_from_the_view_equal_the_blocks_read_one_by_one() -> None:
+    """`_lines` takes the view's text cut at its breaks; the same lines and flags as reading each block
+    (paragraph lines, filled rows joined), tables without a filled row included."""
+    from extractors.model import Cell, Document, Paragraph, Table
+    from extractors.sections import SectionSettings, _lines, _unit_cells_reach, _width
+    from extractors.view import prepare
+
+    def by_block(doc: Document) -> tuple[list[str], list[bool], list[bool]]:
+        st, view, out = SectionSettings(), prepare(doc), []
+        tables = iter(view.table_cells)
+        for b in doc.blocks:
+            if isinstance(b, Paragraph):
+                out += [(x, True, False) for x in b.text.split("\n")]
+            else:
+                rows = next(tables)
+                lone_ok = _width(b) > 1 and not _unit_cells_reach(rows, st)
+                out += [(" ".join(r), _width(b) == 1, lone_ok and len(r) == 1) for r in rows if r]
+        return [t for t, _, _ in out], [p for _, p, _ in out], [x for _, _, x in out]
+
+    empty = Table(rows=((Cell(" ", 0, 0), Cell("", 0, 1)),))
+    docs = [read_doc(rel) for rel in gold_files(("txt", "docx", "html", "pdf"))]
+    docs.append(Document(blocks=(Paragraph("一、概况\n正文"), empty, Paragraph(""), empty,
+                                 Table(rows=((Cell("一、概况", 0, 0), Cell("", 0, 1)), (Cell("a", 1, 0),))),
+                                 Paragraph("二、其他\n\n")), format="md"))
+    for doc in docs:
+        st = SectionSettings()
+        assert tuple(_lines(doc, st, prepare(doc))) == by_block(doc)
