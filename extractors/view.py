@@ -60,10 +60,6 @@ def _add_text_lines(out: list[str], text: str) -> None:
             out.append(t)
 
 
-def _joined_words(text: str) -> str:
-    return "".join(text.split())
-
-
 def prepare(doc: Document) -> DocumentView:
     """The view of `doc` (linear in its size).
 
@@ -116,17 +112,14 @@ def prepare(doc: Document) -> DocumentView:
     segments = folded.split("\n")
     pkeys: list[str] = []
     plines: list[tuple[str, ...]] = []
-    # a text without the two zero-width characters squashes to its words joined: `squash` tests for them once
-    # per paragraph, this once for the whole text
-    sq = squash if "\u200b" in folded or "\ufeff" in folded else _joined_words
     for p, at in zip(paragraphs, starts):
         if "\n" not in p.text:
-            k = sq(segments[at])
+            k = squash(segments[at])
             pkeys.append(k)
             plines.append((k,) if p.text.strip() else ())
         else:
             printed = p.text.split("\n")
-            keys = [sq(x) for x in segments[at: at + len(printed)]]
+            keys = [squash(x) for x in segments[at: at + len(printed)]]
             pkeys.append("".join(keys))
             plines.append(tuple(k for k, t in zip(keys, printed) if t.strip()))
     return DocumentView(

@@ -65,13 +65,3 @@ def test_cells_of_one_word_many_words_and_breaks_read_as_the_definition() -> Non
     assert v == _prepare_by_paragraph(doc, lines, "\n".join(lines))
     assert v.table_cells[0][0] == ("一、收到申请数", "１２", "自然人 法人", "当面 申请", "\u200b3")
     assert v.paragraph_line_keys[1] == ("(一)主动公开", "情况")
-
-
-def test_paragraph_keys_of_a_text_with_zero_width_characters_drop_them() -> None:
-    """The keys squash with `squash` when the text holds a zero-width character, else by joining words."""
-    from extractors.model import Document, Paragraph
-
-    doc = Document(blocks=(Paragraph("一、\u200b概 况"), Paragraph("正文\ufeff\n第二 行"), Paragraph("  ")), format="txt")
-    v = prepare(doc)
-    assert v.paragraph_keys == tuple(key(p.text) for p in doc.paragraphs) == ("一、概况", "正文第二行", "")
-    assert v.paragraph_line_keys == (("一、概况",), ("正文", "第二行"), ())
