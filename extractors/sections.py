@@ -69,7 +69,6 @@ class _Lines(NamedTuple):
     texts: list[str]
     para: list[bool]  # read as running text: a paragraph's line, a row of a one-column (layout) table
     lone: list[bool]  # the only filled cell of a table row (text a converter boxed into a false table)
-    joined: str  # the texts joined by line breaks
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +226,7 @@ def _lines(doc: Document, st: SectionSettings, view: DocumentView) -> _Lines:
                 lone.extend([len(r) == 1 for r in filled])
             else:
                 lone.extend([False] * n)
-    return _Lines(texts, para, lone, view.text if len(texts) == len(segs) else "\n".join(texts))
+    return _Lines(texts, para, lone)
 
 
 def _width(table: Table) -> int:
@@ -278,22 +277,6 @@ def _clean(text: str) -> str:
 
 # what a line must start with for its `_clean` form to match `_HEADING`: decoration, then 第 or a numeral
 _MAY_BE_HEADING = re.compile(r"^(?:\s|#|>|\*|\[bookmark:[^\]]*\])*第?[一二三四五六七八九十]")
-# the same after a line break, in lines joined by breaks: nothing in it matches one, so it stays in its line
-# (a pattern opening with a literal: the engine jumps from break to break)
-_MAY_BE_HEADING_NEXT = re.compile(r"\n(?:[^\S\n]|#|>|\*|\[bookmark:[^\]\n]*\])*第?[一二三四五六七八九十]")
-
-
-def _heading_lines(lines: _Lines) -> list[int]:
-    """The lines `_MAY_BE_HEADING` matches, found in one scan of the joined lines."""
-    texts, joined = lines.texts, lines.joined
-    out = [0] if texts and _MAY_BE_HEADING.match(texts[0]) else []
-    line = pos = 0
-    for m in _MAY_BE_HEADING_NEXT.finditer(joined):
-        at = m.start() + 1  # where the matched line starts
-        line += joined.count("\n", pos, at)
-        pos = at
-        out.append(line)
-    return out
 
 
 def _numbered_candidate(lines: _Lines, i: int, st: SectionSettings) -> _Candidate | None:
@@ -447,13 +430,12 @@ def split_data(doc: Document, settings: SectionSettings | None = None,
     """`split` as the response's plain JSON data (`Section`'s fields, in its order)."""
     st = settings or SectionSettings()
     lines = _lines(doc, st, view or prepare(doc))
-    para, lone = lines.para, lines.lone
     cands = [
-        c for i in _heading_lines(lines)
-        if (para[i] or lone[i]) and (c := _numbered_candidate(lines, i, st))
+        c for i, (para, lone) in enumerate(zip(lines.para, lines.lone))
+        if (para or lone) and (c := _numbered_candidate(lines, i, st))
         # a lone cell of a table row is a heading only when its title is a known one (a converter
         # boxed running text into a table); a form's group row (四、结转下年度继续办理) never is
-        and (para[i] or c.key != UNCLASSIFIED and not c.inline_body)
+        and (para or c.key != UNCLASSIFIED and not c.inline_body)
     ]
     chain = _best_chain(cands, st)
     numbered = True

@@ -236,19 +236,4 @@ def test_lines_cut_from_the_view_equal_the_blocks_read_one_by_one() -> None:
                                  Paragraph("二、其他\n\n")), format="md"))
     for doc in docs:
         st = SectionSettings()
-        lines = _lines(doc, st, prepare(doc))
-        assert (lines.texts, lines.para, lines.lone) == by_block(doc)
-        assert lines.joined == "\n".join(lines.texts)
-
-
-def test_heading_lines_found_in_the_joined_lines_are_the_lines_the_pattern_matches() -> None:
-    import random
-
-    from extractors.sections import _MAY_BE_HEADING, _heading_lines, _Lines
-
-    rnd = random.Random(5)
-    alphabet = [*"一二十第#>* \u3000\ta、", "[bookmark:x]", "[bookmark:", "]"]
-    for _ in range(20000):
-        texts = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 5))) for _ in range(rnd.randint(0, 5))]
-        lines = _Lines(texts, [True] * len(texts), [False] * len(texts), "\n".join(texts))
-        assert _heading_lines(lines) == [i for i, t in enumerate(texts) if _MAY_BE_HEADING.match(t)]
+        assert tuple(_lines(doc, st, prepare(doc))) == by_block(doc)
