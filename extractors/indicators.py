@@ -825,22 +825,27 @@ def _fits_zone(row: TableRow, labels: list[Cell], zone: str, st: _State) -> bool
     if not labels:
         return True
     key = facts(labels[-1].text).key
-    R = rules()
-    if zone == "requests":
-        if key in R.requests_groups:  # a group row of 表三 fits it whatever it scores (`_best` has no side effect)
-            return True
-        aliases = R.requests_rows
-    elif zone == "active":
-        aliases = R.active_rows
-    elif zone == "legacy":
-        aliases = R.legacy
-    else:
-        aliases = ()
-    plain = _PLAIN.get(id(aliases)) or _plain_keys(aliases)  # the memo read here: this runs for every row
-    if key in plain:  # `_best` takes such an exact key whatever the context: no need to build it
+    sets = _ZONE_SETS.get(zone) or _zone_sets(zone)  # the memo read here: this runs for every row
+    if key in sets[1]:  # a key that fits whatever the context: no need to build it
         return True
     ctx = "".join([st.requests_group, *[facts(c.text).key for c in labels], *[facts(t).key for t in row.inherited]])
-    return _best(key, aliases, context=ctx)[0] is not None
+    return _best(key, sets[0], context=ctx)[0] is not None
+
+
+_ZONE_SETS: dict[str, tuple[tuple[Alias, ...], frozenset[str]]] = {}
+
+
+def _zone_sets(zone: str) -> tuple[tuple[Alias, ...], frozenset[str]]:
+    """A zone's row aliases, and the keys that fit it whatever the context: those some alias without
+    a parent has (exact hits `_best` never filters out) and, in 表三, its group rows (`_best` has no
+    side effect, so a group row fits whatever it scores)."""
+    R = rules()
+    aliases = {"requests": R.requests_rows, "active": R.active_rows, "legacy": R.legacy}.get(zone, ())
+    fits = set(_plain_keys(aliases))
+    if zone == "requests":
+        fits.update(R.requests_groups)
+    _ZONE_SETS[zone] = got = (aliases, frozenset(fits))
+    return got
 
 
 _PLAIN: dict[int, frozenset[str]] = {}

@@ -202,7 +202,12 @@ def values_start(fs: Sequence[CellText]) -> int:
 
 def labels_of(cells: Sequence[Cell], fs: Sequence[CellText]) -> list[Cell]:
     """`label_cells(cells)[0]` for a caller that has the cells' facts already (`fs`, one per cell)."""
-    return [c for c, f in zip(cells, fs) if f.folded and not f.value_like and f.folded not in _UNITS]
+    out = []
+    for c, f in zip(cells, fs):  # a plain loop: a comprehension's own frame cost more than its few cells
+        t = f.folded
+        if t and not f.value_like and t not in _UNITS:
+            out.append(c)
+    return out
 
 
 def split_facts(cells: Sequence[Cell], fs: Sequence[CellText], k: int) -> tuple[list[Cell], list[Cell], list[CellText]]:

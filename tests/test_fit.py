@@ -146,3 +146,14 @@ def test_digit_run_searches_match_the_plain_search() -> None:
                 read += got is not None
             assert fit.split_review_run(r, st) == _plain_review(r, st), (r, st)
     assert read > 0  # some runs do have a forced cut
+
+
+def test_most_is_the_largest_sum_of_the_cuts() -> None:
+    """`_most` (the bound `_columns` prunes by) against every way to give `k` parts their digits."""
+    import itertools
+
+    for digits in range(1, 5):
+        for k in range(1, 6):
+            for width in range(0, 22):
+                sums = [sum(10**d - 1 for d in ds) for ds in itertools.product(range(1, digits + 1), repeat=k) if sum(ds) == width]
+                assert fit._most(width, k, digits) == (max(sums) if sums else None), (width, k, digits)
