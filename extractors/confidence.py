@@ -19,11 +19,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .catalogue import IndicatorDef, catalogue
+from .catalogue import catalogue
 from .indicators import FLAGS, Match
 from .model import Document, Paragraph
 from .result import Finding
-from .validation import ext_items, sum_parts
+from .validation import ext_items, sum_parts, totals
 
 FEATURES: tuple[str, ...] = (
     "bias",
@@ -102,16 +102,6 @@ def _weights(settings: ConfidenceSettings) -> dict[str, float]:
 SETTINGS = ConfidenceSettings()
 
 
-_TOTALS: list[tuple[dict[str, IndicatorDef], tuple[IndicatorDef, ...]]] = []
-
-
-def _totals(cat: dict[str, IndicatorDef]) -> tuple[IndicatorDef, ...]:
-    """The catalogue's totals (entries with a sum rule), in catalogue order, listed once per catalogue."""
-    if not _TOTALS or _TOTALS[0][0] is not cat:
-        _TOTALS[:] = [(cat, tuple(d for d in cat.values() if d.sum_of))]
-    return _TOTALS[0][1]
-
-
 def _rule_status(findings: list[Finding], matches: list[Match]) -> tuple[set[str], set[str]]:
     """(ids in a rule that holds, ids in a rule that is broken)."""
     values = {m.id: m.value for m in matches if m.method != "narrative"}
@@ -122,7 +112,7 @@ def _rule_status(findings: list[Finding], matches: list[Match]) -> tuple[set[str
             broken.update(f.ids)
     holds: set[str] = set()
     ext = ext_items(values)
-    for d in _totals(catalogue()):
+    for d in totals(catalogue()):
         if values.get(d.id) is None or d.id in broken:
             continue
         ids = sum_parts(d.sum_of, values, ext)

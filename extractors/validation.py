@@ -20,12 +20,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .catalogue import catalogue
+from .catalogue import IndicatorDef, catalogue
 from .indicators import Match
 from .narrative import Claim
 from .result import Finding
 
 COLUMNS = ("natural_person", "commercial", "research", "nonprofit", "legal_service", "other_org", "total")
+# per column, the ids of its balance 一 + 二 = 三（七） + 四 (made once, not per report)
+_BALANCE_IDS = tuple(
+    (col, (f"requests.new.{col}", f"requests.carried_over.{col}", f"requests.total.{col}", f"requests.carried_forward.{col}"))
+    for col in COLUMNS
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +42,16 @@ class ValidationSettings:
 
 
 SETTINGS = ValidationSettings()
+
+
+_TOTALS: list[tuple[dict[str, IndicatorDef], tuple[IndicatorDef, ...]]] = []
+
+
+def totals(cat: dict[str, IndicatorDef]) -> tuple[IndicatorDef, ...]:
+    """The catalogue's totals (entries with a sum rule), in catalogue order, listed once per catalogue."""
+    if not _TOTALS or _TOTALS[0][0] is not cat:
+        _TOTALS[:] = [(cat, tuple(d for d in cat.values() if d.sum_of))]
+    return _TOTALS[0][1]
 
 
 def ext_items(values: dict[str, object]) -> list[tuple[str, object]]:
@@ -93,16 +108,16 @@ def check(matches: list[Match], claims: list[Claim]) -> list[Finding]:
     unsure = {m.id for m in matches if m.flags and SETTINGS.unsure_flags.intersection(m.flags)}
     out: list[Finding] = []
     ext = ext_items(values)
-    for d in catalogue().values():
-        if not d.sum_of or values.get(d.id) is None:
+    for d in totals(catalogue()):
+        if values.get(d.id) is None:
             continue
         parts = sum_parts(d.sum_of, values, ext)
         if not parts:
             continue
-        if unsure.intersection((d.id, *d.sum_of)):
+        if unsure and (d.id in unsure or not unsure.isdisjoint(d.sum_of)):
             # a misplaced row must not become an "inconsistency": no finding from doubtful readings
             continue
-        total = sum(values[p] for p in parts)  # type: ignore[misc]
+        total = sum([values[p] for p in parts])  # type: ignore[misc]
         if abs(total - values[d.id]) > SETTINGS.tolerance:  # type: ignore[operator]
             out.append(
                 Finding(
@@ -114,10 +129,9 @@ def check(matches: list[Match], claims: list[Claim]) -> list[Finding]:
                     message=f"{d.id} is {values[d.id]} but its parts add up to {_round(total)}.",
                 )
             )
-    for col in COLUMNS:
-        ids = [f"requests.new.{col}", f"requests.carried_over.{col}", f"requests.total.{col}", f"requests.carried_forward.{col}"]
+    for col, ids in _BALANCE_IDS:
         v = [values.get(i) for i in ids]
-        if v[0] is None or v[2] is None or unsure.intersection(ids):
+        if v[0] is None or v[2] is None or unsure and not unsure.isdisjoint(ids):
             continue
         left = (v[0] or 0) + (v[1] or 0)
         right = (v[2] or 0) + (v[3] or 0)
