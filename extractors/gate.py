@@ -149,9 +149,9 @@ def evidence(doc: Document, form_rows: int, sections: int, claims: int, st: Gate
     title = any(is_title(x) for x in top)
     years: set[str] = set()
     for x in short:  # a title line's years: the title patterns only where the (much cheaper) year search finds one
-        found = _YEAR.findall(x[:60]) if "年" in x else None
-        if found and is_title(x):
-            years.update(found)
+        ys = _YEAR.findall(x[:60]) if "年" in x else None
+        if ys and is_title(x):
+            years.update(ys)
     first = list(v.paragraph_keys[: st.cite_lines])
     if doc.title:
         first.insert(0, _key(doc.title))
