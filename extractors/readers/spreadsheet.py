@@ -17,6 +17,7 @@ import io
 import re
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 import olefile
@@ -56,11 +57,15 @@ def container_format(data: bytes) -> Format:
         return "xls"
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            names = set(z.namelist())
-            if "mimetype" in names and b"spreadsheet" in z.read("mimetype")[:200]:
-                return "ods"
-    except (zipfile.BadZipFile, ValueError, OSError, KeyError) as e:
+            if "mimetype" in set(z.namelist()):
+                with z.open("mimetype") as fh:  # its head only: a member's size is the sender's to choose
+                    if b"spreadsheet" in fh.read(200):
+                        return "ods"
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, KeyError, NotImplementedError) as e:
+        # NotImplementedError: a compression method zipfile does not have
         raise CorruptFileError("The workbook is a damaged ZIP container.") from e
+    except RuntimeError as e:  # zipfile: "File ... is encrypted, password required"
+        raise EncryptedFileError("The workbook is encrypted.") from e
     return "xlsx"
 
 

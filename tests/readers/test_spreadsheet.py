@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 
 from extractors import extract
-from extractors.errors import CorruptFileError, ResourceLimitError
+from extractors.errors import CorruptFileError, EncryptedFileError, ResourceLimitError
 from extractors.readers import sniff
 from extractors.readers.options import ReadOptions
 from extractors.readers.spreadsheet import SpreadsheetSettings, read
@@ -80,6 +80,31 @@ def test_damaged_workbook_is_corrupt(shared: Path) -> None:
     data = (shared / "formats" / "dev04.xls").read_bytes()
     with pytest.raises(CorruptFileError):
         read(data[: len(data) // 2], OPTIONS)
+
+
+
+def _ods_with_mimetype_entry(shared: Path, flags: int = 0, method: int | None = None) -> bytes:
+    """dev04 as ODS with the central-directory entry of its `mimetype` member given extra flag bits or another
+    compression method (what zipfile reads before it opens a member)."""
+    data = bytearray(fb.ods_from_xlsx((shared / "formats" / "dev04.xlsx").read_bytes()))
+    at = data.find(b"PK\x01\x02")
+    while data[at + 46: at + 54] != b"mimetype":
+        at = data.find(b"PK\x01\x02", at + 4)
+        assert at >= 0
+    struct.pack_into("<H", data, at + 8, struct.unpack_from("<H", data, at + 8)[0] | flags)
+    if method is not None:
+        struct.pack_into("<H", data, at + 10, method)
+    return bytes(data)
+
+
+def test_a_workbook_whose_mimetype_member_cannot_be_opened_is_refused_as_what_it_is(shared: Path) -> None:
+    """Telling ods from xlsx opens the `mimetype` member: an unknown compression method is a damaged file,
+    the encryption flag an encrypted one (found by the mutation fuzzing; both were uncaught before)."""
+    assert read(_ods_with_mimetype_entry(shared), OPTIONS).format == "ods"  # the patching alone changes nothing
+    with pytest.raises(CorruptFileError):
+        read(_ods_with_mimetype_entry(shared, method=99), OPTIONS)
+    with pytest.raises(EncryptedFileError):
+        read(_ods_with_mimetype_entry(shared, flags=0x1), OPTIONS)
 
 
 # ---- merged ranges past the grid (issue #16: a 5 KB workbook merging A1:XFD1048576) ----------------------
