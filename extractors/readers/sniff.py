@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 
 import olefile
 
@@ -130,8 +131,9 @@ def _zip_format(z: zipfile.ZipFile, names: set[str]) -> Format | None:
         return "ofd"
     if "mimetype" in names:
         try:
-            mime = z.read("mimetype")[:100]
-        except (zipfile.BadZipFile, ValueError, OSError, RuntimeError, NotImplementedError):
+            with z.open("mimetype") as fh:  # its head only: a member's size is the sender's to choose
+                mime = fh.read(100)
+        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, RuntimeError, NotImplementedError):
             return None
         if b"opendocument.text" in mime:
             return "odt"

@@ -224,3 +224,21 @@ def test_overlapping_merges_are_bounded_by_max_merged_cells(shared: Path) -> Non
     with pytest.raises(ResourceLimitError) as e:
         read(data, OPTIONS, SpreadsheetSettings(max_merged_cells=10_000))
     assert e.value.extra["limit"] == "max_merged_cells"
+
+
+def test_sniffing_an_odf_container_reads_only_the_head_of_a_huge_mimetype_member() -> None:
+    """A `mimetype` member that inflates to 64 MiB (from ~64 KiB sent) is recognised from its first bytes:
+    sniffing holds a few KiB, not the member."""
+    head = b"application/vnd.oasis.opendocument.spreadsheet"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("mimetype", head + b" " * (64 << 20))
+    data = buf.getvalue()
+    assert len(data) < 1 << 20
+    tracemalloc.start()
+    try:
+        assert sniff(data, "upload") == "ods"
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, peak
