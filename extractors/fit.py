@@ -99,13 +99,8 @@ class _Budget:
 
 
 def _parts(s: str, i: int, settings: FitSettings):
-    """Numbers that can start at s[i]: '0' alone, or a digit run without a leading zero."""
-    if i >= len(s):
-        return
-    if s[i] == "0":
-        yield 0, i + 1
-        return
-    for j in range(i + 1, min(len(s), i + settings.max_part_digits) + 1):
+    """Numbers that can start at s[i]: '0' alone, or a digit run without a leading zero (ends: `_part_end`)."""
+    for j in range(i + 1, _part_end(s, i, settings) + 1):
         yield int(s[i:j]), j
 
 
