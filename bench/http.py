@@ -3,7 +3,8 @@ throughput against the bare worker pool (the same `app.pool.WorkerPool` driven i
 alternating slices at 16 clients.
 
 The service is started as a subprocess on a free 127.0.0.1 port, polled on /readyz, driven
-with httpx over loopback only, bounded in request count and wall time, and stopped at the end.
+by `bench.loadgen` (pre-built requests on keep-alive connections) over loopback only, bounded in request
+count and wall time, and stopped at the end.
 """
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit
 
+from . import loadgen
 from .corpus import CorpusFile
 from .stats import percentile
 
@@ -156,25 +159,27 @@ def server_timing(header: str) -> dict[str, float]:
 
 
 async def _drive(base: str, files: list[CorpusFile], concurrency: int, max_requests: int, max_seconds: float, timeout: float) -> Level:
-    import httpx
-
+    """A closed loop of `concurrency` clients, each on its own keep-alive connection (`bench.loadgen`)."""
     level = Level(concurrency, 0, 0, 0.0)
     counter = iter(range(max_requests))
     deadline = time.monotonic() + max_seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    url = f"{base}/v1/extract"
+    requests = [loadgen.multipart_post(url, "file", f.name, f.data, f.content_type) for f in files]
+    address = urlsplit(base)
+    connections = [loadgen.Connection(address.hostname or HOST, address.port or 80) for _ in range(concurrency)]
 
-    async def client_loop(client: httpx.AsyncClient) -> None:
+    async def client_loop(conn: loadgen.Connection) -> None:
         for i in counter:
             if time.monotonic() > deadline:
                 return
             f = files[i % len(files)]
             t0 = time.perf_counter()
             try:
-                r = await client.post("/v1/extract", files={"file": (f.name, f.data, f.content_type)})
-                kind = None if r.status_code == 200 else f"HTTP {r.status_code}"
+                r = await conn.request(requests[i % len(files)], timeout)
+                kind = None if r.status == 200 else f"HTTP {r.status}"
                 for name, ms in server_timing(r.headers.get("server-timing", "")).items():
                     level.server_ms.setdefault(name, []).append(ms)
-            except httpx.HTTPError as exc:
+            except (OSError, EOFError, TimeoutError, asyncio.LimitOverrunError, loadgen.LoadgenError) as exc:
                 kind = type(exc).__name__
             ms = (time.perf_counter() - t0) * 1000
             level.latencies_ms.append(ms)
@@ -184,11 +189,13 @@ async def _drive(base: str, files: list[CorpusFile], concurrency: int, max_reque
                 level.errors += 1
                 level.error_kinds[kind] = level.error_kinds.get(kind, 0) + 1
 
-    async with httpx.AsyncClient(base_url=base, timeout=timeout, limits=limits, trust_env=False) as client:
+    try:
         t0, cpu0 = time.perf_counter(), time.process_time()
-        await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
+        await asyncio.gather(*(client_loop(c) for c in connections))
         level.seconds = time.perf_counter() - t0
         level.client_cpu_seconds = time.process_time() - cpu0
+    finally:
+        await asyncio.gather(*(c.close() for c in connections))
     return level
 
 
