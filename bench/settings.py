@@ -34,7 +34,7 @@ class BenchSettings:
     scaling_repetitions: int = 3
     ocr_pages: int = 3  # scanned pages the OCR row times (each costs seconds)
     ocr_repetitions: int = 1
-    http_pool_slices: int = 3  # alternating service / bare-pool slices at the target concurrency
+    http_pool_slices: int = 5  # alternating service / bare-pool slices at the target concurrency
     cold_trials: int = 3  # fresh workers per format in the cold-worker section
 
 

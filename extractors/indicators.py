@@ -21,7 +21,7 @@ from importlib import resources
 from rapidfuzz import fuzz, process
 
 from . import fit
-from .caching import MAX_CACHED_CHARS, text_cache
+from .caching import MAX_CACHED_CHARS, remember, text_cache
 from .catalogue import catalogue, order
 from .forms import FORMS
 from .model import Cell, Source, _draft, _new, _retype
@@ -238,13 +238,13 @@ def _best(key: str, aliases: tuple[Alias, ...], context: str = "", last_id: str 
     memo = (id(aliases), key, context, last_id)
     hit = _FUZZY_MEMO.get(memo)
     if hit is None or hit[0] is not aliases:  # the set is held, so its id cannot name another set
-        if len(_FUZZY_MEMO) > 50_000:
-            _FUZZY_MEMO.clear()
-        hit = _FUZZY_MEMO[memo] = (aliases, _best_exact(key, aliases, context, last_id) or _best_fuzzy(key, aliases, context, last_id))
+        found = _best_exact(key, aliases, context, last_id) or _best_fuzzy(key, aliases, context, last_id)
+        hit = remember(_FUZZY_MEMO, memo, (aliases, found), _FUZZY_MEMO_SIZE)
     return hit[1]
 
 
 _FUZZY_MEMO: dict[tuple[int, str, str, str | None], tuple[tuple[Alias, ...], tuple[Alias | None, float, int]]] = {}
+_FUZZY_MEMO_SIZE = 50_000
 
 
 def _best_exact(key: str, aliases: tuple[Alias, ...], context: str, last_id: str | None) -> tuple[Alias, float, int] | None:
@@ -793,9 +793,7 @@ def _guess_zone(labels: list[Cell]) -> str | None:
     memo = (key, ctx)
     hit = _ZONE_MEMO.get(memo, _MISSING)
     if hit is _MISSING:
-        if len(_ZONE_MEMO) >= _ZONE_MEMO_SIZE:
-            _ZONE_MEMO.clear()
-        hit = _ZONE_MEMO[memo] = _zone_named(key, ctx)
+        hit = remember(_ZONE_MEMO, memo, _zone_named(key, ctx), _ZONE_MEMO_SIZE)
     return hit  # type: ignore[return-value]
 
 
@@ -1048,9 +1046,7 @@ def _requests_reading(text: str, group: str) -> tuple[str, tuple[Alias, float] |
         hit = _requests_alias(text, "", group)
         got = (group, hit, _label_flags(label_key(segs[-1]) if segs else "", hit[0]) if hit is not None else ())
         if len(text) <= MAX_CACHED_CHARS:  # a huge label is read, never held by the memo
-            if len(_REQUESTS_MEMO) >= _REQUESTS_MEMO_SIZE:
-                _REQUESTS_MEMO.clear()
-            _REQUESTS_MEMO[memo] = got
+            remember(_REQUESTS_MEMO, memo, got, _REQUESTS_MEMO_SIZE)
     return got
 
 
@@ -1248,9 +1244,7 @@ def _legacy_reading(key: str, last_id: str | None, combine: bool = True) -> tupl
                 score *= 0.97 if last_id and _prefix_len(a.target, last_id) >= 1 else 0.8
             hit = (a, score, _label_flags(key, a, n))
         if len(key) <= MAX_CACHED_CHARS:  # a huge label is read, never held by the memo
-            if len(_LEGACY_MEMO) >= _LEGACY_MEMO_SIZE:
-                _LEGACY_MEMO.clear()
-            _LEGACY_MEMO[memo] = hit
+            remember(_LEGACY_MEMO, memo, hit, _LEGACY_MEMO_SIZE)
     return hit  # type: ignore[return-value]
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from .caching import MAX_CACHED_CHARS, text_cache
+from .caching import MAX_CACHED_CHARS, remember, text_cache
 from .errors import ResourceLimitError
 from .model import Cell, Document, Paragraph, Table, _draft, _new, _retype
 from .normalize import label_key, nfkc, squash
@@ -86,9 +86,7 @@ def facts(text: str) -> CellText:
         f.note_key = note_key
         f.multi = MULTI_NUMBERS.match(folded) is not None
         _retype(f, "__class__", CellText)
-        if len(_FACTS) >= MAX_FACTS:
-            _FACTS.clear()
-        _FACTS[text] = f
+        remember(_FACTS, text, f, MAX_FACTS)
     return f
 
 

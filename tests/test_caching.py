@@ -6,7 +6,7 @@ import weakref
 
 import pytest
 
-from extractors.caching import MAX_CACHED_CHARS, text_cache
+from extractors.caching import MAX_CACHED_CHARS, remember, text_cache
 from extractors.normalize import label_key, nfkc
 
 
@@ -66,3 +66,13 @@ def test_the_fuzzy_alias_memo_keeps_no_long_label() -> None:
 
 def test_the_normalizers_answer_by_position_and_by_name() -> None:
     assert nfkc("１２３，") == nfkc(text="１２３，") == "123,"
+
+
+def test_remember_empties_a_full_memo_at_once_and_keeps_it_bounded() -> None:
+    memo: dict[int, int | None] = {}
+    assert [remember(memo, k, k * 2, 3) for k in (1, 2, 3)] == [2, 4, 6] and len(memo) == 3
+    assert remember(memo, 4, None, 3) is None  # full: emptied, then the new entry stored (None is a value)
+    assert memo == {4: None}
+    for k in range(100):
+        remember(memo, k, k, 3)
+        assert 0 < len(memo) <= 3 and memo[k] == k
