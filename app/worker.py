@@ -273,6 +273,50 @@ def warm_up_report() -> bytes:
     return "\n".join(lines).encode()
 
 
+def warm_up_revised_report() -> bytes:
+    """A Markdown report laid out as the 2019 revision's forms, from the package's own knowledge: 表二 (the
+    catalogue's 本年制发/本年废止/现行有效 rows), 表三 (the newest printing's rows from data/forms.toml, one
+    label cell per level, the seven applicant columns) and 表四 (the review and litigation groups), every
+    value 0. `warm_up_report`'s flat table reads as the legacy form, so without this the 表三 reading and
+    its memos were first filled by a worker's first revised report (measured: its first extraction
+    1.48x its second in a warmed process, 1.26x with this)."""
+    from extractors.catalogue import catalogue
+    from extractors.forms import FORMS
+
+    cat, forms = catalogue(), FORMS()
+    titles, _ = _warm_up_content()
+
+    def table(header: list[str], rows: list[list[str]]) -> list[str]:
+        return ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |",
+                *("| " + " | ".join(r) + " |" for r in rows), ""]
+
+    def parts(label: str) -> list[str]:
+        return [p.split(" (")[0] for p in label.split(" / ")[-1].split("·")]  # without "(2021+ form)" notes
+
+    counts = forms.active_counts
+    kinds = [i.removesuffix(f".{counts[0]}") for i in cat if i.startswith("active.") and i.endswith(f".{counts[0]}")]
+    active = [[parts(cat[f"{k}.{counts[0]}"].label_zh)[0], *("0" for c in counts if f"{k}.{c}" in cat)] for k in kinds]
+    columns = forms.requests.columns
+    form = forms.requests.forms[-1]
+    requests = []
+    for row in form.rows:
+        levels = parts(cat[f"{row}.{columns[0]}"].label_zh)[:-1]
+        first, rest = (levels[0], "".join(levels[1:])) if levels else ("", "")
+        requests.append([first, rest, *("0" for _ in columns)])
+    review = [i for group in forms.review_groups for i in group]
+
+    lines = ["# 政府信息公开工作年度报告", ""]
+    for i, title in enumerate(titles):
+        lines += [f"## {title}", "", f"本年度{title[2:]}如下。", ""]
+        if i == 1 and kinds:
+            lines += table(["", *(parts(cat[f"{kinds[0]}.{c}"].label_zh)[-1] for c in counts)], active)
+        elif i == 2:
+            lines += table(["", "", *(parts(cat[f"{form.rows[0]}.{c}"].label_zh)[-1] for c in columns)], requests)
+        elif i == 5:
+            lines += table(["·".join(parts(cat[i].label_zh)) for i in review], [["0" for _ in review]])
+    return "\n".join(lines).encode()
+
+
 def _warm_up_docx() -> bytes:
     """The same report as a minimal WordprocessingML package (paragraphs and one table), for the DOCX reader."""
     import io
@@ -357,7 +401,8 @@ def warm_up_files() -> tuple[tuple[str, bytes], ...]:
 
     Built once (in the forkserver) and inherited: a worker's `settle` reads the same bytes."""
     out = []
-    for name, build in (("warm-up.md", warm_up_report), ("warm-up.docx", _warm_up_docx),
+    for name, build in (("warm-up.md", warm_up_report), ("warm-up-revised.md", warm_up_revised_report),
+                        ("warm-up.docx", _warm_up_docx),
                         ("warm-up.html", _warm_up_html), ("warm-up.pdf", _warm_up_pdf)):
         try:
             out.append((name, build()))
