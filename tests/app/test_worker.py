@@ -47,6 +47,8 @@ def test_a_new_worker_settles_before_it_reports_ready_and_then_serves() -> None:
     from app.worker import READY, ExtractJob, Reply, run_extract, worker_main
 
     ctx = multiprocessing.get_context("forkserver")
+    # as the pool does: the forkserver is one per process, and whichever test starts it sets its preload
+    ctx.set_forkserver_preload(["app.preload"])
     parent, child = ctx.Pipe(duplex=True)
     proc = ctx.Process(target=worker_main, args=(child, run_extract, 0), daemon=True)
     proc.start()
