@@ -260,17 +260,26 @@ def _warm_up_content() -> tuple[list[str], list[str]]:
     return [f"{_NUMERALS[i]}、{t}" for i, t in enumerate(titles)], labels
 
 
+def _markdown_report(titles: list[str], tables: dict[int, list[str]]) -> bytes:
+    """A report title, a numbered heading and a sentence per section title, and under the section of each
+    index of `tables` the Markdown lines given for it."""
+    lines = ["# 政府信息公开工作年度报告", ""]
+    for i, title in enumerate(titles):
+        lines += [f"## {title}", "", f"本年度{title[2:]}如下。", "", *tables.get(i, ())]
+    return "\n".join(lines).encode()
+
+
+def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |",
+            *("| " + " | ".join(r) + " |" for r in rows), ""]
+
+
 def warm_up_report() -> bytes:
     """A Markdown report made of the package's own knowledge: a numbered heading per section and, under the
     second, a table of every catalogue label with a value. Not any real report: it only makes the warm-up
     walk the paths a report takes."""
     titles, labels = _warm_up_content()
-    lines = ["# 政府信息公开工作年度报告", ""]
-    for i, title in enumerate(titles):
-        lines += [f"## {title}", "", f"本年度{title[2:]}如下。", ""]
-        if i == 1:
-            lines += ["| 指标 | 数量 |", "| --- | --- |", *(f"| {label} | {n % 7} |" for n, label in enumerate(labels)), ""]
-    return "\n".join(lines).encode()
+    return _markdown_report(titles, {1: _markdown_table(["指标", "数量"], [[label, str(n % 7)] for n, label in enumerate(labels)])})
 
 
 def warm_up_revised_report() -> bytes:
@@ -284,37 +293,29 @@ def warm_up_revised_report() -> bytes:
     from extractors.forms import FORMS
 
     cat, forms = catalogue(), FORMS()
-    titles, _ = _warm_up_content()
 
-    def table(header: list[str], rows: list[list[str]]) -> list[str]:
-        return ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |",
-                *("| " + " | ".join(r) + " |" for r in rows), ""]
-
-    def parts(label: str) -> list[str]:
-        return [p.split(" (")[0] for p in label.split(" / ")[-1].split("·")]  # without "(2021+ form)" notes
+    def parts(indicator: str) -> list[str]:
+        """The levels of the indicator's label on the newer form, form notes removed."""
+        return cat[indicator].labels[-1].split("·")
 
     counts = forms.active_counts
     kinds = [i.removesuffix(f".{counts[0]}") for i in cat if i.startswith("active.") and i.endswith(f".{counts[0]}")]
-    active = [[parts(cat[f"{k}.{counts[0]}"].label_zh)[0], *("0" for c in counts if f"{k}.{c}" in cat)] for k in kinds]
+    active = [[parts(f"{k}.{counts[0]}")[0], *("0" for c in counts if f"{k}.{c}" in cat)] for k in kinds]
     columns = forms.requests.columns
     form = forms.requests.forms[-1]
     requests = []
     for row in form.rows:
-        levels = parts(cat[f"{row}.{columns[0]}"].label_zh)[:-1]
+        levels = parts(f"{row}.{columns[0]}")[:-1]
         first, rest = (levels[0], "".join(levels[1:])) if levels else ("", "")
         requests.append([first, rest, *("0" for _ in columns)])
     review = [i for group in forms.review_groups for i in group]
-
-    lines = ["# 政府信息公开工作年度报告", ""]
-    for i, title in enumerate(titles):
-        lines += [f"## {title}", "", f"本年度{title[2:]}如下。", ""]
-        if i == 1 and kinds:
-            lines += table(["", *(parts(cat[f"{kinds[0]}.{c}"].label_zh)[-1] for c in counts)], active)
-        elif i == 2:
-            lines += table(["", "", *(parts(cat[f"{form.rows[0]}.{c}"].label_zh)[-1] for c in columns)], requests)
-        elif i == 5:
-            lines += table(["·".join(parts(cat[i].label_zh)) for i in review], [["0" for _ in review]])
-    return "\n".join(lines).encode()
+    tables = {
+        2: _markdown_table(["", "", *(parts(f"{form.rows[0]}.{c}")[-1] for c in columns)], requests),
+        5: _markdown_table(["·".join(parts(i)) for i in review], [["0" for _ in review]]),
+    }
+    if kinds:
+        tables[1] = _markdown_table(["", *(parts(f"{kinds[0]}.{c}")[-1] for c in counts)], active)
+    return _markdown_report(_warm_up_content()[0], tables)
 
 
 def _warm_up_docx() -> bytes:
