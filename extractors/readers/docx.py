@@ -31,6 +31,10 @@ from ..model import Document, Paragraph, Table, make_cell, make_paragraph, make_
 from ..normalize import safe_int
 from .options import ReadOptions
 
+# What zipfile raises for a damaged container or member (NotImplementedError: a compression method it does
+# not have). An encrypted member (RuntimeError, "password required") is told apart by each caller.
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
+
 
 @dataclass(frozen=True, slots=True)
 class DocxSettings:
@@ -151,7 +155,7 @@ def _read_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
                         limit="max_part_bytes", max_bytes=limit,
                     )
                 chunks.append(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as e:
+    except ZIP_ERRORS as e:
         raise CorruptFileError("A DOCX part is damaged and cannot be decompressed.") from e
     except RuntimeError as e:  # zipfile: "File ... is encrypted, password required"
         raise EncryptedFileError("The DOCX container is encrypted.") from e
@@ -929,7 +933,7 @@ def read(data: bytes, options: ReadOptions, settings: DocxSettings = SETTINGS) -
         )
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as e:
+    except ZIP_ERRORS as e:
         raise CorruptFileError("The file is a damaged ZIP container.") from e
     with zf:
         infos = zf.infolist()

@@ -4,12 +4,12 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-import zlib
 
 import olefile
 
 from ..errors import CorruptFileError, EncryptedFileError
 from ..model import Format
+from .docx import ZIP_ERRORS
 from .encoding import decode_text, utf16_without_bom
 from .image import is_image
 
@@ -133,7 +133,7 @@ def _zip_format(z: zipfile.ZipFile, names: set[str]) -> Format | None:
         try:
             with z.open("mimetype") as fh:  # its head only: a member's size is the sender's to choose
                 mime = fh.read(100)
-        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, RuntimeError, NotImplementedError):
+        except (*ZIP_ERRORS, RuntimeError):  # RuntimeError: an encrypted member
             return None
         if b"opendocument.text" in mime:
             return "odt"

@@ -17,7 +17,6 @@ import io
 import re
 import struct
 import zipfile
-import zlib
 from dataclasses import dataclass
 
 import olefile
@@ -26,6 +25,7 @@ import python_calamine as pc
 from ..errors import CorruptFileError, EncryptedFileError, ResourceLimitError
 from ..model import Cell, Document, Format, Source, Table
 from .container import check_zip, parse_xml, read_part
+from .docx import ZIP_ERRORS
 from .options import ReadOptions
 
 
@@ -61,8 +61,7 @@ def container_format(data: bytes) -> Format:
                 with z.open("mimetype") as fh:  # its head only: a member's size is the sender's to choose
                     if b"spreadsheet" in fh.read(200):
                         return "ods"
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, KeyError, NotImplementedError) as e:
-        # NotImplementedError: a compression method zipfile does not have
+    except (*ZIP_ERRORS, KeyError) as e:
         raise CorruptFileError("The workbook is a damaged ZIP container.") from e
     except RuntimeError as e:  # zipfile: "File ... is encrypted, password required"
         raise EncryptedFileError("The workbook is encrypted.") from e
